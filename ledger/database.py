@@ -1,0 +1,69 @@
+"""Engines for the two databases Tide runs on.
+
+PostgreSQL (``postgresql+asyncpg://``) in production and CI, at READ COMMITTED: the
+ledger's conditional updates and row locks make that enough. SQLite
+(``sqlite+aiosqlite://``) as the embedded default: foreign keys on, WAL, and every
+transaction opened with ``BEGIN IMMEDIATE`` so writers are serialised and a read-then-write
+can never interleave with another writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url``, configured for the ledger's rules on either database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0
+        )
+        _serialise_sqlite_writers(engine)
+        return engine
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "tide"}},
+    )
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgresql(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database."""
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tide.db"
+
+
+def database_url_from_env() -> str:
+    """``DATABASE_URL`` from the environment, or the embedded SQLite file in the working directory."""
+    import os
+
+    return os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL

@@ -1,0 +1,310 @@
+"""Holds: money set aside for a purchase, then captured, released or expired, once.
+
+A hold debits the wallet's *pending* counter, so it counts against the limit at once. It
+resolves at most once (the database's resolve-once index decides any race between capture,
+release and the expiry sweeper). A capture may be partial (the rest goes back) or above the
+hold: the excess is posted as separate, flagged transfers, from the wallet as far as it can
+cover it and from the overspend receivable for the rest, so the wallet's limit still holds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
+
+from ledger import errors
+from ledger.operations import (
+    Db,
+    Leg,
+    account_info,
+    accounting_date_of,
+    apply_legs,
+    check_amount,
+    check_id,
+    claim,
+    decline,
+    insert_transfer,
+    load_outcome,
+    load_transfer,
+    same_ledger,
+    as_utc,
+)
+from ledger.schema import RESOLVING_KINDS, accounts, transfers
+from ledger.types import Account, Outcome, Transfer
+
+
+async def place_hold(
+    db: Db,
+    *,
+    transfer_id: str,
+    wallet_id: int,
+    clearing_id: int,
+    amount: int,
+    expires_at: datetime | None = None,
+    memo: str | None = None,
+    accounting_date: date | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Set ``amount`` pence of the wallet aside until it is captured, released or expires.
+
+    Declined (and recorded) with ``insufficient_funds`` when the wallet cannot cover it.
+    """
+    amount = check_amount(amount)
+    check_id(transfer_id)
+    now = as_utc(now)
+    request = {"wallet": wallet_id, "clearing": clearing_id, "amount": amount, "memo": memo}
+    replay = await claim(db, operation_id=transfer_id, kind="hold", request=request, now=now)
+    if replay is not None:
+        return replay
+    wallet, clearing = await account_info(db, wallet_id), await account_info(db, clearing_id)
+    ledger = same_ledger(wallet, clearing)
+    legs = [
+        Leg(wallet, debits_pending=amount, check_limit=True),
+        Leg(clearing, credits_pending=amount),
+    ]
+    if not await apply_legs(db, legs):
+        return await decline(db, operation_id=transfer_id, error=errors.InsufficientFunds)
+    await insert_transfer(
+        db,
+        id=transfer_id,
+        operation_id=transfer_id,
+        ledger=ledger,
+        kind="hold",
+        debit_account_id=wallet.id,
+        credit_account_id=clearing.id,
+        amount=amount,
+        expires_at=None if expires_at is None else as_utc(expires_at),
+        accounting_date=accounting_date or accounting_date_of(now),
+        recorded_at=now,
+        memo=memo,
+    )
+    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
+
+
+async def capture(
+    db: Db,
+    *,
+    transfer_id: str,
+    hold_id: str,
+    amount: int,
+    overspend_account_id: int | None = None,
+    memo: str | None = None,
+    accounting_date: date | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Capture ``amount`` pence of a hold: partly (the rest is released) or above it.
+
+    Above the hold, the excess is flagged and taken from the wallet as far as it can cover
+    it, the rest from ``overspend_account_id`` (required only when needed).
+    """
+    amount = check_amount(amount)
+    check_id(transfer_id)
+    check_id(hold_id, what="hold id")
+    now = as_utc(now)
+    request = {"hold": hold_id, "amount": amount, "overspend": overspend_account_id, "memo": memo}
+    replay = await claim(db, operation_id=transfer_id, kind="capture", request=request, now=now)
+    if replay is not None:
+        return replay
+    hold = await load_transfer(db, hold_id, kinds=("hold",))
+    wallet = await account_info(db, hold.debit_account_id)
+    clearing = await account_info(db, hold.credit_account_id)
+    when = accounting_date or accounting_date_of(now)
+    captured = min(amount, hold.amount)
+    common = {"ledger": hold.ledger, "recorded_at": now, "accounting_date": when, "memo": memo}
+    resolved = await insert_transfer(
+        db,
+        on_conflict_index=True,
+        id=transfer_id,
+        operation_id=transfer_id,
+        kind="capture",
+        debit_account_id=wallet.id,
+        credit_account_id=clearing.id,
+        amount=captured,
+        pending_id=hold.id,
+        **common,
+    )
+    if not resolved:
+        return await decline(db, operation_id=transfer_id, error=errors.HoldAlreadyResolved)
+    await apply_legs(
+        db,
+        [
+            Leg(wallet, debits_pending=-hold.amount, debits_posted=captured),
+            Leg(clearing, credits_pending=-hold.amount, credits_posted=captured),
+        ],
+    )
+    if amount > hold.amount:
+        await _post_excess(
+            db,
+            transfer_id=transfer_id,
+            hold=hold,
+            wallet=wallet,
+            clearing=clearing,
+            excess=amount - hold.amount,
+            overspend_account_id=overspend_account_id,
+            common=common,
+        )
+    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
+
+
+async def _post_excess(
+    db: Db,
+    *,
+    transfer_id: str,
+    hold: Transfer,
+    wallet: Account,
+    clearing: Account,
+    excess: int,
+    overspend_account_id: int | None,
+    common: dict[str, object],
+) -> None:
+    from_wallet = excess
+    if wallet.debits_must_not_exceed_credits:
+        # The wallet row is already locked by this transaction's capture of the hold.
+        row = (
+            await db.execute(
+                select(accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending).where(
+                    accounts.c.id == wallet.id
+                )
+            )
+        ).scalar_one()
+        from_wallet = max(0, min(excess, int(row)))
+    if from_wallet:
+        covered = await apply_legs(
+            db,
+            [Leg(wallet, debits_posted=from_wallet, check_limit=True), Leg(clearing, credits_posted=from_wallet)],
+        )
+        if not covered:  # pragma: no cover - the row is locked; this would be a ledger bug
+            raise errors.InsufficientFunds("wallet changed under a locked capture")
+        await insert_transfer(
+            db,
+            id=f"{transfer_id}:excess",
+            operation_id=transfer_id,
+            kind="excess",
+            debit_account_id=wallet.id,
+            credit_account_id=clearing.id,
+            amount=from_wallet,
+            pending_id=hold.id,
+            flagged=True,
+            **common,
+        )
+    rest = excess - from_wallet
+    if rest:
+        if overspend_account_id is None:
+            raise errors.OverspendAccountRequired(
+                f"capture {transfer_id} is {rest}p above what the wallet can cover"
+            )
+        receivable = await account_info(db, overspend_account_id)
+        same_ledger(receivable, clearing)
+        await apply_legs(db, [Leg(receivable, debits_posted=rest, check_limit=True), Leg(clearing, credits_posted=rest)])
+        await insert_transfer(
+            db,
+            id=f"{transfer_id}:overspend",
+            operation_id=transfer_id,
+            kind="excess",
+            debit_account_id=receivable.id,
+            credit_account_id=clearing.id,
+            amount=rest,
+            pending_id=hold.id,
+            flagged=True,
+            **common,
+        )
+
+
+async def release(
+    db: Db,
+    *,
+    transfer_id: str,
+    hold_id: str,
+    memo: str | None = None,
+    accounting_date: date | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Give a hold's whole amount back to the wallet."""
+    check_id(transfer_id)
+    check_id(hold_id, what="hold id")
+    now = as_utc(now)
+    request = {"hold": hold_id, "memo": memo}
+    replay = await claim(db, operation_id=transfer_id, kind="release", request=request, now=now)
+    if replay is not None:
+        return replay
+    return await _void(
+        db, kind="release", transfer_id=transfer_id, hold_id=hold_id, memo=memo, accounting_date=accounting_date, now=now
+    )
+
+
+async def _void(
+    db: Db,
+    *,
+    kind: str,
+    transfer_id: str,
+    hold_id: str,
+    memo: str | None,
+    accounting_date: date | None,
+    now: datetime,
+) -> Outcome:
+    hold = await load_transfer(db, hold_id, kinds=("hold",))
+    resolved = await insert_transfer(
+        db,
+        on_conflict_index=True,
+        id=transfer_id,
+        operation_id=transfer_id,
+        ledger=hold.ledger,
+        kind=kind,
+        debit_account_id=hold.debit_account_id,
+        credit_account_id=hold.credit_account_id,
+        amount=hold.amount,
+        pending_id=hold.id,
+        accounting_date=accounting_date or accounting_date_of(now),
+        recorded_at=now,
+        memo=memo,
+    )
+    if not resolved:
+        return await decline(db, operation_id=transfer_id, error=errors.HoldAlreadyResolved)
+    wallet = await account_info(db, hold.debit_account_id)
+    clearing = await account_info(db, hold.credit_account_id)
+    await apply_legs(db, [Leg(wallet, debits_pending=-hold.amount), Leg(clearing, credits_pending=-hold.amount)])
+    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
+
+
+def expiry_id(hold_id: str) -> str:
+    """The transfer id the sweeper uses to expire a hold: the same in every process."""
+    return f"expiry:{hold_id}"
+
+
+async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 500) -> list[str]:
+    """Expire up to ``limit`` unresolved holds whose time has come; return their ids.
+
+    Safe to run in several processes at once: each hold expires at most once, and a hold
+    captured or released meanwhile is left as it is.
+    """
+    now = as_utc(now)
+    resolution = aliased(transfers)
+    due = await db.execute(
+        select(transfers.c.id)
+        .outerjoin(
+            resolution,
+            and_(resolution.c.pending_id == transfers.c.id, resolution.c.kind.in_(RESOLVING_KINDS)),
+        )
+        .where(
+            transfers.c.kind == "hold",
+            transfers.c.expires_at.is_not(None),
+            transfers.c.expires_at <= now,
+            resolution.c.id.is_(None),
+        )
+        .order_by(transfers.c.expires_at)
+        .limit(limit)
+    )
+    expired: list[str] = []
+    for (hold_id,) in due.all():
+        transfer_id = expiry_id(hold_id)
+        replay = await claim(db, operation_id=transfer_id, kind="expiry", request={"hold": hold_id}, now=now)
+        if replay is not None:
+            continue
+        outcome = await _void(
+            db, kind="expiry", transfer_id=transfer_id, hold_id=hold_id, memo=None, accounting_date=None, now=now
+        )
+        if outcome.accepted:
+            expired.append(hold_id)
+    return expired
