@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from ledger.database import create_engine, database_url_from_env
 from wallet.schema import metadata
 

@@ -30,6 +30,7 @@ def folded_counters(*, account_id: int | None = None) -> Select[Any]:
         .subquery("open_holds")
     )
     posted = select(transfers).where(t.kind.in_(POSTED_KINDS)).subquery("posted")
+
     def leg(account: Any, dp: Any = 0, dpo: Any = 0, cp: Any = 0, cpo: Any = 0) -> Select[Any]:
         return select(
             account.label("account_id"),
@@ -45,9 +46,9 @@ def folded_counters(*, account_id: int | None = None) -> Select[Any]:
         leg(posted.c.debit_account_id, dpo=posted.c.amount),
         leg(posted.c.credit_account_id, cpo=posted.c.amount),
     ).subquery("legs")
-    query = select(
-        legs.c.account_id, *(func.sum(legs.c[name]).label(name) for name in COUNTERS)
-    ).group_by(legs.c.account_id)
+    query = select(legs.c.account_id, *(func.sum(legs.c[name]).label(name) for name in COUNTERS)).group_by(
+        legs.c.account_id
+    )
     if account_id is not None:
         query = query.where(legs.c.account_id == account_id)
     return query
@@ -61,9 +62,7 @@ async def balance(db: Db, *, account_id: int) -> Balance:
         a = accounts.c
         row = (
             await db.execute(
-                select(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted).where(
-                    a.id == account_id
-                )
+                select(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted).where(a.id == account_id)
             )
         ).one()
         counters = (int(row[0]), int(row[1]), int(row[2]), int(row[3]))

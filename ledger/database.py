@@ -9,6 +9,7 @@ can never interleave with another writer.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import event
@@ -20,9 +21,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     """An async engine for ``url``, configured for the ledger's rules on either database."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0
-        )
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
         _serialise_sqlite_writers(engine)
         return engine
     return create_async_engine(
@@ -64,6 +63,4 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tide.db"
 
 def database_url_from_env() -> str:
     """``DATABASE_URL`` from the environment, or the embedded SQLite file in the working directory."""
-    import os
-
     return os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL

@@ -43,8 +43,7 @@ class ReversalExceedsOriginal(Decline):
 
 
 DECLINES: dict[str, type[Decline]] = {
-    cls.code: cls
-    for cls in (InsufficientFunds, HoldAlreadyResolved, RefundExceedsCapture, ReversalExceedsOriginal)
+    cls.code: cls for cls in (InsufficientFunds, HoldAlreadyResolved, RefundExceedsCapture, ReversalExceedsOriginal)
 }
 
 

@@ -10,6 +10,7 @@ cover it and from the overspend receivable for the rest, so the wallet's limit s
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
@@ -21,6 +22,7 @@ from ledger.operations import (
     account_info,
     accounting_date_of,
     apply_legs,
+    as_utc,
     check_amount,
     check_id,
     claim,
@@ -29,7 +31,6 @@ from ledger.operations import (
     load_outcome,
     load_transfer,
     same_ledger,
-    as_utc,
 )
 from ledger.schema import RESOLVING_KINDS, accounts, transfers
 from ledger.types import Account, Outcome, Transfer
@@ -112,7 +113,7 @@ async def capture(
     clearing = await account_info(db, hold.credit_account_id)
     when = accounting_date or accounting_date_of(now)
     captured = min(amount, hold.amount)
-    common = {"ledger": hold.ledger, "recorded_at": now, "accounting_date": when, "memo": memo}
+    common: dict[str, Any] = {"ledger": hold.ledger, "recorded_at": now, "accounting_date": when, "memo": memo}
     resolved = await insert_transfer(
         db,
         on_conflict_index=True,
@@ -157,7 +158,7 @@ async def _post_excess(
     clearing: Account,
     excess: int,
     overspend_account_id: int | None,
-    common: dict[str, object],
+    common: dict[str, Any],
 ) -> None:
     from_wallet = excess
     if wallet.debits_must_not_exceed_credits:
@@ -192,12 +193,12 @@ async def _post_excess(
     rest = excess - from_wallet
     if rest:
         if overspend_account_id is None:
-            raise errors.OverspendAccountRequired(
-                f"capture {transfer_id} is {rest}p above what the wallet can cover"
-            )
+            raise errors.OverspendAccountRequired(f"capture {transfer_id} is {rest}p above what the wallet can cover")
         receivable = await account_info(db, overspend_account_id)
         same_ledger(receivable, clearing)
-        await apply_legs(db, [Leg(receivable, debits_posted=rest, check_limit=True), Leg(clearing, credits_posted=rest)])
+        await apply_legs(
+            db, [Leg(receivable, debits_posted=rest, check_limit=True), Leg(clearing, credits_posted=rest)]
+        )
         await insert_transfer(
             db,
             id=f"{transfer_id}:overspend",
@@ -230,7 +231,13 @@ async def release(
     if replay is not None:
         return replay
     return await _void(
-        db, kind="release", transfer_id=transfer_id, hold_id=hold_id, memo=memo, accounting_date=accounting_date, now=now
+        db,
+        kind="release",
+        transfer_id=transfer_id,
+        hold_id=hold_id,
+        memo=memo,
+        accounting_date=accounting_date,
+        now=now,
     )
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, and_, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ledger import errors
 from ledger.schema import accounts, operations, replays, transfers
@@ -74,14 +74,19 @@ def check_amount(amount: object) -> int:
     return amount
 
 
-def dialect_name(db: Db) -> str:
+def _bind(db: Db) -> AsyncConnection | AsyncEngine:
     bind = db.bind if isinstance(db, AsyncSession) else db
-    return bind.dialect.name
+    if bind is None:
+        raise errors.LedgerError("the session is not bound to a database")
+    return bind
+
+
+def dialect_name(db: Db) -> str:
+    return _bind(db).dialect.name
 
 
 def _bind_key(db: Db) -> str:
-    bind = db.bind if isinstance(db, AsyncSession) else db
-    return bind.engine.url.render_as_string(hide_password=True)
+    return _bind(db).engine.url.render_as_string(hide_password=True)
 
 
 def request_hash(kind: str, request: Mapping[str, Any]) -> str:
@@ -93,9 +98,7 @@ def request_hash(kind: str, request: Mapping[str, Any]) -> str:
 def insert_ignoring_conflict(db: Db, table: Any, *, index_elements: Sequence[str], index_where: Any = None) -> Any:
     """An ``INSERT … ON CONFLICT DO NOTHING`` for whichever database ``db`` is."""
     dialect = postgresql if dialect_name(db) == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(
-        index_elements=list(index_elements), index_where=index_where
-    )
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements), index_where=index_where)
 
 
 async def claim(db: Db, *, operation_id: str, kind: str, request: Mapping[str, Any], now: datetime) -> Outcome | None:
@@ -123,18 +126,14 @@ async def claim(db: Db, *, operation_id: str, kind: str, request: Mapping[str, A
 
 async def decline(db: Db, *, operation_id: str, error: type[errors.Decline]) -> Outcome:
     """Record that the claimed operation was declined, and answer so."""
-    await db.execute(
-        update(operations).where(operations.c.id == operation_id).values(outcome=error.code)
-    )
+    await db.execute(update(operations).where(operations.c.id == operation_id).values(outcome=error.code))
     return Outcome(transfer_id=operation_id, transfers=(), declined=error.code, replayed=False)
 
 
 async def load_outcome(db: Db, *, operation_id: str, outcome: str, replayed: bool) -> Outcome:
     if outcome != "applied":
         return Outcome(transfer_id=operation_id, transfers=(), declined=outcome, replayed=replayed)
-    rows = await db.execute(
-        select(transfers).where(transfers.c.operation_id == operation_id).order_by(transfers.c.id)
-    )
+    rows = await db.execute(select(transfers).where(transfers.c.operation_id == operation_id).order_by(transfers.c.id))
     return Outcome(
         transfer_id=operation_id,
         transfers=tuple(transfer_from_row(row) for row in rows),

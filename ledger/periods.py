@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select, update
 
-from ledger.operations import Db, insert_ignoring_conflict, as_utc
+from ledger.operations import Db, as_utc, insert_ignoring_conflict
 from ledger.schema import periods
 
 

@@ -92,12 +92,9 @@ accounts = Table(
         "NOT debits_must_not_exceed_credits OR debits_pending + debits_posted <= credits_posted",
         name="debits_within_credits",
     ),
+    CheckConstraint("tracks_balance OR NOT debits_must_not_exceed_credits", name="limited_accounts_track_balance"),
     CheckConstraint(
-        "tracks_balance OR NOT debits_must_not_exceed_credits", name="limited_accounts_track_balance"
-    ),
-    CheckConstraint(
-        "tracks_balance OR (debits_pending = 0 AND debits_posted = 0"
-        " AND credits_pending = 0 AND credits_posted = 0)",
+        "tracks_balance OR (debits_pending = 0 AND debits_posted = 0 AND credits_pending = 0 AND credits_posted = 0)",
         name="untracked_counters_zero",
     ),
 )

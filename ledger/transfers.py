@@ -8,6 +8,7 @@ Concurrent refunds of one capture are serialised by locking the capture's row.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from ledger import errors
 from ledger.operations import (
@@ -16,6 +17,7 @@ from ledger.operations import (
     account_info,
     accounting_date_of,
     apply_legs,
+    as_utc,
     check_amount,
     check_id,
     claim,
@@ -25,7 +27,6 @@ from ledger.operations import (
     load_transfer,
     returned_so_far,
     same_ledger,
-    as_utc,
 )
 from ledger.types import Outcome
 
@@ -156,7 +157,7 @@ async def _hand_back(
         db, [Leg(payer, debits_posted=wanted, check_limit=True), Leg(payee, credits_posted=wanted)]
     ):
         return await decline(db, operation_id=transfer_id, error=errors.InsufficientFunds)
-    links = {"refund_of_id": original.id} if kind == "refund" else {"reverses_id": original.id}
+    links: dict[str, Any] = {"refund_of_id": original.id} if kind == "refund" else {"reverses_id": original.id}
     await insert_transfer(
         db,
         id=transfer_id,

@@ -17,9 +17,7 @@ AccountKind = Literal[
     "refunds",
     "overspend_receivable",
 ]
-TransferKind = Literal[
-    "allocation", "hold", "capture", "release", "expiry", "excess", "refund", "reversal"
-]
+TransferKind = Literal["allocation", "hold", "capture", "release", "expiry", "excess", "refund", "reversal"]
 
 #: Kinds whose debits may never exceed their credits (budgets and wallets).
 LIMITED_KINDS: frozenset[str] = frozenset({"funding_pot", "team_budget", "worker_wallet"})

@@ -25,6 +25,7 @@ from ledger.operations import Db, dialect_name
 from ledger.schema import RESOLVING_KINDS, accounts, periods, transfers
 from ledger.types import Finding
 
+
 async def verify(db: Db) -> list[Finding]:
     """Every broken invariant, as findings; empty when the ledger is sound."""
     findings: list[Finding] = []
@@ -113,7 +114,14 @@ async def _holds_resolve_once(db: Db) -> list[Finding]:
     findings += [Finding("resolve-once", f"hold {row[0]}", f"resolved {row[1]} times") for row in twice]
     hold = aliased(transfers)
     wrong = await db.execute(
-        select(t.id, t.kind, t.amount, hold.c.id.label("hold_id"), hold.c.kind.label("hold_kind"), hold.c.amount.label("held"))
+        select(
+            t.id,
+            t.kind,
+            t.amount,
+            hold.c.id.label("hold_id"),
+            hold.c.kind.label("hold_kind"),
+            hold.c.amount.label("held"),
+        )
         .select_from(transfers.outerjoin(hold, hold.c.id == t.pending_id))
         .where(
             t.pending_id.is_not(None),
@@ -137,9 +145,7 @@ async def _hand_backs_within_original(db: Db) -> list[Finding]:
     original = aliased(transfers)
     rows = await db.execute(
         select(original.c.id, original.c.kind, original.c.amount, func.sum(t.amount).label("returned"))
-        .select_from(
-            transfers.join(original, or_(original.c.id == t.refund_of_id, original.c.id == t.reverses_id))
-        )
+        .select_from(transfers.join(original, or_(original.c.id == t.refund_of_id, original.c.id == t.reverses_id)))
         .group_by(original.c.id, original.c.kind, original.c.amount)
         .having(func.sum(t.amount) > original.c.amount)
     )

@@ -14,15 +14,12 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from alembic import command
-
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TIDE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_ADMIN_URL = os.environ.get("TIDE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 def alembic_config(url: str) -> Config:

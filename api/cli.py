@@ -1,0 +1,121 @@
+"""The ``wallet`` command: set up, check and serve Tide.
+
+    wallet db upgrade        migrate the database to the latest schema
+    wallet ledger verify     check every ledger invariant; exit 1 with the list if any fails
+    wallet seed-demo         load the demo county's books (safe to run twice)
+    wallet serve             serve the web app and API
+
+The database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+import uvicorn
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+import ledger
+from api import migrations
+from api.settings import Settings, SettingsError
+from ledger.database import create_engine
+from ledger.operations import Db
+from ledger.schema import accounts, transfers
+from wallet.demo import seed_demo
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _in_transaction(work: Callable[[Db], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+
+    async def run() -> T:
+        engine = create_engine(_settings().database_url, pool_size=1)
+        try:
+            async with engine.begin() as db:
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot use the database: {exc.orig}") from exc
+
+
+@click.group(help=__doc__)
+def main() -> None:
+    """Tide's command line."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to migrate to.")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema."""
+    url = _settings().database_url
+    migrations.upgrade(url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """The double-entry ledger."""
+
+
+@ledger_group.command("verify")
+def ledger_verify() -> None:
+    """Check every ledger invariant; exit 1 and list the failures if any."""
+
+    async def check(db: Db) -> tuple[list[ledger.Finding], int, int]:
+        findings = await ledger.verify(db)
+        account_count = (await db.execute(select(func.count()).select_from(accounts))).scalar_one()
+        transfer_count = (await db.execute(select(func.count()).select_from(transfers))).scalar_one()
+        return findings, account_count, transfer_count
+
+    findings, account_count, transfer_count = _in_transaction(check)
+    if findings:
+        click.echo(f"Ledger verification FAILED: {len(findings)} finding(s)", err=True)
+        for finding in findings:
+            click.echo(f"  - {finding}", err=True)
+        sys.exit(1)
+    click.echo(f"Ledger verified: {account_count} accounts, {transfer_count} transfers, every invariant holds.")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo county's books (safe to run twice)."""
+    summary = _in_transaction(seed_demo)
+    click.echo(
+        f"Demo books: {summary.teams} teams, {summary.wallets} key worker wallets, "
+        f"{summary.holds} card holds ({summary.captures} captured, {summary.refunds} refunded, "
+        f"{summary.declines} declined)."
+    )
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Interface to listen on (default TIDE_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default TIDE_PORT or 8000).")
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the web app and API."""
+    settings = _settings()
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
