@@ -20,6 +20,14 @@ from tests.ledger_support import Books, open_books
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI, stop at once (and fail) when PostgreSQL is not there, before any test runs."""
+    if IN_CI:
+        reason = databases.postgres_unreachable_reason()
+        if reason is not None:
+            pytest.exit(f"CI requires PostgreSQL: {reason}", returncode=3)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database, migrated to head, dropped after the run."""
