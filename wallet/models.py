@@ -1,0 +1,378 @@
+"""The wallet domain's tables, as SQLAlchemy ORM classes on the shared ``metadata``.
+
+No family's name, address or date of birth has a column anywhere: a family is a random
+reference, a locality and age bands. The link to the council's case system sits alone in
+``family_case_links``, which only admins may read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ledger.schema import Identity, metadata
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+ROLES = ("key_worker", "team_manager", "finance", "admin", "auditor")
+TZ = DateTime(timezone=True)
+
+
+class Team(Base):
+    """A team: a cost centre, published under its department's name."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    locality: Mapped[str] = mapped_column(String(80))
+    cost_centre: Mapped[str] = mapped_column(String(40), unique=True)
+    department: Mapped[str] = mapped_column(String(120))
+    default_funding_source_id: Mapped[int | None] = mapped_column(ForeignKey("funding_sources.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Person(Base):
+    """Someone who signs in: a member of staff (never a family member)."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class RoleGrant(Base):
+    """A role a person holds; key workers and managers hold theirs for a team."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "team_id", name="uq_role_grants_person_role_team"),
+        CheckConstraint(_in("role", ROLES), name="role_known"),
+        CheckConstraint(
+            "(role IN ('key_worker', 'team_manager')) = (team_id IS NOT NULL)", name="team_roles_name_a_team"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    granted_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class FundingSource(Base):
+    """A separate pot of money (a grant), with its ledger accounts."""
+
+    __tablename__ = "funding_sources"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    source_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
+    pot_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class TeamBudget(Base):
+    """A team's budget from one funding source: a ledger account."""
+
+    __tablename__ = "team_budgets"
+    __table_args__ = (UniqueConstraint("team_id", "funding_source_id", name="uq_team_budgets_team_source"),)
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    funding_source_id: Mapped[int] = mapped_column(ForeignKey("funding_sources.id"))
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"), unique=True)
+
+
+class Wallet(Base):
+    """A key worker's delegated budget: one ledger account that may never go below zero."""
+
+    __tablename__ = "wallets"
+    __table_args__ = (CheckConstraint("status IN ('active', 'suspended')", name="status_known"),)
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    suspended_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Allocation(Base):
+    """Budget pushed down (council → team, or team → wallet) for a month: who, why, which pot."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("level IN ('team', 'wallet')", name="level_known"),
+        CheckConstraint("(level = 'wallet') = (wallet_id IS NOT NULL)", name="wallet_level_names_wallet"),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    transfer_id: Mapped[str] = mapped_column(String(100), ForeignKey("ledger_transfers.id"), unique=True)
+    level: Mapped[str] = mapped_column(String(8))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    wallet_id: Mapped[int | None] = mapped_column(ForeignKey("wallets.id"), index=True)
+    funding_source_id: Mapped[int] = mapped_column(ForeignKey("funding_sources.id"))
+    month: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    carried_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(200))
+    allocated_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Family(Base):
+    """A family, known only by a random reference, its locality and its children's age bands."""
+
+    __tablename__ = "families"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        CheckConstraint("(status = 'closed') = (closed_on IS NOT NULL)", name="closed_has_date"),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    lead_worker_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    locality: Mapped[str] = mapped_column(String(80))
+    age_bands: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    opened_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+    sustain_check_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class FamilyWorker(Base):
+    """A key worker working with a family (the lead and any others)."""
+
+    __tablename__ = "family_workers"
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+
+
+class FamilyCaseLink(Base):
+    """Restricted: the family's id in the council's case system. Admins only."""
+
+    __tablename__ = "family_case_links"
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    case_system: Mapped[str] = mapped_column(String(40))
+    case_system_id: Mapped[str] = mapped_column(String(60))
+
+
+class Need(Base):
+    """A family member's identified need, coded from the taxonomy, with its baseline."""
+
+    __tablename__ = "needs"
+    __table_args__ = (
+        CheckConstraint("baseline_score BETWEEN 1 AND 10", name="baseline_in_range"),
+        CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"), index=True)
+    code: Mapped[str] = mapped_column(String(12))
+    whose: Mapped[str] = mapped_column(String(10))
+    identified_on: Mapped[date] = mapped_column(Date)
+    evidence_source: Mapped[str] = mapped_column(String(20))
+    baseline_score: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class NeedReview(Base):
+    """A review of a need: improved, no change or worse, with a score."""
+
+    __tablename__ = "need_reviews"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 10", name="score_in_range"),)
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    score: Mapped[int] = mapped_column(Integer)
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    reviewed_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+PURCHASE_STATUSES = (
+    "draft",
+    "declined",
+    "needs_approval",
+    "held",
+    "captured",
+    "partly_refunded",
+    "refunded",
+    "cancelled",
+)
+
+
+class Purchase(Base):
+    """Something bought for a family against one or more of its open needs."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(_in("status", PURCHASE_STATUSES), name="status_known"),
+        CheckConstraint(
+            "captured_amount >= 0 AND refunded_amount >= 0 AND refunded_amount <= captured_amount",
+            name="refunds_within_capture",
+        ),
+        CheckConstraint("vat_amount IS NULL OR (vat_amount >= 0 AND vat_amount <= amount)", name="vat_within_amount"),
+        CheckConstraint("payment_method IN ('card', 'invoice', 'reimbursement')", name="payment_method_known"),
+        Index("ix_purchases_family_created", "family_id", "created_at"),
+        Index("ix_purchases_wallet_created", "wallet_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"))
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    funding_source_id: Mapped[int] = mapped_column(ForeignKey("funding_sources.id"))
+    category: Mapped[str] = mapped_column(String(12))
+    description: Mapped[str] = mapped_column(String(200))
+    supplier: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    vat_rate: Mapped[str | None] = mapped_column(String(8))
+    vat_amount: Mapped[int | None] = mapped_column(BigInteger)
+    vat_evidence: Mapped[str] = mapped_column(String(20))
+    payment_method: Mapped[str] = mapped_column(String(14))
+    status: Mapped[str] = mapped_column(String(16))
+    policy_decision: Mapped[str] = mapped_column(String(16))
+    policy_reasons: Mapped[list[Any]] = mapped_column(JSON)
+    hold_transfer_id: Mapped[str | None] = mapped_column(String(100), ForeignKey("ledger_transfers.id"))
+    capture_transfer_id: Mapped[str | None] = mapped_column(String(100), ForeignKey("ledger_transfers.id"))
+    captured_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    updated_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class PurchaseNeed(Base):
+    """Which of the family's needs a purchase answers."""
+
+    __tablename__ = "purchase_needs"
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), primary_key=True, index=True)
+
+
+class Receipt(Base):
+    """A receipt photo or PDF, checked by content, fingerprinted to catch duplicates."""
+
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class PolicyVersion(Base):
+    """One version of the spend policy; the newest is in force. Never edited."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class AuditEntry(Base):
+    """Append-only: every change of state, who made it, when, from which request."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    at: Mapped[datetime] = mapped_column(TZ, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(100))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BrowserSession(Base):
+    """A signed-in browser: the cookie's token is stored only as its SHA-256."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class ApiToken(Base):
+    """A personal API token for machine clients, stored only as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class SignInAttempt(Base):
+    """A sign-in attempt, kept to rate-limit guessing across every app process."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_email_at", "email", "at"),
+        Index("ix_sign_in_attempts_ip_at", "ip", "at"),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(TZ)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST with an ``Idempotency-Key``, replayed to any retry."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("person_id", "key", name="uq_idempotency_records_person_key"),)
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(80))
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TZ)
