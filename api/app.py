@@ -1,34 +1,94 @@
-"""The Litestar application: its routes, its database engine and its lifespan."""
+"""The Litestar application: its routes, its database engine, its error mapping and lifespan."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
+from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.health import health
+from api.routes.auth import MeController, SignInController
+from api.routes.families import FamilyController, NeedController
+from api.routes.organisation import (
+    AllocationController,
+    FundingController,
+    PeopleController,
+    TeamController,
+    WalletController,
+)
+from api.routes.policy import AuditController, CodesController, PolicyController
+from api.routes.purchases import PurchaseController, ReceiptController
 from api.settings import Settings
 from ledger.database import create_engine
+from wallet.clock import now_utc
+
+MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the app for ``settings`` (default: from the environment)."""
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = now_utc) -> Litestar:
+    """Build the app for ``settings`` (default: from the environment); ``clock`` is injectable."""
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.engine = engine
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.clock = clock
+        app.state.secure_cookies = not settings.is_development and settings.environment != "test"
         try:
             yield
         finally:
             await engine.dispose()
 
+    handlers = exception_handlers()
+    handlers[CsrfFailed] = lambda _request, exc: problem(*CSRF_FAILED, str(exc))
     return Litestar(
-        route_handlers=[health],
+        route_handlers=[
+            health,
+            SignInController,
+            MeController,
+            TeamController,
+            PeopleController,
+            FundingController,
+            WalletController,
+            AllocationController,
+            FamilyController,
+            NeedController,
+            PurchaseController,
+            ReceiptController,
+            PolicyController,
+            AuditController,
+            CodesController,
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "now": Provide(provide_now, sync_to_thread=False),
+            "who": Provide(provide_principal),
+        },
+        exception_handlers=handlers,
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="Tide", version="0.1.0", path="/schema"),
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Tide",
+            version="0.1.0",
+            path="/schema",
+            description="The early help budget wallet: key workers buy support for families' needs within limits.",
+            components=Components(
+                security_schemes={
+                    "session": SecurityScheme(type="apiKey", name="tide_session", security_scheme_in="cookie"),
+                    "token": SecurityScheme(type="http", scheme="bearer"),
+                }
+            ),
+            security=[{"session": []}, {"token": []}],
+        ),
         debug=False,
     )

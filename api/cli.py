@@ -19,6 +19,7 @@ import click
 import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import ledger
 from api import migrations
@@ -26,7 +27,7 @@ from api.settings import Settings, SettingsError
 from ledger.database import create_engine
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
-from wallet.demo import seed_demo
+from wallet.demo import DEMO_PASSWORD, DemoSummary, seed_demo
 
 T = TypeVar("T")
 
@@ -101,12 +102,27 @@ def ledger_verify() -> None:
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Load the demo county's books (safe to run twice)."""
-    summary = _in_transaction(seed_demo)
-    click.echo(
-        f"Demo books: {summary.teams} teams, {summary.wallets} key worker wallets, "
-        f"{summary.holds} card holds ({summary.captures} captured, {summary.refunds} refunded, "
-        f"{summary.declines} declined)."
-    )
+    summary = _in_transaction(_seed)
+    if summary.already:
+        click.echo(f"The demo is already loaded ({summary.families} families, {summary.purchases} purchases).")
+    else:
+        click.echo(
+            f"Demo loaded: {summary.teams} teams, {summary.key_workers} key workers, {summary.families} families "
+            f"with {summary.needs} needs, {summary.purchases} purchases ({summary.awaiting_approval} awaiting "
+            f"approval, {summary.declined} declined, {summary.refunded} refunded)."
+        )
+    click.echo(f"Sign in at http://127.0.0.1:8000 with password {DEMO_PASSWORD!r} as:")
+    for address, role in summary.sign_ins:
+        click.echo(f"  {address:<40} {role}")
+
+
+async def _seed(db: Db) -> DemoSummary:
+    if not isinstance(db, AsyncConnection):
+        raise TypeError("seeding runs on a connection")
+    async with AsyncSession(bind=db, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
+        summary = await seed_demo(session)
+        await session.commit()  # releases the savepoint; the command's transaction commits after
+        return summary
 
 
 @main.command("serve")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import ledger
 from api.cli import main
+from ledger.database import create_engine
 
 
 @pytest.fixture
@@ -28,13 +31,14 @@ def test_db_upgrade_seed_demo_and_verify_work_on_a_fresh_database(sqlite_env: Pa
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     first = runner.invoke(main, ["seed-demo"])
     assert first.exit_code == 0, first.output
-    assert "72 key worker wallets" in first.output
+    assert "6 teams, 72 key workers, 1008 families" in first.output
+    assert "kw.exeter.01@demo.tide.invalid" in first.output
     transfers = _count(sqlite_env, "ledger_transfers")
     assert transfers > 300
 
     second = runner.invoke(main, ["seed-demo"])
     assert second.exit_code == 0, second.output
-    assert second.output == first.output
+    assert "already loaded (1008 families" in second.output
     assert _count(sqlite_env, "ledger_transfers") == transfers, "seeding twice must change nothing"
 
     verified = runner.invoke(main, ["ledger", "verify"])
@@ -45,17 +49,28 @@ def test_db_upgrade_seed_demo_and_verify_work_on_a_fresh_database(sqlite_env: Pa
 def test_ledger_verify_exits_non_zero_and_lists_what_is_broken(sqlite_env: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
-    assert runner.invoke(main, ["seed-demo"]).exit_code == 0
+    asyncio.run(_books(f"sqlite+aiosqlite:///{sqlite_env}"))
+    assert runner.invoke(main, ["ledger", "verify"]).exit_code == 0
     with sqlite3.connect(sqlite_env) as connection:
         connection.execute("DROP TRIGGER ledger_accounts_guard")
-        connection.execute(
-            "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE code = 'demo:wallet:exeter-01'"
-        )
+        connection.execute("UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE code = 'cli:wallet'")
     result = runner.invoke(main, ["ledger", "verify"])
     assert result.exit_code == 1
     assert "Ledger verification FAILED" in result.output
     assert "[counters] account" in result.output
-    assert "demo:wallet:exeter-01" in result.output
+    assert "cli:wallet" in result.output
+
+
+async def _books(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as db:
+        source = await ledger.open_account(db, code="cli:source", name="source", kind="funding_source")
+        wallet = await ledger.open_account(db, code="cli:wallet", name="wallet", kind="worker_wallet")
+        outcome = await ledger.allocate(
+            db, transfer_id="cli:1", from_account_id=source.id, to_account_id=wallet.id, amount=12_500
+        )
+        outcome.raise_if_declined()
+    await engine.dispose()
 
 
 def test_a_bad_setting_is_a_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:

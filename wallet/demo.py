@@ -1,42 +1,84 @@
-"""Demo books: a realistic county's early help budgets and three months of card spend.
+"""Demo data: a realistic county, so ``make run`` opens on something that looks like work.
 
-Figures follow the shared domain notes: six localities, about seventy key workers, £125
-per worker per month, purchases drawn like Devon County Council's early help card (median
-£62, p90 £232, a few refunds). Every transfer id is derived from the scenario, so seeding
-twice changes nothing: the second run is answered by the ledger's idempotent replays.
+Figures follow the shared domain notes: six localities, twelve key workers each, £125 per
+worker per month, about fourteen families per worker with two to four coded needs, and three
+months of purchases drawn like Devon County Council's early help card (median £62, p90 £232),
+each asked of the spend policy like any other: most allowed, some waiting for a manager, a
+few declined, a few refunded. Seeding is refused politely the second time: it changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 from bisect import bisect_right
-from collections.abc import Awaitable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 
-import ledger
-from ledger.operations import Db
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from wallet import budgets, families, organisation, purchases
+from wallet.access import Principal, load_principal
+from wallet.clock import LONDON, month_start
+from wallet.identity import hash_password
+from wallet.models import Family, Need, Person, Purchase
+from wallet.policies import publish_policy
+from wallet.policy import DEFAULT_POLICY
+from wallet.taxonomy import CATEGORIES, EVIDENCE_SOURCES, NEEDS
+
+DEMO_PASSWORD = "tide-demo-password"  # noqa: S105 - published demo sign-in, printed by seed-demo
+DEMO_DOMAIN = "demo.tide.invalid"
 LOCALITIES = ("Exeter", "East Devon", "Mid Devon", "North Devon", "South Hams", "Torridge")
-WORKERS_PER_TEAM = 12
 WALLET_PER_MONTH = 12_500
 SEED = 20261122
 
-# Devon early help card amount percentiles (pence): p0, p10, p25, p50, p75, p90, max.
 _AMOUNT_QUANTILES = (0.0, 0.10, 0.25, 0.50, 0.75, 0.90, 1.0)
 _AMOUNT_PENCE = (500, 1_300, 3_000, 6_200, 16_000, 23_200, 59_900)
+_CATEGORY_WEIGHTS = {
+    "HH-ESS": 28,
+    "CLOTH": 18,
+    "TRAVEL": 12,
+    "FOOD-VCH": 6,
+    "ACTIVITY": 8,
+    "LEARN": 8,
+    "SAFETY": 4,
+    "DIGITAL": 5,
+    "PARENT-DEV": 4,
+    "HEALTH": 3,
+    "SEND-EQ": 2,
+    "SERVICE": 2,
+}
+_SUPPLIERS = {
+    "HH-ESS": "Argos",
+    "CLOTH": "Marks & Spencer",
+    "TRAVEL": "Stagecoach South West",
+    "FOOD-VCH": "Tesco Stores",
+    "ACTIVITY": "Exeter Leisure",
+    "LEARN": "Amazon UK Marketplace",
+    "SAFETY": "Screwfix",
+    "DIGITAL": "Currys",
+    "PARENT-DEV": "Parenting Matters CIC",
+    "HEALTH": "Boots",
+    "SEND-EQ": "Sensory Direct",
+    "SERVICE": "Devon Play Therapy Ltd",
+}
 
 
-@dataclass(frozen=True)
+@dataclass
 class DemoSummary:
-    """What seeding made (or found already made)."""
+    """What seeding made; ``already`` when the demo was loaded before."""
 
-    teams: int
-    wallets: int
-    holds: int
-    captures: int
-    refunds: int
-    declines: int
+    teams: int = 0
+    key_workers: int = 0
+    families: int = 0
+    needs: int = 0
+    purchases: int = 0
+    awaiting_approval: int = 0
+    declined: int = 0
+    refunded: int = 0
+    already: bool = False
+    sign_ins: list[tuple[str, str]] = field(default_factory=list)
 
 
 def demo_amount(rng: random.Random) -> int:
@@ -48,130 +90,240 @@ def demo_amount(rng: random.Random) -> int:
     return round(a0 + (a1 - a0) * (u - q0) / (q1 - q0))
 
 
-async def _account(db: Db, code: str, name: str, kind: ledger.types.AccountKind) -> int:
-    try:
-        return (await ledger.find_account(db, code=code)).id
-    except ledger.AccountNotFound:
-        return (await ledger.open_account(db, code=code, name=name, kind=kind)).id
+@functools.cache
+def _demo_hash() -> str:
+    return hash_password(DEMO_PASSWORD)
 
 
-def _months(today: date, count: int) -> list[date]:
-    months = [today.replace(day=1)]
-    while len(months) < count:
-        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    return months
+def email(name: str) -> str:
+    return f"{name}@{DEMO_DOMAIN}"
 
 
-async def seed_demo(db: Db, *, today: date | None = None) -> DemoSummary:
-    """Open the demo accounts and replay three months of allocations and purchases."""
-    today = today or datetime.now(UTC).date()
+async def _person(db: AsyncSession, name: str, display: str, roles: list[tuple[str, int | None]], now: datetime) -> int:
+    person = await organisation.create_person(
+        db,
+        actor=None,
+        email=email(name),
+        display_name=display,
+        password=DEMO_PASSWORD,
+        password_hash=_demo_hash(),
+        now=now,
+    )
+    for role, team_id in roles:
+        await organisation.grant_role(db, actor=None, person_id=person.id, role=role, team_id=team_id, now=now)
+    return person.id
+
+
+async def seed_demo(
+    db: AsyncSession,
+    *,
+    today: date | None = None,
+    localities: tuple[str, ...] = LOCALITIES,
+    workers_per_team: int = 12,
+    families_per_worker: int = 14,
+    months: int = 3,
+) -> DemoSummary:
+    """Load the demo county (or report that it is already there)."""
+    summary = DemoSummary(
+        sign_ins=[
+            (email("admin"), "admin"),
+            (email("finance"), "finance"),
+            (email("auditor"), "auditor"),
+            (email("manager.exeter"), "team manager"),
+            (email("kw.exeter.01"), "key worker"),
+        ]
+    )
+    if (await db.execute(select(Person.id).where(Person.email == email("admin")))).first():
+        summary.already = True
+        summary.families = int((await db.execute(select(func.count()).select_from(Family))).scalar_one())
+        summary.purchases = int((await db.execute(select(func.count()).select_from(Purchase))).scalar_one())
+        return summary
     rng = random.Random(SEED)
-    grant = await _account(db, "demo:source:dfe", "Children's Social Care Prevention Grant", "funding_source")
-    pot = await _account(db, "demo:pot:prevention", "Prevention grant pot", "funding_pot")
-    clearing = await _account(db, "demo:card-clearing", "Card clearing", "card_clearing")
-    receivable = await _account(db, "demo:overspend", "Overspend receivable", "overspend_receivable")
-    teams: dict[str, int] = {}
-    wallets: list[tuple[str, int]] = []
-    for locality in LOCALITIES:
+    today = today or datetime.now(UTC).astimezone(LONDON).date()
+    first_month = month_start(today)
+    for _ in range(months - 1):
+        first_month = month_start(first_month - timedelta(days=1))
+    start = datetime.combine(first_month, time(8), tzinfo=UTC)
+
+    await _person(db, "admin", "Alex Admin", [("admin", None)], start)
+    finance_id = await _person(db, "finance", "Fran Finance", [("finance", None)], start)
+    await _person(db, "auditor", "Audrey Auditor", [("auditor", None)], start)
+    await publish_policy(
+        db,
+        who=None,
+        document=DEFAULT_POLICY.model_dump(mode="json"),
+        note="Council policy: £100 without approval, £250 ceiling, £300 per case",
+        now=start,
+    )
+    prevention = await budgets.create_funding_source(
+        db, actor=None, code="prevention", name="Children's Social Care Prevention Grant", now=start
+    )
+    await budgets.create_funding_source(db, actor=None, code="public-health", name="Public Health Grant", now=start)
+    finance = await load_principal(db, person_id=finance_id)
+    total = WALLET_PER_MONTH * workers_per_team * len(localities) * months
+    await budgets.fund_pot(
+        db,
+        actor=finance,
+        funding_source_id=prevention.id,
+        transfer_id="demo:grant",
+        amount=total,
+        reason="Prevention grant for the quarter",
+        now=start,
+    )
+
+    workers: list[tuple[Principal, int]] = []
+    for locality in localities:
         slug = locality.lower().replace(" ", "-")
-        teams[locality] = await _account(db, f"demo:team:{slug}", f"{locality} early help team", "team_budget")
-        for n in range(1, WORKERS_PER_TEAM + 1):
-            key = f"{slug}-{n:02d}"
-            wallets.append((locality, await _account(db, f"demo:wallet:{key}", f"Key worker {key}", "worker_wallet")))
-    holds = captures = refunds = declines = 0
-    months = _months(today, 3)
-    for month in months:
-        tag = month.strftime("%Y-%m")
-        start = datetime(month.year, month.month, 1, 9, tzinfo=UTC)
-        total = WALLET_PER_MONTH * len(wallets)
-        await _must(
-            ledger.allocate(
-                db,
-                transfer_id=f"demo:{tag}:grant",
-                from_account_id=grant,
-                to_account_id=pot,
-                amount=total,
-                accounting_date=month,
-                now=start,
-            )
+        team = await organisation.create_team(
+            db,
+            actor=None,
+            name=f"{locality} Early Help",
+            locality=locality,
+            cost_centre=f"EH-{slug.upper()[:8]}",
+            department="Children's Services - Early Help",
+            default_funding_source_id=prevention.id,
+            now=start,
         )
-        for locality, team in teams.items():
-            team_total = WALLET_PER_MONTH * sum(1 for loc, _ in wallets if loc == locality)
-            await _must(
-                ledger.allocate(
-                    db,
-                    transfer_id=f"demo:{tag}:team:{team}",
-                    from_account_id=pot,
-                    to_account_id=team,
-                    amount=team_total,
-                    accounting_date=month,
-                    now=start,
-                )
+        summary.teams += 1
+        await _person(db, f"manager.{slug}", f"{locality} Manager", [("team_manager", team.id)], start)
+        for n in range(1, workers_per_team + 1):
+            person_id = await _person(
+                db, f"kw.{slug}.{n:02d}", f"Key Worker {locality} {n}", [("key_worker", team.id)], start
             )
-        for locality, wallet in wallets:
-            team = teams[locality]
-            await _must(
-                ledger.allocate(
+            await budgets.open_wallet(db, actor=None, person_id=person_id, team_id=team.id, now=start)
+            workers.append((await load_principal(db, person_id=person_id), team.id))
+            summary.key_workers += 1
+
+    categories = list(_CATEGORY_WEIGHTS)
+    weights = list(_CATEGORY_WEIGHTS.values())
+    need_codes = list(NEEDS)
+    month = first_month
+    for m in range(months):
+        moment = datetime.combine(month, time(8), tzinfo=UTC)
+        for team_id in sorted({t for _, t in workers}):
+            team_workers = [w for w, t in workers if t == team_id]
+            await budgets.allocate(
+                db,
+                actor=finance,
+                transfer_id=f"demo:{month:%Y-%m}:team:{team_id}",
+                funding_source_id=prevention.id,
+                team_id=team_id,
+                wallet_id=None,
+                amount=WALLET_PER_MONTH * len(team_workers),
+                month=month,
+                reason="Monthly team budget",
+                now=moment,
+            )
+            for worker in team_workers:
+                await budgets.allocate(
                     db,
-                    transfer_id=f"demo:{tag}:wallet:{wallet}",
-                    from_account_id=team,
-                    to_account_id=wallet,
+                    actor=finance,
+                    transfer_id=f"demo:{month:%Y-%m}:wallet:{worker.wallet_id}",
+                    funding_source_id=prevention.id,
+                    team_id=team_id,
+                    wallet_id=worker.wallet_id,
                     amount=WALLET_PER_MONTH,
-                    accounting_date=month,
-                    now=start,
+                    month=month,
+                    reason="Monthly wallet budget",
+                    now=moment,
                 )
-            )
-            for n in range(rng.randint(0, 2)):
-                day = min(month.day + rng.randint(1, 27), 28)
-                when = start.replace(day=day, hour=rng.randint(9, 17))
-                if when.date() > today:
-                    continue
-                hold_id = f"demo:{tag}:{wallet}:{n}"
-                amount = demo_amount(rng)
-                hold = await ledger.place_hold(
-                    db,
-                    transfer_id=hold_id,
-                    wallet_id=wallet,
-                    clearing_id=clearing,
-                    amount=amount,
-                    expires_at=when + timedelta(days=7),
-                    accounting_date=when.date(),
-                    now=when,
-                )
-                if not hold.accepted:
-                    declines += 1
-                    continue
-                holds += 1
-                if when.date() >= today - timedelta(days=2):
-                    continue  # still pending at the till
-                captured = amount if rng.random() < 0.85 else max(1, amount - rng.randint(1, amount // 4 + 1))
-                capture = await ledger.capture(
-                    db,
-                    transfer_id=f"{hold_id}:capture",
-                    hold_id=hold_id,
-                    amount=captured,
-                    overspend_account_id=receivable,
-                    accounting_date=when.date(),
-                    now=when + timedelta(hours=1),
-                )
-                captures += 1
-                if rng.random() < 0.03:
-                    await _must(
-                        ledger.refund(
-                            db,
-                            transfer_id=f"{hold_id}:refund",
-                            capture_id=capture.transfer_id,
-                            amount=captured,
-                            accounting_date=when.date(),
-                            now=when + timedelta(days=2),
-                        )
+        if m == 0:
+            for worker, team_id in workers:
+                for _ in range(families_per_worker):
+                    family = await families.open_family(
+                        db,
+                        who=worker,
+                        team_id=team_id,
+                        lead_worker_id=worker.person_id,
+                        locality=LOCALITIES[team_id % len(LOCALITIES)],
+                        age_bands=rng.sample(["0-4", "5-10", "11-15", "16-18"], rng.randint(1, 3)),
+                        opened_on=first_month - timedelta(days=rng.randint(0, 120)),
+                        now=moment,
                     )
-                    refunds += 1
-    await ledger.expire_due_holds(db, now=datetime.now(UTC))
-    return DemoSummary(len(teams), len(wallets), holds, captures, refunds, declines)
+                    summary.families += 1
+                    for code in rng.sample(need_codes, rng.randint(2, 4)):
+                        await families.add_need(
+                            db,
+                            who=worker,
+                            family_id=family.id,
+                            code=code,
+                            whose=rng.choice(["child", "parent", "household"]),
+                            identified_on=family.opened_on,
+                            evidence_source=rng.choice(EVIDENCE_SOURCES),
+                            baseline_score=rng.randint(2, 6),
+                            now=moment,
+                        )
+                        summary.needs += 1
+        await _purchases_for_month(
+            db,
+            rng=rng,
+            workers=workers,
+            finance=finance,
+            month=month,
+            today=today,
+            categories=categories,
+            weights=weights,
+            summary=summary,
+        )
+        month = month_start(month + timedelta(days=32))
+    return summary
 
 
-async def _must(pending: Awaitable[ledger.Outcome]) -> ledger.Outcome:
-    outcome = await pending
-    outcome.raise_if_declined()
-    return outcome
+async def _purchases_for_month(
+    db: AsyncSession,
+    *,
+    rng: random.Random,
+    workers: list[tuple[Principal, int]],
+    finance: Principal,
+    month: date,
+    today: date,
+    categories: list[str],
+    weights: list[int],
+    summary: DemoSummary,
+) -> None:
+    for worker, _team in workers:
+        family_rows = await db.execute(select(Family.id).where(Family.lead_worker_id == worker.person_id))
+        family_ids = list(family_rows.scalars())
+        for _ in range(rng.randint(1, 3)):
+            day = month + timedelta(days=rng.randint(0, 27))
+            if day >= today:
+                continue
+            when = datetime.combine(day, time(rng.randint(9, 16), rng.randint(0, 59)), tzinfo=LONDON)
+            family_id = rng.choice(family_ids)
+            needs = list((await db.execute(select(Need.id).where(Need.family_id == family_id))).scalars())
+            category = rng.choices(categories, weights)[0]
+            ask = purchases.PurchaseAsk(
+                family_id=family_id,
+                need_ids=needs[: rng.randint(1, 2)],
+                category=category,
+                description=CATEGORIES[category].examples.split(",")[0].strip().capitalize(),
+                supplier=_SUPPLIERS[category],
+                amount=demo_amount(rng),
+                payment_method="card",
+                vat_evidence="vat_receipt" if category != "FOOD-VCH" else "outside_scope",
+            )
+            result = await purchases.make_purchase(db, who=worker, ask=ask, policy=DEFAULT_POLICY, now=when)
+            summary.purchases += 1
+            status = result.purchase.status
+            if status == "needs_approval":
+                summary.awaiting_approval += 1
+            elif status == "declined":
+                summary.declined += 1
+            elif status == "held" and day < today - timedelta(days=2):
+                captured = await purchases.capture_purchase(
+                    db,
+                    who=finance,
+                    purchase_id=result.purchase.id,
+                    amount=result.purchase.amount,
+                    now=when + timedelta(hours=2),
+                )
+                if rng.random() < 0.04:
+                    await purchases.refund_purchase(
+                        db,
+                        who=finance,
+                        purchase_id=captured.id,
+                        amount=captured.amount,
+                        refund_id=f"demo:refund:{captured.id}",
+                        now=when + timedelta(days=3),
+                    )
+                    summary.refunded += 1

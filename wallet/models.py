@@ -8,7 +8,7 @@ reference, a locality and age bands. The link to the council's case system sits 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -31,7 +31,7 @@ from ledger.schema import Identity, metadata
 
 class Base(DeclarativeBase):
     metadata = metadata
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -263,6 +263,7 @@ class Purchase(Base):
     status: Mapped[str] = mapped_column(String(16))
     policy_decision: Mapped[str] = mapped_column(String(16))
     policy_reasons: Mapped[list[Any]] = mapped_column(JSON)
+    receipt_required: Mapped[bool] = mapped_column(Boolean, default=False)
     hold_transfer_id: Mapped[str | None] = mapped_column(String(100), ForeignKey("ledger_transfers.id"))
     capture_transfer_id: Mapped[str | None] = mapped_column(String(100), ForeignKey("ledger_transfers.id"))
     captured_amount: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -293,6 +293,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('policy_decision', sa.String(length=16), nullable=False),
     sa.Column('policy_reasons', sa.JSON(), nullable=False),
+    sa.Column('receipt_required', sa.Boolean(), nullable=False),
     sa.Column('hold_transfer_id', sa.String(length=100), nullable=True),
     sa.Column('capture_transfer_id', sa.String(length=100), nullable=True),
     sa.Column('captured_amount', sa.BigInteger(), nullable=False),

@@ -1,0 +1,74 @@
+"""Per-request dependencies: the one database transaction, the clock, and who is asking.
+
+The transaction is the request's: committed when the handler returns (whatever status it
+chose, so a recorded decline is kept), rolled back when it raises.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncGenerator, Callable
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wallet.access import Principal, load_principal
+from wallet.errors import NotSignedIn
+from wallet.identity import session_person, token_person
+
+SESSION_COOKIE = "tide_session"
+
+#: Handler parameters injected by name: the request's transaction, the clock's now, the caller.
+DbDep: TypeAlias = NamedDependency[AsyncSession]
+NowDep: TypeAlias = NamedDependency[datetime]
+WhoDep: TypeAlias = NamedDependency[Principal]
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfFailed(Exception):
+    """A cookie-authenticated change without the session's CSRF token."""
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
+    async with sessions() as db:
+        try:
+            yield db
+        except BaseException:
+            await db.rollback()
+            raise
+        else:
+            await db.commit()
+
+
+def provide_now(state: State) -> datetime:
+    clock: Callable[[], datetime] = state.clock
+    return clock()
+
+
+async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: datetime) -> Principal:
+    """Who is asking: a bearer API token, or the session cookie (with its CSRF token on changes)."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        person_id = await token_person(db, secret=authorization[7:].strip(), now=now)
+        return await load_principal(db, person_id=person_id, request_id=request_id)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotSignedIn("sign in, or send an API token")
+    person_id, csrf = await session_person(db, token=cookie, now=now)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or ""
+        if not secrets.compare_digest(sent, csrf):
+            raise CsrfFailed("send the session's CSRF token in the X-CSRF-Token header")
+    return await load_principal(db, person_id=person_id, request_id=request_id)
+
+
+async def provide_principal(request: Request[Any, Any, Any], db: DbDep, now: NowDep) -> Principal:
+    return await principal_of(request, db, now)

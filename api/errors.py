@@ -1,0 +1,121 @@
+"""Every domain error, mapped to an RFC 9457 problem in one table.
+
+A problem's ``type`` is a stable URN per rule (``urn:tide:problem:insufficient-funds``);
+``title`` is the rule in plain English, ``detail`` the particular case. Validation errors list
+each field that was wrong. Nothing here decides anything: it only translates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+import ledger
+from wallet import errors as wallet_errors
+
+PROBLEM_JSON = "application/problem+json"
+
+#: error class → (HTTP status, problem slug, title)
+PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
+    wallet_errors.NotFound: (404, "not-found", "Not found"),
+    wallet_errors.NotAllowed: (403, "not-allowed", "Your role cannot do this"),
+    wallet_errors.NotSignedIn: (401, "not-signed-in", "Sign in first"),
+    wallet_errors.SignInFailed: (401, "sign-in-failed", "The email or password is not right"),
+    wallet_errors.TooManySignInAttempts: (429, "too-many-sign-in-attempts", "Too many sign-in attempts"),
+    wallet_errors.UnknownCode: (422, "unknown-code", "A code is not one Tide knows"),
+    wallet_errors.FamilyClosed: (409, "family-closed", "The family's case is closed"),
+    wallet_errors.NeedNotOpen: (422, "need-not-open", "A purchase must answer the family's open needs"),
+    wallet_errors.NoWallet: (403, "no-wallet", "Only a key worker with a wallet can buy"),
+    wallet_errors.WalletSuspended: (409, "wallet-suspended", "The wallet is suspended"),
+    wallet_errors.PurchaseNotInState: (409, "purchase-not-in-state", "The purchase cannot take this step now"),
+    wallet_errors.ReceiptRejected: (422, "receipt-rejected", "The receipt file was not accepted"),
+    wallet_errors.InvalidPolicy: (422, "invalid-policy", "The spend policy does not make sense"),
+    wallet_errors.DuplicateRecord: (409, "duplicate-record", "That already exists"),
+    wallet_errors.NothingToChange: (409, "nothing-to-change", "Nothing to change"),
+    ledger.InsufficientFunds: (402, "insufficient-funds", "Not enough left in the budget"),
+    ledger.HoldAlreadyResolved: (409, "hold-already-resolved", "The hold has already settled"),
+    ledger.RefundExceedsCapture: (422, "refund-exceeds-capture", "Refunds cannot exceed what was paid"),
+    ledger.ReversalExceedsOriginal: (422, "reversal-exceeds-original", "A reversal cannot exceed the original"),
+    ledger.IdempotencyConflict: (409, "idempotency-conflict", "That id was already used for another request"),
+    ledger.AccountNotFound: (404, "not-found", "Not found"),
+    ledger.TransferNotFound: (404, "not-found", "Not found"),
+    ledger.InvalidTransfer: (422, "invalid-transfer", "The money movement is not valid"),
+    ledger.PeriodClosed: (409, "period-closed", "That month is closed"),
+    ledger.OverspendAccountRequired: (409, "overspend-account-required", "The overspend needs a receivable"),
+}
+
+#: Problems the API raises itself, not the domain.
+IDEMPOTENCY_KEY_REUSED = (409, "idempotency-key-reused", "That Idempotency-Key was used for a different request")
+IDEMPOTENCY_KEY_INVALID = (400, "idempotency-key-invalid", "The Idempotency-Key header is not valid")
+CSRF_FAILED = (403, "csrf-failed", "The form's security token is missing or wrong")
+VALIDATION = (422, "validation-error", "The request is not valid")
+DECLINED = (402, "purchase-declined", "The purchase was declined")
+
+
+def problem(status: int, slug: str, title: str, detail: str | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": f"urn:tide:problem:{slug}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def problem_for(exc: Exception) -> Response[dict[str, Any]]:
+    """The problem response for a domain error (walking up its classes to the nearest mapped one)."""
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            status, slug, title = PROBLEMS[cls]
+            return problem(status, slug, title, str(exc) or None)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Something went wrong on our side")
+
+
+def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    return problem_for(exc)
+
+
+def _validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    fields = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            name = str(item.get("key") or item.get("source") or "")
+            fields.append({"field": name, "message": str(item.get("message"))})
+    detail = str(exc.detail) if exc.detail else "the request is not valid"
+    status, slug, title = VALIDATION
+    return problem(status, slug, title, detail, errors=fields)
+
+
+def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    slug = {
+        400: "malformed-request",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        415: "unsupported-media-type",
+        429: "too-many-requests",
+    }.get(exc.status_code, f"http-{exc.status_code}")
+    response = problem(exc.status_code, slug, str(exc.detail or "Request failed"))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def exception_handlers() -> dict[type[Exception] | int, Any]:
+    """Register with Litestar: every mapped domain error, validation, and HTTP errors."""
+    handlers: dict[type[Exception] | int, Any] = dict.fromkeys(PROBLEMS, _domain_handler)
+    handlers[ValidationException] = _validation_handler
+    handlers[NotFoundException] = _http_handler
+    handlers[MethodNotAllowedException] = _http_handler
+    handlers[HTTPException] = _http_handler
+    return handlers
+
+
+__all__ = ["PROBLEM_JSON", "MediaType", "exception_handlers", "problem", "problem_for"]

@@ -1,0 +1,93 @@
+"""Signing in and out, who am I, and personal API tokens."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import FromPath, JSONBody
+from sqlalchemy import select
+
+from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep
+from api.errors import problem_for
+from api.routes.common import problems
+from api.schemas import MeRead, SignedInRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead
+from wallet.access import Principal, load_principal
+from wallet.errors import NotFound, SignInFailed, TooManySignInAttempts
+from wallet.identity import create_token, revoke_token, sign_in, sign_out
+from wallet.models import ApiToken
+
+
+def me(who: Principal) -> dict[str, Any]:
+    return {
+        "id": who.person_id,
+        "display_name": who.display_name,
+        "roles": sorted(who.roles),
+        "worker_team_ids": sorted(who.worker_team_ids),
+        "managed_team_ids": sorted(who.managed_team_ids),
+        "wallet_id": who.wallet_id,
+    }
+
+
+class SignInController(Controller):
+    path = "/api/v1/auth"
+    tags = ["signing in"]
+
+    @post("/sign-in", summary="Sign in with email and password", responses=problems(429), status_code=200)
+    async def sign_in(
+        self, request: Request[Any, Any, Any], state: State, db: DbDep, now: NowDep, data: JSONBody[SignInCreate]
+    ) -> Response[SignedInRead]:
+        """Opens a server-side session and sets its HttpOnly cookie. Every attempt is recorded;
+        repeated failures for an account or an address are refused for 15 minutes."""
+        ip = request.client.host if request.client else "unknown"
+        try:
+            signed_in = await sign_in(db, email=data.email, password=data.password, ip=ip, now=now)
+        except (SignInFailed, TooManySignInAttempts) as exc:
+            # Returned, not raised: the failed attempt must be committed to count.
+            return cast("Response[SignedInRead]", problem_for(exc))
+        who = await load_principal(db, person_id=signed_in.person_id)
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=signed_in.session_token,
+            httponly=True,
+            secure=state.secure_cookies,
+            samesite="lax",
+            path="/",
+            expires=int(signed_in.expires_at.timestamp()),
+        )
+        body = SignedInRead(
+            person=MeRead.model_validate(me(who)), csrf_token=signed_in.csrf_token, expires_at=signed_in.expires_at
+        )
+        return Response(body, cookies=[cookie])
+
+    @post("/sign-out", summary="Sign out (revokes the session)", status_code=204, responses=problems())
+    async def sign_out(self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep) -> Response[None]:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await sign_out(db, token=token, now=now)
+        return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["signing in"]
+
+    @get("/", summary="Who am I, and what can I reach", responses=problems())
+    async def read_me(self, who: WhoDep) -> MeRead:
+        return MeRead.model_validate(me(who))
+
+    @get("/tokens", summary="My API tokens", responses=problems())
+    async def list_tokens(self, db: DbDep, who: WhoDep) -> list[TokenRead]:
+        rows = await db.execute(select(ApiToken).where(ApiToken.person_id == who.person_id).order_by(ApiToken.id))
+        return [TokenRead.model_validate(t) for t in rows.scalars()]
+
+    @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems())
+    async def create_token(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TokenCreate]) -> TokenCreatedRead:
+        token, secret = await create_token(db, person_id=who.person_id, name=data.name, now=now)
+        return TokenCreatedRead.model_validate({**TokenRead.model_validate(token).model_dump(), "token": secret})
+
+    @delete("/tokens/{token_id:int}", summary="Revoke one of my API tokens", responses=problems(404))
+    async def revoke_token(self, db: DbDep, now: NowDep, who: WhoDep, token_id: FromPath[int]) -> None:
+        if not await revoke_token(db, person_id=who.person_id, token_id=token_id, now=now):
+            raise NotFound(f"no live token {token_id}")

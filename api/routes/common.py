@@ -1,0 +1,48 @@
+"""What every route module shares: documented problem responses and small converters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi.datastructures import ResponseSpec
+from pydantic import BaseModel
+
+from api.errors import PROBLEM_JSON
+
+
+class ProblemRead(BaseModel):
+    """An RFC 9457 problem: a stable ``type`` per rule, a title, the status and the detail."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = None
+    reasons: list[dict[str, str]] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (bad Idempotency-Key, unreadable body)",
+    401: "Not signed in",
+    402: "Declined: not enough left in the budget, or the policy says no",
+    403: "Your role cannot do this (or a missing CSRF token)",
+    404: "Not found, or not yours to see",
+    409: "Conflicts with the current state (or an Idempotency-Key reused for another body)",
+    413: "The body is too large",
+    422: "Invalid input: the problem names each field",
+    429: "Too many attempts",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses an operation can give."""
+    codes = sorted({401, 422, *statuses})
+    return {
+        code: ResponseSpec(data_container=ProblemRead, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
+        for code in codes
+    }
+
+
+def dump(model: type[BaseModel], value: Any) -> dict[str, Any]:
+    """``value`` (an ORM row or a dict) as the JSON of ``model``."""
+    return model.model_validate(value).model_dump(mode="json")

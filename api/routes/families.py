@@ -1,0 +1,177 @@
+"""Families (by reference), their needs and reviews, case closure, and the restricted case link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import select
+
+from api.deps import DbDep, NowDep, WhoDep
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.routes.common import problems
+from api.schemas import (
+    CaseLinkRead,
+    CaseLinkWrite,
+    FamilyClose,
+    FamilyCreate,
+    FamilyRead,
+    FamilyWorkerCreate,
+    NeedCreate,
+    NeedRead,
+    ReviewCreate,
+    ReviewRead,
+)
+from wallet import families
+from wallet.access import may_see_needs, visible_families
+from wallet.clock import local_date
+from wallet.models import Family, Need, NeedReview
+from wallet.taxonomy import NEEDS
+
+
+def need_read(need: Need) -> dict[str, Any]:
+    code = NEEDS.get(need.code)
+    return NeedRead(
+        id=need.id,
+        family_id=need.family_id,
+        code=need.code,
+        label=code.label if code else need.code,
+        outcome=code.outcome if code else 0,
+        whose=need.whose,
+        identified_on=need.identified_on,
+        evidence_source=need.evidence_source,
+        baseline_score=need.baseline_score,
+        status=need.status,
+    ).model_dump(mode="json")
+
+
+class FamilyController(Controller):
+    path = "/api/v1/families"
+    tags = ["families and needs"]
+
+    @get("/", summary="Families I work with (or my teams')", responses=problems())
+    async def list_families(
+        self,
+        db: DbDep,
+        who: WhoDep,
+        team_id: FromQuery[int | None] = None,
+        status: FromQuery[str | None] = None,
+        reference: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
+    ) -> Page[FamilyRead]:
+        limit = max(1, min(limit, MAX_LIMIT))
+        if not may_see_needs(who):
+            return Page[FamilyRead](items=[], next_cursor=None)
+        statement = select(Family).where(visible_families(who))
+        if team_id is not None:
+            statement = statement.where(Family.team_id == team_id)
+        if status is not None:
+            statement = statement.where(Family.status == status)
+        if reference is not None:
+            statement = statement.where(Family.reference == reference.strip().upper())
+        rows = list((await db.execute(paginate(statement, Family.id, cursor=cursor, limit=limit))).scalars())
+        return Page[FamilyRead].model_validate(
+            page_of(rows, limit=limit, convert=lambda f: FamilyRead.model_validate(f).model_dump(mode="json"))
+        )
+
+    @post("/", summary="Open a family's case", responses=problems(403, 404))
+    async def open_family(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FamilyCreate]) -> FamilyRead:
+        family = await families.open_family(
+            db,
+            who=who,
+            team_id=data.team_id,
+            lead_worker_id=data.lead_worker_id or who.person_id,
+            locality=data.locality,
+            age_bands=list(data.age_bands),
+            opened_on=data.opened_on or local_date(now),
+            now=now,
+        )
+        return FamilyRead.model_validate(family)
+
+    @get("/{family_id:int}", summary="One family", responses=problems(404))
+    async def read_family(self, db: DbDep, who: WhoDep, family_id: FromPath[int]) -> FamilyRead:
+        return FamilyRead.model_validate(await families.get_family(db, who=who, family_id=family_id))
+
+    @post(
+        "/{family_id:int}/closure",
+        summary="Close the case with a reason",
+        responses=problems(403, 404, 409),
+        status_code=200,
+    )
+    async def close_family(
+        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[FamilyClose]
+    ) -> FamilyRead:
+        family = await families.close_family(
+            db, who=who, family_id=family_id, reason=data.reason, closed_on=data.closed_on or local_date(now), now=now
+        )
+        return FamilyRead.model_validate(family)
+
+    @post(
+        "/{family_id:int}/workers",
+        summary="Add a key worker to the family (manager)",
+        responses=problems(403, 404),
+        status_code=204,
+    )
+    async def add_worker(
+        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[FamilyWorkerCreate]
+    ) -> None:
+        await families.add_worker(db, who=who, family_id=family_id, person_id=data.person_id, now=now)
+
+    @get("/{family_id:int}/needs", summary="The family's needs", responses=problems(404))
+    async def list_needs(self, db: DbDep, who: WhoDep, family_id: FromPath[int]) -> list[NeedRead]:
+        await families.get_family(db, who=who, family_id=family_id)
+        rows = await db.execute(select(Need).where(Need.family_id == family_id).order_by(Need.id))
+        return [NeedRead.model_validate(need_read(n)) for n in rows.scalars()]
+
+    @post("/{family_id:int}/needs", summary="Record an identified need", responses=problems(403, 404, 409))
+    async def add_need(
+        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[NeedCreate]
+    ) -> NeedRead:
+        need = await families.add_need(db, who=who, family_id=family_id, now=now, **data.model_dump())
+        return NeedRead.model_validate(need_read(need))
+
+    @get("/{family_id:int}/case-link", summary="Restricted: the case-system id (admin)", responses=problems(404))
+    async def read_case_link(self, db: DbDep, who: WhoDep, family_id: FromPath[int]) -> CaseLinkRead:
+        return CaseLinkRead.model_validate(await families.get_case_link(db, who=who, family_id=family_id))
+
+    @put("/{family_id:int}/case-link", summary="Restricted: set the case-system id (admin)", responses=problems(404))
+    async def write_case_link(
+        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[CaseLinkWrite]
+    ) -> CaseLinkRead:
+        link = await families.set_case_link(
+            db, who=who, family_id=family_id, case_system=data.case_system, case_system_id=data.case_system_id, now=now
+        )
+        return CaseLinkRead.model_validate(link)
+
+
+class NeedController(Controller):
+    path = "/api/v1/needs"
+    tags = ["families and needs"]
+
+    @get("/{need_id:int}", summary="One need", responses=problems(404))
+    async def read_need(self, db: DbDep, who: WhoDep, need_id: FromPath[int]) -> NeedRead:
+        return NeedRead.model_validate(need_read(await families.get_need(db, who=who, need_id=need_id)))
+
+    @get("/{need_id:int}/reviews", summary="The need's reviews", responses=problems(404))
+    async def list_reviews(self, db: DbDep, who: WhoDep, need_id: FromPath[int]) -> list[ReviewRead]:
+        await families.get_need(db, who=who, need_id=need_id)
+        rows = await db.execute(select(NeedReview).where(NeedReview.need_id == need_id).order_by(NeedReview.id))
+        return [ReviewRead.model_validate(r) for r in rows.scalars()]
+
+    @post("/{need_id:int}/reviews", summary="Review a need: improved, no change or worse", responses=problems(403, 404))
+    async def review_need(
+        self, db: DbDep, now: NowDep, who: WhoDep, need_id: FromPath[int], data: JSONBody[ReviewCreate]
+    ) -> ReviewRead:
+        review = await families.review_need(
+            db,
+            who=who,
+            need_id=need_id,
+            outcome=data.outcome,
+            score=data.score,
+            reviewed_on=data.reviewed_on or local_date(now),
+            now=now,
+            close_need=data.close_need,
+        )
+        return ReviewRead.model_validate(review)

@@ -1,0 +1,260 @@
+"""Teams, people and roles; funding sources, wallets and the allocations between them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, cast
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import DbDep, NowDep, WhoDep
+from api.errors import problem
+from api.idempotency import idempotent, transfer_id_for
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.routes.common import problems
+from api.schemas import (
+    AllocationCreate,
+    AllocationRead,
+    FundingCreate,
+    FundingSourceCreate,
+    FundingSourceRead,
+    PersonCreate,
+    PersonRead,
+    RoleGrantCreate,
+    RoleGrantRead,
+    TeamCreate,
+    TeamRead,
+    WalletCreate,
+    WalletRead,
+)
+from wallet import budgets, organisation
+from wallet.access import visible_wallets
+from wallet.errors import NotFound
+from wallet.models import Allocation, FundingSource, Person, Team, Wallet
+
+
+def allocation_read(row: Allocation) -> dict[str, Any]:
+    return AllocationRead(
+        id=row.id,
+        level=row.level,
+        team_id=row.team_id,
+        wallet_id=row.wallet_id,
+        funding_source_id=row.funding_source_id,
+        month=row.month,
+        amount_pence=row.amount,
+        carried_over=row.carried_over,
+        reason=row.reason,
+        allocated_by=row.allocated_by,
+        created_at=row.created_at,
+    ).model_dump(mode="json")
+
+
+async def wallet_read(db: AsyncSession, wallet: Wallet, now: datetime) -> WalletRead:
+    summary = await budgets.summarise_wallet(db, wallet=wallet, now=now)
+    return WalletRead(
+        id=wallet.id,
+        person_id=wallet.person_id,
+        team_id=wallet.team_id,
+        status=wallet.status,
+        available_pence=summary.available,
+        held_pence=summary.held,
+        spent_this_month_pence=summary.spent_this_month,
+        allocated_this_month_pence=summary.allocated_this_month,
+    )
+
+
+class TeamController(Controller):
+    path = "/api/v1/teams"
+    tags = ["organisation"]
+
+    @get("/", summary="Every team (cost centre)", responses=problems())
+    async def list_teams(self, db: DbDep, who: WhoDep) -> list[TeamRead]:
+        return [TeamRead.model_validate(t) for t in await organisation.list_teams(db)]
+
+    @get("/{team_id:int}", summary="One team", responses=problems(404))
+    async def read_team(self, db: DbDep, who: WhoDep, team_id: FromPath[int]) -> TeamRead:
+        team = await db.get(Team, team_id)
+        if team is None:
+            raise NotFound(f"no team {team_id}")
+        return TeamRead.model_validate(team)
+
+    @post("/", summary="Create a team (admin)", responses=problems(403, 409))
+    async def create_team(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TeamCreate]) -> TeamRead:
+        team = await organisation.create_team(db, actor=who, now=now, **data.model_dump())
+        return TeamRead.model_validate(team)
+
+
+class PeopleController(Controller):
+    path = "/api/v1/people"
+    tags = ["organisation"]
+
+    @get("/", summary="Every member of staff (admin, auditor)", responses=problems(403))
+    async def list_people(self, db: DbDep, who: WhoDep) -> list[PersonRead]:
+        who.require("admin", "auditor")
+        rows = await db.execute(select(Person).order_by(Person.id))
+        return [PersonRead.model_validate(p) for p in rows.scalars()]
+
+    @post("/", summary="Create a member of staff (admin)", responses=problems(403, 409))
+    async def create_person(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PersonCreate]) -> PersonRead:
+        person = await organisation.create_person(db, actor=who, now=now, **data.model_dump())
+        return PersonRead.model_validate(person)
+
+    @post("/{person_id:int}/roles", summary="Grant a role (admin)", responses=problems(403, 404, 409))
+    async def grant_role(
+        self, db: DbDep, now: NowDep, who: WhoDep, person_id: FromPath[int], data: JSONBody[RoleGrantCreate]
+    ) -> RoleGrantRead:
+        grant = await organisation.grant_role(
+            db, actor=who, person_id=person_id, role=data.role, team_id=data.team_id, now=now
+        )
+        return RoleGrantRead.model_validate(grant)
+
+
+class FundingController(Controller):
+    path = "/api/v1/funding-sources"
+    tags = ["budgets"]
+
+    @get("/", summary="Funding sources (separate pots of money)", responses=problems())
+    async def list_sources(self, db: DbDep, who: WhoDep) -> list[FundingSourceRead]:
+        rows = await db.execute(select(FundingSource).order_by(FundingSource.id))
+        return [FundingSourceRead.model_validate(f) for f in rows.scalars()]
+
+    @post("/", summary="Create a funding source (finance, admin)", responses=problems(403, 409))
+    async def create_source(
+        self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FundingSourceCreate]
+    ) -> FundingSourceRead:
+        source = await budgets.create_funding_source(db, actor=who, code=data.code, name=data.name, now=now)
+        return FundingSourceRead.model_validate(source)
+
+    @post(
+        "/{source_id:int}/funding",
+        summary="Record money arriving in the pot (finance)",
+        responses=problems(400, 403, 404, 409),
+        status_code=201,
+    )
+    async def fund(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        source_id: FromPath[int],
+        data: JSONBody[FundingCreate],
+    ) -> Response[dict[str, Any]]:
+        async def work(key: str | None) -> Response[Any]:
+            transfer_id = transfer_id_for(who, key or "", "funding")
+            outcome = await budgets.fund_pot(
+                db,
+                actor=who,
+                funding_source_id=source_id,
+                transfer_id=transfer_id,
+                amount=data.amount_pence,
+                reason=data.reason,
+                now=now,
+            )
+            return Response({"transfer_id": outcome.transfer_id, "amount_pence": data.amount_pence}, status_code=201)
+
+        return cast("Response[dict[str, Any]]", await idempotent(request, db, who, now, work, required=True))
+
+
+class WalletController(Controller):
+    path = "/api/v1/wallets"
+    tags = ["budgets"]
+
+    @get("/", summary="Wallets I may see, with balances", responses=problems())
+    async def list_wallets(
+        self,
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        team_id: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
+    ) -> Page[WalletRead]:
+        limit = max(1, min(limit, MAX_LIMIT))
+        statement = select(Wallet).where(visible_wallets(who))
+        if team_id is not None:
+            statement = statement.where(Wallet.team_id == team_id)
+        rows = list((await db.execute(paginate(statement, Wallet.id, cursor=cursor, limit=limit))).scalars())
+        reads = [await wallet_read(db, w, now) for w in rows[:limit]]
+        page = page_of(rows, limit=limit, convert=lambda w: w)
+        return Page[WalletRead](items=reads, next_cursor=page["next_cursor"])
+
+    @get("/{wallet_id:int}", summary="One wallet: available, held, spent this month", responses=problems(404))
+    async def read_wallet(self, db: DbDep, now: NowDep, who: WhoDep, wallet_id: FromPath[int]) -> WalletRead:
+        wallet = (
+            await db.execute(select(Wallet).where(Wallet.id == wallet_id, visible_wallets(who)))
+        ).scalar_one_or_none()
+        if wallet is None:
+            raise NotFound(f"no wallet {wallet_id}")
+        return await wallet_read(db, wallet, now)
+
+    @post("/", summary="Open a key worker's wallet (admin)", responses=problems(403, 404, 409))
+    async def open_wallet(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[WalletCreate]) -> WalletRead:
+        wallet = await budgets.open_wallet(db, actor=who, person_id=data.person_id, team_id=data.team_id, now=now)
+        return await wallet_read(db, wallet, now)
+
+
+class AllocationController(Controller):
+    path = "/api/v1/allocations"
+    tags = ["budgets"]
+
+    @get("/", summary="Allocations I may see", responses=problems())
+    async def list_allocations(
+        self,
+        db: DbDep,
+        who: WhoDep,
+        team_id: FromQuery[int | None] = None,
+        wallet_id: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
+    ) -> Page[AllocationRead]:
+        limit = max(1, min(limit, MAX_LIMIT))
+        statement = select(Allocation)
+        if not who.sees_all_money:
+            statement = statement.where(
+                (Allocation.team_id.in_(who.managed_team_ids)) | (Allocation.wallet_id == (who.wallet_id or -1))
+            )
+        if team_id is not None:
+            statement = statement.where(Allocation.team_id == team_id)
+        if wallet_id is not None:
+            statement = statement.where(Allocation.wallet_id == wallet_id)
+        rows = list((await db.execute(paginate(statement, Allocation.id, cursor=cursor, limit=limit))).scalars())
+        return Page[AllocationRead].model_validate(page_of(rows, limit=limit, convert=allocation_read))
+
+    @post(
+        "/",
+        summary="Allocate budget: pot → team (finance) or team → wallet (manager)",
+        responses=problems(400, 402, 403, 404, 409),
+        status_code=201,
+    )
+    async def allocate(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[AllocationCreate]
+    ) -> Response[AllocationRead]:
+        async def work(key: str | None) -> Response[Any]:
+            month = date.fromisoformat(f"{data.month}-01") if data.month else None
+            result = await budgets.allocate(
+                db,
+                actor=who,
+                transfer_id=transfer_id_for(who, key or "", "allocation"),
+                funding_source_id=data.funding_source_id,
+                team_id=data.team_id,
+                wallet_id=data.wallet_id,
+                amount=data.amount_pence,
+                month=month,
+                reason=data.reason,
+                carried_over=data.carried_over,
+                now=now,
+            )
+            if result.allocation is None:
+                return problem(
+                    402,
+                    "insufficient-funds",
+                    "Not enough left in the budget",
+                    "the budget being allocated from cannot cover that amount",
+                )
+            return Response(allocation_read(result.allocation), status_code=201)
+
+        return cast("Response[AllocationRead]", await idempotent(request, db, who, now, work, required=True))

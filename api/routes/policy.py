@@ -1,0 +1,74 @@
+"""The spend policy (read by all, written by admins), the audit log, and the code lists."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, put
+from litestar.params import FromQuery, JSONBody
+from sqlalchemy import select
+
+from api.deps import DbDep, NowDep, WhoDep
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.routes.common import problems
+from api.schemas import AuditRead, CodeRead, PolicyRead, PolicyWrite
+from wallet.models import AuditEntry
+from wallet.policies import current_policy, policy_versions, publish_policy
+from wallet.taxonomy import CATEGORIES, NEEDS
+
+
+class PolicyController(Controller):
+    path = "/api/v1/policy"
+    tags = ["spend policy"]
+
+    @get("/", summary="The spend policy in force", responses=problems())
+    async def read_policy(self, db: DbDep, who: WhoDep) -> PolicyRead:
+        version, document = await current_policy(db)
+        return PolicyRead(version=version, rules=[rule.model_dump(mode="json") for rule in document.rules])
+
+    @put("/", summary="Publish a new version of the spend policy (admin)", responses=problems(403))
+    async def publish(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PolicyWrite]) -> PolicyRead:
+        version = await publish_policy(db, who=who, document={"rules": data.rules}, note=data.note, now=now)
+        return PolicyRead(version=version.id, rules=list(version.rules["rules"]))
+
+    @get("/versions", summary="Every published version, newest first", responses=problems())
+    async def versions(self, db: DbDep, who: WhoDep) -> list[PolicyRead]:
+        return [PolicyRead(version=v.id, rules=list(v.rules["rules"])) for v in await policy_versions(db)]
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/", summary="The audit log (admin, auditor)", responses=problems(403))
+    async def list_audit(
+        self,
+        db: DbDep,
+        who: WhoDep,
+        subject_type: FromQuery[str | None] = None,
+        subject_id: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
+    ) -> Page[AuditRead]:
+        who.require("admin", "auditor")
+        limit = max(1, min(limit, MAX_LIMIT))
+        statement = select(AuditEntry)
+        if subject_type is not None:
+            statement = statement.where(AuditEntry.subject_type == subject_type)
+        if subject_id is not None:
+            statement = statement.where(AuditEntry.subject_id == subject_id)
+        rows = list((await db.execute(paginate(statement, AuditEntry.id, cursor=cursor, limit=limit))).scalars())
+        return Page[AuditRead].model_validate(
+            page_of(rows, limit=limit, convert=lambda r: AuditRead.model_validate(r).model_dump(mode="json"))
+        )
+
+
+class CodesController(Controller):
+    path = "/api/v1/codes"
+    tags = ["codes"]
+
+    @get("/needs", summary="The needs taxonomy and its headline outcomes", responses=problems())
+    async def needs(self, who: WhoDep) -> list[CodeRead]:
+        return [CodeRead(code=n.code, label=n.label, outcome=n.outcome) for n in NEEDS.values()]
+
+    @get("/purchase-categories", summary="Purchase categories", responses=problems())
+    async def categories(self, who: WhoDep) -> list[CodeRead]:
+        return [CodeRead(code=c.code, label=c.label, expense_group=c.expense_group) for c in CATEGORIES.values()]

@@ -1,0 +1,279 @@
+"""Purchases against a family's needs: decide, settle, refund, cancel; receipts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import DbDep, NowDep, WhoDep
+from api.errors import problem
+from api.idempotency import idempotent, transfer_id_for
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.routes.common import problems
+from api.schemas import (
+    CaptureCreate,
+    PurchaseCreate,
+    PurchaseDecisionRead,
+    PurchaseRead,
+    ReceiptRead,
+    RefundCreate,
+)
+from wallet import purchases, receipts
+from wallet.access import Principal, may_see_needs, visible_purchases
+from wallet.clock import LONDON
+from wallet.models import Purchase, PurchaseNeed
+from wallet.policies import current_policy
+
+
+async def purchase_read(db: AsyncSession, who: Principal, row: Purchase) -> dict[str, Any]:
+    need_ids: list[int] | None = None
+    if may_see_needs(who):
+        found = await db.execute(select(PurchaseNeed.need_id).where(PurchaseNeed.purchase_id == row.id))
+        need_ids = sorted(found.scalars())
+    return PurchaseRead(
+        id=row.id,
+        family_id=row.family_id,
+        need_ids=need_ids,
+        wallet_id=row.wallet_id,
+        worker_id=row.worker_id,
+        team_id=row.team_id,
+        funding_source_id=row.funding_source_id,
+        category=row.category,
+        description=row.description,
+        supplier=row.supplier,
+        amount_pence=row.amount,
+        vat_rate=row.vat_rate,
+        vat_amount_pence=row.vat_amount,
+        vat_evidence=row.vat_evidence,
+        payment_method=row.payment_method,
+        status=row.status,
+        decision=row.policy_decision,
+        reason_codes=list(row.policy_reasons),
+        receipt_required=row.receipt_required,
+        captured_pence=row.captured_amount,
+        refunded_pence=row.refunded_amount,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    ).model_dump(mode="json")
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=LONDON)
+
+
+class PurchaseController(Controller):
+    path = "/api/v1/purchases"
+    tags = ["purchases"]
+
+    @get("/", summary="Purchases I may see, filtered", responses=problems())
+    async def list_purchases(
+        self,
+        db: DbDep,
+        who: WhoDep,
+        date_from: FromQuery[date | None] = None,
+        date_to: FromQuery[date | None] = None,
+        team_id: FromQuery[int | None] = None,
+        worker_id: FromQuery[int | None] = None,
+        family_id: FromQuery[int | None] = None,
+        need_id: FromQuery[int | None] = None,
+        status: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
+    ) -> Page[PurchaseRead]:
+        """Newest first. ``date_from``/``date_to`` are inclusive calendar dates (UK time)."""
+        limit = max(1, min(limit, MAX_LIMIT))
+        statement = select(Purchase).where(visible_purchases(who))
+        if date_from is not None:
+            statement = statement.where(Purchase.created_at >= _start_of(date_from))
+        if date_to is not None:
+            statement = statement.where(Purchase.created_at < _start_of(date_to + timedelta(days=1)))
+        for column, value in (
+            (Purchase.team_id, team_id),
+            (Purchase.worker_id, worker_id),
+            (Purchase.family_id, family_id),
+            (Purchase.status, status),
+        ):
+            if value is not None:
+                statement = statement.where(column == value)
+        if need_id is not None and may_see_needs(who):
+            statement = statement.where(
+                Purchase.id.in_(select(PurchaseNeed.purchase_id).where(PurchaseNeed.need_id == need_id))
+            )
+        rows = list((await db.execute(paginate(statement, Purchase.id, cursor=cursor, limit=limit))).scalars())
+        items = [await purchase_read(db, who, row) for row in rows[:limit]]
+        next_cursor = page_of(rows, limit=limit, convert=lambda r: r)["next_cursor"]
+        return Page[PurchaseRead].model_validate({"items": items, "next_cursor": next_cursor})
+
+    @post(
+        "/",
+        summary="Make a purchase for a family's need: the policy's answer, and the hold",
+        responses=problems(400, 402, 403, 404, 409),
+        status_code=201,
+    )
+    async def make_purchase(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PurchaseCreate]
+    ) -> Response[PurchaseDecisionRead]:
+        """201 when allowed and held; 202 when it waits for a manager's approval; 402 when
+        declined (by the policy or because the wallet cannot cover it) — declines are
+        recorded. Send an ``Idempotency-Key``: a retry answers the first response again."""
+
+        async def work(_key: str | None) -> Response[Any]:
+            _, policy = await current_policy(db)
+            ask = purchases.PurchaseAsk(
+                family_id=data.family_id,
+                need_ids=data.need_ids,
+                category=data.category,
+                description=data.description,
+                supplier=data.supplier,
+                amount=data.amount_pence,
+                payment_method=data.payment_method,
+                vat_evidence=data.vat_evidence,
+                vat_rate=data.vat_rate,
+                vat_amount=data.vat_amount_pence,
+                funding_source_id=data.funding_source_id,
+            )
+            result = await purchases.make_purchase(db, who=who, ask=ask, policy=policy, now=now)
+            read = await purchase_read(db, who, result.purchase)
+            reasons = [{"code": r.code, "effect": r.effect, "sentence": r.sentence} for r in result.answer.reasons]
+            if result.ledger_decline:
+                reasons.append(
+                    {
+                        "code": result.ledger_decline,
+                        "effect": "deny",
+                        "sentence": "Your wallet does not have enough left for this.",
+                    }
+                )
+            message = " ".join(r["sentence"] for r in reasons) or result.answer.sentence
+            if result.purchase.status == "declined":
+                return problem(
+                    402, "purchase-declined", "The purchase was declined", message, reasons=reasons, purchase=read
+                )
+            decision = {"decision": result.answer.decision, "reasons": reasons, "message": message, "purchase": read}
+            return Response(decision, status_code=201 if result.purchase.status == "held" else 202)
+
+        return cast("Response[PurchaseDecisionRead]", await idempotent(request, db, who, now, work, required=True))
+
+    @get("/{purchase_id:int}", summary="One purchase", responses=problems(404))
+    async def read_purchase(self, db: DbDep, who: WhoDep, purchase_id: FromPath[int]) -> PurchaseRead:
+        row = await purchases.get_purchase(db, who=who, purchase_id=purchase_id)
+        return PurchaseRead.model_validate(await purchase_read(db, who, row))
+
+    @post(
+        "/{purchase_id:int}/capture",
+        summary="Settle a held purchase (finance)",
+        responses=problems(400, 403, 404, 409),
+        status_code=200,
+    )
+    async def capture(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        purchase_id: FromPath[int],
+        data: JSONBody[CaptureCreate],
+    ) -> Response[PurchaseRead]:
+        async def work(_key: str | None) -> Response[Any]:
+            row = await purchases.capture_purchase(
+                db, who=who, purchase_id=purchase_id, amount=data.amount_pence, now=now
+            )
+            return Response(await purchase_read(db, who, row), status_code=200)
+
+        return cast("Response[PurchaseRead]", await idempotent(request, db, who, now, work, required=True))
+
+    @post(
+        "/{purchase_id:int}/refunds",
+        summary="Record a refund (finance); never more than was paid",
+        responses=problems(400, 403, 404, 409),
+        status_code=200,
+    )
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        purchase_id: FromPath[int],
+        data: JSONBody[RefundCreate],
+    ) -> Response[PurchaseRead]:
+        async def work(key: str | None) -> Response[Any]:
+            row, declined = await purchases.refund_purchase(
+                db,
+                who=who,
+                purchase_id=purchase_id,
+                amount=data.amount_pence,
+                refund_id=transfer_id_for(who, key or "", "refund"),
+                now=now,
+            )
+            if declined:
+                return problem(
+                    422,
+                    "refund-exceeds-capture",
+                    "Refunds cannot exceed what was paid",
+                    f"that refund would pass the {row.captured_amount}p paid",
+                )
+            return Response(await purchase_read(db, who, row), status_code=200)
+
+        return cast("Response[PurchaseRead]", await idempotent(request, db, who, now, work, required=True))
+
+    @post(
+        "/{purchase_id:int}/cancellation",
+        summary="Cancel before it settles (the hold goes back)",
+        responses=problems(403, 404, 409),
+        status_code=200,
+    )
+    async def cancel(self, db: DbDep, now: NowDep, who: WhoDep, purchase_id: FromPath[int]) -> PurchaseRead:
+        row = await purchases.cancel_purchase(db, who=who, purchase_id=purchase_id, now=now)
+        return PurchaseRead.model_validate(await purchase_read(db, who, row))
+
+    @get("/{purchase_id:int}/receipts", summary="The purchase's receipts", responses=problems(404))
+    async def list_receipts(self, db: DbDep, who: WhoDep, purchase_id: FromPath[int]) -> list[ReceiptRead]:
+        return [
+            ReceiptRead.model_validate(r) for r in await receipts.list_receipts(db, who=who, purchase_id=purchase_id)
+        ]
+
+    @post(
+        "/{purchase_id:int}/receipts",
+        summary="Attach a receipt (JPEG, PNG, HEIC or PDF, up to 10 MB)",
+        responses=problems(403, 404, 413),
+    )
+    async def attach_receipt(
+        self,
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        purchase_id: FromPath[int],
+        data: MultipartBody[UploadFile],
+    ) -> ReceiptRead:
+        content = await data.read()
+        receipt = await receipts.attach_receipt(db, who=who, purchase_id=purchase_id, content=content, now=now)
+        return ReceiptRead.model_validate(receipt)
+
+
+class ReceiptController(Controller):
+    path = "/api/v1/receipts"
+    tags = ["purchases"]
+
+    @get(
+        "/{receipt_id:int}",
+        summary="The receipt file itself (only to those who may see its purchase)",
+        responses=problems(404),
+        media_type="application/octet-stream",
+    )
+    async def download(self, db: DbDep, who: WhoDep, receipt_id: FromPath[int]) -> Response[bytes]:
+        receipt = await receipts.get_receipt(db, who=who, receipt_id=receipt_id)
+        return Response(
+            receipt.content,
+            media_type=receipt.content_type,
+            headers={
+                "cache-control": "private, no-store",
+                "x-content-type-options": "nosniff",
+                "content-disposition": f'inline; filename="receipt-{receipt.id}"',
+            },
+        )

@@ -1,0 +1,279 @@
+"""Money in: funding sources, team budgets, key workers' wallets and the allocations between them.
+
+Budgets are pushed down ahead of time — funding pot → team budget → wallet — as ledger
+transfers, per month, each recording who did it and why. The ledger is the only source of
+balances: nothing here stores a balance of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import ledger
+from wallet import audit
+from wallet.access import Principal
+from wallet.clock import local_date, month_start
+from wallet.errors import DuplicateRecord, NotAllowed, NotFound
+from wallet.models import Allocation, FundingSource, Person, Purchase, RoleGrant, Team, TeamBudget, Wallet
+
+CARD_CLEARING = "house:card-clearing"
+OVERSPEND = "house:overspend-receivable"
+
+
+async def ensure_account(db: AsyncSession, *, code: str, name: str, kind: ledger.types.AccountKind) -> int:
+    """The id of the ledger account ``code``, opening it if it does not exist yet."""
+    try:
+        return (await ledger.find_account(db, code=code)).id
+    except ledger.AccountNotFound:
+        pass
+    try:
+        return (await ledger.open_account(db, code=code, name=name, kind=kind)).id
+    except ledger.AccountCodeTaken:  # opened by another process meanwhile
+        return (await ledger.find_account(db, code=code)).id
+
+
+async def house_accounts(db: AsyncSession) -> tuple[int, int]:
+    """The card clearing and overspend receivable accounts."""
+    clearing = await ensure_account(db, code=CARD_CLEARING, name="Card clearing", kind="card_clearing")
+    overspend = await ensure_account(db, code=OVERSPEND, name="Overspend receivable", kind="overspend_receivable")
+    return clearing, overspend
+
+
+async def create_funding_source(
+    db: AsyncSession, *, actor: Principal | None, code: str, name: str, now: datetime
+) -> FundingSource:
+    """A new pot of money with its ledger accounts (the outside source and the council's pot)."""
+    if actor is not None:
+        actor.require("admin", "finance")
+    if (await db.execute(select(FundingSource.id).where(FundingSource.code == code))).first():
+        raise DuplicateRecord(f"a funding source with code {code!r} already exists")
+    source_account = await ensure_account(db, code=f"source:{code}", name=f"{name} (source)", kind="funding_source")
+    pot_account = await ensure_account(db, code=f"pot:{code}", name=f"{name} pot", kind="funding_pot")
+    funding = FundingSource(
+        code=code, name=name, source_account_id=source_account, pot_account_id=pot_account, created_at=now
+    )
+    db.add(funding)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="funding_source.created",
+        subject_type="funding_source",
+        subject_id=funding.id,
+        now=now,
+        details={"code": code},
+    )
+    return funding
+
+
+async def open_wallet(
+    db: AsyncSession, *, actor: Principal | None, person_id: int, team_id: int, now: datetime
+) -> Wallet:
+    """A key worker's wallet: a ledger account that may never go below zero."""
+    if actor is not None:
+        actor.require("admin")
+    if await db.get(Person, person_id) is None or await db.get(Team, team_id) is None:
+        raise NotFound("no such person or team")
+    if (await db.execute(select(Wallet.id).where(Wallet.person_id == person_id))).first():
+        raise DuplicateRecord("that key worker already has a wallet")
+    account = await ensure_account(
+        db, code=f"wallet:person:{person_id}", name=f"Wallet of person {person_id}", kind="worker_wallet"
+    )
+    wallet = Wallet(person_id=person_id, team_id=team_id, account_id=account, status="active", created_at=now)
+    db.add(wallet)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="wallet.opened",
+        subject_type="wallet",
+        subject_id=wallet.id,
+        now=now,
+        details={"person_id": person_id, "team_id": team_id},
+    )
+    return wallet
+
+
+async def team_budget(db: AsyncSession, *, team_id: int, funding_source_id: int) -> TeamBudget:
+    """The team's budget account for one funding source, opened on first use."""
+    found = (
+        await db.execute(
+            select(TeamBudget).where(TeamBudget.team_id == team_id, TeamBudget.funding_source_id == funding_source_id)
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    account = await ensure_account(
+        db,
+        code=f"team:{team_id}:source:{funding_source_id}",
+        name=f"Team {team_id} budget from source {funding_source_id}",
+        kind="team_budget",
+    )
+    budget = TeamBudget(team_id=team_id, funding_source_id=funding_source_id, account_id=account)
+    db.add(budget)
+    await db.flush()
+    return budget
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationResult:
+    allocation: Allocation | None
+    declined: str | None
+    replayed: bool
+
+
+async def allocate(
+    db: AsyncSession,
+    *,
+    actor: Principal,
+    transfer_id: str,
+    funding_source_id: int,
+    team_id: int,
+    wallet_id: int | None,
+    amount: int,
+    month: date | None,
+    reason: str,
+    carried_over: bool = False,
+    now: datetime,
+) -> AllocationResult:
+    """Push budget down for a month: pot → team (finance or admin), or team → wallet (the
+    team's manager, or finance). Declined, and recorded, when the giver cannot cover it."""
+    source = await db.get(FundingSource, funding_source_id)
+    team = await db.get(Team, team_id)
+    if source is None or team is None:
+        raise NotFound("no such funding source or team")
+    if wallet_id is None:
+        if not actor.has("finance", "admin"):
+            raise NotAllowed("only finance allocates budget to teams")
+        giver = source.pot_account_id
+        receiver = (await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)).account_id
+    else:
+        wallet = await db.get(Wallet, wallet_id)
+        if wallet is None or wallet.team_id != team_id:
+            raise NotFound(f"no wallet {wallet_id} in team {team_id}")
+        if not (actor.has("finance", "admin") or team_id in actor.managed_team_ids):
+            raise NotFound(f"no wallet {wallet_id} in team {team_id}")
+        giver = (await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)).account_id
+        receiver = wallet.account_id
+    month = month_start(month or local_date(now))
+    # Dated today: the month it is for is recorded on the allocation, not back-dated in the ledger.
+    outcome = await ledger.allocate(
+        db,
+        transfer_id=transfer_id,
+        from_account_id=giver,
+        to_account_id=receiver,
+        amount=amount,
+        memo=reason[:200],
+        now=now,
+    )
+    if not outcome.accepted:
+        await audit.record(
+            db,
+            actor=actor,
+            action="allocation.declined",
+            subject_type="team",
+            subject_id=team_id,
+            now=now,
+            details={"amount": amount, "reason": outcome.declined, "transfer_id": transfer_id},
+        )
+        return AllocationResult(allocation=None, declined=outcome.declined, replayed=outcome.replayed)
+    existing = (await db.execute(select(Allocation).where(Allocation.transfer_id == transfer_id))).scalar_one_or_none()
+    if existing is not None:
+        return AllocationResult(allocation=existing, declined=None, replayed=True)
+    allocation = Allocation(
+        transfer_id=transfer_id,
+        level="team" if wallet_id is None else "wallet",
+        team_id=team_id,
+        wallet_id=wallet_id,
+        funding_source_id=funding_source_id,
+        month=month,
+        amount=amount,
+        carried_over=carried_over,
+        reason=reason,
+        allocated_by=actor.person_id,
+        created_at=now,
+    )
+    db.add(allocation)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="allocation.made",
+        subject_type="allocation",
+        subject_id=allocation.id,
+        now=now,
+        details={"amount": amount, "team_id": team_id, "wallet_id": wallet_id},
+    )
+    return AllocationResult(allocation=allocation, declined=None, replayed=False)
+
+
+async def fund_pot(
+    db: AsyncSession,
+    *,
+    actor: Principal | None,
+    funding_source_id: int,
+    transfer_id: str,
+    amount: int,
+    reason: str,
+    now: datetime,
+) -> ledger.Outcome:
+    """Money arriving in a funding pot from its source (a grant payment)."""
+    if actor is not None:
+        actor.require("finance", "admin")
+    source = await db.get(FundingSource, funding_source_id)
+    if source is None:
+        raise NotFound(f"no funding source {funding_source_id}")
+    return await ledger.allocate(
+        db,
+        transfer_id=transfer_id,
+        from_account_id=source.source_account_id,
+        to_account_id=source.pot_account_id,
+        amount=amount,
+        memo=reason[:200],
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WalletSummary:
+    """What a key worker sees first: what is left, what is set aside, what went this month."""
+
+    wallet: Wallet
+    available: int
+    held: int
+    spent_this_month: int
+    allocated_this_month: int
+
+
+async def summarise_wallet(db: AsyncSession, *, wallet: Wallet, now: datetime) -> WalletSummary:
+    balance = await ledger.balance(db, account_id=wallet.account_id)
+    month = month_start(local_date(now))
+    spent = await db.execute(
+        select(func.coalesce(func.sum(Purchase.captured_amount - Purchase.refunded_amount), 0)).where(
+            Purchase.wallet_id == wallet.id,
+            Purchase.created_at >= datetime(month.year, month.month, 1, tzinfo=now.tzinfo),
+        )
+    )
+    allocated = await db.execute(
+        select(func.coalesce(func.sum(Allocation.amount), 0)).where(
+            Allocation.wallet_id == wallet.id, Allocation.month == month
+        )
+    )
+    return WalletSummary(
+        wallet=wallet,
+        available=balance.available,
+        held=balance.debits_pending,
+        spent_this_month=int(spent.scalar_one()),
+        allocated_this_month=int(allocated.scalar_one()),
+    )
+
+
+async def key_worker_team(db: AsyncSession, *, person_id: int) -> int | None:
+    row = await db.execute(
+        select(RoleGrant.team_id).where(RoleGrant.person_id == person_id, RoleGrant.role == "key_worker").limit(1)
+    )
+    return row.scalar_one_or_none()

@@ -1,0 +1,99 @@
+"""One error class per broken wallet rule. ``api`` maps each to an HTTP problem in one table."""
+
+from __future__ import annotations
+
+
+class WalletError(Exception):
+    """Base of every wallet-domain error."""
+
+    code = "wallet_error"
+
+
+class NotFound(WalletError):
+    """The thing does not exist, or the caller may not see it (the two are not told apart)."""
+
+    code = "not_found"
+
+
+class NotAllowed(WalletError):
+    """The caller can see the thing but their role may not do this to it."""
+
+    code = "not_allowed"
+
+
+class NotSignedIn(WalletError):
+    """The request carries no valid session or API token."""
+
+    code = "not_signed_in"
+
+
+class SignInFailed(WalletError):
+    """The email and password do not match an active account."""
+
+    code = "sign_in_failed"
+
+
+class TooManySignInAttempts(WalletError):
+    """Too many failed sign-ins for this account or address recently; wait and try again."""
+
+    code = "too_many_sign_in_attempts"
+
+
+class UnknownCode(WalletError):
+    """A need code, purchase category or other code is not in Tide's lists."""
+
+    code = "unknown_code"
+
+
+class FamilyClosed(WalletError):
+    """A closed family's case takes no new needs or purchases."""
+
+    code = "family_closed"
+
+
+class NeedNotOpen(WalletError):
+    """A purchase must answer at least one of the family's open needs."""
+
+    code = "need_not_open"
+
+
+class NoWallet(WalletError):
+    """Only a key worker with a wallet can make a purchase."""
+
+    code = "no_wallet"
+
+
+class WalletSuspended(WalletError):
+    """A suspended wallet spends nothing until a manager clears it."""
+
+    code = "wallet_suspended"
+
+
+class PurchaseNotInState(WalletError):
+    """The purchase is not in a state that allows this step (e.g. capturing a cancelled one)."""
+
+    code = "purchase_not_in_state"
+
+
+class ReceiptRejected(WalletError):
+    """A receipt must be a JPEG, PNG, HEIC or PDF (by content, not by name) within the size limit."""
+
+    code = "receipt_rejected"
+
+
+class InvalidPolicy(WalletError):
+    """A spend policy document that does not make sense (negative limits, unknown scopes)."""
+
+    code = "invalid_policy"
+
+
+class DuplicateRecord(WalletError):
+    """A record that must be unique already exists (an email, a team name, a cost centre)."""
+
+    code = "duplicate_record"
+
+
+class NothingToChange(WalletError):
+    """The request would change nothing (e.g. closing a family that is already closed)."""
+
+    code = "nothing_to_change"

@@ -1,0 +1,150 @@
+"""Signing in: argon2 password hashes, server-side sessions and personal API tokens.
+
+Secrets handed to a browser or client (session cookies, API tokens) are stored only as
+their SHA-256, so a copy of the database cannot sign anyone in. Sign-in attempts are kept
+in the database, so the rate limit holds across every app process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wallet.errors import NotSignedIn, SignInFailed, TooManySignInAttempts
+from wallet.models import ApiToken, BrowserSession, Person, SignInAttempt
+
+SESSION_LIFETIME = timedelta(hours=12)
+ATTEMPT_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_ADDRESS = 20
+TOKEN_PREFIX = "tide_pat_"  # noqa: S105 - a public prefix that marks the secret, not a secret
+
+_hasher = PasswordHasher()
+# Spent on unknown emails too, so timing does not tell which accounts exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    person_id: int
+    session_token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+async def _recent_failures(db: AsyncSession, column: object, value: str, now: datetime) -> int:
+    count = await db.execute(
+        select(func.count()).where(
+            column == value,  # type: ignore[arg-type]
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.at > now - ATTEMPT_WINDOW,
+        )
+    )
+    return int(count.scalar_one())
+
+
+async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: datetime) -> SignedIn:
+    """Check the password and open a session. Every attempt is recorded; too many recent
+    failures for the email or the address refuse even a right password until the window passes.
+    The caller must commit even when this raises ``SignInFailed``, so the failure counts."""
+    email = email.strip().lower()
+    if (
+        await _recent_failures(db, SignInAttempt.email, email, now) >= MAX_FAILURES_PER_EMAIL
+        or await _recent_failures(db, SignInAttempt.ip, ip, now) >= MAX_FAILURES_PER_ADDRESS
+    ):
+        raise TooManySignInAttempts("too many failed sign-ins; try again in 15 minutes")
+    person = (await db.execute(select(Person).where(Person.email == email))).scalar_one_or_none()
+    ok = _verify(person.password_hash if person else _DUMMY_HASH, password) and person is not None and person.active
+    db.add(SignInAttempt(email=email, ip=ip, succeeded=ok, at=now))
+    await db.flush()
+    if not ok or person is None:
+        raise SignInFailed("the email or password is not right")
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    expires = now + SESSION_LIFETIME
+    db.add(
+        BrowserSession(
+            token_hash=fingerprint(token), person_id=person.id, csrf_token=csrf, created_at=now, expires_at=expires
+        )
+    )
+    await db.flush()
+    return SignedIn(person_id=person.id, session_token=token, csrf_token=csrf, expires_at=expires)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tuple[int, str]:
+    """The person and CSRF token of a live session, or ``NotSignedIn``."""
+    row = (
+        await db.execute(
+            select(BrowserSession.person_id, BrowserSession.csrf_token).where(
+                BrowserSession.token_hash == fingerprint(token),
+                BrowserSession.revoked_at.is_(None),
+                BrowserSession.expires_at > now,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotSignedIn("the session has ended; sign in again")
+    return int(row[0]), str(row[1])
+
+
+async def sign_out(db: AsyncSession, *, token: str, now: datetime) -> None:
+    """Revoke the session: the cookie no longer signs anyone in, anywhere."""
+    await db.execute(
+        update(BrowserSession)
+        .where(BrowserSession.token_hash == fingerprint(token), BrowserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def create_token(db: AsyncSession, *, person_id: int, name: str, now: datetime) -> tuple[ApiToken, str]:
+    """A new personal API token; the secret is returned once and never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(token_hash=fingerprint(secret), person_id=person_id, name=name, created_at=now)
+    db.add(token)
+    await db.flush()
+    return token, secret
+
+
+async def token_person(db: AsyncSession, *, secret: str, now: datetime) -> int:
+    """The person a live API token belongs to, or ``NotSignedIn``."""
+    token = (
+        await db.execute(
+            select(ApiToken).where(ApiToken.token_hash == fingerprint(secret), ApiToken.revoked_at.is_(None))
+        )
+    ).scalar_one_or_none()
+    if token is None:
+        raise NotSignedIn("the API token is not valid")
+    token.last_used_at = now
+    return token.person_id
+
+
+async def revoke_token(db: AsyncSession, *, person_id: int, token_id: int, now: datetime) -> bool:
+    """Revoke one of the person's own tokens; ``False`` if there is no such live token."""
+    result = await db.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiToken.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,125 @@
+"""The council's organisation: teams (cost centres), people and the roles they hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wallet import audit
+from wallet.access import Principal
+from wallet.errors import DuplicateRecord, NotFound, UnknownCode
+from wallet.identity import hash_password
+from wallet.models import ROLES, FundingSource, Person, RoleGrant, Team
+
+
+async def create_team(
+    db: AsyncSession,
+    *,
+    actor: Principal | None,
+    name: str,
+    locality: str,
+    cost_centre: str,
+    department: str,
+    default_funding_source_id: int | None = None,
+    now: datetime,
+) -> Team:
+    """A new team, published under ``department`` (never its own small name)."""
+    if actor is not None:
+        actor.require("admin")
+    if default_funding_source_id is not None and await db.get(FundingSource, default_funding_source_id) is None:
+        raise NotFound(f"no funding source {default_funding_source_id}")
+    team = Team(
+        name=name,
+        locality=locality,
+        cost_centre=cost_centre,
+        department=department,
+        default_funding_source_id=default_funding_source_id,
+        created_at=now,
+    )
+    await _add_unique(db, team, f"a team named {name!r} or with cost centre {cost_centre!r} already exists")
+    await audit.record(
+        db,
+        actor=actor,
+        action="team.created",
+        subject_type="team",
+        subject_id=team.id,
+        now=now,
+        details={"name": name, "cost_centre": cost_centre},
+    )
+    return team
+
+
+async def create_person(
+    db: AsyncSession,
+    *,
+    actor: Principal | None,
+    email: str,
+    display_name: str,
+    password: str,
+    now: datetime,
+    password_hash: str | None = None,
+) -> Person:
+    """A new member of staff who can sign in. ``actor`` is ``None`` only for set-up scripts,
+    which may pass a ready ``password_hash`` (the demo hashes its one password once)."""
+    if actor is not None:
+        actor.require("admin")
+    person = Person(
+        email=email.strip().lower(),
+        display_name=display_name,
+        password_hash=password_hash or hash_password(password),
+        created_at=now,
+    )
+    await _add_unique(db, person, f"someone with the email {email!r} already exists")
+    await audit.record(
+        db,
+        actor=actor,
+        action="person.created",
+        subject_type="person",
+        subject_id=person.id,
+        now=now,
+        details={"email": person.email},
+    )
+    return person
+
+
+async def grant_role(
+    db: AsyncSession, *, actor: Principal | None, person_id: int, role: str, team_id: int | None, now: datetime
+) -> RoleGrant:
+    """Give a person a role (key workers and managers, for a team)."""
+    if actor is not None:
+        actor.require("admin")
+    if role not in ROLES:
+        raise UnknownCode(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    if await db.get(Person, person_id) is None:
+        raise NotFound(f"no person {person_id}")
+    needs_team = role in ("key_worker", "team_manager")
+    if needs_team and (team_id is None or await db.get(Team, team_id) is None):
+        raise NotFound(f"a {role} needs an existing team")
+    grant = RoleGrant(person_id=person_id, role=role, team_id=team_id if needs_team else None, granted_at=now)
+    await _add_unique(db, grant, "the person already holds that role")
+    await audit.record(
+        db,
+        actor=actor,
+        action="role.granted",
+        subject_type="person",
+        subject_id=person_id,
+        now=now,
+        details={"role": role, "team_id": grant.team_id},
+    )
+    return grant
+
+
+async def list_teams(db: AsyncSession) -> list[Team]:
+    return list((await db.execute(select(Team).order_by(Team.name))).scalars())
+
+
+async def _add_unique(db: AsyncSession, row: object, message: str) -> None:
+    try:
+        async with db.begin_nested():
+            db.add(row)
+            await db.flush()
+    except IntegrityError as exc:
+        raise DuplicateRecord(message) from exc

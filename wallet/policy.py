@@ -1,0 +1,206 @@
+"""The spend policy: one set of rules, asked the same way by every channel.
+
+A purchase made in the app and a card authorisation at a till both ask ``evaluate``, with
+the same facts, and get the same answer: **allow**, **needs approval** or **deny**, with
+machine-readable reason codes and one plain sentence. Rules have a scope — the council, a
+team, or one key worker — and for each kind of rule the narrowest scope that has one wins
+(a worker's own per-purchase limit overrides the team's, which overrides the council's).
+The answer is the strictest any rule gives. Policy versions are stored and never edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from wallet.errors import InvalidPolicy
+from wallet.taxonomy import CATEGORIES
+
+Decision = Literal["allow", "needs_approval", "deny"]
+Effect = Literal["needs_approval", "deny"]
+Scope = Literal["council", "team", "worker"]
+_STRICTNESS: dict[str, int] = {"allow": 0, "needs_approval": 1, "deny": 2}
+
+
+class Rule(BaseModel):
+    """One rule. ``kind`` says what it limits; ``effect`` what happens when it is broken."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal[
+        "purchase_over",  # one purchase above ``limit``
+        "family_period_over",  # a family's spend over the last ``days`` days would pass ``limit`` (all workers)
+        "case_over",  # a family's spend on its current case would pass ``limit`` (all workers)
+        "wallet_period_over",  # a wallet's spend over the last ``days`` days would pass ``limit``
+        "category",  # a purchase in one of ``categories``
+        "receipt_over",  # not a decision: a receipt is required above ``limit``
+    ]
+    effect: Effect = "needs_approval"
+    scope: Scope = "council"
+    scope_id: int | None = None
+    limit: int | None = Field(default=None, ge=0, le=10_000_000_00)
+    days: int | None = Field(default=None, ge=1, le=366)
+    categories: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        if (self.scope == "council") != (self.scope_id is None):
+            raise ValueError("a council rule has no scope_id; a team or worker rule needs one")
+        if self.kind == "category":
+            if not self.categories:
+                raise ValueError("a category rule names at least one category")
+            unknown = [c for c in self.categories if c not in CATEGORIES]
+            if unknown:
+                raise ValueError(f"unknown purchase categories: {', '.join(unknown)}")
+        elif self.limit is None:
+            raise ValueError(f"a {self.kind} rule needs a limit in pence")
+        if self.kind in ("family_period_over", "wallet_period_over") and self.days is None:
+            raise ValueError(f"a {self.kind} rule needs a number of days")
+        return self
+
+
+class PolicyDocument(BaseModel):
+    """The whole policy: a list of rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: tuple[Rule, ...] = Field(max_length=500)
+
+
+#: The plausible policy from the shared notes: £100 without approval, £100 to £250 and all gift
+#: cards need a manager, above £250 is a purchase order, £300 per family per case; cash,
+#: gambling and alcohol never; a receipt for anything above £10.
+DEFAULT_POLICY = PolicyDocument(
+    rules=(
+        Rule(kind="purchase_over", limit=10_000, effect="needs_approval"),
+        Rule(kind="purchase_over", limit=25_000, effect="deny"),
+        Rule(kind="case_over", limit=30_000, effect="deny"),
+        Rule(kind="family_period_over", limit=20_000, days=30, effect="needs_approval"),
+        Rule(kind="category", categories=("FOOD-VCH",), effect="needs_approval"),
+        Rule(kind="category", categories=("CASH", "GAMBLING", "ALCOHOL"), effect="deny"),
+        Rule(kind="receipt_over", limit=1_000),
+    )
+)
+
+
+def parse_policy(document: object) -> PolicyDocument:
+    """A policy document from JSON-like data, or ``InvalidPolicy`` saying what is wrong."""
+    try:
+        return PolicyDocument.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidPolicy(f"{where}: {first['msg']}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What is being bought, by whom, for whom."""
+
+    amount: int
+    category: str
+    worker_id: int
+    team_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """How to look up what has been spent already (so only the figures a rule needs are read)."""
+
+    family_in_days: Callable[[int], Awaitable[int]]
+    case: Callable[[], Awaitable[int]]
+    wallet_in_days: Callable[[int], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    effect: Decision
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The policy's answer: a decision, why, and whether a receipt will be required."""
+
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    receipt_required: bool
+
+    @property
+    def sentence(self) -> str:
+        if not self.reasons:
+            return "Allowed: this purchase is within every limit."
+        return " ".join(r.sentence for r in self.reasons)
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+def _applicable(rules: tuple[Rule, ...], ask: Ask) -> list[Rule]:
+    """For each kind (and, for categories, each category set), the rules of the narrowest scope."""
+
+    def matches(rule: Rule) -> bool:
+        return (
+            rule.scope == "council"
+            or (rule.scope == "team" and rule.scope_id == ask.team_id)
+            or (rule.scope == "worker" and rule.scope_id == ask.worker_id)
+        )
+
+    rank = {"worker": 0, "team": 1, "council": 2}
+    chosen: list[Rule] = []
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Rule]] = {}
+    for rule in filter(matches, rules):
+        groups.setdefault((rule.kind, rule.effect, rule.categories), []).append(rule)
+    for group in groups.values():
+        narrowest = min(rank[r.scope] for r in group)
+        chosen.extend(r for r in group if rank[r.scope] == narrowest)
+    return chosen
+
+
+def _pounds(pence: int) -> str:
+    return f"£{pence // 100:,}.{pence % 100:02d}"
+
+
+async def evaluate(policy: PolicyDocument, ask: Ask, spend: Spend) -> Answer:
+    """Ask the policy about one purchase."""
+    reasons: list[Reason] = []
+    receipt = False
+    for rule in _applicable(policy.rules, ask):
+        limit = rule.limit or 0
+        if rule.kind == "receipt_over":
+            receipt = receipt or ask.amount > limit
+            continue
+        broken: Reason | None = None
+        verb = "needs a manager's approval" if rule.effect == "needs_approval" else "is not allowed"
+        if rule.kind == "purchase_over" and ask.amount > limit:
+            broken = Reason(f"purchase_over_{limit}", rule.effect, f"A purchase above {_pounds(limit)} {verb}.")
+        elif rule.kind == "category" and ask.category in rule.categories:
+            label = CATEGORIES[ask.category].label
+            broken = Reason(f"category_{ask.category}", rule.effect, f"Buying {label.lower()} {verb}.")
+        elif rule.kind == "case_over" and await spend.case() + ask.amount > limit:
+            broken = Reason(
+                "case_cap",
+                rule.effect,
+                f"This would take the family's spend this case past {_pounds(limit)}, which {verb}.",
+            )
+        elif rule.kind == "family_period_over" and await spend.family_in_days(rule.days or 0) + ask.amount > limit:
+            broken = Reason(
+                "family_period_cap",
+                rule.effect,
+                f"This would take the family's spend in {rule.days} days past {_pounds(limit)}, which {verb}.",
+            )
+        elif rule.kind == "wallet_period_over" and await spend.wallet_in_days(rule.days or 0) + ask.amount > limit:
+            broken = Reason(
+                "wallet_period_cap",
+                rule.effect,
+                f"This would take your spend in {rule.days} days past {_pounds(limit)}, which {verb}.",
+            )
+        if broken is not None:
+            reasons.append(broken)
+    decision: Decision = max((r.effect for r in reasons), key=_STRICTNESS.__getitem__, default="allow")
+    reasons.sort(key=lambda r: -_STRICTNESS[r.effect])
+    return Answer(decision=decision, reasons=tuple(reasons), receipt_required=receipt)

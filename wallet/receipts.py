@@ -1,0 +1,98 @@
+"""Receipts: photos or PDFs of what was bought, checked by their content, never by their name.
+
+Each is fingerprinted with SHA-256; the same file already attached to another purchase is
+flagged as a duplicate (a receipt used twice is the commonest card fraud). A receipt is
+served only to those who may see its purchase.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wallet import audit
+from wallet.access import Principal
+from wallet.errors import NotAllowed, NotFound, ReceiptRejected
+from wallet.models import Receipt
+from wallet.purchases import get_purchase
+
+MAX_RECEIPT_BYTES = 10 * 1024 * 1024
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def sniff(content: bytes) -> str | None:
+    """The content type of a JPEG, PNG, HEIC or PDF file by its first bytes, else ``None``."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if len(content) >= 12 and content[4:8] == b"ftyp" and content[8:12] in _HEIC_BRANDS:
+        return "image/heic"
+    return None
+
+
+async def attach_receipt(
+    db: AsyncSession, *, who: Principal, purchase_id: int, content: bytes, now: datetime
+) -> Receipt:
+    """Attach a receipt to a purchase the caller made (or manages)."""
+    purchase = await get_purchase(db, who=who, purchase_id=purchase_id)
+    if not (purchase.worker_id == who.person_id or purchase.team_id in who.managed_team_ids):
+        raise NotAllowed("only the key worker who made the purchase, or their manager, adds receipts")
+    if not content:
+        raise ReceiptRejected("the receipt file is empty")
+    if len(content) > MAX_RECEIPT_BYTES:
+        raise ReceiptRejected(f"a receipt may be at most {MAX_RECEIPT_BYTES // (1024 * 1024)} MB")
+    content_type = sniff(content)
+    if content_type is None:
+        raise ReceiptRejected("a receipt must be a JPEG, PNG, HEIC photo or a PDF")
+    digest = hashlib.sha256(content).hexdigest()
+    earlier = (
+        (
+            await db.execute(
+                select(Receipt).where(Receipt.sha256 == digest, Receipt.duplicate_of.is_(None)).order_by(Receipt.id)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    receipt = Receipt(
+        purchase_id=purchase.id,
+        content_type=content_type,
+        size=len(content),
+        sha256=digest,
+        duplicate_of=earlier.id if earlier is not None and earlier.purchase_id != purchase.id else None,
+        content=content,
+        uploaded_by=who.person_id,
+        uploaded_at=now,
+    )
+    db.add(receipt)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=who,
+        action="receipt.attached",
+        subject_type="purchase",
+        subject_id=purchase.id,
+        now=now,
+        details={"receipt_id": receipt.id, "sha256": digest, "duplicate_of": receipt.duplicate_of},
+    )
+    return receipt
+
+
+async def list_receipts(db: AsyncSession, *, who: Principal, purchase_id: int) -> list[Receipt]:
+    await get_purchase(db, who=who, purchase_id=purchase_id)
+    rows = await db.execute(select(Receipt).where(Receipt.purchase_id == purchase_id).order_by(Receipt.id))
+    return list(rows.scalars())
+
+
+async def get_receipt(db: AsyncSession, *, who: Principal, receipt_id: int) -> Receipt:
+    receipt = await db.get(Receipt, receipt_id)
+    if receipt is None:
+        raise NotFound(f"no receipt {receipt_id}")
+    await get_purchase(db, who=who, purchase_id=receipt.purchase_id)  # NotFound unless visible
+    return receipt
