@@ -1,22 +1,27 @@
 """``Idempotency-Key``: a retried POST lands once.
 
-The key is claimed in the request's own transaction before the work is done, so two
-copies of one request racing each other cannot both act: the second waits for the first to
-commit and then answers with the first's stored response. The same key with a different
-body is refused with 409. A request that fails with an error stores nothing (its transaction
-rolls back), so retrying it simply tries again.
+Every POST made by a signed-in caller honours the header; those that move money require it.
+The key is claimed in the request's own transaction before the work is done, so two copies of
+one request racing each other cannot both act: the second waits for the first to commit and
+then answers with the first's stored response (marked ``Idempotent-Replayed: true``). The
+same key with a different body is refused with 409. A request that fails with an error
+stores nothing (its transaction rolls back), so retrying it simply tries again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from litestar import Request, Response
+from litestar.datastructures import UploadFile
 from litestar.serialization import encode_json
+from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,34 +32,87 @@ from wallet.models import IdempotencyRecord
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def transfer_id_for(who: Principal, key: str, purpose: str) -> str:
-    """A ledger transfer id derived from the client's key: the same retry, the same transfer."""
+def transfer_id_for(who: Principal, request: Request[Any, Any, Any], purpose: str) -> str:
+    """A ledger transfer id derived from the caller and their key: a retry makes the same transfer."""
+    key = request.headers.get(HEADER, "")
     digest = hashlib.sha256(f"{who.person_id}:{key}".encode()).hexdigest()[:32]
     return f"{purpose}:{digest}"
 
 
-async def idempotent(
-    request: Request[Any, Any, Any],
-    db: AsyncSession,
-    who: Principal,
-    now: datetime,
-    work: Callable[[str | None], Awaitable[Response[Any]]],
-    *,
-    required: bool = False,
-) -> Response[Any]:
-    """Run ``work`` once per ``Idempotency-Key`` (passed to it), replaying its response to retries."""
-    key = request.headers.get(HEADER)
-    if key is None:
-        if required:
-            return problem(*IDEMPOTENCY_KEY_INVALID, "this request moves money: send an Idempotency-Key header")
-        return await work(None)
-    if not 1 <= len(key) <= 100 or not key.isprintable():
-        return problem(*IDEMPOTENCY_KEY_INVALID, "an Idempotency-Key is 1 to 100 printable characters")
-    body = await request.body()
-    fingerprint = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
-    claim = insert_ignoring_conflict(db, IdempotencyRecord.__table__, index_elements=["person_id", "key"]).values(
+def idempotent(
+    *, required: bool = False, status_code: int = 201
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Make a POST handler answer retries with its first response.
+
+    The handler must take ``request``, ``db``, ``who`` and ``now``. ``status_code`` is the
+    status of a handler's plain (non-``Response``) return value.
+    """
+
+    def decorate(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        missing = {"request", "db", "who", "now"} - set(inspect.signature(handler).parameters)
+        if missing:
+            raise TypeError(f"{handler.__qualname__} must take {', '.join(sorted(missing))} to be idempotent")
+
+        @functools.wraps(handler)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            request: Request[Any, Any, Any] = kwargs["request"]  # type: ignore[assignment]
+            db: AsyncSession = kwargs["db"]  # type: ignore[assignment]
+            who: Principal = kwargs["who"]  # type: ignore[assignment]
+            now: datetime = kwargs["now"]  # type: ignore[assignment]
+            key = request.headers.get(HEADER)
+            if key is None:
+                if required:
+                    return problem(*IDEMPOTENCY_KEY_INVALID, "this request moves money: send an Idempotency-Key")  # type: ignore[return-value]
+                return _as_response(await handler(*args, **kwargs), status_code)  # type: ignore[return-value]
+            if not 1 <= len(key) <= 100 or not key.isprintable():
+                return problem(*IDEMPOTENCY_KEY_INVALID, "an Idempotency-Key is 1 to 100 printable characters")  # type: ignore[return-value]
+            fingerprint = await _fingerprint(request, kwargs.get("data"))
+            record_id = await _claim(db, who=who, key=key, request=request, fingerprint=fingerprint, now=now)
+            if record_id is None:
+                return await _replay(db, who=who, key=key, fingerprint=fingerprint)  # type: ignore[return-value]
+            response = _as_response(await handler(*args, **kwargs), status_code)
+            await _store(db, record_id, response)
+            return response  # type: ignore[return-value]
+
+        return run
+
+    return decorate
+
+
+def _as_response(result: object, status_code: int) -> Response[Any]:
+    if isinstance(result, Response):
+        if isinstance(result.content, BaseModel):
+            result.content = result.content.model_dump(mode="json")
+        return result
+    if isinstance(result, BaseModel):
+        return Response(result.model_dump(mode="json"), status_code=status_code)
+    if result is None:
+        return Response(None, status_code=204)
+    return Response(result, status_code=status_code)
+
+
+async def _fingerprint(request: Request[Any, Any, Any], data: object) -> str:
+    """What the request asks for: method, path, query and the parsed body (an upload's bytes)."""
+    if isinstance(data, UploadFile):
+        body = await data.read()
+        await data.seek(0)
+    elif isinstance(data, BaseModel):
+        body = data.model_dump_json().encode()
+    else:
+        body = await request.body()
+    target = f"{request.method} {request.url.path}?{request.url.query}\n".encode()
+    return hashlib.sha256(target + body).hexdigest()
+
+
+async def _claim(
+    db: AsyncSession, *, who: Principal, key: str, request: Request[Any, Any, Any], fingerprint: str, now: datetime
+) -> int | None:
+    table = IdempotencyRecord.__table__
+    statement = insert_ignoring_conflict(db, table, index_elements=["person_id", "key"]).values(
         person_id=who.person_id,
         key=key,
         method=request.method,
@@ -66,19 +124,19 @@ async def idempotent(
         replays=0,
         created_at=now,
     )
-    claimed = (await db.execute(claim.returning(IdempotencyRecord.__table__.c.id))).first()
-    if claimed is None:
-        return await _replay(db, who=who, key=key, fingerprint=fingerprint)
-    response = await work(key)
-    content = encode_json(response.content)
+    claimed = (await db.execute(statement.returning(table.c.id))).first()
+    return None if claimed is None else int(claimed[0])
+
+
+async def _store(db: AsyncSession, record_id: int, response: Response[Any]) -> None:
+    content = b"" if response.content is None else encode_json(response.content)
     declared = response.media_type
     media_type = declared.value if isinstance(declared, Enum) else str(declared or "application/json")
     await db.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == claimed[0])
-        .values(status_code=response.status_code, response_body=content, content_type=media_type)
+        .where(IdempotencyRecord.id == record_id)
+        .values(status_code=response.status_code or 200, response_body=content, content_type=media_type)
     )
-    return response
 
 
 async def _replay(db: AsyncSession, *, who: Principal, key: str, fingerprint: str) -> Response[Any]:
@@ -88,10 +146,10 @@ async def _replay(db: AsyncSession, *, who: Principal, key: str, fingerprint: st
         )
     ).scalar_one()
     if record.request_hash != fingerprint:
-        return problem(*IDEMPOTENCY_KEY_REUSED, f"the key {key!r} was first used for {record.method} {record.path}")
+        return problem(*IDEMPOTENCY_KEY_REUSED, f"that key was first used for {record.method} {record.path}")
     record.replays += 1
     return Response(
-        content=record.response_body,
+        content=record.response_body or None,
         status_code=record.status_code,
         media_type=record.content_type,
         headers={REPLAYED_HEADER: "true"},

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep
 from api.errors import problem_for
+from api.idempotency import idempotent
 from api.routes.common import problems
 from api.schemas import MeRead, SignedInRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead
 from wallet.access import Principal, load_principal
@@ -83,7 +84,10 @@ class MeController(Controller):
         return [TokenRead.model_validate(t) for t in rows.scalars()]
 
     @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems())
-    async def create_token(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TokenCreate]) -> TokenCreatedRead:
+    @idempotent(status_code=201)
+    async def create_token(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TokenCreate]
+    ) -> TokenCreatedRead:
         token, secret = await create_token(db, person_id=who.person_id, name=data.name, now=now)
         return TokenCreatedRead.model_validate({**TokenRead.model_validate(token).model_dump(), "token": secret})
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from api.deps import DbDep, NowDep, WhoDep
+from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
 from api.routes.common import problems
 from api.schemas import (
@@ -77,7 +78,10 @@ class FamilyController(Controller):
         )
 
     @post("/", summary="Open a family's case", responses=problems(403, 404))
-    async def open_family(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FamilyCreate]) -> FamilyRead:
+    @idempotent(status_code=201)
+    async def open_family(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FamilyCreate]
+    ) -> FamilyRead:
         family = await families.open_family(
             db,
             who=who,
@@ -100,8 +104,15 @@ class FamilyController(Controller):
         responses=problems(403, 404, 409),
         status_code=200,
     )
+    @idempotent(status_code=200)
     async def close_family(
-        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[FamilyClose]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        family_id: FromPath[int],
+        data: JSONBody[FamilyClose],
     ) -> FamilyRead:
         family = await families.close_family(
             db, who=who, family_id=family_id, reason=data.reason, closed_on=data.closed_on or local_date(now), now=now
@@ -114,8 +125,15 @@ class FamilyController(Controller):
         responses=problems(403, 404),
         status_code=204,
     )
+    @idempotent(status_code=204)
     async def add_worker(
-        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[FamilyWorkerCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        family_id: FromPath[int],
+        data: JSONBody[FamilyWorkerCreate],
     ) -> None:
         await families.add_worker(db, who=who, family_id=family_id, person_id=data.person_id, now=now)
 
@@ -126,8 +144,15 @@ class FamilyController(Controller):
         return [NeedRead.model_validate(need_read(n)) for n in rows.scalars()]
 
     @post("/{family_id:int}/needs", summary="Record an identified need", responses=problems(403, 404, 409))
+    @idempotent(status_code=201)
     async def add_need(
-        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[NeedCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        family_id: FromPath[int],
+        data: JSONBody[NeedCreate],
     ) -> NeedRead:
         need = await families.add_need(db, who=who, family_id=family_id, now=now, **data.model_dump())
         return NeedRead.model_validate(need_read(need))
@@ -161,8 +186,15 @@ class NeedController(Controller):
         return [ReviewRead.model_validate(r) for r in rows.scalars()]
 
     @post("/{need_id:int}/reviews", summary="Review a need: improved, no change or worse", responses=problems(403, 404))
+    @idempotent(status_code=201)
     async def review_need(
-        self, db: DbDep, now: NowDep, who: WhoDep, need_id: FromPath[int], data: JSONBody[ReviewCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        need_id: FromPath[int],
+        data: JSONBody[ReviewCreate],
     ) -> ReviewRead:
         review = await families.review_need(
             db,

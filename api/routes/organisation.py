@@ -82,7 +82,10 @@ class TeamController(Controller):
         return TeamRead.model_validate(team)
 
     @post("/", summary="Create a team (admin)", responses=problems(403, 409))
-    async def create_team(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TeamCreate]) -> TeamRead:
+    @idempotent(status_code=201)
+    async def create_team(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TeamCreate]
+    ) -> TeamRead:
         team = await organisation.create_team(db, actor=who, now=now, **data.model_dump())
         return TeamRead.model_validate(team)
 
@@ -98,13 +101,23 @@ class PeopleController(Controller):
         return [PersonRead.model_validate(p) for p in rows.scalars()]
 
     @post("/", summary="Create a member of staff (admin)", responses=problems(403, 409))
-    async def create_person(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PersonCreate]) -> PersonRead:
+    @idempotent(status_code=201)
+    async def create_person(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PersonCreate]
+    ) -> PersonRead:
         person = await organisation.create_person(db, actor=who, now=now, **data.model_dump())
         return PersonRead.model_validate(person)
 
     @post("/{person_id:int}/roles", summary="Grant a role (admin)", responses=problems(403, 404, 409))
+    @idempotent(status_code=201)
     async def grant_role(
-        self, db: DbDep, now: NowDep, who: WhoDep, person_id: FromPath[int], data: JSONBody[RoleGrantCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        person_id: FromPath[int],
+        data: JSONBody[RoleGrantCreate],
     ) -> RoleGrantRead:
         grant = await organisation.grant_role(
             db, actor=who, person_id=person_id, role=data.role, team_id=data.team_id, now=now
@@ -122,8 +135,9 @@ class FundingController(Controller):
         return [FundingSourceRead.model_validate(f) for f in rows.scalars()]
 
     @post("/", summary="Create a funding source (finance, admin)", responses=problems(403, 409))
+    @idempotent(status_code=201)
     async def create_source(
-        self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FundingSourceCreate]
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FundingSourceCreate]
     ) -> FundingSourceRead:
         source = await budgets.create_funding_source(db, actor=who, code=data.code, name=data.name, now=now)
         return FundingSourceRead.model_validate(source)
@@ -134,6 +148,7 @@ class FundingController(Controller):
         responses=problems(400, 403, 404, 409),
         status_code=201,
     )
+    @idempotent(required=True, status_code=201)
     async def fund(
         self,
         request: Request[Any, Any, Any],
@@ -143,20 +158,17 @@ class FundingController(Controller):
         source_id: FromPath[int],
         data: JSONBody[FundingCreate],
     ) -> Response[dict[str, Any]]:
-        async def work(key: str | None) -> Response[Any]:
-            transfer_id = transfer_id_for(who, key or "", "funding")
-            outcome = await budgets.fund_pot(
-                db,
-                actor=who,
-                funding_source_id=source_id,
-                transfer_id=transfer_id,
-                amount=data.amount_pence,
-                reason=data.reason,
-                now=now,
-            )
-            return Response({"transfer_id": outcome.transfer_id, "amount_pence": data.amount_pence}, status_code=201)
-
-        return cast("Response[dict[str, Any]]", await idempotent(request, db, who, now, work, required=True))
+        transfer_id = transfer_id_for(who, request, "funding")
+        outcome = await budgets.fund_pot(
+            db,
+            actor=who,
+            funding_source_id=source_id,
+            transfer_id=transfer_id,
+            amount=data.amount_pence,
+            reason=data.reason,
+            now=now,
+        )
+        return Response({"transfer_id": outcome.transfer_id, "amount_pence": data.amount_pence}, status_code=201)
 
 
 class WalletController(Controller):
@@ -192,7 +204,10 @@ class WalletController(Controller):
         return await wallet_read(db, wallet, now)
 
     @post("/", summary="Open a key worker's wallet (admin)", responses=problems(403, 404, 409))
-    async def open_wallet(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[WalletCreate]) -> WalletRead:
+    @idempotent(status_code=201)
+    async def open_wallet(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[WalletCreate]
+    ) -> WalletRead:
         wallet = await budgets.open_wallet(db, actor=who, person_id=data.person_id, team_id=data.team_id, now=now)
         return await wallet_read(db, wallet, now)
 
@@ -230,31 +245,30 @@ class AllocationController(Controller):
         responses=problems(400, 402, 403, 404, 409),
         status_code=201,
     )
+    @idempotent(required=True, status_code=201)
     async def allocate(
         self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[AllocationCreate]
     ) -> Response[AllocationRead]:
-        async def work(key: str | None) -> Response[Any]:
-            month = date.fromisoformat(f"{data.month}-01") if data.month else None
-            result = await budgets.allocate(
-                db,
-                actor=who,
-                transfer_id=transfer_id_for(who, key or "", "allocation"),
-                funding_source_id=data.funding_source_id,
-                team_id=data.team_id,
-                wallet_id=data.wallet_id,
-                amount=data.amount_pence,
-                month=month,
-                reason=data.reason,
-                carried_over=data.carried_over,
-                now=now,
+        month = date.fromisoformat(f"{data.month}-01") if data.month else None
+        result = await budgets.allocate(
+            db,
+            actor=who,
+            transfer_id=transfer_id_for(who, request, "allocation"),
+            funding_source_id=data.funding_source_id,
+            team_id=data.team_id,
+            wallet_id=data.wallet_id,
+            amount=data.amount_pence,
+            month=month,
+            reason=data.reason,
+            carried_over=data.carried_over,
+            now=now,
+        )
+        if result.allocation is None:
+            declined = problem(
+                402,
+                "insufficient-funds",
+                "Not enough left in the budget",
+                "the budget being allocated from cannot cover that amount",
             )
-            if result.allocation is None:
-                return problem(
-                    402,
-                    "insufficient-funds",
-                    "Not enough left in the budget",
-                    "the budget being allocated from cannot cover that amount",
-                )
-            return Response(allocation_read(result.allocation), status_code=201)
-
-        return cast("Response[AllocationRead]", await idempotent(request, db, who, now, work, required=True))
+            return cast("Response[AllocationRead]", declined)
+        return Response(AllocationRead.model_validate(allocation_read(result.allocation)), status_code=201)

@@ -116,6 +116,7 @@ class PurchaseController(Controller):
         responses=problems(400, 402, 403, 404, 409),
         status_code=201,
     )
+    @idempotent(required=True, status_code=201)
     async def make_purchase(
         self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PurchaseCreate]
     ) -> Response[PurchaseDecisionRead]:
@@ -123,41 +124,41 @@ class PurchaseController(Controller):
         declined (by the policy or because the wallet cannot cover it) — declines are
         recorded. Send an ``Idempotency-Key``: a retry answers the first response again."""
 
-        async def work(_key: str | None) -> Response[Any]:
-            _, policy = await current_policy(db)
-            ask = purchases.PurchaseAsk(
-                family_id=data.family_id,
-                need_ids=data.need_ids,
-                category=data.category,
-                description=data.description,
-                supplier=data.supplier,
-                amount=data.amount_pence,
-                payment_method=data.payment_method,
-                vat_evidence=data.vat_evidence,
-                vat_rate=data.vat_rate,
-                vat_amount=data.vat_amount_pence,
-                funding_source_id=data.funding_source_id,
+        _, policy = await current_policy(db)
+        ask = purchases.PurchaseAsk(
+            family_id=data.family_id,
+            need_ids=data.need_ids,
+            category=data.category,
+            description=data.description,
+            supplier=data.supplier,
+            amount=data.amount_pence,
+            payment_method=data.payment_method,
+            vat_evidence=data.vat_evidence,
+            vat_rate=data.vat_rate,
+            vat_amount=data.vat_amount_pence,
+            funding_source_id=data.funding_source_id,
+        )
+        result = await purchases.make_purchase(db, who=who, ask=ask, policy=policy, now=now)
+        read = await purchase_read(db, who, result.purchase)
+        reasons = [{"code": r.code, "effect": r.effect, "sentence": r.sentence} for r in result.answer.reasons]
+        if result.ledger_decline:
+            reasons.append(
+                {
+                    "code": result.ledger_decline,
+                    "effect": "deny",
+                    "sentence": "Your wallet does not have enough left for this.",
+                }
             )
-            result = await purchases.make_purchase(db, who=who, ask=ask, policy=policy, now=now)
-            read = await purchase_read(db, who, result.purchase)
-            reasons = [{"code": r.code, "effect": r.effect, "sentence": r.sentence} for r in result.answer.reasons]
-            if result.ledger_decline:
-                reasons.append(
-                    {
-                        "code": result.ledger_decline,
-                        "effect": "deny",
-                        "sentence": "Your wallet does not have enough left for this.",
-                    }
-                )
-            message = " ".join(r["sentence"] for r in reasons) or result.answer.sentence
-            if result.purchase.status == "declined":
-                return problem(
-                    402, "purchase-declined", "The purchase was declined", message, reasons=reasons, purchase=read
-                )
-            decision = {"decision": result.answer.decision, "reasons": reasons, "message": message, "purchase": read}
-            return Response(decision, status_code=201 if result.purchase.status == "held" else 202)
-
-        return cast("Response[PurchaseDecisionRead]", await idempotent(request, db, who, now, work, required=True))
+        message = " ".join(r["sentence"] for r in reasons) or result.answer.sentence
+        if result.purchase.status == "declined":
+            declined = problem(
+                402, "purchase-declined", "The purchase was declined", message, reasons=reasons, purchase=read
+            )
+            return cast("Response[PurchaseDecisionRead]", declined)
+        decision = {"decision": result.answer.decision, "reasons": reasons, "message": message, "purchase": read}
+        return Response(
+            PurchaseDecisionRead.model_validate(decision), status_code=201 if result.purchase.status == "held" else 202
+        )
 
     @get("/{purchase_id:int}", summary="One purchase", responses=problems(404))
     async def read_purchase(self, db: DbDep, who: WhoDep, purchase_id: FromPath[int]) -> PurchaseRead:
@@ -170,6 +171,7 @@ class PurchaseController(Controller):
         responses=problems(400, 403, 404, 409),
         status_code=200,
     )
+    @idempotent(required=True, status_code=200)
     async def capture(
         self,
         request: Request[Any, Any, Any],
@@ -179,13 +181,8 @@ class PurchaseController(Controller):
         purchase_id: FromPath[int],
         data: JSONBody[CaptureCreate],
     ) -> Response[PurchaseRead]:
-        async def work(_key: str | None) -> Response[Any]:
-            row = await purchases.capture_purchase(
-                db, who=who, purchase_id=purchase_id, amount=data.amount_pence, now=now
-            )
-            return Response(await purchase_read(db, who, row), status_code=200)
-
-        return cast("Response[PurchaseRead]", await idempotent(request, db, who, now, work, required=True))
+        row = await purchases.capture_purchase(db, who=who, purchase_id=purchase_id, amount=data.amount_pence, now=now)
+        return Response(PurchaseRead.model_validate(await purchase_read(db, who, row)), status_code=200)
 
     @post(
         "/{purchase_id:int}/refunds",
@@ -193,6 +190,7 @@ class PurchaseController(Controller):
         responses=problems(400, 403, 404, 409),
         status_code=200,
     )
+    @idempotent(required=True, status_code=200)
     async def refund(
         self,
         request: Request[Any, Any, Any],
@@ -202,25 +200,23 @@ class PurchaseController(Controller):
         purchase_id: FromPath[int],
         data: JSONBody[RefundCreate],
     ) -> Response[PurchaseRead]:
-        async def work(key: str | None) -> Response[Any]:
-            row, declined = await purchases.refund_purchase(
-                db,
-                who=who,
-                purchase_id=purchase_id,
-                amount=data.amount_pence,
-                refund_id=transfer_id_for(who, key or "", "refund"),
-                now=now,
+        row, declined = await purchases.refund_purchase(
+            db,
+            who=who,
+            purchase_id=purchase_id,
+            amount=data.amount_pence,
+            refund_id=transfer_id_for(who, request, "refund"),
+            now=now,
+        )
+        if declined:
+            refused = problem(
+                422,
+                "refund-exceeds-capture",
+                "Refunds cannot exceed what was paid",
+                f"that refund would pass the {row.captured_amount}p paid",
             )
-            if declined:
-                return problem(
-                    422,
-                    "refund-exceeds-capture",
-                    "Refunds cannot exceed what was paid",
-                    f"that refund would pass the {row.captured_amount}p paid",
-                )
-            return Response(await purchase_read(db, who, row), status_code=200)
-
-        return cast("Response[PurchaseRead]", await idempotent(request, db, who, now, work, required=True))
+            return cast("Response[PurchaseRead]", refused)
+        return Response(PurchaseRead.model_validate(await purchase_read(db, who, row)), status_code=200)
 
     @post(
         "/{purchase_id:int}/cancellation",
@@ -228,7 +224,10 @@ class PurchaseController(Controller):
         responses=problems(403, 404, 409),
         status_code=200,
     )
-    async def cancel(self, db: DbDep, now: NowDep, who: WhoDep, purchase_id: FromPath[int]) -> PurchaseRead:
+    @idempotent(status_code=200)
+    async def cancel(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, purchase_id: FromPath[int]
+    ) -> PurchaseRead:
         row = await purchases.cancel_purchase(db, who=who, purchase_id=purchase_id, now=now)
         return PurchaseRead.model_validate(await purchase_read(db, who, row))
 
@@ -243,8 +242,10 @@ class PurchaseController(Controller):
         summary="Attach a receipt (JPEG, PNG, HEIC or PDF, up to 10 MB)",
         responses=problems(403, 404, 413),
     )
+    @idempotent(status_code=201)
     async def attach_receipt(
         self,
+        request: Request[Any, Any, Any],
         db: DbDep,
         now: NowDep,
         who: WhoDep,
