@@ -31,6 +31,11 @@ class Out(BaseModel):
 
 
 class SignInCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "kw.exeter.01@demo.tide.invalid", "password": "tide-demo-password"}]},
+    )
+
     email: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     ]
@@ -53,6 +58,8 @@ class SignedInRead(Out):
 
 
 class TokenCreate(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "finance export script"}]})
+
     name: ShortText
 
 
@@ -72,6 +79,21 @@ class TokenCreatedRead(TokenRead):
 
 
 class TeamCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Exeter Early Help",
+                    "locality": "Exeter",
+                    "cost_centre": "EH-EXETER",
+                    "department": "Children's Services - Early Help",
+                    "default_funding_source_id": 1,
+                }
+            ]
+        },
+    )
+
     name: ShortText
     locality: ShortText
     cost_centre: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -89,6 +111,19 @@ class TeamRead(Out):
 
 
 class PersonCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "sam.worker@council.example",
+                    "display_name": "Sam Worker",
+                    "password": "a long passphrase here",
+                }
+            ]
+        },
+    )
+
     email: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     ]
@@ -104,6 +139,8 @@ class PersonRead(Out):
 
 
 class RoleGrantCreate(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "key_worker", "team_id": 1}]})
+
     role: Literal["key_worker", "team_manager", "finance", "admin", "auditor"]
     team_id: Id | None = None
 
@@ -119,6 +156,11 @@ class RoleGrantRead(Out):
 
 
 class FundingSourceCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"code": "prevention", "name": "Children's Social Care Prevention Grant"}]},
+    )
+
     code: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     ]
@@ -132,11 +174,32 @@ class FundingSourceRead(Out):
 
 
 class FundingCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount_pence": 2700000, "reason": "Prevention grant, quarter 3"}]},
+    )
+
     amount_pence: Pence
     reason: Text
 
 
 class AllocationCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "funding_source_id": 1,
+                    "team_id": 1,
+                    "wallet_id": 3,
+                    "amount_pence": 12500,
+                    "month": "2026-11",
+                    "reason": "Monthly wallet budget",
+                }
+            ]
+        },
+    )
+
     funding_source_id: Id
     team_id: Id
     wallet_id: Id | None = Field(default=None, description="Leave out to allocate to the team's budget")
@@ -172,6 +235,8 @@ class WalletRead(Out):
 
 
 class WalletCreate(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"person_id": 5, "team_id": 1}]})
+
     person_id: Id
     team_id: Id
 
@@ -180,6 +245,11 @@ class WalletCreate(In):
 
 
 class FamilyCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"team_id": 1, "locality": "Exeter", "age_bands": ["0-4", "5-10"]}]},
+    )
+
     team_id: Id
     lead_worker_id: Id | None = Field(default=None, description="Default: the key worker asking")
     locality: ShortText
@@ -202,15 +272,36 @@ class FamilyRead(Out):
 
 
 class FamilyClose(In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "outcomes_met", "closed_on": "2026-11-20"}]}
+    )
+
     reason: Literal["outcomes_met", "step_up_to_social_care", "step_down_to_universal", "disengaged", "moved_away"]
     closed_on: date | None = None
 
 
 class FamilyWorkerCreate(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"person_id": 6}]})
+
     person_id: Id
 
 
 class NeedCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "HOU-COND",
+                    "whose": "household",
+                    "identified_on": "2026-11-02",
+                    "evidence_source": "housing",
+                    "baseline_score": 3,
+                }
+            ]
+        },
+    )
+
     code: Annotated[str, StringConstraints(min_length=2, max_length=12)]
     whose: Literal["child", "parent", "household"]
     identified_on: date
@@ -232,6 +323,11 @@ class NeedRead(Out):
 
 
 class ReviewCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "improved", "score": 7, "reviewed_on": "2026-11-20"}]},
+    )
+
     outcome: Literal["improved", "no_change", "worse"]
     score: Score
     reviewed_on: date | None = None
@@ -248,6 +344,10 @@ class ReviewRead(Out):
 
 
 class CaseLinkWrite(In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"case_system": "Liquidlogic", "case_system_id": "EH-000123"}]}
+    )
+
     case_system: Literal["Liquidlogic", "Mosaic", "Eclipse", "Other"]
     case_system_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
@@ -262,6 +362,26 @@ class CaseLinkRead(Out):
 
 
 class PurchaseCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "family_id": 14,
+                    "need_ids": [37],
+                    "category": "CLOTH",
+                    "description": "School shoes",
+                    "supplier": "Clarks",
+                    "amount_pence": 4250,
+                    "payment_method": "card",
+                    "vat_evidence": "vat_receipt",
+                    "vat_rate": "20",
+                    "vat_amount_pence": 708,
+                }
+            ]
+        },
+    )
+
     family_id: Id
     need_ids: list[Id] = Field(min_length=1, max_length=10)
     category: Annotated[str, StringConstraints(min_length=2, max_length=12)]
@@ -317,10 +437,14 @@ class PurchaseDecisionRead(Out):
 
 
 class CaptureCreate(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount_pence": 4250}]})
+
     amount_pence: Pence
 
 
 class RefundCreate(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount_pence": 1000}]})
+
     amount_pence: Pence
 
 
@@ -343,6 +467,21 @@ class PolicyRead(Out):
 
 
 class PolicyWrite(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rules": [
+                        {"kind": "purchase_over", "limit": 10000, "effect": "needs_approval"},
+                        {"kind": "category", "categories": ["CASH"], "effect": "deny"},
+                    ],
+                    "note": "Tighter rules for the winter",
+                }
+            ]
+        },
+    )
+
     rules: list[dict[str, Any]] = Field(max_length=500)
     note: Text
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 from sqlalchemy import select
 
 from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep
 from api.errors import problem_for
 from api.idempotency import idempotent
-from api.routes.common import problems
+from api.routes.common import body, problems
 from api.schemas import MeRead, SignedInRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead
 from wallet.access import Principal, load_principal
 from wallet.errors import NotFound, SignInFailed, TooManySignInAttempts
@@ -37,7 +37,12 @@ class SignInController(Controller):
 
     @post("/sign-in", summary="Sign in with email and password", responses=problems(429), status_code=200)
     async def sign_in(
-        self, request: Request[Any, Any, Any], state: State, db: DbDep, now: NowDep, data: JSONBody[SignInCreate]
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DbDep,
+        now: NowDep,
+        data: Annotated[SignInCreate, body(SignInCreate)],
     ) -> Response[SignedInRead]:
         """Opens a server-side session and sets its HttpOnly cookie. Every attempt is recorded;
         repeated failures for an account or an address are refused for 15 minutes."""
@@ -86,7 +91,12 @@ class MeController(Controller):
     @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems())
     @idempotent(status_code=201)
     async def create_token(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TokenCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[TokenCreate, body(TokenCreate)],
     ) -> TokenCreatedRead:
         token, secret = await create_token(db, person_id=who.person_id, name=data.name, now=now)
         return TokenCreatedRead.model_validate({**TokenRead.model_validate(token).model_dump(), "token": secret})

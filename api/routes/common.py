@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import Body, BodyKwarg
 from pydantic import BaseModel
 
 from api.errors import PROBLEM_JSON
@@ -41,6 +44,18 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         code: ResponseSpec(data_container=ProblemRead, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
         for code in codes
     }
+
+
+def body(model: type[BaseModel]) -> BodyKwarg:
+    """A JSON request body documented with the example on ``model``'s config."""
+    extra = model.model_config.get("json_schema_extra")
+    found = extra.get("examples") if isinstance(extra, dict) else None
+    examples = found if isinstance(found, list) else []
+    marker: BodyKwarg = Body(
+        media_type=RequestEncodingType.JSON,
+        examples=[Example(summary=f"A typical {model.__name__}", value=value) for value in examples],
+    )
+    return marker
 
 
 def dump(model: type[BaseModel], value: Any) -> dict[str, Any]:

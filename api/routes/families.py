@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import problems
+from api.routes.common import body, problems
 from api.schemas import (
     CaseLinkRead,
     CaseLinkWrite,
@@ -80,7 +80,12 @@ class FamilyController(Controller):
     @post("/", summary="Open a family's case", responses=problems(403, 404))
     @idempotent(status_code=201)
     async def open_family(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FamilyCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[FamilyCreate, body(FamilyCreate)],
     ) -> FamilyRead:
         family = await families.open_family(
             db,
@@ -112,7 +117,7 @@ class FamilyController(Controller):
         now: NowDep,
         who: WhoDep,
         family_id: FromPath[int],
-        data: JSONBody[FamilyClose],
+        data: Annotated[FamilyClose, body(FamilyClose)],
     ) -> FamilyRead:
         family = await families.close_family(
             db, who=who, family_id=family_id, reason=data.reason, closed_on=data.closed_on or local_date(now), now=now
@@ -133,7 +138,7 @@ class FamilyController(Controller):
         now: NowDep,
         who: WhoDep,
         family_id: FromPath[int],
-        data: JSONBody[FamilyWorkerCreate],
+        data: Annotated[FamilyWorkerCreate, body(FamilyWorkerCreate)],
     ) -> None:
         await families.add_worker(db, who=who, family_id=family_id, person_id=data.person_id, now=now)
 
@@ -152,7 +157,7 @@ class FamilyController(Controller):
         now: NowDep,
         who: WhoDep,
         family_id: FromPath[int],
-        data: JSONBody[NeedCreate],
+        data: Annotated[NeedCreate, body(NeedCreate)],
     ) -> NeedRead:
         need = await families.add_need(db, who=who, family_id=family_id, now=now, **data.model_dump())
         return NeedRead.model_validate(need_read(need))
@@ -163,7 +168,12 @@ class FamilyController(Controller):
 
     @put("/{family_id:int}/case-link", summary="Restricted: set the case-system id (admin)", responses=problems(404))
     async def write_case_link(
-        self, db: DbDep, now: NowDep, who: WhoDep, family_id: FromPath[int], data: JSONBody[CaseLinkWrite]
+        self,
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        family_id: FromPath[int],
+        data: Annotated[CaseLinkWrite, body(CaseLinkWrite)],
     ) -> CaseLinkRead:
         link = await families.set_case_link(
             db, who=who, family_id=family_id, case_system=data.case_system, case_system_id=data.case_system_id, now=now
@@ -194,7 +204,7 @@ class NeedController(Controller):
         now: NowDep,
         who: WhoDep,
         need_id: FromPath[int],
-        data: JSONBody[ReviewCreate],
+        data: Annotated[ReviewCreate, body(ReviewCreate)],
     ) -> ReviewRead:
         review = await families.review_need(
             db,

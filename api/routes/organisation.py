@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import problems
+from api.routes.common import body, problems
 from api.schemas import (
     AllocationCreate,
     AllocationRead,
@@ -84,7 +84,12 @@ class TeamController(Controller):
     @post("/", summary="Create a team (admin)", responses=problems(403, 409))
     @idempotent(status_code=201)
     async def create_team(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[TeamCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[TeamCreate, body(TeamCreate)],
     ) -> TeamRead:
         team = await organisation.create_team(db, actor=who, now=now, **data.model_dump())
         return TeamRead.model_validate(team)
@@ -103,7 +108,12 @@ class PeopleController(Controller):
     @post("/", summary="Create a member of staff (admin)", responses=problems(403, 409))
     @idempotent(status_code=201)
     async def create_person(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PersonCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[PersonCreate, body(PersonCreate)],
     ) -> PersonRead:
         person = await organisation.create_person(db, actor=who, now=now, **data.model_dump())
         return PersonRead.model_validate(person)
@@ -117,7 +127,7 @@ class PeopleController(Controller):
         now: NowDep,
         who: WhoDep,
         person_id: FromPath[int],
-        data: JSONBody[RoleGrantCreate],
+        data: Annotated[RoleGrantCreate, body(RoleGrantCreate)],
     ) -> RoleGrantRead:
         grant = await organisation.grant_role(
             db, actor=who, person_id=person_id, role=data.role, team_id=data.team_id, now=now
@@ -137,7 +147,12 @@ class FundingController(Controller):
     @post("/", summary="Create a funding source (finance, admin)", responses=problems(403, 409))
     @idempotent(status_code=201)
     async def create_source(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[FundingSourceCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[FundingSourceCreate, body(FundingSourceCreate)],
     ) -> FundingSourceRead:
         source = await budgets.create_funding_source(db, actor=who, code=data.code, name=data.name, now=now)
         return FundingSourceRead.model_validate(source)
@@ -156,7 +171,7 @@ class FundingController(Controller):
         now: NowDep,
         who: WhoDep,
         source_id: FromPath[int],
-        data: JSONBody[FundingCreate],
+        data: Annotated[FundingCreate, body(FundingCreate)],
     ) -> Response[dict[str, Any]]:
         transfer_id = transfer_id_for(who, request, "funding")
         outcome = await budgets.fund_pot(
@@ -206,7 +221,12 @@ class WalletController(Controller):
     @post("/", summary="Open a key worker's wallet (admin)", responses=problems(403, 404, 409))
     @idempotent(status_code=201)
     async def open_wallet(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[WalletCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[WalletCreate, body(WalletCreate)],
     ) -> WalletRead:
         wallet = await budgets.open_wallet(db, actor=who, person_id=data.person_id, team_id=data.team_id, now=now)
         return await wallet_read(db, wallet, now)
@@ -247,7 +267,12 @@ class AllocationController(Controller):
     )
     @idempotent(required=True, status_code=201)
     async def allocate(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[AllocationCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[AllocationCreate, body(AllocationCreate)],
     ) -> Response[AllocationRead]:
         month = date.fromisoformat(f"{data.month}-01") if data.month else None
         result = await budgets.allocate(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, put
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery
 from sqlalchemy import select
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import problems
+from api.routes.common import body, problems
 from api.schemas import AuditRead, CodeRead, PolicyRead, PolicyWrite
 from wallet.models import AuditEntry
 from wallet.policies import current_policy, policy_versions, publish_policy
@@ -25,7 +27,9 @@ class PolicyController(Controller):
         return PolicyRead(version=version, rules=[rule.model_dump(mode="json") for rule in document.rules])
 
     @put("/", summary="Publish a new version of the spend policy (admin)", responses=problems(403))
-    async def publish(self, db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PolicyWrite]) -> PolicyRead:
+    async def publish(
+        self, db: DbDep, now: NowDep, who: WhoDep, data: Annotated[PolicyWrite, body(PolicyWrite)]
+    ) -> PolicyRead:
         version = await publish_policy(db, who=who, document={"rules": data.rules}, note=data.note, now=now)
         return PolicyRead(version=version.id, rules=list(version.rules["rules"]))
 

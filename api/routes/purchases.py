@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
+from litestar.params import FromPath, FromQuery, MultipartBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import problems
+from api.routes.common import body, problems
 from api.schemas import (
     CaptureCreate,
     PurchaseCreate,
@@ -118,7 +118,12 @@ class PurchaseController(Controller):
     )
     @idempotent(required=True, status_code=201)
     async def make_purchase(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, data: JSONBody[PurchaseCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        data: Annotated[PurchaseCreate, body(PurchaseCreate)],
     ) -> Response[PurchaseDecisionRead]:
         """201 when allowed and held; 202 when it waits for a manager's approval; 402 when
         declined (by the policy or because the wallet cannot cover it) — declines are
@@ -179,7 +184,7 @@ class PurchaseController(Controller):
         now: NowDep,
         who: WhoDep,
         purchase_id: FromPath[int],
-        data: JSONBody[CaptureCreate],
+        data: Annotated[CaptureCreate, body(CaptureCreate)],
     ) -> Response[PurchaseRead]:
         row = await purchases.capture_purchase(db, who=who, purchase_id=purchase_id, amount=data.amount_pence, now=now)
         return Response(PurchaseRead.model_validate(await purchase_read(db, who, row)), status_code=200)
@@ -198,7 +203,7 @@ class PurchaseController(Controller):
         now: NowDep,
         who: WhoDep,
         purchase_id: FromPath[int],
-        data: JSONBody[RefundCreate],
+        data: Annotated[RefundCreate, body(RefundCreate)],
     ) -> Response[PurchaseRead]:
         row, declined = await purchases.refund_purchase(
             db,
