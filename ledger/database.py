@@ -29,7 +29,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per transaction. A connection found dead is
+        # invalidated by SQLAlchemy on first use, and callers retry (every write is idempotent).
+        pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "tide"}},
     )
 

@@ -9,10 +9,12 @@ cover it and from the overspend receivable for the rest, so the wallet's limit s
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from ledger import errors
@@ -27,10 +29,13 @@ from ledger.operations import (
     check_id,
     claim,
     decline,
+    dialect_name,
     insert_transfer,
     load_outcome,
     load_transfer,
+    request_hash,
     same_ledger,
+    translate,
 )
 from ledger.schema import RESOLVING_KINDS, accounts, transfers
 from ledger.types import Account, Outcome, Transfer
@@ -56,32 +61,77 @@ async def place_hold(
     check_id(transfer_id)
     now = as_utc(now)
     request = {"wallet": wallet_id, "clearing": clearing_id, "amount": amount, "memo": memo}
+    wallet, clearing = await account_info(db, wallet_id), await account_info(db, clearing_id)
+    hold = Transfer(
+        id=transfer_id,
+        operation_id=transfer_id,
+        kind="hold",
+        debit_account_id=wallet.id,
+        credit_account_id=clearing.id,
+        amount=amount,
+        ledger=same_ledger(wallet, clearing),
+        pending_id=None,
+        refund_of_id=None,
+        reverses_id=None,
+        expires_at=None if expires_at is None else as_utc(expires_at),
+        flagged=False,
+        accounting_date=accounting_date or accounting_date_of(now),
+        recorded_at=now,
+        memo=memo,
+    )
+    if dialect_name(db) == "postgresql" and wallet.tracks_balance and not clearing.tracks_balance:
+        return await _place_hold_in_one_call(db, hold, request_hash("hold", request))
     replay = await claim(db, operation_id=transfer_id, kind="hold", request=request, now=now)
     if replay is not None:
         return replay
-    wallet, clearing = await account_info(db, wallet_id), await account_info(db, clearing_id)
-    ledger = same_ledger(wallet, clearing)
     legs = [
         Leg(wallet, debits_pending=amount, check_limit=True),
         Leg(clearing, credits_pending=amount),
     ]
     if not await apply_legs(db, legs):
         return await decline(db, operation_id=transfer_id, error=errors.InsufficientFunds)
-    await insert_transfer(
-        db,
-        id=transfer_id,
-        operation_id=transfer_id,
-        ledger=ledger,
-        kind="hold",
-        debit_account_id=wallet.id,
-        credit_account_id=clearing.id,
-        amount=amount,
-        expires_at=None if expires_at is None else as_utc(expires_at),
-        accounting_date=accounting_date or accounting_date_of(now),
-        recorded_at=now,
-        memo=memo,
-    )
-    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
+    await insert_transfer(db, **asdict(hold))
+    return Outcome(transfer_id=transfer_id, transfers=(hold,), declined=None, replayed=False)
+
+
+_PLACE_HOLD = text(
+    "SELECT ledger_place_hold(:id, :wallet, :clearing, :amount, :expires_at, :memo, :hash, :accounting_date,"
+    " :recorded_at, :ledger)"
+)
+
+
+async def _place_hold_in_one_call(db: Db, hold: Transfer, fingerprint: str) -> Outcome:
+    """PostgreSQL: the same steps as the Python path, in one SQL function call (migration 0003)."""
+    try:
+        answer = (
+            await db.execute(
+                _PLACE_HOLD,
+                {
+                    "id": hold.id,
+                    "wallet": hold.debit_account_id,
+                    "clearing": hold.credit_account_id,
+                    "amount": hold.amount,
+                    "expires_at": hold.expires_at,
+                    "memo": hold.memo,
+                    "hash": fingerprint,
+                    "accounting_date": hold.accounting_date,
+                    "recorded_at": hold.recorded_at,
+                    "ledger": hold.ledger,
+                },
+            )
+        ).scalar_one()
+    except DBAPIError as exc:
+        raise translate(exc) from exc
+    if answer == "applied":
+        return Outcome(transfer_id=hold.id, transfers=(hold,), declined=None, replayed=False)
+    if answer.startswith("conflict:"):
+        first_kind = answer.split(":", 1)[1]
+        raise errors.IdempotencyConflict(
+            f"transfer id {hold.id!r} was already used for a different {first_kind} request"
+        )
+    if answer.startswith("replay:"):
+        return await load_outcome(db, operation_id=hold.id, outcome=answer.split(":", 1)[1], replayed=True)
+    return Outcome(transfer_id=hold.id, transfers=(), declined=answer, replayed=False)
 
 
 async def capture(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, and_, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -34,7 +36,8 @@ LONDON = ZoneInfo("Europe/London")
 MAX_ID_LENGTH = 80
 MAX_AMOUNT = 10_000_000_00  # £10m in pence: anything larger is a typing error, not a purchase
 
-_ACCOUNT_CACHE: dict[tuple[str, int], Account] = {}
+#: Accounts' identities, per database engine (they never change; the database refuses it).
+_ACCOUNT_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, Account]] = weakref.WeakKeyDictionary()
 
 
 def utcnow() -> datetime:
@@ -85,8 +88,13 @@ def dialect_name(db: Db) -> str:
     return _bind(db).dialect.name
 
 
-def _bind_key(db: Db) -> str:
-    return _bind(db).engine.url.render_as_string(hide_password=True)
+def _accounts_known(db: Db) -> dict[int, Account]:
+    bind = _bind(db)
+    engine = bind.sync_engine if isinstance(bind, AsyncEngine) else bind.engine.sync_engine
+    known = _ACCOUNT_CACHE.get(engine)
+    if known is None:
+        known = _ACCOUNT_CACHE[engine] = {}
+    return known
 
 
 def request_hash(kind: str, request: Mapping[str, Any]) -> str:
@@ -186,15 +194,15 @@ async def account_info(db: Db, account_id: int) -> Account:
     they are remembered per database after the first read."""
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         raise errors.AccountNotFound(f"account {account_id!r} does not exist")
-    key = (_bind_key(db), account_id)
-    cached = _ACCOUNT_CACHE.get(key)
+    known = _accounts_known(db)
+    cached = known.get(account_id)
     if cached is not None:
         return cached
     row = (await db.execute(select(accounts).where(accounts.c.id == account_id))).first()
     if row is None:
         raise errors.AccountNotFound(f"account {account_id} does not exist")
     account = account_from_row(row)
-    _ACCOUNT_CACHE[key] = account
+    known[account_id] = account
     return account
 
 
