@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from wallet import audit
 from wallet.access import Principal
-from wallet.clock import local_date, month_start
+from wallet.clock import LONDON, local_date, month_start
 from wallet.errors import DuplicateRecord, NotAllowed, NotFound
 from wallet.models import Allocation, FundingSource, Person, Purchase, RoleGrant, Team, TeamBudget, Wallet
 
@@ -255,7 +255,7 @@ async def summarise_wallet(db: AsyncSession, *, wallet: Wallet, now: datetime) -
     spent = await db.execute(
         select(func.coalesce(func.sum(Purchase.captured_amount - Purchase.refunded_amount), 0)).where(
             Purchase.wallet_id == wallet.id,
-            Purchase.created_at >= datetime(month.year, month.month, 1, tzinfo=now.tzinfo),
+            Purchase.created_at >= datetime(month.year, month.month, 1, tzinfo=LONDON),
         )
     )
     allocated = await db.execute(
