@@ -147,7 +147,7 @@ class LedgerMatchesModel(RuleBasedStateMachine):
             if part not in self.model.captured:
                 continue
             left = self.model.captured[part][0] - self.model.returned.get(part, 0)
-            attempts = [max(1, left // 2), left - max(1, left // 2) + 1 + extra]
+            attempts = [max(1, left // 2), max(1, left - max(1, left // 2) + 1 + extra)]
             if finish:
                 attempts.append(max(1, left - max(1, left // 2)))
             for amount in attempts:
