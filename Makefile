@@ -54,7 +54,7 @@ verify: install ## Check every ledger invariant in DATABASE_URL
 	$(BIN)/wallet ledger verify
 
 bench: install ## Ledger benchmark on PostgreSQL (TIDE_BENCH_POSTGRES)
-	$(BIN)/python -m benchmarks.ledger_holds
+	$(BIN)/python -m benchmarks.ledger_bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --quiet -o requirements.lock
