@@ -33,6 +33,7 @@ from ledger.operations import (
     insert_transfer,
     load_outcome,
     load_transfer,
+    lock_accounts,
     request_hash,
     same_ledger,
     translate,
@@ -164,6 +165,8 @@ async def capture(
     when = accounting_date or accounting_date_of(now)
     captured = min(amount, hold.amount)
     common: dict[str, Any] = {"ledger": hold.ledger, "recorded_at": now, "accounting_date": when, "memo": memo}
+    # The hold's accounts are locked before its resolution is written: see expire_due_holds.
+    await lock_accounts(db, (wallet, clearing))
     resolved = await insert_transfer(
         db,
         on_conflict_index=True,
@@ -302,6 +305,10 @@ async def _void(
     now: datetime,
 ) -> Outcome:
     hold = await load_transfer(db, hold_id, kinds=("hold",))
+    wallet = await account_info(db, hold.debit_account_id)
+    clearing = await account_info(db, hold.credit_account_id)
+    # The hold's accounts are locked before its resolution is written: see expire_due_holds.
+    await lock_accounts(db, (wallet, clearing))
     resolved = await insert_transfer(
         db,
         on_conflict_index=True,
@@ -319,8 +326,6 @@ async def _void(
     )
     if not resolved:
         return await decline(db, operation_id=transfer_id, error=errors.HoldAlreadyResolved)
-    wallet = await account_info(db, hold.debit_account_id)
-    clearing = await account_info(db, hold.credit_account_id)
     await apply_legs(db, [Leg(wallet, debits_pending=-hold.amount), Leg(clearing, credits_pending=-hold.amount)])
     return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
 
@@ -335,11 +340,18 @@ async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 
 
     Safe to run in several processes at once: each hold expires at most once, and a hold
     captured or released meanwhile is left as it is.
+
+    Lock order: every resolution (capture, release, expiry) locks the hold's accounts before
+    it writes to the resolve-once index. The sweeper resolves many holds in one transaction,
+    so it locks all their accounts first, in id order; otherwise, holding a wallet it has
+    just expired a hold on, it could wait on a capture of the wallet's next hold that is
+    itself waiting for the wallet (a deadlock), and two sweepers could do the same to each
+    other through the expiry ids.
     """
     now = as_utc(now)
     resolution = aliased(transfers)
     due = await db.execute(
-        select(transfers.c.id)
+        select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
         .outerjoin(
             resolution,
             and_(resolution.c.pending_id == transfers.c.id, resolution.c.kind.in_(RESOLVING_KINDS)),
@@ -353,8 +365,11 @@ async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 
         .order_by(transfers.c.expires_at)
         .limit(limit)
     )
+    due_holds = due.all()
+    involved = {account_id for row in due_holds for account_id in (row.debit_account_id, row.credit_account_id)}
+    await lock_accounts(db, [await account_info(db, account_id) for account_id in sorted(involved)])
     expired: list[str] = []
-    for (hold_id,) in due.all():
+    for hold_id, _, _ in due_holds:
         transfer_id = expiry_id(hold_id)
         replay = await claim(db, operation_id=transfer_id, kind="expiry", request={"hold": hold_id}, now=now)
         if replay is not None:

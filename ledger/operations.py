@@ -13,20 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, and_, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, not_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ledger import errors
-from ledger.schema import accounts, operations, replays, transfers
+from ledger.schema import RESOLVING_KINDS, accounts, operations, replays, transfers
 from ledger.types import Account, Outcome, Transfer
 
 Db = AsyncConnection | AsyncSession
@@ -101,6 +101,10 @@ def request_hash(kind: str, request: Mapping[str, Any]) -> str:
     """A stable fingerprint of what a request asks for (not when it was sent)."""
     body = json.dumps({"kind": kind, **request}, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+#: The predicate of the resolve-once index (``uq_ledger_transfers_resolves_hold_once``), as SQL.
+RESOLVES_HOLD_ONCE_WHERE = text("kind IN (" + ", ".join(f"'{kind}'" for kind in RESOLVING_KINDS) + ")")
 
 
 def insert_ignoring_conflict(db: Db, table: Any, *, index_elements: Sequence[str], index_where: Any = None) -> Any:
@@ -226,18 +230,21 @@ async def apply_legs(db: Db, legs: Sequence[Leg]) -> bool:
     their transfers. With two or more tracked accounts, rows are locked in id order first.
     """
     tracked = sorted((leg for leg in legs if leg.account.tracks_balance), key=lambda leg: leg.account.id)
-    if len(tracked) > 1 and dialect_name(db) == "postgresql":
-        await db.execute(
-            select(accounts.c.id)
-            .where(accounts.c.id.in_([leg.account.id for leg in tracked]))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        )
+    if len(tracked) > 1:
+        await lock_accounts(db, [leg.account for leg in tracked])
     # Checked legs first: if one fails, nothing has been changed yet.
     for leg in sorted(tracked, key=lambda leg: not leg.check_limit):
         if not await _apply_leg(db, leg):
             return False
     return True
+
+
+async def lock_accounts(db: Db, accounts_to_lock: Iterable[Account]) -> None:
+    """PostgreSQL: lock the rows of the balance-tracking accounts among ``accounts_to_lock``,
+    in id order. (SQLite needs nothing: ``BEGIN IMMEDIATE`` has serialised writers.)"""
+    ids = sorted({account.id for account in accounts_to_lock if account.tracks_balance})
+    if ids and dialect_name(db) == "postgresql":
+        await db.execute(select(accounts.c.id).where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update())
 
 
 async def _apply_leg(db: Db, leg: Leg) -> bool:
@@ -276,7 +283,10 @@ async def insert_transfer(db: Db, *, on_conflict_index: bool = False, **values: 
                 db,
                 transfers,
                 index_elements=["pending_id"],
-                index_where=transfers.c.kind.in_(("capture", "release", "expiry")),
+                # Literal SQL, not bound parameters: PostgreSQL infers the partial index from
+                # this predicate, and under a generic plan (from a prepared statement's sixth
+                # run on a connection) parameters match no index and the insert fails.
+                index_where=RESOLVES_HOLD_ONCE_WHERE,
             ).values(**values)
             return (await db.execute(statement.returning(transfers.c.id))).first() is not None
         await db.execute(transfers.insert().values(**values))
