@@ -1,0 +1,106 @@
+"""The migrations: they go up, down and up again on both databases, and the tables the code
+queries (``wallet.schema.metadata``) are exactly the tables the migrations build.
+
+Each test migrates a database of its own, never the shared test databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from ledger.database import create_engine
+from tests import databases
+from wallet.schema import metadata
+
+LEDGER_TABLES = {"ledger_accounts", "ledger_operations", "ledger_periods", "ledger_replays", "ledger_transfers"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own."""
+    if request.param == "sqlite":
+        yield databases.sqlite_url(tmp_path)
+        return
+    request.getfixturevalue("postgres_url")  # skips (or fails in CI) when PostgreSQL is not there
+    url = databases.create_postgres_database(prefix="tide_migrations")
+    try:
+        yield url
+    finally:
+        databases.drop_postgres_database(url)
+
+
+def on_database(url: str, inspect_with: Any) -> Any:
+    """Run ``inspect_with(sync_connection)`` on ``url`` and return what it returns."""
+
+    async def run() -> Any:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(inspect_with)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def guards(connection: Connection) -> set[str]:
+    """Names of the ledger's triggers and functions in the database."""
+    if connection.dialect.name == "postgresql":
+        triggers = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+        functions = connection.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'ledger%'"))
+        return {row[0] for row in triggers} | {row[0] for row in functions}
+    return {row[0] for row in connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+
+
+def differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+def test_the_migrations_go_up_down_to_nothing_and_up_again(empty_url: str) -> None:
+    databases.migrate(empty_url)
+    built = on_database(empty_url, table_names)
+    built_guards = on_database(empty_url, guards)
+    assert built >= LEDGER_TABLES | {"alembic_version"}
+    assert built == set(metadata.tables) | {"alembic_version"}
+    assert "ledger_transfers_guard" in built_guards or "ledger_transfers_no_update" in built_guards
+
+    databases.downgrade(empty_url, "base")
+
+    assert on_database(empty_url, table_names) == {"alembic_version"}
+    assert on_database(empty_url, guards) == set()
+
+    databases.migrate(empty_url)
+
+    assert on_database(empty_url, table_names) == built
+    assert on_database(empty_url, guards) == built_guards
+
+
+def test_the_place_hold_function_exists_on_postgresql_only(empty_url: str) -> None:
+    databases.migrate(empty_url)
+
+    found = on_database(empty_url, guards)
+
+    if empty_url.startswith("postgresql"):
+        assert "ledger_place_hold" in found
+    else:
+        assert not any(name.startswith("ledger_place_hold") for name in found)
+
+
+def test_the_tables_the_code_queries_match_the_migrations(empty_url: str) -> None:
+    databases.migrate(empty_url)
+
+    assert on_database(empty_url, differences) == []
