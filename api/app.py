@@ -26,6 +26,7 @@ from api.routes.organisation import (
 )
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.purchases import PurchaseController, ReceiptController
+from api.routes.returns import WalletReturnController
 from api.settings import Settings
 from ledger.database import create_engine
 from wallet.clock import now_utc
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PeopleController,
             FundingController,
             WalletController,
+            WalletReturnController,
             AllocationController,
             FamilyController,
             NeedController,

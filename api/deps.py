@@ -71,4 +71,10 @@ async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: d
 
 
 async def provide_principal(request: Request[Any, Any, Any], db: DbDep, now: NowDep) -> Principal:
-    return await principal_of(request, db, now)
+    try:
+        return await principal_of(request, db, now)
+    except BaseException:
+        # Litestar does not finalise ``db`` when a later dependency fails, so a refused caller
+        # would keep a pooled connection until garbage collection: give it back now.
+        await db.close()
+        raise

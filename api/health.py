@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,18 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-@get("/health", summary="Is the service and its database healthy?", tags=["service"])
+@get(
+    "/health",
+    summary="Is the service and its database healthy?",
+    tags=["service"],
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, Any],
+            description="The database is unreachable, or its schema is not at the latest migration",
+            generate_examples=False,
+        )
+    },
+)
 async def health(state: State) -> Response[dict[str, Any]]:
     """200 with the database status when healthy; 503 when the database is unreachable or
     its schema is not at the latest migration."""

@@ -13,6 +13,7 @@ from wallet.errors import UnknownCode
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_ROW_ID = 2**63 - 1  # a forged cursor past the databases' 64-bit ids is refused, not sent to them
 
 
 class Page(BaseModel, Generic[T]):
@@ -35,7 +36,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         last_id = int(value) if prefix == "id" else None
     except (ValueError, UnicodeDecodeError):
         last_id = None
-    if last_id is None:
+    if last_id is None or not 0 < last_id <= MAX_ROW_ID:
         raise UnknownCode("the cursor is not one Tide gave out")
     return last_id
 

@@ -209,6 +209,17 @@ class AllocationCreate(In):
     carried_over: bool = False
 
 
+class ReturnCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"funding_source_id": 1, "reason": "Month end: no carry-over this year"}]},
+    )
+
+    funding_source_id: Id
+    amount_pence: Pence | None = Field(default=None, description="Leave out to return all that is unspent")
+    reason: Text
+
+
 class AllocationRead(Out):
     id: int
     level: str

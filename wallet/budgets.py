@@ -156,6 +156,8 @@ async def allocate(
         if wallet is None or wallet.team_id != team_id:
             raise NotFound(f"no wallet {wallet_id} in team {team_id}")
         if not (actor.has("finance", "admin") or team_id in actor.managed_team_ids):
+            if actor.sees_all_money or wallet.id == actor.wallet_id:  # seen, so refused rather than hidden
+                raise NotAllowed("only the team's manager or finance allocates to a wallet")
             raise NotFound(f"no wallet {wallet_id} in team {team_id}")
         giver = (await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)).account_id
         receiver = wallet.account_id

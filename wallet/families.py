@@ -45,6 +45,17 @@ def _may_work_on(who: Principal, family: Family) -> bool:
     return family.team_id in who.managed_team_ids or (who.has("key_worker") and family.team_id in who.worker_team_ids)
 
 
+async def _require_key_worker(db: AsyncSession, *, person_id: int, team_id: int) -> None:
+    """``NotFound`` unless the person is a key worker in the team."""
+    found = await db.execute(
+        select(RoleGrant.id).where(
+            RoleGrant.person_id == person_id, RoleGrant.role == "key_worker", RoleGrant.team_id == team_id
+        )
+    )
+    if found.first() is None:
+        raise NotFound(f"no key worker {person_id} in team {team_id}")
+
+
 async def open_family(
     db: AsyncSession,
     *,
@@ -59,13 +70,7 @@ async def open_family(
     """Open a case: a key worker for themself in their team, or a manager for their team."""
     if not (team_id in who.managed_team_ids or (team_id in who.worker_team_ids and lead_worker_id == who.person_id)):
         raise NotAllowed("you may open cases only for yourself in your team, or in teams you manage")
-    lead_is_worker = await db.execute(
-        select(RoleGrant.id).where(
-            RoleGrant.person_id == lead_worker_id, RoleGrant.role == "key_worker", RoleGrant.team_id == team_id
-        )
-    )
-    if lead_is_worker.first() is None:
-        raise NotFound(f"no key worker {lead_worker_id} in team {team_id}")
+    await _require_key_worker(db, person_id=lead_worker_id, team_id=team_id)
     for band in age_bands:
         _check(band, AGE_BANDS, "age band")
     for _attempt in range(5):
@@ -105,6 +110,7 @@ async def add_worker(db: AsyncSession, *, who: Principal, family_id: int, person
     family = await get_family(db, who=who, family_id=family_id)
     if family.team_id not in who.managed_team_ids:
         raise NotAllowed("only the team's manager adds workers to a family")
+    await _require_key_worker(db, person_id=person_id, team_id=family.team_id)
     exists = await db.get(FamilyWorker, (family_id, person_id))
     if exists is None:
         db.add(FamilyWorker(family_id=family_id, person_id=person_id))

@@ -7,7 +7,7 @@ reference, a locality and age bands. The link to the council's case system sits 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -22,8 +22,10 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledger.schema import Identity, metadata
@@ -39,7 +41,30 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 ROLES = ("key_worker", "team_manager", "finance", "admin", "auditor")
-TZ = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment stored in UTC and read back timezone-aware, on both databases.
+
+    SQLite keeps no offset: without this, 09:00+01:00 would be stored as 09:00 and read back
+    naive. Naive values (a test's, a script's) are taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002 - SQLAlchemy's hook
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002 - as above
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+TZ = UtcDateTime()
 
 
 class Team(Base):
@@ -123,13 +148,15 @@ class Wallet(Base):
 
 
 class Allocation(Base):
-    """Budget pushed down (council → team, or team → wallet) for a month: who, why, which pot."""
+    """Budget pushed down (council → team, or team → wallet) for a month, or a wallet's unspent
+    budget returned to its team (``return``, when the council does not carry budgets over):
+    who, why, which pot."""
 
     __tablename__ = "allocations"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("level IN ('team', 'wallet')", name="level_known"),
-        CheckConstraint("(level = 'wallet') = (wallet_id IS NOT NULL)", name="wallet_level_names_wallet"),
+        CheckConstraint("level IN ('team', 'wallet', 'return')", name="level_known"),
+        CheckConstraint("(level IN ('wallet', 'return')) = (wallet_id IS NOT NULL)", name="wallet_level_names_wallet"),
     )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     transfer_id: Mapped[str] = mapped_column(String(100), ForeignKey("ledger_transfers.id"), unique=True)

@@ -32,7 +32,7 @@ from wallet.errors import (
     WalletSuspended,
 )
 from wallet.families import get_family
-from wallet.models import FamilyWorker, Need, Purchase, PurchaseNeed, Team, Wallet
+from wallet.models import FamilyWorker, FundingSource, Need, Purchase, PurchaseNeed, Team, Wallet
 from wallet.policy import Answer, Ask, PolicyDocument, Spend, evaluate
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
 
@@ -99,9 +99,9 @@ async def make_purchase(
 ) -> PurchaseResult:
     """Decide and record one purchase; hold the money when the policy allows it."""
     _validate(ask)
+    family = await get_family(db, who=who, family_id=ask.family_id, for_update=True)  # unseen: not found
     if who.wallet_id is None or not who.has("key_worker"):
         raise NoWallet("only a key worker with a wallet makes purchases")
-    family = await get_family(db, who=who, family_id=ask.family_id, for_update=True)
     if await db.get(FamilyWorker, (family.id, who.person_id)) is None:
         raise NotFound(f"no family {ask.family_id}")
     if family.status != "open":
@@ -116,6 +116,8 @@ async def make_purchase(
     funding_source_id = ask.funding_source_id or (team.default_funding_source_id if team else None)
     if funding_source_id is None:
         raise NotFound("the team has no default funding source; name one")
+    if await db.get(FundingSource, funding_source_id) is None:
+        raise NotFound(f"no funding source {funding_source_id}")
 
     def since(days: int) -> datetime:
         return now - timedelta(days=days)

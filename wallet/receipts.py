@@ -20,6 +20,8 @@ from wallet.models import Receipt
 from wallet.purchases import get_purchase
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
+#: What ``sniff`` can recognise, so what a receipt is stored (and served) as.
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf", "image/heic")
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 

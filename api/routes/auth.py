@@ -6,13 +6,12 @@ from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import FromPath
 from sqlalchemy import select
 
 from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep
 from api.errors import problem_for
 from api.idempotency import idempotent
-from api.routes.common import body, problems
+from api.routes.common import PathId, body, problems
 from api.schemas import MeRead, SignedInRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead
 from wallet.access import Principal, load_principal
 from wallet.errors import NotFound, SignInFailed, TooManySignInAttempts
@@ -67,12 +66,17 @@ class SignInController(Controller):
         )
         return Response(body, cookies=[cookie])
 
-    @post("/sign-out", summary="Sign out (revokes the session)", status_code=204, responses=problems())
-    async def sign_out(self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep) -> Response[None]:
+    @post(
+        "/sign-out",
+        summary="Sign out (revokes the session)",
+        status_code=204,
+        responses=problems(),
+        response_cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+    )
+    async def sign_out(self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep) -> None:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             await sign_out(db, token=token, now=now)
-        return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
 
 class MeController(Controller):
@@ -88,7 +92,7 @@ class MeController(Controller):
         rows = await db.execute(select(ApiToken).where(ApiToken.person_id == who.person_id).order_by(ApiToken.id))
         return [TokenRead.model_validate(t) for t in rows.scalars()]
 
-    @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems())
+    @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems(409))
     @idempotent(status_code=201)
     async def create_token(
         self,
@@ -102,6 +106,6 @@ class MeController(Controller):
         return TokenCreatedRead.model_validate({**TokenRead.model_validate(token).model_dump(), "token": secret})
 
     @delete("/tokens/{token_id:int}", summary="Revoke one of my API tokens", responses=problems(404))
-    async def revoke_token(self, db: DbDep, now: NowDep, who: WhoDep, token_id: FromPath[int]) -> None:
+    async def revoke_token(self, db: DbDep, now: NowDep, who: WhoDep, token_id: PathId) -> None:
         if not await revoke_token(db, person_id=who.person_id, token_id=token_id, now=now):
             raise NotFound(f"no live token {token_id}")

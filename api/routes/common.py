@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Body, BodyKwarg
+from litestar.params import Body, BodyKwarg, PathParameter, QueryParameter
 from pydantic import BaseModel
 
 from api.errors import PROBLEM_JSON
@@ -24,6 +24,13 @@ class ProblemRead(BaseModel):
     reasons: list[dict[str, str]] | None = None
 
 
+#: The largest id the API accepts (as in request bodies): beyond it, no row exists and the
+#: databases' 64-bit integers would overflow.
+MAX_ID = 2**53
+#: An id in the path or the query: a whole number from 1 to ``MAX_ID``, else 422.
+PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+QueryId: TypeAlias = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+
 _DESCRIPTIONS = {
     400: "Malformed request (bad Idempotency-Key, unreadable body)",
     401: "Not signed in",
@@ -38,10 +45,20 @@ _DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem responses an operation can give."""
-    codes = sorted({401, 422, *statuses})
+    """OpenAPI entries for the problem responses an operation can give.
+
+    Every operation documents 400 (a body that is not JSON, a bad Idempotency-Key), 401 and
+    422. No generated examples: they would be random (a ``status`` of 7604) and differ on
+    every start.
+    """
+    codes = sorted({400, 401, 422, *statuses})
     return {
-        code: ResponseSpec(data_container=ProblemRead, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
+        code: ResponseSpec(
+            data_container=ProblemRead,
+            description=_DESCRIPTIONS[code],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
         for code in codes
     }
 

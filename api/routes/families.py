@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from sqlalchemy import select
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import body, problems
+from api.routes.common import PathId, QueryId, body, problems
 from api.schemas import (
     CaseLinkRead,
     CaseLinkWrite,
@@ -56,7 +56,7 @@ class FamilyController(Controller):
         self,
         db: DbDep,
         who: WhoDep,
-        team_id: FromQuery[int | None] = None,
+        team_id: QueryId = None,
         status: FromQuery[str | None] = None,
         reference: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
@@ -77,7 +77,7 @@ class FamilyController(Controller):
             page_of(rows, limit=limit, convert=lambda f: FamilyRead.model_validate(f).model_dump(mode="json"))
         )
 
-    @post("/", summary="Open a family's case", responses=problems(403, 404))
+    @post("/", summary="Open a family's case", responses=problems(403, 404, 409))
     @idempotent(status_code=201)
     async def open_family(
         self,
@@ -100,7 +100,7 @@ class FamilyController(Controller):
         return FamilyRead.model_validate(family)
 
     @get("/{family_id:int}", summary="One family", responses=problems(404))
-    async def read_family(self, db: DbDep, who: WhoDep, family_id: FromPath[int]) -> FamilyRead:
+    async def read_family(self, db: DbDep, who: WhoDep, family_id: PathId) -> FamilyRead:
         return FamilyRead.model_validate(await families.get_family(db, who=who, family_id=family_id))
 
     @post(
@@ -116,7 +116,7 @@ class FamilyController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        family_id: FromPath[int],
+        family_id: PathId,
         data: Annotated[FamilyClose, body(FamilyClose)],
     ) -> FamilyRead:
         family = await families.close_family(
@@ -127,7 +127,7 @@ class FamilyController(Controller):
     @post(
         "/{family_id:int}/workers",
         summary="Add a key worker to the family (manager)",
-        responses=problems(403, 404),
+        responses=problems(403, 404, 409),
         status_code=204,
     )
     @idempotent(status_code=204)
@@ -137,13 +137,13 @@ class FamilyController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        family_id: FromPath[int],
+        family_id: PathId,
         data: Annotated[FamilyWorkerCreate, body(FamilyWorkerCreate)],
     ) -> None:
         await families.add_worker(db, who=who, family_id=family_id, person_id=data.person_id, now=now)
 
     @get("/{family_id:int}/needs", summary="The family's needs", responses=problems(404))
-    async def list_needs(self, db: DbDep, who: WhoDep, family_id: FromPath[int]) -> list[NeedRead]:
+    async def list_needs(self, db: DbDep, who: WhoDep, family_id: PathId) -> list[NeedRead]:
         await families.get_family(db, who=who, family_id=family_id)
         rows = await db.execute(select(Need).where(Need.family_id == family_id).order_by(Need.id))
         return [NeedRead.model_validate(need_read(n)) for n in rows.scalars()]
@@ -156,14 +156,14 @@ class FamilyController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        family_id: FromPath[int],
+        family_id: PathId,
         data: Annotated[NeedCreate, body(NeedCreate)],
     ) -> NeedRead:
         need = await families.add_need(db, who=who, family_id=family_id, now=now, **data.model_dump())
         return NeedRead.model_validate(need_read(need))
 
     @get("/{family_id:int}/case-link", summary="Restricted: the case-system id (admin)", responses=problems(404))
-    async def read_case_link(self, db: DbDep, who: WhoDep, family_id: FromPath[int]) -> CaseLinkRead:
+    async def read_case_link(self, db: DbDep, who: WhoDep, family_id: PathId) -> CaseLinkRead:
         return CaseLinkRead.model_validate(await families.get_case_link(db, who=who, family_id=family_id))
 
     @put("/{family_id:int}/case-link", summary="Restricted: set the case-system id (admin)", responses=problems(404))
@@ -172,7 +172,7 @@ class FamilyController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        family_id: FromPath[int],
+        family_id: PathId,
         data: Annotated[CaseLinkWrite, body(CaseLinkWrite)],
     ) -> CaseLinkRead:
         link = await families.set_case_link(
@@ -186,16 +186,20 @@ class NeedController(Controller):
     tags = ["families and needs"]
 
     @get("/{need_id:int}", summary="One need", responses=problems(404))
-    async def read_need(self, db: DbDep, who: WhoDep, need_id: FromPath[int]) -> NeedRead:
+    async def read_need(self, db: DbDep, who: WhoDep, need_id: PathId) -> NeedRead:
         return NeedRead.model_validate(need_read(await families.get_need(db, who=who, need_id=need_id)))
 
     @get("/{need_id:int}/reviews", summary="The need's reviews", responses=problems(404))
-    async def list_reviews(self, db: DbDep, who: WhoDep, need_id: FromPath[int]) -> list[ReviewRead]:
+    async def list_reviews(self, db: DbDep, who: WhoDep, need_id: PathId) -> list[ReviewRead]:
         await families.get_need(db, who=who, need_id=need_id)
         rows = await db.execute(select(NeedReview).where(NeedReview.need_id == need_id).order_by(NeedReview.id))
         return [ReviewRead.model_validate(r) for r in rows.scalars()]
 
-    @post("/{need_id:int}/reviews", summary="Review a need: improved, no change or worse", responses=problems(403, 404))
+    @post(
+        "/{need_id:int}/reviews",
+        summary="Review a need: improved, no change or worse",
+        responses=problems(403, 404, 409),
+    )
     @idempotent(status_code=201)
     async def review_need(
         self,
@@ -203,7 +207,7 @@ class NeedController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        need_id: FromPath[int],
+        need_id: PathId,
         data: Annotated[ReviewCreate, body(ReviewCreate)],
     ) -> ReviewRead:
         review = await families.review_need(

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import body, problems
+from api.routes.common import PathId, QueryId, body, problems
 from api.schemas import (
     AllocationCreate,
     AllocationRead,
@@ -75,7 +75,7 @@ class TeamController(Controller):
         return [TeamRead.model_validate(t) for t in await organisation.list_teams(db)]
 
     @get("/{team_id:int}", summary="One team", responses=problems(404))
-    async def read_team(self, db: DbDep, who: WhoDep, team_id: FromPath[int]) -> TeamRead:
+    async def read_team(self, db: DbDep, who: WhoDep, team_id: PathId) -> TeamRead:
         team = await db.get(Team, team_id)
         if team is None:
             raise NotFound(f"no team {team_id}")
@@ -126,7 +126,7 @@ class PeopleController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        person_id: FromPath[int],
+        person_id: PathId,
         data: Annotated[RoleGrantCreate, body(RoleGrantCreate)],
     ) -> RoleGrantRead:
         grant = await organisation.grant_role(
@@ -170,7 +170,7 @@ class FundingController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        source_id: FromPath[int],
+        source_id: PathId,
         data: Annotated[FundingCreate, body(FundingCreate)],
     ) -> Response[dict[str, Any]]:
         transfer_id = transfer_id_for(who, request, "funding")
@@ -196,7 +196,7 @@ class WalletController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        team_id: FromQuery[int | None] = None,
+        team_id: QueryId = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[WalletRead]:
@@ -210,7 +210,7 @@ class WalletController(Controller):
         return Page[WalletRead](items=reads, next_cursor=page["next_cursor"])
 
     @get("/{wallet_id:int}", summary="One wallet: available, held, spent this month", responses=problems(404))
-    async def read_wallet(self, db: DbDep, now: NowDep, who: WhoDep, wallet_id: FromPath[int]) -> WalletRead:
+    async def read_wallet(self, db: DbDep, now: NowDep, who: WhoDep, wallet_id: PathId) -> WalletRead:
         wallet = (
             await db.execute(select(Wallet).where(Wallet.id == wallet_id, visible_wallets(who)))
         ).scalar_one_or_none()
@@ -241,8 +241,8 @@ class AllocationController(Controller):
         self,
         db: DbDep,
         who: WhoDep,
-        team_id: FromQuery[int | None] = None,
-        wallet_id: FromQuery[int | None] = None,
+        team_id: QueryId = None,
+        wallet_id: QueryId = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[AllocationRead]:

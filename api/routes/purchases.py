@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, MultipartBody
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import FromQuery, MultipartBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +20,7 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
-from api.routes.common import body, problems
+from api.routes.common import PathId, QueryId, body, problems
 from api.schemas import (
     CaptureCreate,
     PurchaseCreate,
@@ -27,6 +32,7 @@ from api.schemas import (
 from wallet import purchases, receipts
 from wallet.access import Principal, may_see_needs, visible_purchases
 from wallet.clock import LONDON
+from wallet.errors import ReceiptRejected
 from wallet.models import Purchase, PurchaseNeed
 from wallet.policies import current_policy
 
@@ -63,6 +69,13 @@ async def purchase_read(db: AsyncSession, who: Principal, row: Purchase) -> dict
     ).model_dump(mode="json")
 
 
+async def a_file_is_attached(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Refuse a receipt form that carries no file (Litestar's extractor would fail with a 500)."""
+    form = await cast("Request[Any, Any, Any]", connection).form()
+    if not any(isinstance(value, UploadFile) for value in form.values()):
+        raise ReceiptRejected("attach the receipt as a file")
+
+
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LONDON)
 
@@ -78,10 +91,10 @@ class PurchaseController(Controller):
         who: WhoDep,
         date_from: FromQuery[date | None] = None,
         date_to: FromQuery[date | None] = None,
-        team_id: FromQuery[int | None] = None,
-        worker_id: FromQuery[int | None] = None,
-        family_id: FromQuery[int | None] = None,
-        need_id: FromQuery[int | None] = None,
+        team_id: QueryId = None,
+        worker_id: QueryId = None,
+        family_id: QueryId = None,
+        need_id: QueryId = None,
         status: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
@@ -91,7 +104,7 @@ class PurchaseController(Controller):
         statement = select(Purchase).where(visible_purchases(who))
         if date_from is not None:
             statement = statement.where(Purchase.created_at >= _start_of(date_from))
-        if date_to is not None:
+        if date_to is not None and date_to < date.max:  # nothing is later than the last day there is
             statement = statement.where(Purchase.created_at < _start_of(date_to + timedelta(days=1)))
         for column, value in (
             (Purchase.team_id, team_id),
@@ -113,7 +126,14 @@ class PurchaseController(Controller):
     @post(
         "/",
         summary="Make a purchase for a family's need: the policy's answer, and the hold",
-        responses=problems(400, 402, 403, 404, 409),
+        responses={
+            **problems(400, 402, 403, 404, 409),
+            202: ResponseSpec(
+                data_container=PurchaseDecisionRead,
+                description="Waiting for a manager's approval (nothing is held yet)",
+                generate_examples=False,
+            ),
+        },
         status_code=201,
     )
     @idempotent(required=True, status_code=201)
@@ -166,7 +186,7 @@ class PurchaseController(Controller):
         )
 
     @get("/{purchase_id:int}", summary="One purchase", responses=problems(404))
-    async def read_purchase(self, db: DbDep, who: WhoDep, purchase_id: FromPath[int]) -> PurchaseRead:
+    async def read_purchase(self, db: DbDep, who: WhoDep, purchase_id: PathId) -> PurchaseRead:
         row = await purchases.get_purchase(db, who=who, purchase_id=purchase_id)
         return PurchaseRead.model_validate(await purchase_read(db, who, row))
 
@@ -183,7 +203,7 @@ class PurchaseController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        purchase_id: FromPath[int],
+        purchase_id: PathId,
         data: Annotated[CaptureCreate, body(CaptureCreate)],
     ) -> Response[PurchaseRead]:
         row = await purchases.capture_purchase(db, who=who, purchase_id=purchase_id, amount=data.amount_pence, now=now)
@@ -202,7 +222,7 @@ class PurchaseController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        purchase_id: FromPath[int],
+        purchase_id: PathId,
         data: Annotated[RefundCreate, body(RefundCreate)],
     ) -> Response[PurchaseRead]:
         row, declined = await purchases.refund_purchase(
@@ -231,13 +251,13 @@ class PurchaseController(Controller):
     )
     @idempotent(status_code=200)
     async def cancel(
-        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, purchase_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, purchase_id: PathId
     ) -> PurchaseRead:
         row = await purchases.cancel_purchase(db, who=who, purchase_id=purchase_id, now=now)
         return PurchaseRead.model_validate(await purchase_read(db, who, row))
 
     @get("/{purchase_id:int}/receipts", summary="The purchase's receipts", responses=problems(404))
-    async def list_receipts(self, db: DbDep, who: WhoDep, purchase_id: FromPath[int]) -> list[ReceiptRead]:
+    async def list_receipts(self, db: DbDep, who: WhoDep, purchase_id: PathId) -> list[ReceiptRead]:
         return [
             ReceiptRead.model_validate(r) for r in await receipts.list_receipts(db, who=who, purchase_id=purchase_id)
         ]
@@ -245,7 +265,8 @@ class PurchaseController(Controller):
     @post(
         "/{purchase_id:int}/receipts",
         summary="Attach a receipt (JPEG, PNG, HEIC or PDF, up to 10 MB)",
-        responses=problems(403, 404, 413),
+        responses=problems(403, 404, 409, 413),
+        guards=[a_file_is_attached],
     )
     @idempotent(status_code=201)
     async def attach_receipt(
@@ -254,12 +275,25 @@ class PurchaseController(Controller):
         db: DbDep,
         now: NowDep,
         who: WhoDep,
-        purchase_id: FromPath[int],
+        purchase_id: PathId,
         data: MultipartBody[UploadFile],
     ) -> ReceiptRead:
         content = await data.read()
         receipt = await receipts.attach_receipt(db, who=who, purchase_id=purchase_id, content=content, now=now)
         return ReceiptRead.model_validate(receipt)
+
+
+@dataclass
+class ReceiptDownload(Operation):
+    """The download's OpenAPI: the file comes back as whichever receipt type it was sniffed to be."""
+
+    def __post_init__(self) -> None:
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        if self.responses is not None:
+            self.responses["200"] = OpenAPIResponse(
+                description="The receipt file, as the type its content showed it to be",
+                content={media_type: OpenAPIMediaType(schema=binary) for media_type in receipts.CONTENT_TYPES},
+            )
 
 
 class ReceiptController(Controller):
@@ -271,8 +305,9 @@ class ReceiptController(Controller):
         summary="The receipt file itself (only to those who may see its purchase)",
         responses=problems(404),
         media_type="application/octet-stream",
+        operation_class=ReceiptDownload,
     )
-    async def download(self, db: DbDep, who: WhoDep, receipt_id: FromPath[int]) -> Response[bytes]:
+    async def download(self, db: DbDep, who: WhoDep, receipt_id: PathId) -> Response[bytes]:
         receipt = await receipts.get_receipt(db, who=who, receipt_id=receipt_id)
         return Response(
             receipt.content,

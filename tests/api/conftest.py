@@ -80,5 +80,9 @@ async def sign_in(client: AsyncTestClient[Any], name: str) -> SignedIn:
     response = await client.post("/api/v1/auth/sign-in", json={"email": email(name), "password": DEMO_PASSWORD})
     assert response.status_code == 200, response.text
     body = response.json()
-    return SignedIn(email=email(name), person_id=body["person"]["id"], wallet_id=body["person"]["wallet_id"],
-                    headers={"x-csrf-token": body["csrf_token"]})
+    return SignedIn(
+        email=email(name),
+        person_id=body["person"]["id"],
+        wallet_id=body["person"]["wallet_id"],
+        headers={"x-csrf-token": body["csrf_token"]},
+    )

@@ -28,16 +28,28 @@ async def test_a_key_worker_buys_for_a_need_with_a_receipt_and_the_manager_and_f
     assert family["reference"].startswith("F-")
     need = await client.post(
         f"/api/v1/families/{family['id']}/needs",
-        json={"code": "EDU-ATT", "whose": "child", "identified_on": "2026-11-01", "evidence_source": "school",
-              "baseline_score": 3},
+        json={
+            "code": "EDU-ATT",
+            "whose": "child",
+            "identified_on": "2026-11-01",
+            "evidence_source": "school",
+            "baseline_score": 3,
+        },
         headers=worker.headers,
     )
     assert need.status_code == 201, need.text
 
     purchase = await client.post(
         "/api/v1/purchases",
-        json={"family_id": family["id"], "need_ids": [need.json()["id"]], "category": "CLOTH",
-              "description": "School shoes", "supplier": "Clarks", "amount_pence": 4_250, "payment_method": "card"},
+        json={
+            "family_id": family["id"],
+            "need_ids": [need.json()["id"]],
+            "category": "CLOTH",
+            "description": "School shoes",
+            "supplier": "Clarks",
+            "amount_pence": 4_250,
+            "payment_method": "card",
+        },
         headers={**worker.headers, "idempotency-key": str(uuid.uuid4())},
     )
     assert purchase.status_code == 201, purchase.text
@@ -47,7 +59,8 @@ async def test_a_key_worker_buys_for_a_need_with_a_receipt_and_the_manager_and_f
     purchase_id = decision["purchase"]["id"]
 
     receipt = await client.post(
-        f"/api/v1/purchases/{purchase_id}/receipts", files={"data": ("till.png", PNG, "image/png")},
+        f"/api/v1/purchases/{purchase_id}/receipts",
+        files={"data": ("till.png", PNG, "image/png")},
         headers=worker.headers,
     )
     assert receipt.status_code == 201, receipt.text

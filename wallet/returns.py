@@ -1,0 +1,85 @@
+"""Month end without carry-over: a wallet's unspent budget goes back to its team.
+
+By default what a key worker does not spend stays in the wallet (it carries over). A council
+that does not carry budgets over returns the unspent amount at month end: the team's manager
+or finance moves it, through the ledger, back to the team budget it came from, recorded as an
+allocation of level ``return`` with who did it and why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import ledger
+from wallet import audit
+from wallet.access import Principal
+from wallet.budgets import AllocationResult, team_budget
+from wallet.clock import local_date, month_start
+from wallet.errors import NotAllowed, NotFound, NothingToChange
+from wallet.models import Allocation, FundingSource, Wallet
+
+
+async def return_unspent(
+    db: AsyncSession,
+    *,
+    actor: Principal,
+    transfer_id: str,
+    wallet_id: int,
+    funding_source_id: int,
+    amount: int | None,
+    reason: str,
+    now: datetime,
+) -> AllocationResult:
+    """Return ``amount`` (default: all that is unspent) of a wallet to its team's budget."""
+    wallet = await db.get(Wallet, wallet_id)
+    if wallet is None or not (
+        actor.sees_all_money or wallet.team_id in actor.managed_team_ids or wallet.id == actor.wallet_id
+    ):
+        raise NotFound(f"no wallet {wallet_id}")
+    if not (actor.has("finance", "admin") or wallet.team_id in actor.managed_team_ids):
+        raise NotAllowed("only the team's manager or finance returns a wallet's budget")
+    if await db.get(FundingSource, funding_source_id) is None:
+        raise NotFound(f"no funding source {funding_source_id}")
+    available = (await ledger.balance(db, account_id=wallet.account_id)).available
+    wanted = available if amount is None else amount
+    if wanted <= 0:
+        raise NothingToChange("the wallet has nothing unspent to return")
+    budget = await team_budget(db, team_id=wallet.team_id, funding_source_id=funding_source_id)
+    outcome = await ledger.allocate(
+        db,
+        transfer_id=transfer_id,
+        from_account_id=wallet.account_id,
+        to_account_id=budget.account_id,
+        amount=wanted,
+        memo=f"return: {reason}"[:200],
+        now=now,
+    )
+    if not outcome.accepted:
+        return AllocationResult(allocation=None, declined=outcome.declined, replayed=outcome.replayed)
+    allocation = Allocation(
+        transfer_id=transfer_id,
+        level="return",
+        team_id=wallet.team_id,
+        wallet_id=wallet.id,
+        funding_source_id=funding_source_id,
+        month=month_start(local_date(now)),
+        amount=wanted,
+        carried_over=False,
+        reason=reason,
+        allocated_by=actor.person_id,
+        created_at=now,
+    )
+    db.add(allocation)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="allocation.returned",
+        subject_type="allocation",
+        subject_id=allocation.id,
+        now=now,
+        details={"amount": wanted, "wallet_id": wallet.id},
+    )
+    return AllocationResult(allocation=allocation, declined=None, replayed=False)
