@@ -1,0 +1,120 @@
+"""Wallet fixtures: a small demo county of this folder's own, on SQLite and on PostgreSQL.
+
+The county (teams 1 Exeter and 2 Torridge, two key workers and a manager each, admin,
+finance, auditor) is seeded once per database per run. It is separate from the API tests'
+county so that sign-in lock-outs and new policies made here touch nobody else's tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.app import create_app
+from api.settings import Settings
+from ledger.database import create_engine
+from tests import databases
+from tests.conftest import IN_CI
+from tests.wallet.support import County
+from wallet.clock import now_utc
+from wallet.demo import seed_demo
+
+SMALL_COUNTY: dict[str, Any] = {
+    "localities": ("Exeter", "Torridge"),
+    "workers_per_team": 2,
+    "families_per_worker": 2,
+    "months": 1,
+}
+ClientFactory = Callable[..., Awaitable[AsyncTestClient[Any]]]
+
+
+def _seed(url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as db:
+                await seed_demo(db, **SMALL_COUNTY)
+                await db.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def wallet_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = databases.sqlite_url(Path(tmp_path_factory.mktemp("wallet-county")))
+    databases.migrate(url)
+    _seed(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def wallet_county_postgres() -> Iterator[str]:
+    reason = databases.postgres_unreachable_reason()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)
+        pytest.skip(reason)
+    url = databases.create_postgres_database(prefix="tide_wallet_test")
+    try:
+        databases.migrate(url)
+        _seed(url)
+        yield url
+    finally:
+        databases.drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def county_url(request: pytest.FixtureRequest) -> str:
+    """The seeded county, on SQLite and on PostgreSQL."""
+    name = "wallet_county_sqlite" if request.param == "sqlite" else "wallet_county_postgres"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+async def pg_county(wallet_county_postgres: str) -> AsyncIterator[County]:
+    """The seeded county on PostgreSQL only, with room for 80 concurrent connections."""
+    engine = create_engine(wallet_county_postgres, pool_size=80)
+    try:
+        yield County(engine)
+    finally:
+        await engine.dispose()
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, environment="test", host="127.0.0.1", port=8000, db_pool_size=5)
+
+
+@pytest.fixture
+async def county(county_url: str) -> AsyncIterator[County]:
+    engine = create_engine(county_url, pool_size=5)
+    try:
+        yield County(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def new_client(county_url: str) -> AsyncIterator[ClientFactory]:
+    """Make another client of the app (its own cookies), optionally with its own clock."""
+    async with AsyncExitStack() as stack:
+
+        async def make(clock: Callable[[], datetime] = now_utc) -> AsyncTestClient[Any]:
+            app = create_app(settings_for(county_url), clock=clock)
+            return await stack.enter_async_context(AsyncTestClient(app=app))
+
+        yield make
+
+
+@pytest.fixture
+async def client(new_client: ClientFactory) -> AsyncTestClient[Any]:
+    return await new_client()
