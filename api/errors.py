@@ -40,6 +40,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     wallet_errors.InvalidPolicy: (422, "invalid-policy", "The spend policy does not make sense"),
     wallet_errors.DuplicateRecord: (409, "duplicate-record", "That already exists"),
     wallet_errors.NothingToChange: (409, "nothing-to-change", "Nothing to change"),
+    wallet_errors.DatesOutOfOrder: (422, "dates-out-of-order", "The dates are out of order"),
     ledger.InsufficientFunds: (402, "insufficient-funds", "Not enough left in the budget"),
     ledger.HoldAlreadyResolved: (409, "hold-already-resolved", "The hold has already settled"),
     ledger.RefundExceedsCapture: (422, "refund-exceeds-capture", "Refunds cannot exceed what was paid"),

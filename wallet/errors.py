@@ -97,3 +97,9 @@ class NothingToChange(WalletError):
     """The request would change nothing (e.g. closing a family that is already closed)."""
 
     code = "nothing_to_change"
+
+
+class DatesOutOfOrder(WalletError):
+    """A later event cannot be dated before an earlier one (a case closed before it opened)."""
+
+    code = "dates_out_of_order"

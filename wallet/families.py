@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wallet import audit
 from wallet.access import Principal, may_see_needs, visible_families
 from wallet.clock import family_reference
-from wallet.errors import FamilyClosed, NotAllowed, NotFound, NothingToChange, UnknownCode
+from wallet.errors import DatesOutOfOrder, FamilyClosed, NotAllowed, NotFound, NothingToChange, UnknownCode
 from wallet.models import Family, FamilyCaseLink, FamilyWorker, Need, NeedReview, RoleGrant
 from wallet.taxonomy import AGE_BANDS, CLOSURE_REASONS, EVIDENCE_SOURCES, NEEDS, REVIEW_OUTCOMES, WHOSE_NEED
 
@@ -136,6 +136,8 @@ async def close_family(
         raise NotAllowed("read-only access to this family")
     if family.status == "closed":
         raise NothingToChange("the case is already closed")
+    if closed_on < family.opened_on:
+        raise DatesOutOfOrder(f"the case opened on {family.opened_on.isoformat()}; it cannot close before that")
     family.status, family.closed_on, family.closure_reason = "closed", closed_on, reason
     family.sustain_check_on = closed_on + SUSTAIN_CHECK_AFTER
     await db.flush()

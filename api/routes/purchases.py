@@ -32,7 +32,7 @@ from api.schemas import (
 from wallet import purchases, receipts
 from wallet.access import Principal, may_see_needs, visible_purchases
 from wallet.clock import LONDON
-from wallet.errors import ReceiptRejected
+from wallet.errors import NotFound, ReceiptRejected
 from wallet.models import Purchase, PurchaseNeed
 from wallet.policies import current_policy
 
@@ -114,7 +114,9 @@ class PurchaseController(Controller):
         ):
             if value is not None:
                 statement = statement.where(column == value)
-        if need_id is not None and may_see_needs(who):
+        if need_id is not None and not may_see_needs(who):
+            raise NotFound(f"no need {need_id}")  # finance sees no needs: filtering by one would be silent
+        if need_id is not None:
             statement = statement.where(
                 Purchase.id.in_(select(PurchaseNeed.purchase_id).where(PurchaseNeed.need_id == need_id))
             )
