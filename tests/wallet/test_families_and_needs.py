@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -261,7 +262,7 @@ async def test_closing_a_case_sets_its_sustain_check_182_days_later(
     county: County, client: AsyncTestClient[Any]
 ) -> None:
     worker, me = await a_worker(county)
-    case = await county.open_family(worker)
+    case = await county.open_family(worker, opened_on=date(2025, 9, 1))
 
     closed = await client.post(
         f"/api/v1/families/{case.family_id}/closure",
