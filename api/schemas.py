@@ -475,6 +475,7 @@ class ReceiptRead(Out):
 class PolicyRead(Out):
     version: int | None
     rules: list[dict[str, Any]]
+    approvals: dict[str, Any] = Field(description="How approvals, escalation, allowances and receipt reviews run")
 
 
 class PolicyWrite(In):
@@ -494,6 +495,11 @@ class PolicyWrite(In):
     )
 
     rules: list[dict[str, Any]] = Field(max_length=500)
+    approvals: dict[str, Any] | None = Field(
+        default=None,
+        description="second_approver_above (pence), escalate_after_minutes, allowance_hours, "
+        "receipt_reminder_days, receipt_deadline_days; omitted: the defaults",
+    )
     note: Text
 
 

@@ -103,3 +103,9 @@ class DatesOutOfOrder(WalletError):
     """A later event cannot be dated before an earlier one (a case closed before it opened)."""
 
     code = "dates_out_of_order"
+
+
+class AllowanceAlreadyUsed(WalletError):
+    """An allowance lets exactly one purchase through; this one has been used."""
+
+    code = "allowance_already_used"

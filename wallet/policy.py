@@ -62,11 +62,32 @@ class Rule(BaseModel):
         return self
 
 
+class ApprovalRules(BaseModel):
+    """How approvals and after-the-fact reviews run: the council's settings, versioned with the rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    second_approver_above: int = Field(default=20_000, ge=0, description="pence; above this two people approve")
+    escalate_after_minutes: int = Field(default=10, ge=1, le=7 * 24 * 60)
+    allowance_hours: int = Field(default=24, ge=1, le=24 * 31)
+    receipt_reminder_days: tuple[int, ...] = Field(default=(3, 7), max_length=10)
+    receipt_deadline_days: int = Field(default=14, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _reminders_before_deadline(self) -> ApprovalRules:
+        days = self.receipt_reminder_days
+        if any(d < 1 for d in days) or list(days) != sorted(set(days)):
+            raise ValueError("reminder days must be distinct, ascending and at least 1")
+        if days and days[-1] >= self.receipt_deadline_days:
+            raise ValueError("every reminder must come before the receipt deadline")
+        return self
+
+
 class PolicyDocument(BaseModel):
-    """The whole policy: a list of rules."""
+    """The whole policy: a list of rules, and how approvals run."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     rules: tuple[Rule, ...] = Field(max_length=500)
+    approvals: ApprovalRules = ApprovalRules()
 
 
 #: The plausible policy from the shared notes: £100 without approval, £100 to £250 and all gift

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
-from wallet import audit
+from wallet import allowances, audit
 from wallet.access import Principal, visible_purchases
 from wallet.budgets import house_accounts
 from wallet.errors import (
@@ -63,6 +63,7 @@ class PurchaseResult:
     purchase: Purchase
     answer: Answer
     ledger_decline: str | None = None
+    allowance_id: int | None = None
 
 
 def committed() -> ColumnElement[int]:
@@ -130,7 +131,14 @@ async def make_purchase(
     answer = await evaluate(
         policy, Ask(amount=ask.amount, category=ask.category, worker_id=who.person_id, team_id=wallet.team_id), spend
     )
-    status = {"allow": "held", "needs_approval": "needs_approval", "deny": "declined"}[answer.decision]
+    allowance = None
+    if answer.decision == "needs_approval":
+        allowance = await allowances.find_usable(
+            db, worker_id=who.person_id, category=ask.category, amount=ask.amount, family_id=family.id, now=now
+        )
+    decision = "allow" if allowance is not None else answer.decision
+    status = {"allow": "held", "needs_approval": "needs_approval", "deny": "declined"}[decision]
+    reasons = [*answer.codes, "allowance_used"] if allowance is not None else answer.codes
     purchase = Purchase(
         family_id=family.id,
         wallet_id=wallet.id,
@@ -146,8 +154,8 @@ async def make_purchase(
         vat_evidence=ask.vat_evidence,
         payment_method=ask.payment_method,
         status=status,
-        policy_decision=answer.decision,
-        policy_reasons=answer.codes,
+        policy_decision=decision,
+        policy_reasons=reasons,
         receipt_required=answer.receipt_required,
         created_at=now,
         updated_at=now,
@@ -159,6 +167,8 @@ async def make_purchase(
     ledger_decline = None
     if status == "held":
         ledger_decline = await _hold(db, purchase=purchase, wallet=wallet, now=now)
+    if allowance is not None and ledger_decline is None:
+        await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
     await db.flush()
     await audit.record(
         db,
@@ -167,9 +177,16 @@ async def make_purchase(
         subject_type="purchase",
         subject_id=purchase.id,
         now=now,
-        details={"amount": ask.amount, "decision": answer.decision, "reasons": answer.codes, "ledger": ledger_decline},
+        details={
+            "amount": ask.amount,
+            "decision": decision,
+            "reasons": reasons,
+            "ledger": ledger_decline,
+            "allowance": allowance.id if allowance is not None and ledger_decline is None else None,
+        },
     )
-    return PurchaseResult(purchase=purchase, answer=answer, ledger_decline=ledger_decline)
+    used = allowance.id if allowance is not None and ledger_decline is None else None
+    return PurchaseResult(purchase=purchase, answer=answer, ledger_decline=ledger_decline, allowance_id=used)
 
 
 async def _hold(db: AsyncSession, *, purchase: Purchase, wallet: Wallet, now: datetime) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, put
 from litestar.params import FromQuery
@@ -14,6 +14,7 @@ from api.routes.common import body, problems
 from api.schemas import AuditRead, CodeRead, PolicyRead, PolicyWrite
 from wallet.models import AuditEntry
 from wallet.policies import current_policy, policy_versions, publish_policy
+from wallet.policy import parse_policy
 from wallet.taxonomy import CATEGORIES, NEEDS
 
 
@@ -24,18 +25,27 @@ class PolicyController(Controller):
     @get("/", summary="The spend policy in force", responses=problems())
     async def read_policy(self, db: DbDep, who: WhoDep) -> PolicyRead:
         version, document = await current_policy(db)
-        return PolicyRead(version=version, rules=[rule.model_dump(mode="json") for rule in document.rules])
+        return _read(version, document.model_dump(mode="json"))
 
     @put("/", summary="Publish a new version of the spend policy (admin)", responses=problems(403))
     async def publish(
         self, db: DbDep, now: NowDep, who: WhoDep, data: Annotated[PolicyWrite, body(PolicyWrite)]
     ) -> PolicyRead:
-        version = await publish_policy(db, who=who, document={"rules": data.rules}, note=data.note, now=now)
-        return PolicyRead(version=version.id, rules=list(version.rules["rules"]))
+        document: dict[str, Any] = {"rules": data.rules}
+        if data.approvals is not None:
+            document["approvals"] = data.approvals
+        version = await publish_policy(db, who=who, document=document, note=data.note, now=now)
+        return _read(version.id, version.rules)
 
     @get("/versions", summary="Every published version, newest first", responses=problems())
     async def versions(self, db: DbDep, who: WhoDep) -> list[PolicyRead]:
-        return [PolicyRead(version=v.id, rules=list(v.rules["rules"])) for v in await policy_versions(db)]
+        return [_read(v.id, v.rules) for v in await policy_versions(db)]
+
+
+def _read(version: int | None, stored: dict[str, Any]) -> PolicyRead:
+    document = parse_policy(stored)  # older versions were stored before approvals had settings
+    dumped = document.model_dump(mode="json")
+    return PolicyRead(version=version, rules=dumped["rules"], approvals=dumped["approvals"])
 
 
 class AuditController(Controller):
