@@ -303,3 +303,62 @@ async def cancel_purchase(db: AsyncSession, *, who: Principal, purchase_id: int,
         db, actor=who, action="purchase.cancelled", subject_type="purchase", subject_id=purchase.id, now=now
     )
     return purchase
+
+
+async def complete_with_allowance(db: AsyncSession, *, who: Principal, purchase_id: int, now: datetime) -> Purchase:
+    """Carry on with a purchase parked for approval, now that a manager's allowance covers it.
+
+    The allowance must match (this worker, family, category, at least this amount, unexpired,
+    unused); the money is then held as for any allowed purchase and the allowance is used up.
+    Without one, ``PurchaseNotInState`` says so and nothing changes.
+    """
+    purchase = await get_purchase(db, who=who, purchase_id=purchase_id)
+    if purchase.family_id is None:
+        raise PurchaseNotInState("link the purchase to a family first")
+    await get_family(db, who=who, family_id=purchase.family_id, for_update=True)  # the family's lock first
+    purchase = await get_purchase(db, who=who, purchase_id=purchase_id, for_update=True)
+    if purchase.worker_id != who.person_id:
+        raise NotAllowed("only the key worker who made the purchase completes it")
+    if purchase.status != "needs_approval":
+        raise PurchaseNotInState(f"the purchase is {purchase.status}, not waiting for approval")
+    wallet = (await db.execute(select(Wallet).where(Wallet.id == purchase.wallet_id).with_for_update())).scalar_one()
+    if wallet.status != "active":
+        raise WalletSuspended(wallet.suspended_reason or "the wallet is suspended until a manager clears it")
+    allowance = await allowances.find_usable(
+        db,
+        worker_id=who.person_id,
+        category=purchase.category,
+        amount=purchase.amount,
+        family_id=purchase.family_id,
+        now=now,
+    )
+    if allowance is None:
+        raise PurchaseNotInState("no approval covers this purchase yet (or it has expired or been used)")
+    purchase.status, purchase.policy_decision = "held", "allow"
+    purchase.policy_reasons = [*purchase.policy_reasons, "allowance_used"]
+    purchase.updated_at = now
+    declined = await _hold(db, purchase=purchase, wallet=wallet, now=now)
+    if declined is None:
+        await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=who,
+        action=f"purchase.{purchase.status}",
+        subject_type="purchase",
+        subject_id=purchase.id,
+        now=now,
+        details={"allowance": allowance.id if declined is None else None, "ledger": declined},
+    )
+    return purchase
+
+
+async def settle_parked(db: AsyncSession, *, purchase_id: int, status: str, reason: str, now: datetime) -> None:
+    """A parked purchase whose approval was declined or withdrawn is declined or cancelled with it."""
+    purchase = (await db.execute(select(Purchase).where(Purchase.id == purchase_id).with_for_update())).scalar_one()
+    if purchase.status != "needs_approval":
+        return
+    purchase.status = status
+    purchase.policy_reasons = [*purchase.policy_reasons, reason]
+    purchase.updated_at = now
+    await db.flush()

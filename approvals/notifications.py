@@ -1,0 +1,150 @@
+"""Notifications: an outbox written with the event, sent later by email, read as an inbox.
+
+``notify`` only adds a row in the caller's transaction, so a decision and the news of it
+commit together and an unreachable mail server never blocks or undoes the decision.
+``send_due`` (run by a job) claims a batch of unsent rows, sends each through a ``Mailer``,
+and records the result; a failure is retried later with a growing pause, up to a limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wallet.approval_models import Notification
+from wallet.errors import NotFound
+from wallet.models import Person
+
+MAX_ATTEMPTS = 8
+BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    to: str
+    subject: str
+    body: str
+
+
+class Mailer(Protocol):
+    """Delivers one email or raises; the SMTP mailer is in ``approvals.mail``."""
+
+    async def send(self, email: Email) -> None: ...
+
+
+async def notify(
+    db: AsyncSession,
+    *,
+    recipient_ids: Sequence[int],
+    kind: str,
+    subject: str,
+    body: str,
+    link: str | None,
+    now: datetime,
+) -> None:
+    """Queue one notification per distinct recipient, in the caller's transaction."""
+    for recipient_id in sorted(set(recipient_ids)):
+        db.add(
+            Notification(
+                recipient_id=recipient_id,
+                kind=kind,
+                subject=subject,
+                body=body,
+                link=link,
+                created_at=now,
+                next_attempt_at=now,
+                attempts=0,
+            )
+        )
+    await db.flush()
+
+
+async def inbox(db: AsyncSession, *, person_id: int, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    """A person's notifications, newest first."""
+    statement = select(Notification).where(Notification.recipient_id == person_id)
+    if unread_only:
+        statement = statement.where(Notification.read_at.is_(None))
+    statement = statement.order_by(Notification.id.desc()).limit(limit)
+    return list((await db.execute(statement)).scalars())
+
+
+async def unread_count(db: AsyncSession, *, person_id: int) -> int:
+    found = await db.execute(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.recipient_id == person_id, Notification.read_at.is_(None))
+    )
+    return int(found.scalar_one())
+
+
+async def mark_read(db: AsyncSession, *, person_id: int, notification_id: int, now: datetime) -> Notification:
+    """Mark one of the person's own notifications read (idempotent)."""
+    row = await db.get(Notification, notification_id)
+    if row is None or row.recipient_id != person_id:
+        raise NotFound(f"no notification {notification_id}")
+    if row.read_at is None:
+        row.read_at = now
+        await db.flush()
+    return row
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    sent: int
+    failed: int
+
+
+async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime) -> SendReport:
+    """Send the notifications that are due; record each result. Other senders skip these rows."""
+    statement = (
+        select(Notification, Person.email)
+        .join(Person, Person.id == Notification.recipient_id)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.next_attempt_at <= now,
+            Notification.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(Notification.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True, of=Notification)
+    )
+    sent = failed = 0
+    for row, address in (await db.execute(statement)).all():
+        try:
+            await mailer.send(Email(to=address, subject=row.subject, body=_body(row)))
+        except Exception as exc:
+            failed += 1
+            await db.execute(
+                update(Notification)
+                .where(Notification.id == row.id)
+                .values(
+                    attempts=row.attempts + 1,
+                    next_attempt_at=now + _backoff(row.attempts + 1),
+                    last_error=f"{type(exc).__name__}: {exc}"[:500],
+                )
+                .execution_options(synchronize_session=False)
+            )
+            continue
+        sent += 1
+        await db.execute(
+            update(Notification)
+            .where(Notification.id == row.id)
+            .values(sent_at=now, attempts=row.attempts + 1, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+    return SendReport(sent=sent, failed=failed)
+
+
+def _body(row: Notification) -> str:
+    if row.link:
+        return f"{row.body}\n\nOpen Tide: {row.link}\n"
+    return f"{row.body}\n"

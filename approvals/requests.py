@@ -1,0 +1,498 @@
+"""Approval requests: raise, decide, ask and answer, cancel; the manager's inbox.
+
+A request is raised by the spend policy's "needs approval" (``raise_for_purchase``) or by a
+key worker ahead of time (``raise_request``). Deciding locks the request's row; a decided
+request is final (and the database refuses to change it). Approval above the council's
+threshold takes two people: the first approval parks the request as ``awaiting_second``;
+another manager of the team, or finance, gives the second. The final approval grants one
+allowance, in the same transaction, so the worker's retry at the till is allowed the moment
+the manager's tap commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from approvals import cover
+from approvals.errors import (
+    ApprovalAlreadyDecided,
+    CeilingAboveRequest,
+    NotAnApprover,
+    NotTheRequester,
+    ReasonRequired,
+    SecondApproverRequired,
+    SelfApprovalRefused,
+)
+from approvals.notifications import notify
+from wallet import allowances, audit, purchases
+from wallet.access import Principal
+from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalMessage, ApprovalRequest, Deputy
+from wallet.clock import local_date
+from wallet.errors import FamilyClosed, NeedNotOpen, NotFound, NoWallet, UnknownCode
+from wallet.families import get_family
+from wallet.models import FamilyWorker, Need, Purchase, PurchaseNeed, RoleGrant, Wallet
+from wallet.policy import ApprovalRules
+from wallet.taxonomy import CATEGORIES
+
+Verdict = Literal["approve", "decline"]
+OPEN_STATUSES = ("open", "awaiting_second")
+
+
+def _pounds(pence: int) -> str:
+    return f"£{pence // 100:,}.{pence % 100:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAsk:
+    """A key worker's advance request: "I will need £180 for a cooker for family F, need HOU-COND"."""
+
+    family_id: int
+    need_ids: Sequence[int]
+    category: str
+    amount: int
+    reason: str
+
+
+async def raise_request(
+    db: AsyncSession, *, who: Principal, ask: RequestAsk, rules: ApprovalRules, now: datetime
+) -> ApprovalRequest:
+    """Ask in advance, before going to the shop."""
+    if ask.category not in CATEGORIES:
+        raise UnknownCode(f"unknown purchase category {ask.category!r}")
+    if who.wallet_id is None or not who.has("key_worker"):
+        raise NoWallet("only a key worker with a wallet asks for approval to spend")
+    family = await get_family(db, who=who, family_id=ask.family_id)
+    if await db.get(FamilyWorker, (family.id, who.person_id)) is None:
+        raise NotFound(f"no family {ask.family_id}")
+    if family.status != "open":
+        raise FamilyClosed("the case is closed; it takes no new purchases")
+    if not ask.need_ids:
+        raise NeedNotOpen("say which of the family's open needs this is for")
+    needs = (await db.execute(select(Need).where(Need.id.in_(list(ask.need_ids))))).scalars().all()
+    if len(needs) != len(set(ask.need_ids)) or any(n.family_id != family.id or n.status != "open" for n in needs):
+        raise NeedNotOpen("every need must be one of this family's open needs")
+    wallet = await db.get(Wallet, who.wallet_id)
+    if wallet is None:
+        raise NoWallet("only a key worker with a wallet asks for approval to spend")
+    return await _open(
+        db,
+        who=who,
+        wallet=wallet,
+        family_id=family.id,
+        need_ids=sorted(set(ask.need_ids)),
+        category=ask.category,
+        amount=ask.amount,
+        reason=ask.reason,
+        origin="advance",
+        purchase_id=None,
+        rules=rules,
+        now=now,
+    )
+
+
+async def raise_for_purchase(
+    db: AsyncSession, *, who: Principal, purchase: Purchase, reason: str, rules: ApprovalRules, now: datetime
+) -> ApprovalRequest:
+    """The policy said "needs approval": ask the worker's managers, with the purchase's details."""
+    wallet = await db.get(Wallet, purchase.wallet_id)
+    if wallet is None:
+        raise NoWallet(f"purchase {purchase.id} has no wallet")
+    need_ids = (await db.execute(select(PurchaseNeed.need_id).where(PurchaseNeed.purchase_id == purchase.id))).scalars()
+    return await _open(
+        db,
+        who=who,
+        wallet=wallet,
+        family_id=purchase.family_id,
+        need_ids=sorted(need_ids),
+        category=purchase.category,
+        amount=purchase.amount,
+        reason=reason,
+        origin="card" if purchase.payment_method == "card" and purchase.family_id is None else "policy",
+        purchase_id=purchase.id,
+        rules=rules,
+        now=now,
+    )
+
+
+async def _open(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    wallet: Wallet,
+    family_id: int | None,
+    need_ids: list[int],
+    category: str,
+    amount: int,
+    reason: str,
+    origin: str,
+    purchase_id: int | None,
+    rules: ApprovalRules,
+    now: datetime,
+) -> ApprovalRequest:
+    request = ApprovalRequest(
+        requester_id=who.person_id,
+        wallet_id=wallet.id,
+        team_id=wallet.team_id,
+        family_id=family_id,
+        need_ids=need_ids,
+        category=category,
+        amount=amount,
+        reason=reason,
+        origin=origin,
+        purchase_id=purchase_id,
+        status="open",
+        needs_second=amount > rules.second_approver_above,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(request)
+    await db.flush()
+    await audit.record(
+        db, actor=who, action="approval.raised", subject_type="approval", subject_id=request.id, now=now,
+        details={"amount": amount, "category": category, "origin": origin, "purchase_id": purchase_id},
+    )  # fmt: skip
+    label = CATEGORIES[category].label if category in CATEGORIES else category
+    await notify(
+        db,
+        recipient_ids=await cover.first_approvers(db, request=request, now=now),
+        kind="approval.raised",
+        subject=f"Approval needed: {_pounds(amount)} for {label}",
+        body=f"{who.display_name} asks to spend up to {_pounds(amount)} on {label}. Reason: {reason}",
+        link=f"/approvals/{request.id}",
+        now=now,
+    )
+    return request
+
+
+async def visible_requests(db: AsyncSession, *, who: Principal, now: datetime) -> ColumnElement[bool]:
+    """A filter on ``ApprovalRequest`` for what ``who`` may see: their own, their teams', the
+    teams they cover today as deputy or fallback; finance, auditors and admins see all."""
+    if who.has("finance", "auditor", "admin"):
+        return true()
+    clauses: list[ColumnElement[bool]] = [ApprovalRequest.requester_id == who.person_id]
+    if who.managed_team_ids:
+        clauses.append(ApprovalRequest.team_id.in_(who.managed_team_ids))
+    covered = await _covered_team_ids(db, who=who, now=now)
+    if covered:
+        clauses.append(ApprovalRequest.team_id.in_(covered))
+    return or_(*clauses) if clauses else false()
+
+
+async def _covered_team_ids(db: AsyncSession, *, who: Principal, now: datetime) -> set[int]:
+    today = local_date(now)
+    deputising_for = select(Deputy.manager_id).where(
+        Deputy.deputy_id == who.person_id, Deputy.starts_on <= today, Deputy.ends_on >= today
+    )
+    teams = set(
+        (
+            await db.execute(
+                select(RoleGrant.team_id).where(
+                    RoleGrant.role == "team_manager", RoleGrant.person_id.in_(deputising_for)
+                )
+            )
+        ).scalars()
+    )
+    teams |= set(
+        (
+            await db.execute(select(ApprovalCover.team_id).where(ApprovalCover.fallback_approver_id == who.person_id))
+        ).scalars()
+    )
+    return {t for t in teams if t is not None}
+
+
+async def get_request(
+    db: AsyncSession, *, who: Principal, request_id: int, now: datetime, for_update: bool = False
+) -> ApprovalRequest:
+    statement = select(ApprovalRequest).where(
+        ApprovalRequest.id == request_id, await visible_requests(db, who=who, now=now)
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    request = (await db.execute(statement)).scalar_one_or_none()
+    if request is None:
+        raise NotFound(f"no approval request {request_id}")
+    return request
+
+
+def _refuse_own(who: Principal, request: ApprovalRequest) -> None:
+    if request.requester_id == who.person_id:
+        raise SelfApprovalRefused("nobody approves their own request")
+    if who.wallet_id is not None and request.wallet_id == who.wallet_id:
+        raise SelfApprovalRefused("a manager cannot approve spending from their own wallet")
+
+
+async def decide(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    request_id: int,
+    verdict: Verdict,
+    ceiling: int | None,
+    reason: str | None,
+    rules: ApprovalRules,
+    now: datetime,
+) -> ApprovalRequest:
+    """Approve (perhaps for less) or decline. Final, except a first approval above the threshold."""
+    request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
+    if request.status in FINAL_STATUSES:
+        raise ApprovalAlreadyDecided(f"the request was already {request.status}")
+    _refuse_own(who, request)
+    if request.status == "open":
+        await cover.capacity_of(db, who=who, request=request, now=now)
+        limit = request.amount
+    else:
+        if who.person_id == request.first_approver_id:
+            raise SecondApproverRequired("the second approval must come from someone else")
+        if who.person_id not in await cover.second_approvers(db, request=request):
+            raise NotAnApprover("the second approval comes from another manager of the team, or finance")
+        limit = request.first_ceiling or request.amount
+    if verdict == "decline":
+        if not reason:
+            raise ReasonRequired("say why the request is declined")
+        return await _finish(db, who=who, request=request, status="declined", ceiling=None, reason=reason, now=now)
+    ceiling = limit if ceiling is None else ceiling
+    if ceiling > limit:
+        raise CeilingAboveRequest(f"the approval cannot be for more than {_pounds(limit)}")
+    if request.status == "open" and ceiling > rules.second_approver_above:
+        request.status = "awaiting_second"
+        request.first_approver_id, request.first_ceiling, request.first_approved_at = who.person_id, ceiling, now
+        request.updated_at = now
+        await db.flush()
+        await audit.record(
+            db, actor=who, action="approval.first_approved", subject_type="approval", subject_id=request.id,
+            now=now, details={"ceiling": ceiling},
+        )  # fmt: skip
+        await notify(
+            db,
+            recipient_ids=await cover.second_approvers(db, request=request),
+            kind="approval.second_needed",
+            subject=f"Second approval needed: {_pounds(ceiling)}",
+            body=f"{who.display_name} approved up to {_pounds(ceiling)}; above {_pounds(rules.second_approver_above)} "
+            "a second person must approve too.",
+            link=f"/approvals/{request.id}",
+            now=now,
+        )
+        return request
+    allowance = await allowances.grant(
+        db,
+        worker_id=request.requester_id,
+        wallet_id=request.wallet_id,
+        family_id=request.family_id,
+        need_ids=request.need_ids,
+        category=request.category,
+        ceiling=ceiling,
+        expires_at=now + timedelta(hours=rules.allowance_hours),
+        now=now,
+    )
+    request.allowance_id = allowance.id
+    return await _finish(db, who=who, request=request, status="approved", ceiling=ceiling, reason=reason, now=now)
+
+
+async def _finish(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    request: ApprovalRequest,
+    status: str,
+    ceiling: int | None,
+    reason: str | None,
+    now: datetime,
+) -> ApprovalRequest:
+    request.status, request.approved_ceiling = status, ceiling
+    request.decided_by, request.decided_at, request.decision_reason = who.person_id, now, reason
+    request.updated_at = now
+    await db.flush()
+    if request.purchase_id is not None and status != "approved":
+        await purchases.settle_parked(
+            db,
+            purchase_id=request.purchase_id,
+            status="declined" if status == "declined" else "cancelled",
+            reason=f"approval_{status}",
+            now=now,
+        )
+    await audit.record(
+        db, actor=who, action=f"approval.{status}", subject_type="approval", subject_id=request.id, now=now,
+        details={"ceiling": ceiling, "reason": reason, "allowance_id": request.allowance_id},
+    )  # fmt: skip
+    if status == "approved" and ceiling is not None:
+        subject = f"Approved: up to {_pounds(ceiling)}"
+        body = f"{who.display_name} approved up to {_pounds(ceiling)}. Try the purchase again now."
+    elif status == "declined":
+        subject, body = "Not approved", f"{who.display_name} declined the request: {reason}"
+    else:
+        return request
+    await notify(
+        db, recipient_ids=[request.requester_id], kind=f"approval.{status}", subject=subject, body=body,
+        link=f"/approvals/{request.id}", now=now,
+    )  # fmt: skip
+    return request
+
+
+async def ask_question(
+    db: AsyncSession, *, who: Principal, request_id: int, body: str, now: datetime
+) -> ApprovalMessage:
+    """An approver asks the worker something; the request stays open."""
+    request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
+    if request.status in FINAL_STATUSES:
+        raise ApprovalAlreadyDecided(f"the request was already {request.status}")
+    _refuse_own(who, request)
+    if request.status == "open":
+        await cover.capacity_of(db, who=who, request=request, now=now)
+    elif who.person_id not in await cover.second_approvers(db, request=request) + [request.first_approver_id]:
+        raise NotAnApprover("only the request's approvers ask questions")
+    message = await _message(db, who=who, request=request, kind="question", body=body, now=now)
+    await notify(
+        db, recipient_ids=[request.requester_id], kind="approval.question", subject="A question about your request",
+        body=f"{who.display_name} asks: {body}", link=f"/approvals/{request.id}", now=now,
+    )  # fmt: skip
+    return message
+
+
+async def answer(db: AsyncSession, *, who: Principal, request_id: int, body: str, now: datetime) -> ApprovalMessage:
+    """The worker answers (or adds to) their own open request."""
+    request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
+    if request.requester_id != who.person_id:
+        raise NotTheRequester("only the worker who asked answers on the request")
+    if request.status in FINAL_STATUSES:
+        raise ApprovalAlreadyDecided(f"the request was already {request.status}")
+    message = await _message(db, who=who, request=request, kind="answer", body=body, now=now)
+    asked = (
+        await db.execute(
+            select(ApprovalMessage.author_id).where(
+                ApprovalMessage.request_id == request.id, ApprovalMessage.kind == "question"
+            )
+        )
+    ).scalars()
+    recipients = set(asked) or set(await cover.first_approvers(db, request=request, now=now))
+    await notify(
+        db, recipient_ids=sorted(recipients - {who.person_id}), kind="approval.answer",
+        subject="An answer on an approval request", body=f"{who.display_name}: {body}",
+        link=f"/approvals/{request.id}", now=now,
+    )  # fmt: skip
+    return message
+
+
+async def comment(db: AsyncSession, *, who: Principal, request_id: int, body: str, now: datetime) -> ApprovalMessage:
+    """Anyone who can see the request, and is not read-only, adds a note to it."""
+    who.require_writer()
+    request = await get_request(db, who=who, request_id=request_id, now=now)
+    if request.requester_id == who.person_id:
+        return await answer(db, who=who, request_id=request_id, body=body, now=now)
+    return await _message(db, who=who, request=request, kind="comment", body=body, now=now)
+
+
+async def _message(
+    db: AsyncSession, *, who: Principal, request: ApprovalRequest, kind: str, body: str, now: datetime
+) -> ApprovalMessage:
+    message = ApprovalMessage(request_id=request.id, author_id=who.person_id, kind=kind, body=body, created_at=now)
+    db.add(message)
+    request.updated_at = now
+    await db.flush()
+    await audit.record(
+        db, actor=who, action=f"approval.{kind}", subject_type="approval", subject_id=request.id, now=now
+    )
+    return message
+
+
+async def messages(db: AsyncSession, *, request_id: int) -> list[ApprovalMessage]:
+    found = await db.execute(
+        select(ApprovalMessage).where(ApprovalMessage.request_id == request_id).order_by(ApprovalMessage.id)
+    )
+    return list(found.scalars())
+
+
+async def cancel(db: AsyncSession, *, who: Principal, request_id: int, now: datetime) -> ApprovalRequest:
+    """The worker withdraws their request (a parked purchase is cancelled with it)."""
+    request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
+    if request.requester_id != who.person_id:
+        raise NotTheRequester("only the worker who asked cancels the request")
+    if request.status in FINAL_STATUSES:
+        raise ApprovalAlreadyDecided(f"the request was already {request.status}")
+    return await _finish(db, who=who, request=request, status="cancelled", ceiling=None, reason=None, now=now)
+
+
+async def inbox_for_manager(db: AsyncSession, *, who: Principal, now: datetime) -> list[ApprovalRequest]:
+    """What ``who`` can decide now, oldest first: first decisions for the teams they manage or
+    cover, and second approvals they may give."""
+    covered = await _covered_team_ids(db, who=who, now=now)
+    fallback_teams = set(
+        (
+            await db.execute(select(ApprovalCover.team_id).where(ApprovalCover.fallback_approver_id == who.person_id))
+        ).scalars()
+    )
+    deputy_teams = covered - fallback_teams
+    first = or_(
+        ApprovalRequest.team_id.in_(who.managed_team_ids | deputy_teams),
+        and_(ApprovalRequest.team_id.in_(fallback_teams), ApprovalRequest.escalated_at.is_not(None)),
+    )
+    second_teams = true() if who.has("finance") else ApprovalRequest.team_id.in_(who.managed_team_ids)
+    statement = (
+        select(ApprovalRequest)
+        .where(
+            ApprovalRequest.requester_id != who.person_id,
+            or_(
+                and_(ApprovalRequest.status == "open", first),
+                and_(
+                    ApprovalRequest.status == "awaiting_second",
+                    ApprovalRequest.first_approver_id != who.person_id,
+                    second_teams,
+                ),
+            ),
+        )
+        .order_by(ApprovalRequest.created_at, ApprovalRequest.id)
+    )
+    if who.wallet_id is not None:
+        statement = statement.where(ApprovalRequest.wallet_id != who.wallet_id)
+    return list((await db.execute(statement)).scalars())
+
+
+async def requests_of_worker(db: AsyncSession, *, who: Principal, limit: int = 100) -> list[ApprovalRequest]:
+    """The worker's own requests, newest first."""
+    found = await db.execute(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.requester_id == who.person_id)
+        .order_by(ApprovalRequest.id.desc())
+        .limit(limit)
+    )
+    return list(found.scalars())
+
+
+async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> list[int]:
+    """Requests undecided past the escalation time go to the team's fallback approver (a job)."""
+    cutoff = now - timedelta(minutes=rules.escalate_after_minutes)
+    due = (
+        await db.execute(
+            select(ApprovalRequest)
+            .where(
+                ApprovalRequest.status.in_(OPEN_STATUSES),
+                ApprovalRequest.escalated_at.is_(None),
+                ApprovalRequest.created_at <= cutoff,
+            )
+            .order_by(ApprovalRequest.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars()
+    escalated: list[int] = []
+    for request in due:
+        request.escalated_at, request.updated_at = now, now
+        escalated.append(request.id)
+        fallback = await cover.fallback_of(db, team_id=request.team_id)
+        await audit.record(
+            db, actor=None, action="approval.escalated", subject_type="approval", subject_id=request.id, now=now,
+            details={"fallback_approver_id": fallback},
+        )  # fmt: skip
+        if fallback is not None and fallback != request.requester_id:
+            await notify(
+                db, recipient_ids=[fallback], kind="approval.escalated",
+                subject=f"Escalated to you: {_pounds(request.amount)} waiting {rules.escalate_after_minutes} minutes",
+                body="A key worker's request has waited past the escalation time; you are the team's fallback.",
+                link=f"/approvals/{request.id}", now=now,
+            )  # fmt: skip
+    await db.flush()
+    return escalated
