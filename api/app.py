@@ -28,6 +28,7 @@ from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.returns import WalletReturnController
 from api.settings import Settings
+from api.web.plugin import WebPlugin
 from ledger.database import create_engine
 from wallet.clock import now_utc
 
@@ -92,5 +93,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             ),
             security=[{"session": []}, {"token": []}],
         ),
+        plugins=[WebPlugin()],
         debug=False,
     )

@@ -1,0 +1,264 @@
+"""Buying for a family, a few short steps: family → need → what, how much, where → check → answer.
+
+The answers so far travel in the address (ids, codes and amounts only, never names), so the
+back button and "Change" links just work without JavaScript. The idempotency key is made at
+the first step and carried to the last, so a double tap or a resend of "Confirm" buys once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect
+from sqlalchemy import select
+
+from api.deps import DbDep, NowDep
+from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form, valid_key
+from api.web.render import money, new_key, page
+from api.web.session import UserDep, WebUser
+from wallet import purchases
+from wallet.errors import NotFound, WalletError
+from wallet.models import Family, FamilyWorker, Need
+from wallet.policies import current_policy
+from wallet.taxonomy import CATEGORIES, NEEDS, PAYMENT_METHODS
+
+#: What a key worker can choose to buy (cash, gambling and alcohol exist only to be refused at a till).
+BUYABLE = [code for code in CATEGORIES if code not in ("CASH", "GAMBLING", "ALCOHOL")]
+
+
+@dataclass
+class Draft:
+    """The purchase being put together."""
+
+    key: str = ""
+    family: int | None = None
+    needs: list[int] = field(default_factory=list)
+    category: str = ""
+    amount: str = ""
+    supplier: str = ""
+    description: str = ""
+    method: str = ""
+
+    @classmethod
+    def read(cls, values: dict[str, str], lists: dict[str, list[str]]) -> Draft:
+        def number(text: str) -> int | None:
+            return int(text) if text.isdigit() and len(text) < 16 else None
+
+        key = values.get("idempotency_key", "").strip()
+        return cls(
+            key=key if valid_key(key) else new_key(),
+            family=number(values.get("family", "").strip()),
+            needs=[n for n in (number(v.strip()) for v in lists.get("need", [])) if n is not None],
+            category=values.get("category", "").strip(),
+            amount=values.get("amount", "").strip()[:20],
+            supplier=values.get("supplier", "").strip()[:120],
+            description=values.get("description", "").strip()[:200],
+            method=values.get("method", "").strip(),
+        )
+
+    def pairs(self, *, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        items: list[tuple[str, str]] = [("idempotency_key", self.key)]
+        if self.family is not None:
+            items.append(("family", str(self.family)))
+        items += [("need", str(n)) for n in self.needs]
+        for name in ("category", "amount", "supplier", "description", "method"):
+            value = getattr(self, name)
+            if value:
+                items.append((name, value))
+        return [(k, v) for k, v in items if k not in skip]
+
+    def url(self, path: str) -> str:
+        return f"{path}?{urlencode(self.pairs())}"
+
+
+def _draft_from_query(request: Request[Any, Any, Any]) -> Draft:
+    params = request.query_params
+    values = {k: v for k, v in params.items() if isinstance(v, str)}
+    lists = {k: [v for v in params.getall(k) if isinstance(v, str)] for k in params}
+    return Draft.read(values, lists)
+
+
+async def _my_open_families(db: DbDep, user: WebUser) -> list[Family]:
+    rows = await db.execute(
+        select(Family)
+        .join(FamilyWorker, FamilyWorker.family_id == Family.id)
+        .where(FamilyWorker.person_id == user.who.person_id, Family.status == "open")
+        .order_by(Family.reference)
+    )
+    return list(rows.scalars())
+
+
+async def _family(db: DbDep, user: WebUser, draft: Draft) -> Family:
+    families = {f.id: f for f in await _my_open_families(db, user)}
+    if draft.family is None or draft.family not in families:
+        raise NotFound("choose one of your open families")
+    return families[draft.family]
+
+
+async def _open_needs(db: DbDep, family: Family) -> list[Need]:
+    rows = await db.execute(select(Need).where(Need.family_id == family.id, Need.status == "open").order_by(Need.id))
+    return list(rows.scalars())
+
+
+def _family_options(families: list[Family]) -> list[tuple[str, str, str]]:
+    return [(str(f.id), f.reference, f.locality) for f in families]
+
+
+def _step(template: str, user: WebUser, draft: Draft, form: Form | None = None, **context: Any) -> Response[str]:
+    return page(
+        template,
+        user=user,
+        status_code=422 if form and form.errors else 200,
+        current="/buy",
+        draft=draft,
+        errors=form.errors if form else {},
+        **context,
+    )
+
+
+# 1. Which family --------------------------------------------------------------------------
+
+
+@get("/buy")
+async def family_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
+    user.who.require("key_worker")
+    draft = _draft_from_query(request)
+    return _step("buy_family.html.j2", user, draft, title="Which family is this for?", back="/",
+                 families=(found := await _my_open_families(db, user)), options=_family_options(found))  # fmt: skip
+
+
+@post("/buy")
+async def family_submit(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    draft = Draft.read(form.values, form.lists)
+    families = await _my_open_families(db, user)
+    if draft.family not in {f.id for f in families}:
+        form.error("family", "Select the family you are buying for")
+        return _step("buy_family.html.j2", user, draft, form, title="Which family is this for?", back="/",
+                     families=families, options=_family_options(families))  # fmt: skip
+    return Redirect(draft.url("/buy/need"), status_code=303)
+
+
+# 2. Which need ----------------------------------------------------------------------------
+
+
+@get("/buy/need")
+async def need_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
+    draft = _draft_from_query(request)
+    family = await _family(db, user, draft)
+    return _step("buy_need.html.j2", user, draft, title="Which needs does this help with?", family=family,
+                 needs=await _open_needs(db, family), back=draft.url("/buy"))  # fmt: skip
+
+
+@post("/buy/need")
+async def need_submit(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    draft = Draft.read(form.values, form.lists)
+    family = await _family(db, user, draft)
+    needs = await _open_needs(db, family)
+    if not draft.needs or not set(draft.needs) <= {n.id for n in needs}:
+        form.error("need", "Select at least one of the family's needs")
+        return _step("buy_need.html.j2", user, draft, form, title="Which needs does this help with?",
+                     family=family, needs=needs, back=draft.url("/buy"))  # fmt: skip
+    return Redirect(draft.url("/buy/details"), status_code=303)
+
+
+# 3. What, how much, where -----------------------------------------------------------------
+
+
+def _details_page(user: WebUser, draft: Draft, family: Family, form: Form | None = None) -> Response[str]:
+    categories = [
+        (c, CATEGORIES[c].label.removeprefix("Family support - ").capitalize(), CATEGORIES[c].examples) for c in BUYABLE
+    ]
+    return _step("buy_details.html.j2", user, draft, form, title="What are you buying?", family=family,
+                 categories=categories, methods=PAYMENT_METHODS, back=draft.url("/buy/need"))  # fmt: skip
+
+
+@get("/buy/details")
+async def details_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
+    draft = _draft_from_query(request)
+    return _details_page(user, draft, await _family(db, user, draft))
+
+
+def _check_details(draft: Draft, form: Form) -> None:
+    if draft.category not in BUYABLE:
+        form.error("category", "Select what kind of thing you are buying")
+    if not draft.amount:
+        form.error("amount", "Enter how much it costs")
+    elif parse_pounds(draft.amount) is None:
+        form.error("amount", "Enter the cost in pounds and pence, like 12.50")
+    if not draft.supplier:
+        form.error("supplier", "Enter the shop or supplier")
+    if not draft.description:
+        form.error("description", "Enter what you are buying")
+    if draft.method not in PAYMENT_METHODS:
+        form.error("method", "Select how it will be paid for")
+
+
+@post("/buy/details")
+async def details_submit(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    draft = Draft.read(form.values, form.lists)
+    family = await _family(db, user, draft)
+    _check_details(draft, form)
+    if not form.ok:
+        return _details_page(user, draft, family, form)
+    draft.amount = money(parse_pounds(draft.amount)).removeprefix("£").replace(",", "")
+    return Redirect(draft.url("/buy/check"), status_code=303)
+
+
+# 4. Check your answers, and buy -----------------------------------------------------------
+
+
+async def _check_page(db: DbDep, user: WebUser, draft: Draft, form: Form | None = None) -> Response[str]:
+    family = await _family(db, user, draft)
+    needs = {n.id: n for n in await _open_needs(db, family)}
+    chosen = [needs[n] for n in draft.needs if n in needs]
+    return _step("buy_check.html.j2", user, draft, form, title="Check your answers before buying", family=family,
+                 chosen=chosen, need_labels={c: n.label for c, n in NEEDS.items()},
+                 pence=parse_pounds(draft.amount), back=draft.url("/buy/details"))  # fmt: skip
+
+
+@get("/buy/check")
+async def check_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
+    return await _check_page(db, user, _draft_from_query(request))
+
+
+@post("/buy/check")
+async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    draft = Draft.read(form.values, form.lists)
+    family = await _family(db, user, draft)
+    _check_details(draft, form)
+    if not draft.needs:
+        form.error("need", "Select at least one of the family's needs")
+    pence = parse_pounds(draft.amount)
+    if not form.ok or pence is None:
+        return await _check_page(db, user, draft, form)
+    _, policy = await current_policy(db)
+    ask = purchases.PurchaseAsk(
+        family_id=family.id,
+        need_ids=draft.needs,
+        category=draft.category,
+        description=draft.description,
+        supplier=draft.supplier,
+        amount=pence,
+        payment_method=draft.method,
+    )
+
+    async def act() -> str:
+        result = await purchases.make_purchase(db, who=user.who, ask=ask, policy=policy, now=now)
+        return f"/purchases/{result.purchase.id}?done=purchase"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except WalletError as exc:
+        form.error("need", f"{str(exc).capitalize()}.")
+        return await _check_page(db, user, draft, form)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+HANDLERS = [family_step, family_submit, need_step, need_submit, details_step, details_submit, check_step, confirm]

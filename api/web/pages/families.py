@@ -1,0 +1,202 @@
+"""Families by reference: their needs, purchases and reviews; recording a review or closing a case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from sqlalchemy import func, select
+
+from api.deps import DbDep, NowDep
+from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.render import new_key, page
+from api.web.session import UserDep, WebUser
+from wallet import families
+from wallet.access import may_see_needs, visible_families, visible_purchases
+from wallet.clock import local_date
+from wallet.errors import NotFound, WalletError
+from wallet.models import Family, Need, NeedReview, Purchase, PurchaseNeed
+from wallet.purchases import committed
+from wallet.taxonomy import CLOSURE_REASONS, REVIEW_OUTCOMES
+
+
+@get("/families")
+async def family_list(db: DbDep, user: UserDep) -> Response[str]:
+    if not may_see_needs(user.who):
+        raise NotFound("no families")
+    open_needs = select(func.count()).where(Need.family_id == Family.id, Need.status == "open").scalar_subquery()
+    spent = select(func.coalesce(func.sum(committed()), 0)).where(Purchase.family_id == Family.id).scalar_subquery()
+    rows = await db.execute(
+        select(Family, open_needs, spent)
+        .where(visible_families(user.who))
+        .order_by(Family.status.desc(), Family.reference)
+        .limit(200)
+    )
+    return page("families.html.j2", user=user, title="Your families", current="/families", rows=rows.all())
+
+
+async def _family_context(db: DbDep, user: WebUser, family_id: int) -> dict[str, Any]:
+    family = await families.get_family(db, who=user.who, family_id=family_id)
+    needs = list((await db.execute(select(Need).where(Need.family_id == family.id).order_by(Need.id))).scalars())
+    reviews = await db.execute(
+        select(NeedReview).where(NeedReview.need_id.in_([n.id for n in needs])).order_by(NeedReview.reviewed_on)
+    )
+    by_need: dict[int, list[NeedReview]] = {}
+    for review in reviews.scalars():
+        by_need.setdefault(review.need_id, []).append(review)
+    bought = await db.execute(
+        select(Purchase)
+        .where(Purchase.family_id == family.id, visible_purchases(user.who))
+        .order_by(Purchase.id.desc())
+        .limit(100)
+    )
+    purchases = list(bought.scalars())
+    links = await db.execute(select(PurchaseNeed).where(PurchaseNeed.purchase_id.in_([p.id for p in purchases])))
+    needs_of: dict[int, list[int]] = {}
+    for link in links.scalars():
+        needs_of.setdefault(link.purchase_id, []).append(link.need_id)
+    codes = {n.id: n.code for n in needs}
+    spent = sum(p.amount if p.status == "held" else p.captured_amount - p.refunded_amount for p in purchases)
+    return {
+        "family": family,
+        "needs": needs,
+        "reviews": by_need,
+        "purchases": purchases,
+        "purchase_codes": {pid: [codes.get(n, "") for n in ids] for pid, ids in needs_of.items()},
+        "spent": spent,
+    }
+
+
+@get("/families/{family_id:int}")
+async def family_detail(db: DbDep, user: UserDep, family_id: int, done: str | None = None) -> Response[str]:
+    context = await _family_context(db, user, family_id)
+    words = {"review": "The review is recorded.", "closed": "The case is closed."}
+    return page(
+        "family.html.j2",
+        user=user,
+        title=f"Family {context['family'].reference}",
+        current="/families",
+        back="/families",
+        done=words.get(done or ""),
+        **context,
+    )
+
+
+# Reviewing a need --------------------------------------------------------------------------
+
+
+def _review_page(user: WebUser, family: Family, need: Need, form: Form | None, status: int = 200) -> Response[str]:
+    return page(
+        "review.html.j2",
+        user=user,
+        status_code=status,
+        title=f"Review {need.code} for {family.reference}",
+        back=f"/families/{family.id}",
+        family=family,
+        need=need,
+        outcomes=[(o, o) for o in REVIEW_OUTCOMES],
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=(form.get("idempotency_key") if form and form.get("idempotency_key") else new_key()),
+    )
+
+
+async def _need_of(db: DbDep, user: WebUser, family_id: int, need_id: int) -> tuple[Family, Need]:
+    need = await families.get_need(db, who=user.who, need_id=need_id)
+    family = await families.get_family(db, who=user.who, family_id=family_id)
+    if need.family_id != family.id:
+        raise NotFound(f"no need {need_id}")
+    return family, need
+
+
+@get("/families/{family_id:int}/needs/{need_id:int}/review")
+async def review_form(db: DbDep, user: UserDep, family_id: int, need_id: int) -> Response[str]:
+    family, need = await _need_of(db, user, family_id, need_id)
+    return _review_page(user, family, need, None)
+
+
+@post("/families/{family_id:int}/needs/{need_id:int}/review")
+async def review_submit(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: int, need_id: int
+) -> Response[Any]:
+    family, need = await _need_of(db, user, family_id, need_id)
+    form = await read_form(request)
+    outcome, score_text = form.get("outcome"), form.get("score")
+    if outcome not in REVIEW_OUTCOMES:
+        form.error("outcome", "Select whether the need has improved, not changed or got worse")
+    if not score_text.isdigit() or not 1 <= int(score_text) <= 10:
+        form.error("score", "Enter a score from 1 to 10")
+    if not form.ok:
+        return _review_page(user, family, need, form, status=422)
+
+    async def act() -> str:
+        await families.review_need(
+            db,
+            who=user.who,
+            need_id=need.id,
+            outcome=outcome,
+            score=int(score_text),
+            reviewed_on=local_date(now),
+            now=now,
+            close_need=form.get("close_need") == "yes",
+        )
+        return f"/families/{family.id}?done=review"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except WalletError as exc:
+        form.error("outcome", f"{str(exc).capitalize()}.")
+        return _review_page(user, family, need, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+# Closing a case ----------------------------------------------------------------------------
+
+
+def _close_page(user: WebUser, family: Family, form: Form | None, status: int = 200) -> Response[str]:
+    return page(
+        "close.html.j2",
+        user=user,
+        status_code=status,
+        title=f"Close {family.reference}'s case",
+        back=f"/families/{family.id}",
+        family=family,
+        reasons=[(r, r) for r in CLOSURE_REASONS],
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=(form.get("idempotency_key") if form and form.get("idempotency_key") else new_key()),
+    )
+
+
+@get("/families/{family_id:int}/close")
+async def close_form(db: DbDep, user: UserDep, family_id: int) -> Response[str]:
+    return _close_page(user, await families.get_family(db, who=user.who, family_id=family_id), None)
+
+
+@post("/families/{family_id:int}/close")
+async def close_submit(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: int
+) -> Response[Any]:
+    family = await families.get_family(db, who=user.who, family_id=family_id)
+    form = await read_form(request)
+    reason = form.get("reason")
+    if reason not in CLOSURE_REASONS:
+        form.error("reason", "Select why the case is closing")
+    if not form.ok:
+        return _close_page(user, family, form, status=422)
+
+    async def act() -> str:
+        await families.close_family(
+            db, who=user.who, family_id=family.id, reason=reason, closed_on=local_date(now), now=now
+        )
+        return f"/families/{family.id}?done=closed"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except WalletError as exc:
+        form.error("reason", f"{str(exc).capitalize()}.")
+        return _close_page(user, family, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+HANDLERS = [family_list, family_detail, review_form, review_submit, close_form, close_submit]

@@ -1,0 +1,219 @@
+"""One purchase: the policy's answer in plain words, its receipts, asking a manager, completing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from sqlalchemy import select
+
+from api.deps import DbDep, NowDep
+from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.render import category_label, money, page
+from api.web.session import UserDep, WebUser
+from approvals import requests as approvals
+from approvals.errors import ApprovalError
+from wallet import purchases, receipts
+from wallet.approval_models import ApprovalMessage, ApprovalRequest
+from wallet.errors import PurchaseNotInState, WalletError
+from wallet.models import Family, Need, Purchase, PurchaseNeed, Receipt
+from wallet.policies import current_policy
+
+DONE = {
+    "purchase": None,
+    "receipt": "The receipt is attached.",
+    "asked": "Your manager has been asked. You will see their answer here.",
+    "answered": "Your answer has been sent.",
+    "completed": "Done: the money is set aside. Add the receipt when you have it.",
+    "cancelled": "The purchase is cancelled.",
+}
+
+
+def reason_in_words(code: str) -> str:
+    """A stored policy reason code in plain English."""
+    if code.startswith("purchase_over_"):
+        limit = code.removeprefix("purchase_over_")
+        return f"It costs more than {money(int(limit))}." if limit.isdigit() else "It costs more than the limit."
+    if code.startswith("category_"):
+        return f"Buying {category_label(code.removeprefix('category_')).lower()} needs a manager's say-so."
+    return {
+        "case_cap": "It would take the family's spending this case past the council's limit.",
+        "family_period_cap": "It would take the family's spending this month past the limit.",
+        "wallet_period_cap": "It would take your own spending past your limit.",
+        "insufficient_funds": "Your wallet does not have enough left for this.",
+        "allowance_used": "Your manager approved it.",
+        "approval_declined": "Your manager did not approve it.",
+        "approval_cancelled": "The request to your manager was withdrawn.",
+    }.get(code, code.replace("_", " ").capitalize() + ".")
+
+
+async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]:
+    purchase = await purchases.get_purchase(db, who=user.who, purchase_id=purchase_id)
+    family = await db.get(Family, purchase.family_id)
+    need_rows = await db.execute(
+        select(Need).join(PurchaseNeed, PurchaseNeed.need_id == Need.id).where(PurchaseNeed.purchase_id == purchase.id)
+    )
+    found = await db.execute(select(Receipt).where(Receipt.purchase_id == purchase.id).order_by(Receipt.id))
+    request = (
+        await db.execute(
+            select(ApprovalRequest)
+            .where(ApprovalRequest.purchase_id == purchase.id)
+            .order_by(ApprovalRequest.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    messages: list[ApprovalMessage] = []
+    if request is not None:
+        messages = await approvals.messages(db, request_id=request.id)
+    mine = purchase.worker_id == user.who.person_id
+    return {
+        "purchase": purchase,
+        "family": family,
+        "needs": list(need_rows.scalars()),
+        "receipts": list(found.scalars()),
+        "reasons": [reason_in_words(c) for c in purchase.policy_reasons],
+        "request": request,
+        "messages": messages,
+        "mine": mine,
+        "may_add_receipt": (mine or purchase.team_id in user.who.managed_team_ids)
+        and purchase.status in ("held", "captured", "needs_approval", "partly_refunded"),
+    }
+
+
+def _purchase_page(
+    user: WebUser,
+    context: dict[str, Any],
+    *,
+    done: str | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[str]:
+    purchase: Purchase = context["purchase"]
+    return page(
+        "purchase.html.j2",
+        user=user,
+        status_code=status,
+        title=f"{money(purchase.amount)} at {purchase.supplier}",
+        back=f"/families/{purchase.family_id}" if user.who.has("key_worker") else "/",
+        done=DONE.get(done or ""),
+        errors=errors or {},
+        **context,
+    )
+
+
+@get("/purchases/{purchase_id:int}")
+async def purchase_detail(
+    db: DbDep, now: NowDep, user: UserDep, purchase_id: int, done: str | None = None
+) -> Response[str]:
+    return _purchase_page(user, await _context(db, user, purchase_id), done=done)
+
+
+async def _act_on_purchase(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: WebUser, purchase_id: int, field: str, act: Any
+) -> Response[Any]:
+    """Run ``act`` once for the form's key; a refusal is shown against ``field`` on the purchase page."""
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except (WalletError, ApprovalError) as exc:
+        context = await _context(db, user, purchase_id)
+        return _purchase_page(user, context, errors={field: f"{str(exc).capitalize()}."}, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+@post("/purchases/{purchase_id:int}/receipts")
+async def add_receipt(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+) -> Response[Any]:
+    form = await request.form()
+    upload = form.get("receipt")
+    content = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not content:
+        context = await _context(db, user, purchase_id)
+        return _purchase_page(user, context, errors={"receipt": "Choose a photo or PDF of the receipt"}, status=422)
+
+    async def act() -> str:
+        await receipts.attach_receipt(db, who=user.who, purchase_id=purchase_id, content=content, now=now)
+        return f"/purchases/{purchase_id}?done=receipt"
+
+    return await _act_on_purchase(request, db, now, user, purchase_id, "receipt", act)
+
+
+@get("/receipts/{receipt_id:int}")
+async def receipt_file(db: DbDep, user: UserDep, receipt_id: int) -> Response[bytes]:
+    """The receipt itself, only to those who may see its purchase (anyone else: not found)."""
+    receipt = await receipts.get_receipt(db, who=user.who, receipt_id=receipt_id)
+    return Response(
+        receipt.content,
+        media_type=receipt.content_type,
+        headers={
+            "cache-control": "private, no-store",
+            "content-disposition": f'inline; filename="receipt-{receipt.id}"',
+        },
+    )
+
+
+@post("/purchases/{purchase_id:int}/ask")
+async def ask_manager(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+) -> Response[Any]:
+    form: Form = await read_form(request)
+    reason = form.get("reason")
+    if not reason:
+        context = await _context(db, user, purchase_id)
+        return _purchase_page(user, context, errors={"reason": "Say why this is needed"}, status=422)
+
+    async def act() -> str:
+        purchase = await purchases.get_purchase(db, who=user.who, purchase_id=purchase_id)
+        if purchase.worker_id != user.who.person_id or purchase.status != "needs_approval":
+            raise PurchaseNotInState("only your own purchase waiting for approval goes to your manager")
+        _, policy = await current_policy(db)
+        await approvals.raise_for_purchase(
+            db, who=user.who, purchase=purchase, reason=reason[:500], rules=policy.approvals, now=now
+        )
+        return f"/purchases/{purchase_id}?done=asked"
+
+    return await _act_on_purchase(request, db, now, user, purchase_id, "reason", act)
+
+
+@post("/purchases/{purchase_id:int}/answer")
+async def answer_manager(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+) -> Response[Any]:
+    form = await read_form(request)
+    body = form.get("answer")
+    context = await _context(db, user, purchase_id)
+    if not body or context["request"] is None:
+        return _purchase_page(user, context, errors={"answer": "Enter your answer"}, status=422)
+    request_id = context["request"].id
+
+    async def act() -> str:
+        await approvals.answer(db, who=user.who, request_id=request_id, body=body[:2000], now=now)
+        return f"/purchases/{purchase_id}?done=answered"
+
+    return await _act_on_purchase(request, db, now, user, purchase_id, "answer", act)
+
+
+@post("/purchases/{purchase_id:int}/complete")
+async def complete(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+) -> Response[Any]:
+    async def act() -> str:
+        await purchases.complete_with_allowance(db, who=user.who, purchase_id=purchase_id, now=now)
+        return f"/purchases/{purchase_id}?done=completed"
+
+    return await _act_on_purchase(request, db, now, user, purchase_id, "complete", act)
+
+
+@post("/purchases/{purchase_id:int}/cancel")
+async def cancel(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+) -> Response[Any]:
+    async def act() -> str:
+        await purchases.cancel_purchase(db, who=user.who, purchase_id=purchase_id, now=now)
+        return f"/purchases/{purchase_id}?done=cancelled"
+
+    return await _act_on_purchase(request, db, now, user, purchase_id, "cancel", act)
+
+
+HANDLERS = [purchase_detail, add_receipt, receipt_file, ask_manager, answer_manager, complete, cancel]

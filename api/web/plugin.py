@@ -1,0 +1,123 @@
+"""Registering the web app on the Litestar app: its pages, assets, headers and compression."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router
+from litestar.config.app import AppConfig
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.plugins import InitPluginProtocol
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+import ledger
+from api.deps import CsrfFailed
+from api.web.pages import admin, auth, buy, families, finance, manager, offline, purchases, worker
+from api.web.render import STATIC, page
+from api.web.security import security_headers
+from api.web.session import provide_user
+from wallet import errors as wallet_errors
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+def _error_page(status: int, title: str, message: str) -> Response[str]:
+    return page("error.html.j2", user=None, status_code=status, title=title, message=message)
+
+
+def _not_signed_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/sign-in?next={quote(target, safe='')}", status_code=303)
+    return _error_page(401, "Sign in again", "Your session has ended. Sign in again, then send the form again.")
+
+
+def _csrf(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
+    return _error_page(
+        403, "The form had expired", "Go back, reload the page and try again. Nothing was saved from that form."
+    )
+
+
+def _not_found(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
+    return _error_page(404, "Page not found", "If you typed the web address, check it is correct.")
+
+
+def _not_allowed(_: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    return _error_page(403, "You cannot do this", f"Your role does not allow it: {exc}.")
+
+
+def _conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    return _error_page(409, "That could not be done", f"{str(exc).capitalize()}.")
+
+
+def _bad_request(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
+    return _error_page(400, "Something in the address is not right", "Go back and try again.")
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[str]:
+    if exc.status_code == 404:
+        return _not_found(_, exc)
+    return _error_page(exc.status_code, "Something went wrong", str(exc.detail or "Go back and try again."))
+
+
+WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    wallet_errors.NotSignedIn: _not_signed_in,
+    CsrfFailed: _csrf,
+    wallet_errors.NotFound: _not_found,
+    ledger.AccountNotFound: _not_found,
+    ledger.TransferNotFound: _not_found,
+    NotFoundException: _not_found,
+    wallet_errors.NotAllowed: _not_allowed,
+    wallet_errors.WalletError: _conflict,
+    ledger.LedgerError: _conflict,
+    ValidationException: _bad_request,
+    HTTPException: _http,
+}
+
+
+def web_router() -> Router:
+    """Every page, signed in through the session cookie (the ``user`` dependency)."""
+    return Router(
+        path="/",
+        route_handlers=[
+            *auth.HANDLERS,
+            *worker.HANDLERS,
+            *families.HANDLERS,
+            *buy.HANDLERS,
+            *purchases.HANDLERS,
+            *manager.HANDLERS,
+            *finance.HANDLERS,
+            *admin.HANDLERS,
+            *offline.HANDLERS,
+        ],
+        dependencies={"user": Provide(provide_user)},
+        exception_handlers=WEB_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+
+
+class WebPlugin(InitPluginProtocol):
+    """Adds the pages at ``/``, assets at ``/static``, security headers and gzip for pages."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend(
+            [
+                web_router(),
+                create_static_files_router(
+                    path="/static",
+                    directories=[STATIC],
+                    cache_control=CacheControlHeader(public=True, max_age=ONE_YEAR),
+                    include_in_schema=False,
+                ),
+            ]
+        )
+        app_config.middleware.insert(0, security_headers)
+        app_config.compression_config = CompressionConfig(
+            backend="gzip", gzip_compress_level=9, minimum_size=256, exclude=["^/api/", "^/schema"]
+        )
+        return app_config
