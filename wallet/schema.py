@@ -2,7 +2,8 @@
 
 import wallet.approval_models
 import wallet.card_models
-import wallet.models  # noqa: F401  (registers the domain's tables on the shared metadata)
+import wallet.models
+import wallet.report_models  # noqa: F401  (registers the domain's, approvals', cards' and reports' tables)
 from ledger.schema import metadata
 
 __all__ = ["metadata"]

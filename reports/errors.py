@@ -1,0 +1,43 @@
+"""One error class per broken reports rule. ``api`` maps each to an HTTP problem in one table."""
+
+from __future__ import annotations
+
+
+class ReportsError(Exception):
+    """Base of every reports error."""
+
+    code = "reports_error"
+
+
+class UnknownReport(ReportsError):
+    """A report is asked for by a name Tide does not publish."""
+
+    code = "unknown_report"
+
+
+class InvalidMonth(ReportsError):
+    """A month is not written ``YYYY-MM``, or is not a real month."""
+
+    code = "invalid_month"
+
+
+class UnexplainedExceptions(ReportsError):
+    """A month closes only when its reconciliation is clean or every exception is explained."""
+
+    code = "unexplained_exceptions"
+
+    def __init__(self, message: str, *, keys: list[str]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+class MonthClosed(ReportsError):
+    """A closed month is read-only: nothing about it is explained or changed any more."""
+
+    code = "month_closed"
+
+
+class NoSuchException(ReportsError):
+    """An explanation names an exception the month's reconciliation does not have."""
+
+    code = "no_such_exception"

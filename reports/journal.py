@@ -1,0 +1,270 @@
+"""The general-ledger journal: one balanced journal for the month, for finance to import.
+
+Each line is a cost centre's spend on one account (the CIPFA SeRCOP expense group of the
+purchase categories: supplies and services, transport, third-party payments, transfer
+payments) from one funding source, under one VAT treatment, net of refunds and of the VAT
+the council recovers. Recoverable VAT is debited to the VAT account; the card control
+account is credited with the gross total, so debits equal credits to the penny.
+
+Councils run different finance systems, so the columns are a mapping: each output column
+is a journal field or a fixed value. ``GENERIC`` is a plain layout; ``oracle_gl_interface``
+fills Oracle's GL_INTERFACE import (STATUS='NEW', ACTUAL_FLAG='A', SEGMENT1..4,
+ENTERED_DR/ENTERED_CR). A council's own layout is read with ``JournalFormat.from_mapping``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ledger.operations import Db
+from reports import vat
+from reports.money import pounds
+from reports.movements import stream_movements
+from reports.period import Period
+from wallet.taxonomy import CATEGORIES
+
+FIELDS = (
+    "journal",
+    "period",
+    "accounting_date",
+    "cost_centre",
+    "account",
+    "expense_group",
+    "funding_source",
+    "vat_treatment",
+    "debit",
+    "credit",
+    "currency",
+    "description",
+)
+SERCOP_GROUPS = {
+    "supplies_and_services": "Supplies and Services",
+    "transport": "Transport",
+    "third_party_payments": "Third Party Payments",
+    "transfer_payments": "Transfer Payments",
+}
+
+
+@dataclass(frozen=True)
+class ChartOfAccounts:
+    """The council's account codes for Tide's postings."""
+
+    expense_accounts: Mapping[str, str] = field(default_factory=lambda: dict(SERCOP_GROUPS))
+    vat_recoverable: str = "VAT Recoverable"
+    card_control: str = "Procurement Card Control"
+    corporate_cost_centre: str = "CORPORATE"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalLine:
+    cost_centre: str
+    account: str
+    expense_group: str
+    funding_source: str
+    vat_treatment: str
+    debit: int
+    credit: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """An output column: a journal ``field`` (one of ``FIELDS``) or a fixed ``value``."""
+
+    header: str
+    field: str | None = None
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class JournalFormat:
+    """How the journal is laid out for one finance system."""
+
+    name: str
+    columns: tuple[Column, ...]
+    date_format: str = "%Y-%m-%d"
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> JournalFormat:
+        """``{"name": ..., "date_format": ..., "columns": [{"header": ..., "field"|"value": ...}]}``."""
+        columns = []
+        for item in mapping["columns"]:
+            source = item.get("field")
+            if source is not None and source not in FIELDS:
+                raise ValueError(f"unknown journal field {source!r}; use one of {', '.join(FIELDS)}")
+            columns.append(Column(header=str(item["header"]), field=source, value=str(item.get("value", ""))))
+        return cls(
+            name=str(mapping.get("name", "custom")),
+            columns=tuple(columns),
+            date_format=str(mapping.get("date_format", "%Y-%m-%d")),
+        )
+
+
+GENERIC = JournalFormat(
+    name="generic",
+    columns=tuple(
+        Column(header, name)
+        for header, name in (
+            ("Journal", "journal"),
+            ("Period", "period"),
+            ("Accounting date", "accounting_date"),
+            ("Cost centre", "cost_centre"),
+            ("Account", "account"),
+            ("Funding source", "funding_source"),
+            ("VAT treatment", "vat_treatment"),
+            ("Debit", "debit"),
+            ("Credit", "credit"),
+            ("Currency", "currency"),
+            ("Description", "description"),
+        )
+    ),
+)
+
+
+def oracle_gl_interface(
+    *, ledger_id: str = "1", entity: str = "01", source: str = "Tide", category: str = "Procurement Card"
+) -> JournalFormat:
+    """Oracle's GL_INTERFACE import: SEGMENT1 entity, 2 cost centre, 3 account, 4 fund."""
+    return JournalFormat(
+        name="oracle",
+        date_format="%Y/%m/%d",
+        columns=(
+            Column("STATUS", value="NEW"),
+            Column("LEDGER_ID", value=ledger_id),
+            Column("ACCOUNTING_DATE", "accounting_date"),
+            Column("USER_JE_SOURCE_NAME", value=source),
+            Column("USER_JE_CATEGORY_NAME", value=category),
+            Column("CURRENCY_CODE", "currency"),
+            Column("ACTUAL_FLAG", value="A"),
+            Column("SEGMENT1", value=entity),
+            Column("SEGMENT2", "cost_centre"),
+            Column("SEGMENT3", "account"),
+            Column("SEGMENT4", "funding_source"),
+            Column("ENTERED_DR", "debit"),
+            Column("ENTERED_CR", "credit"),
+            Column("REFERENCE4", "journal"),
+            Column("REFERENCE10", "description"),
+        ),
+    )
+
+
+PRESETS: dict[str, JournalFormat] = {"generic": GENERIC, "oracle": oracle_gl_interface()}
+
+
+def _expense_group(category: str) -> str:
+    found = CATEGORIES.get(category)
+    return found.expense_group if found else "supplies_and_services"
+
+
+async def journal_lines(db: Db, period: Period, *, chart: ChartOfAccounts | None = None) -> list[JournalLine]:
+    """The month's balanced journal lines (a few per cost centre: the month is summed as it streams)."""
+    chart = chart or ChartOfAccounts()
+    expense: dict[tuple[str, str, str, str], int] = {}
+    recoverable: dict[str, int] = {}
+    control: dict[str, int] = {}
+    async for m in stream_movements(db, period):
+        split = vat.split(
+            gross=m.amount,
+            purchase_amount=m.purchase_amount,
+            vat_evidence=m.vat_evidence,
+            vat_rate=m.vat_rate,
+            vat_amount=m.vat_amount,
+            payment_method=m.payment_method,
+            has_receipt=m.has_receipt,
+        )
+        key = (m.cost_centre, _expense_group(m.category), m.funding_source, split.treatment)
+        expense[key] = expense.get(key, 0) + m.amount - split.recoverable
+        recoverable[m.funding_source] = recoverable.get(m.funding_source, 0) + split.recoverable
+        control[m.funding_source] = control.get(m.funding_source, 0) + m.amount
+    lines = [
+        _line(
+            cost_centre=cost_centre,
+            account=chart.expense_accounts.get(group, group),
+            group=group,
+            source=source,
+            treatment=treatment,
+            net=net,
+            description="Card spend",
+        )
+        for (cost_centre, group, source, treatment), net in sorted(expense.items())
+    ]
+    corporate = chart.corporate_cost_centre
+    lines += [
+        _line(
+            cost_centre=corporate,
+            account=chart.vat_recoverable,
+            group="",
+            source=source,
+            treatment="recoverable",
+            net=net,
+            description="VAT recoverable on card spend",
+        )
+        for source, net in sorted(recoverable.items())
+    ]
+    lines += [
+        _line(
+            cost_centre=corporate,
+            account=chart.card_control,
+            group="",
+            source=source,
+            treatment="",
+            net=-net,
+            description="Card spend settled",
+        )
+        for source, net in sorted(control.items())
+    ]
+    return [line for line in lines if line.debit or line.credit]
+
+
+def _line(
+    *, cost_centre: str, account: str, group: str, source: str, treatment: str, net: int, description: str
+) -> JournalLine:
+    return JournalLine(
+        cost_centre=cost_centre,
+        account=account,
+        expense_group=group,
+        funding_source=source,
+        vat_treatment=treatment,
+        debit=max(net, 0),
+        credit=max(-net, 0),
+        description=description,
+    )
+
+
+def _cell(column: Column, line: JournalLine, period: Period, style: JournalFormat) -> str:
+    if column.field is None:
+        return column.value
+    values = {
+        "journal": f"Tide card spend {period.label}",
+        "period": period.label,
+        "accounting_date": period.last.strftime(style.date_format),
+        "cost_centre": line.cost_centre,
+        "account": line.account,
+        "expense_group": line.expense_group,
+        "funding_source": line.funding_source,
+        "vat_treatment": line.vat_treatment,
+        "debit": pounds(line.debit) if line.debit else "",
+        "credit": pounds(line.credit) if line.credit else "",
+        "currency": "GBP",
+        "description": f"{line.description} {period.label}",
+    }
+    return values[column.field]
+
+
+def write_csv(lines: Sequence[JournalLine], period: Period, out: TextIO, *, style: JournalFormat = GENERIC) -> None:
+    """Write the journal in ``style``'s columns."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([column.header for column in style.columns])
+    for line in lines:
+        writer.writerow([_cell(column, line, period, style) for column in style.columns])
+
+
+async def write_journal(
+    db: Db, period: Period, out: TextIO, *, style: JournalFormat = GENERIC, chart: ChartOfAccounts | None = None
+) -> list[JournalLine]:
+    lines = await journal_lines(db, period, chart=chart)
+    write_csv(lines, period, out, style=style)
+    return lines

@@ -1,0 +1,177 @@
+"""The month's spend, movement by movement, straight from the ledger.
+
+A *movement* is posted money for a purchase dated in the month: a capture of its hold
+(with any flagged excess above the hold folded in: one payment), a refund of it, or a
+reversal of one of those. Captures are positive, refunds and reversals negative. Each is
+joined to its purchase (what, from whom, for which team and funding source, with what VAT
+evidence), so every report counts the same pennies. Rows stream from the database in
+accounting-date order; nothing holds the month in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import Select, Subquery, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from ledger.operations import Db
+from ledger.schema import transfers
+from reports.card_source import card_transactions, statement_for
+from reports.period import Period
+from wallet.models import FundingSource, Purchase, Receipt, Team
+
+MOVEMENT_KINDS = ("capture", "excess", "refund", "reversal")
+_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """Posted money for one purchase on one accounting date; ``amount`` signed in pence."""
+
+    operation_id: str
+    kind: str
+    accounting_date: date
+    amount: int
+    flagged: bool
+    purchase_id: int
+    purchase_amount: int
+    team_id: int
+    cost_centre: str
+    department: str
+    funding_source: str
+    category: str
+    supplier: str
+    payment_method: str
+    vat_evidence: str
+    vat_rate: str | None
+    vat_amount: int | None
+    has_receipt: bool
+    merchant_category: str | None
+
+
+def movements_query(period: Period, *, with_processor: bool, card_only: bool = False) -> Select[tuple[object, ...]]:
+    """The month's movements, one row per transfer, ordered so a capture's excess follows it."""
+    t = transfers.c
+    original = aliased(transfers, name="original")
+    hold_id = func.coalesce(t.pending_id, original.c.pending_id)
+    signed = case((t.kind.in_(("capture", "excess")), t.amount), else_=-t.amount)
+    has_receipt = exists().where(Receipt.purchase_id == Purchase.id, Receipt.uploaded_at <= period.as_at)
+    merchant_category = literal(None).label("merchant_category")
+    if with_processor:
+        merchant_category = (
+            select(card_transactions.c.merchant_category)
+            .where(card_transactions.c.ledger_transfer_id == t.operation_id)
+            .limit(1)
+            .scalar_subquery()
+            .label("merchant_category")
+        )
+    query = (
+        select(
+            t.operation_id,
+            t.kind,
+            t.accounting_date,
+            signed.label("amount"),
+            t.flagged,
+            Purchase.id.label("purchase_id"),
+            Purchase.amount.label("purchase_amount"),
+            Purchase.team_id,
+            Team.cost_centre,
+            Team.department,
+            FundingSource.code.label("funding_source"),
+            Purchase.category,
+            Purchase.supplier,
+            Purchase.payment_method,
+            Purchase.vat_evidence,
+            Purchase.vat_rate,
+            Purchase.vat_amount,
+            has_receipt.label("has_receipt"),
+            merchant_category,
+        )
+        .select_from(transfers)
+        .outerjoin(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
+        .join(Purchase, Purchase.hold_transfer_id == hold_id)
+        .join(Team, Team.id == Purchase.team_id)
+        .join(FundingSource, FundingSource.id == Purchase.funding_source_id)
+        .where(
+            t.kind.in_(MOVEMENT_KINDS),
+            t.accounting_date >= period.first,
+            t.accounting_date < period.end,
+            t.recorded_at <= period.as_at,
+            # A reversal counts only when it corrects a capture or an excess.
+            or_(t.kind != "reversal", original.c.kind.in_(("capture", "excess"))),
+        )
+        .order_by(t.accounting_date, t.operation_id, t.id)
+    )
+    if card_only:
+        query = query.where(Purchase.payment_method == "card")
+    return query
+
+
+async def stream_movements(db: Db, period: Period, *, card_only: bool = False) -> AsyncIterator[Movement]:
+    """The month's movements, a capture's flagged excess folded into it, oldest first."""
+    with_processor = await statement_for(db) is not None
+    rows = await db.stream(
+        movements_query(period, with_processor=with_processor, card_only=card_only).execution_options(yield_per=_BATCH)
+    )
+    pending: Movement | None = None
+    async for row in rows:
+        movement = Movement(
+            operation_id=row.operation_id,
+            kind="capture" if row.kind == "excess" else row.kind,
+            accounting_date=row.accounting_date,
+            amount=int(row.amount),
+            flagged=bool(row.flagged),
+            purchase_id=int(row.purchase_id),
+            purchase_amount=int(row.purchase_amount),
+            team_id=int(row.team_id),
+            cost_centre=row.cost_centre,
+            department=row.department,
+            funding_source=row.funding_source,
+            category=row.category,
+            supplier=row.supplier,
+            payment_method=row.payment_method,
+            vat_evidence=row.vat_evidence,
+            vat_rate=row.vat_rate,
+            vat_amount=None if row.vat_amount is None else int(row.vat_amount),
+            has_receipt=bool(row.has_receipt),
+            merchant_category=row.merchant_category,
+        )
+        if pending is not None and pending.operation_id == movement.operation_id and movement.amount > 0:
+            pending = _fold(pending, movement)
+            continue
+        if pending is not None:
+            yield pending
+        pending = movement
+    if pending is not None:
+        yield pending
+
+
+def _fold(capture: Movement, excess: Movement) -> Movement:
+    return replace(capture, amount=capture.amount + excess.amount, flagged=True)
+
+
+def net_spend_by_purchase(period: Period, *, month_only: bool = True) -> Subquery:
+    """``(purchase_id, net)``: each purchase's posted spend in the month (or up to its end), in pence."""
+    t = transfers.c
+    original = aliased(transfers, name="original")
+    hold_id = func.coalesce(t.pending_id, original.c.pending_id)
+    signed = case((t.kind.in_(("capture", "excess")), t.amount), else_=-t.amount)
+    query = (
+        select(Purchase.id.label("purchase_id"), func.sum(signed).label("net"))
+        .select_from(transfers)
+        .outerjoin(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
+        .join(Purchase, Purchase.hold_transfer_id == hold_id)
+        .where(
+            t.kind.in_(MOVEMENT_KINDS),
+            t.accounting_date < period.end,
+            t.recorded_at <= period.as_at,
+            or_(t.kind != "reversal", original.c.kind.in_(("capture", "excess"))),
+        )
+        .group_by(Purchase.id)
+    )
+    if month_only:
+        query = query.where(t.accounting_date >= period.first)
+    return query.subquery("spend")

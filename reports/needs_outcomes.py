@@ -1,0 +1,293 @@
+"""Needs and outcomes: what was bought against which needs, and what changed for families.
+
+Spend (net of refunds) by need, by headline outcome, by purchase category and by team and
+funding source; needs as last reviewed (improved, no change, worse) for families with and
+without purchases; the cost per improved need; the days from a need being identified to its
+first purchase. A purchase answering several needs is shared between them to the penny.
+
+It is descriptive: families who were bought things differ from those who were not in many
+ways, so a difference here is not evidence that the purchases caused it. The report says so.
+Any count of 1 to 4 is suppressed (``<5``), and so is any amount resting on fewer than five
+families, so no family can be picked out.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TextIO
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+
+from ledger.operations import Db
+from reports.money import pounds
+from reports.movements import net_spend_by_purchase
+from reports.period import Period
+from wallet.clock import local_date
+from wallet.models import FundingSource, Need, NeedReview, Purchase, PurchaseNeed, Team
+from wallet.taxonomy import CATEGORIES, NEEDS, OUTCOMES
+
+SMALLEST_COUNT = 5
+SUPPRESSED = "<5"
+NOTE = (
+    "Descriptive, not causal: families with purchases differ from families without in many ways, so these "
+    "figures show what happened alongside the purchases, not what the purchases caused. Counts of 1 to 4, "
+    "and amounts resting on fewer than 5 families, are suppressed."
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as published: its title, column headings and rows of text (suppression applied)."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+
+
+@dataclass
+class NeedsOutcomes:
+    period: Period
+    tables: list[Table] = field(default_factory=list)
+    #: Spend by headline outcome for the chart: ``None`` where suppressed.
+    outcome_spend: list[tuple[str, int | None]] = field(default_factory=list)
+
+
+def count(n: int) -> str:
+    """A count as published: ``<5`` for 1 to 4."""
+    return SUPPRESSED if 0 < n < SMALLEST_COUNT else str(n)
+
+
+def amount(pence: int, families: int) -> str:
+    """An amount as published: suppressed when it rests on 1 to 4 families."""
+    return SUPPRESSED if 0 < families < SMALLEST_COUNT else pounds(pence)
+
+
+def _shares(period: Period, *, month_only: bool) -> Select[Any]:
+    """Each (purchase, need) with its share of the purchase's net spend, to the penny."""
+    spend = net_spend_by_purchase(period, month_only=month_only)
+    rank = func.row_number().over(partition_by=PurchaseNeed.purchase_id, order_by=PurchaseNeed.need_id)
+    needs = func.count().over(partition_by=PurchaseNeed.purchase_id)
+    ranked = (
+        select(
+            PurchaseNeed.purchase_id,
+            PurchaseNeed.need_id,
+            spend.c.net,
+            rank.label("rank"),
+            needs.label("needs"),
+        )
+        .join(spend, spend.c.purchase_id == PurchaseNeed.purchase_id)
+        .subquery("ranked")
+    )
+    base = ranked.c.net / ranked.c.needs
+    remainder = ranked.c.net - base * ranked.c.needs
+    extra = case(
+        (and_(remainder > 0, ranked.c.rank <= remainder), 1),
+        (and_(remainder < 0, ranked.c.rank <= -remainder), -1),
+        else_=0,
+    )
+    return select(ranked.c.purchase_id, ranked.c.need_id, (base + extra).label("share"))
+
+
+def _outcome_of(code: ColumnElement[str]) -> ColumnElement[int]:
+    return case({c: n.outcome for c, n in NEEDS.items()}, value=code, else_=0)
+
+
+async def _spend_by_need(db: Db, period: Period) -> tuple[Table, Table, list[tuple[str, int | None]]]:
+    shares = _shares(period, month_only=True).subquery("shares")
+    joined = (
+        select(Need.code, Need.family_id, shares.c.purchase_id, shares.c.share)
+        .join(shares, shares.c.need_id == Need.id)
+        .subquery("joined")
+    )
+    by_code = await db.execute(
+        select(
+            joined.c.code,
+            func.sum(joined.c.share),
+            func.count(func.distinct(joined.c.purchase_id)),
+            func.count(func.distinct(joined.c.family_id)),
+        ).group_by(joined.c.code)
+    )
+    found = {row[0]: (int(row[1] or 0), int(row[2]), int(row[3])) for row in by_code}
+    need_rows = [
+        (f"{code} {need.label}", count(found[code][2]), count(found[code][1]), amount(found[code][0], found[code][2]))
+        for code, need in NEEDS.items()
+        if code in found
+    ]
+    outcome = _outcome_of(joined.c.code)
+    by_outcome = await db.execute(
+        select(
+            outcome,
+            func.sum(joined.c.share),
+            func.count(func.distinct(joined.c.purchase_id)),
+            func.count(func.distinct(joined.c.family_id)),
+        ).group_by(outcome)
+    )
+    outcomes = {int(row[0]): (int(row[1] or 0), int(row[2]), int(row[3])) for row in by_outcome}
+    outcome_rows = []
+    chart: list[tuple[str, int | None]] = []
+    for number, label in OUTCOMES.items():
+        pence, purchases, families = outcomes.get(number, (0, 0, 0))
+        outcome_rows.append((f"{number} {label}", count(families), count(purchases), amount(pence, families)))
+        chart.append((f"{number}", None if 0 < families < SMALLEST_COUNT else pence))
+    headers = ("Group", "Families", "Purchases", "Spend £")
+    return (
+        Table("Spend by need", headers, need_rows),
+        Table("Spend by headline outcome", headers, outcome_rows),
+        chart,
+    )
+
+
+async def _spend_by(db: Db, period: Period, *, title: str, keys: Sequence[Any]) -> Table:
+    spend = net_spend_by_purchase(period, month_only=True)
+    rows = await db.execute(
+        select(
+            *keys,
+            func.sum(spend.c.net),
+            func.count(spend.c.purchase_id),
+            func.count(func.distinct(Purchase.family_id)),
+        )
+        .select_from(spend)
+        .join(Purchase, Purchase.id == spend.c.purchase_id)
+        .join(Team, Team.id == Purchase.team_id)
+        .join(FundingSource, FundingSource.id == Purchase.funding_source_id)
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    out = []
+    for row in rows:
+        names = [str(v) for v in row[: len(keys)]]
+        if title.endswith("category"):
+            names = [CATEGORIES[names[0]].label if names[0] in CATEGORIES else names[0]]
+        pence, purchases, families = int(row[-3] or 0), int(row[-2]), int(row[-1])
+        out.append((" / ".join(names), count(families), count(purchases), amount(pence, families)))
+    return Table(title, ("Group", "Families", "Purchases", "Spend £"), out)
+
+
+def _latest_reviews(period: Period) -> Select[Any]:
+    rank = func.row_number().over(
+        partition_by=NeedReview.need_id, order_by=(NeedReview.reviewed_on.desc(), NeedReview.id.desc())
+    )
+    ranked = (
+        select(NeedReview.need_id, NeedReview.outcome, rank.label("rank"))
+        .where(NeedReview.reviewed_on < period.end, NeedReview.created_at <= period.as_at)
+        .subquery("ranked_reviews")
+    )
+    return select(ranked.c.need_id, ranked.c.outcome).where(ranked.c.rank == 1)
+
+
+async def _reviews(db: Db, period: Period) -> tuple[Table, Table]:
+    latest = _latest_reviews(period).subquery("latest")
+    spend = net_spend_by_purchase(period, month_only=False)
+    with_purchases = (
+        select(Purchase.family_id)
+        .join(spend, spend.c.purchase_id == Purchase.id)
+        .where(spend.c.net > 0, Purchase.family_id.is_not(None))
+        .distinct()
+        .subquery("bought_for")
+    )
+    bought = case((with_purchases.c.family_id.is_not(None), 1), else_=0)
+    rows = await db.execute(
+        select(bought, func.coalesce(latest.c.outcome, "not_reviewed"), func.count())
+        .select_from(Need)
+        .outerjoin(latest, latest.c.need_id == Need.id)
+        .outerjoin(with_purchases, with_purchases.c.family_id == Need.family_id)
+        .where(Need.identified_on < period.end, Need.created_at <= period.as_at)
+        .group_by(bought, func.coalesce(latest.c.outcome, "not_reviewed"))
+    )
+    counts = {(int(row[0]), str(row[1])): int(row[2]) for row in rows}
+    outcomes = ("improved", "no_change", "worse", "not_reviewed")
+    review_rows = [
+        (
+            "Families with purchases" if group else "Families without purchases",
+            *(count(counts.get((group, o), 0)) for o in outcomes),
+        )
+        for group in (1, 0)
+    ]
+    reviews = Table(
+        "Needs as last reviewed", ("Group", "Improved", "No change", "Worse", "Not yet reviewed"), review_rows
+    )
+
+    shares = _shares(period, month_only=False).subquery("all_shares")
+    improved = await db.execute(
+        select(func.coalesce(func.sum(shares.c.share), 0), func.count(func.distinct(shares.c.need_id)))
+        .select_from(shares)
+        .join(latest, latest.c.need_id == shares.c.need_id)
+        .where(latest.c.outcome == "improved")
+    )
+    pence, needs = (int(v or 0) for v in improved.one())
+    cost = SUPPRESSED if 0 < needs < SMALLEST_COUNT else (pounds((pence + needs // 2) // needs) if needs else "")
+    cost_table = Table(
+        "Cost per improved need (to the month's end)",
+        ("Group", "Improved needs with purchases", "Spend on them £", "Cost per improved need £"),
+        [("All teams", count(needs), amount(pence, needs), cost)],
+    )
+    return reviews, cost_table
+
+
+async def _time_to_first_purchase(db: Db, period: Period) -> Table:
+    spend = net_spend_by_purchase(period, month_only=False)
+    rows = await db.stream(
+        select(Need.identified_on, func.min(Purchase.created_at))
+        .join(PurchaseNeed, PurchaseNeed.need_id == Need.id)
+        .join(Purchase, Purchase.id == PurchaseNeed.purchase_id)
+        .join(spend, spend.c.purchase_id == Purchase.id)
+        .group_by(Need.id, Need.identified_on)
+        .execution_options(yield_per=5000)
+    )
+    days: dict[int, int] = {}
+    async for identified_on, first in rows:
+        first_day: date = local_date(first)
+        waited = max((first_day - identified_on).days, 0)
+        days[waited] = days.get(waited, 0) + 1
+    total = sum(days.values())
+    summary: tuple[str, ...]
+    if total < SMALLEST_COUNT:
+        hidden = SUPPRESSED if total else ""
+        summary = ("All needs with a purchase", count(total), hidden, hidden, hidden)
+    else:
+        quartiles = [_quantile(days, total, q) for q in (0.25, 0.5, 0.75)]
+        summary = ("All needs with a purchase", str(total), *(str(q) for q in quartiles))
+    headings = ("Group", "Needs", "Lower quartile", "Median", "Upper quartile")
+    return Table("Days from need identified to first purchase", headings, [summary])
+
+
+def _quantile(histogram: dict[int, int], total: int, q: float) -> int:
+    position = int(q * (total - 1))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen > position:
+            return value
+    return max(histogram)
+
+
+async def needs_outcomes(db: Db, period: Period) -> NeedsOutcomes:
+    """The month's needs and outcomes report (aggregates only; small counts suppressed)."""
+    report = NeedsOutcomes(period=period)
+    by_need, by_outcome, chart = await _spend_by_need(db, period)
+    by_category = await _spend_by(db, period, title="Spend by purchase category", keys=[Purchase.category])
+    by_team = await _spend_by(
+        db, period, title="Spend by team and funding source", keys=[Team.name, FundingSource.name]
+    )
+    reviews, cost = await _reviews(db, period)
+    waited = await _time_to_first_purchase(db, period)
+    report.tables = [by_need, by_outcome, by_category, by_team, reviews, cost, waited]
+    report.outcome_spend = chart
+    return report
+
+
+HEADER = ("Table", "Group", "Measure", "Value")
+
+
+def write_csv(report: NeedsOutcomes, out: TextIO) -> None:
+    """The report in long form: one value per row, the note first."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    writer.writerow(("About", report.period.label, "Note", NOTE))
+    for table in report.tables:
+        for row in table.rows:
+            for heading, value in zip(table.headers[1:], row[1:], strict=True):
+                writer.writerow((table.title, row[0], heading, value))

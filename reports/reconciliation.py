@@ -1,0 +1,409 @@
+"""Reconciliation of a month: does the ledger agree with the card processor, the budgets and
+the purchases? Like ``ledger.verify`` it returns findings rather than raising.
+
+Checks, each producing *exceptions* (finance must explain them before the month closes) or
+*notes* (worth knowing, nothing to explain):
+
+- card: every processor transaction of the month became a ledger movement of the same
+  amount; every card capture or refund in the ledger has a processor transaction; forced
+  captures (no authorization) and disputes are exceptions;
+- over-capture: a capture above its hold (flagged excess), and what the overspend
+  receivable had to take;
+- purchases: each purchase captured in the month captured what the ledger captured;
+- allocations: every allocation record has its ledger transfer, for the same amount, and
+  every budget transfer into a team or a wallet has its record (who, why, which pot);
+  a team that passed on more than it received this month is a note (budgets carry over);
+- holds: holds still open at the month's end are totalled (a note); a hold past its expiry
+  and still open is an exception (the sweeper missed it).
+
+A finding's ``key`` names it stably (``check:subject``) so an explanation recorded against
+it still applies when the reconciliation is run again.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Literal, TextIO
+
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from ledger.operations import Db
+from ledger.schema import RESOLVING_KINDS, accounts, transfers
+from reports.card_source import ProcessorStatement, statement_for
+from reports.money import pounds
+from reports.movements import stream_movements
+from reports.period import Period
+from wallet.clock import LONDON
+from wallet.models import Allocation, Purchase
+
+Severity = Literal["exception", "note"]
+_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing reconciliation found: ``amount`` in pence (0 when not about money)."""
+
+    check: str
+    subject: str
+    detail: str
+    amount: int = 0
+    severity: Severity = "exception"
+
+    @property
+    def key(self) -> str:
+        return f"{self.check}:{self.subject}"
+
+
+@dataclass
+class Reconciliation:
+    """The month's reconciliation: totals in pence, findings, and explanations given so far."""
+
+    period: Period
+    totals: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    explanations: dict[str, str] = field(default_factory=dict)
+    card_side_reconciled: bool = True
+
+    @property
+    def exceptions(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "exception"]
+
+    @property
+    def unexplained(self) -> list[Finding]:
+        return [f for f in self.exceptions if f.key not in self.explanations]
+
+    @property
+    def clean(self) -> bool:
+        """No exceptions at all."""
+        return not self.exceptions
+
+
+async def reconcile(
+    db: Db,
+    period: Period,
+    *,
+    statement: ProcessorStatement | None = None,
+    explanations: Mapping[str, str] | None = None,
+    use_processor: bool = True,
+) -> Reconciliation:
+    """Reconcile ``period``. The processor's statement defaults to ``card_transactions`` when
+    that table exists; without one the card side is reported as not reconciled."""
+    result = Reconciliation(period=period, explanations=dict(explanations or {}))
+    if statement is None and use_processor:
+        statement = await statement_for(db)
+    await _ledger_against_processor(db, period, statement, result)
+    await _purchases_against_ledger(db, period, result)
+    await _allocations(db, period, result)
+    await _holds(db, period, result)
+    return result
+
+
+async def _ledger_against_processor(
+    db: Db, period: Period, statement: ProcessorStatement | None, result: Reconciliation
+) -> None:
+    captured = refunded = over = card_movements = 0
+    unmatched: list[tuple[str, int]] = []
+
+    async def flush() -> None:
+        if statement is None or not unmatched:
+            return
+        known = await statement.known_operations(db, [operation for operation, _ in unmatched])
+        for operation, amount in unmatched:
+            if operation not in known:
+                result.findings.append(
+                    Finding("card", f"ledger {operation}", "in the ledger, not on the processor's statement", amount)
+                )
+        unmatched.clear()
+
+    async for m in stream_movements(db, period):
+        if m.amount > 0:
+            captured += m.amount
+        else:
+            refunded -= m.amount
+        if m.flagged:
+            over += 1
+            result.findings.append(
+                Finding(
+                    "over-capture",
+                    f"purchase {m.purchase_id}",
+                    f"captured {pounds(m.amount)} against a purchase of {pounds(m.purchase_amount)}: excess flagged",
+                    m.amount,
+                )
+            )
+        if m.payment_method == "card" and m.kind in ("capture", "refund"):
+            card_movements += 1
+            unmatched.append((m.operation_id, m.amount))
+            if len(unmatched) >= _BATCH:
+                await flush()
+    await flush()
+    result.totals["Ledger captures"] = captured
+    result.totals["Ledger refunds"] = refunded
+    result.totals["Net card and purchase spend"] = captured - refunded
+    await _overspend(db, period, result)
+    if statement is None:
+        result.card_side_reconciled = False
+        result.findings.append(
+            Finding(
+                "card",
+                "processor statement",
+                "no card processor transactions are recorded in this database: only the ledger side is reconciled",
+                severity="note",
+            )
+        )
+        return
+    await _processor_against_ledger(db, period, statement, result)
+
+
+async def _overspend(db: Db, period: Period, result: Reconciliation) -> None:
+    t = transfers.c
+    receivable = aliased(accounts)
+    rows = await db.execute(
+        select(t.operation_id, t.amount)
+        .join(receivable, receivable.c.id == t.debit_account_id)
+        .where(
+            t.kind == "excess",
+            receivable.c.kind == "overspend_receivable",
+            t.accounting_date >= period.first,
+            t.accounting_date < period.end,
+            t.recorded_at <= period.as_at,
+        )
+        .order_by(t.operation_id)
+    )
+    total = 0
+    for row in rows:
+        total += int(row.amount)
+        result.findings.append(
+            Finding(
+                "overspend",
+                f"ledger {row.operation_id}",
+                "the wallet could not cover the capture: the overspend receivable took it, to be recovered",
+                int(row.amount),
+            )
+        )
+    result.totals["Taken by the overspend receivable"] = total
+
+
+async def _processor_against_ledger(
+    db: Db, period: Period, statement: ProcessorStatement, result: Reconciliation
+) -> None:
+    processor_captures = processor_refunds = 0
+    batch: list[tuple[str, str, int, str | None]] = []
+
+    async def flush() -> None:
+        operations = [operation for _, _, _, operation in batch if operation]
+        posted: dict[str, tuple[int, object]] = {}
+        if operations:
+            t = transfers.c
+            rows = await db.execute(
+                select(t.operation_id, func.sum(t.amount), func.min(t.accounting_date))
+                .where(
+                    t.operation_id.in_(operations),
+                    t.kind.in_(("capture", "excess", "refund", "allocation")),
+                    t.recorded_at <= period.as_at,
+                )
+                .group_by(t.operation_id)
+            )
+            posted = {row[0]: (int(row[1]), row[2]) for row in rows}
+        for stripe_id, kind, amount, operation in batch:
+            found = posted.get(operation or "")
+            subject = f"processor {stripe_id}"
+            if found is None:
+                result.findings.append(
+                    Finding("card", subject, f"a {kind} on the processor's statement with no ledger movement", amount)
+                )
+            elif found[0] != amount:
+                result.findings.append(
+                    Finding(
+                        "card",
+                        subject,
+                        f"the processor says {pounds(amount)}, the ledger {pounds(found[0])}",
+                        amount - found[0],
+                    )
+                )
+            elif not (period.first <= found[1] < period.end):  # type: ignore[operator]
+                result.findings.append(
+                    Finding("card", subject, f"the ledger dates it {found[1]}, in another month", amount)
+                )
+        batch.clear()
+
+    async for txn in statement.transactions(db, period):
+        if txn.kind == "capture":
+            processor_captures += txn.amount
+            if txn.authorization_id is None:
+                result.findings.append(
+                    Finding("forced-capture", f"processor {txn.stripe_id}", "captured unauthorised", txn.amount)
+                )
+        else:
+            processor_refunds += txn.amount
+        if txn.dispute_status:
+            result.findings.append(
+                Finding("dispute", f"processor {txn.stripe_id}", f"disputed ({txn.dispute_status})", txn.amount)
+            )
+        batch.append((txn.stripe_id, txn.kind, txn.amount, txn.ledger_operation_id))
+        if len(batch) >= _BATCH:
+            await flush()
+    await flush()
+    result.totals["Processor captures"] = processor_captures
+    result.totals["Processor refunds"] = processor_refunds
+
+
+async def _purchases_against_ledger(db: Db, period: Period, result: Reconciliation) -> None:
+    t = transfers.c
+    in_month = (
+        select(t.pending_id)
+        .where(t.kind == "capture", t.accounting_date >= period.first, t.accounting_date < period.end)
+        .subquery()
+    )
+    captured = (
+        select(t.pending_id, func.sum(t.amount).label("amount"))
+        .where(t.kind.in_(("capture", "excess")), t.pending_id.in_(select(in_month.c.pending_id)))
+        .group_by(t.pending_id)
+        .subquery()
+    )
+    rows = await db.execute(
+        select(Purchase.id, Purchase.captured_amount, captured.c.amount)
+        .join(captured, captured.c.pending_id == Purchase.hold_transfer_id)
+        .where(Purchase.captured_amount != captured.c.amount)
+        .order_by(Purchase.id)
+    )
+    for row in rows:
+        result.findings.append(
+            Finding(
+                "purchase",
+                f"purchase {row.id}",
+                f"the purchase says {pounds(row.captured_amount)} captured, the ledger {pounds(int(row.amount))}",
+                int(row.captured_amount) - int(row.amount),
+            )
+        )
+
+
+async def _allocations(db: Db, period: Period, result: Reconciliation) -> None:
+    t = transfers.c
+    rows = await db.execute(
+        select(Allocation.id, Allocation.level, Allocation.team_id, Allocation.amount, t.amount.label("posted"))
+        .outerjoin(transfers, t.id == Allocation.transfer_id)
+        .where(Allocation.month == period.first, Allocation.created_at <= period.as_at)
+        .order_by(Allocation.id)
+    )
+    by_team: dict[int, dict[str, int]] = {}
+    totals = {"team": 0, "wallet": 0, "return": 0}
+    for row in rows:
+        totals[row.level] = totals.get(row.level, 0) + int(row.amount)
+        team = by_team.setdefault(int(row.team_id), {"team": 0, "wallet": 0, "return": 0})
+        team[row.level] = team.get(row.level, 0) + int(row.amount)
+        if row.posted is None:
+            result.findings.append(
+                Finding("allocation", f"allocation {row.id}", "recorded but not in the ledger", int(row.amount))
+            )
+        elif int(row.posted) != int(row.amount):
+            result.findings.append(
+                Finding(
+                    "allocation",
+                    f"allocation {row.id}",
+                    f"recorded as {pounds(int(row.amount))}, the ledger moved {pounds(int(row.posted))}",
+                    int(row.amount) - int(row.posted),
+                )
+            )
+    result.totals["Allocated to teams"] = totals["team"]
+    result.totals["Allocated to wallets"] = totals["wallet"]
+    result.totals["Returned by wallets"] = totals["return"]
+    for team_id, team in sorted(by_team.items()):
+        passed_on = team["wallet"] - team["return"]
+        if passed_on > team["team"]:
+            result.findings.append(
+                Finding(
+                    "budget",
+                    f"team {team_id}",
+                    f"allocated {pounds(passed_on)} to wallets against {pounds(team['team'])} received this month "
+                    "(from budget carried over)",
+                    passed_on - team["team"],
+                    severity="note",
+                )
+            )
+    receiver = aliased(accounts)
+    recorded = exists().where(Allocation.transfer_id == t.id)
+    unrecorded = await db.execute(
+        select(t.id, t.amount)
+        .join(receiver, receiver.c.id == t.credit_account_id)
+        .where(
+            t.kind == "allocation",
+            receiver.c.kind.in_(("team_budget", "worker_wallet")),
+            t.accounting_date >= period.first,
+            t.accounting_date < period.end,
+            t.recorded_at <= period.as_at,
+            ~recorded,
+        )
+        .order_by(t.id)
+    )
+    for row in unrecorded:
+        result.findings.append(
+            Finding("allocation", f"ledger {row.id}", "budget moved with no allocation record", int(row.amount))
+        )
+
+
+async def _holds(db: Db, period: Period, result: Reconciliation) -> None:
+    t = transfers.c
+    resolution = aliased(transfers)
+    month_end = datetime.combine(period.end, time.min, tzinfo=LONDON)
+    resolved = exists().where(
+        resolution.c.pending_id == t.id,
+        resolution.c.kind.in_(RESOLVING_KINDS),
+        resolution.c.accounting_date < period.end,
+        resolution.c.recorded_at <= period.as_at,
+    )
+    overdue = case((t.expires_at < month_end, 1), else_=0)
+    rows = await db.stream(
+        select(t.id, t.amount, t.expires_at, overdue.label("overdue"))
+        .where(
+            t.kind == "hold",
+            t.accounting_date < period.end,
+            t.recorded_at <= period.as_at,
+            ~resolved,
+        )
+        .order_by(t.id)
+        .execution_options(yield_per=_BATCH)
+    )
+    count = total = 0
+    async for row in rows:
+        count += 1
+        total += int(row.amount)
+        if row.overdue:
+            result.findings.append(
+                Finding("hold", f"hold {row.id}", f"expired {row.expires_at:%Y-%m-%d} but still open", int(row.amount))
+            )
+    result.totals["Holds open at month end"] = total
+    result.findings.append(
+        Finding("holds", "open at month end", f"{count} hold(s) still open, settling next month", total, "note")
+    )
+
+
+HEADER = ("Section", "Check", "Subject", "Amount", "Detail", "Explanation")
+
+
+def write_csv(reconciliation: Reconciliation, out: TextIO) -> None:
+    """The reconciliation as finance reads it: totals, then exceptions, then notes."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for label, pence in reconciliation.totals.items():
+        writer.writerow(("total", "", label, pounds(pence), "", ""))
+    for severity in ("exception", "note"):
+        for finding in _sorted(reconciliation.findings, severity):
+            writer.writerow(
+                (
+                    severity,
+                    finding.check,
+                    finding.subject,
+                    pounds(finding.amount),
+                    finding.detail,
+                    reconciliation.explanations.get(finding.key, ""),
+                )
+            )
+
+
+def _sorted(findings: Sequence[Finding], severity: str) -> list[Finding]:
+    return [f for f in findings if f.severity == severity]

@@ -1,0 +1,107 @@
+"""The Local Government Transparency Code 2015 card-spend file: every card transaction of the
+month, exactly the Code's mandatory fields, nothing else.
+
+- Date of transaction: the capture's (or refund's) accounting date, ``dd/mm/yyyy``.
+- Local authority department: the cost centre's published department, never a locality team.
+- Beneficiary: the merchant, redacted as the Code's practice asks (``reports.redaction``).
+- Amount: gross pounds, two decimals; refunds negative.
+- Irrecoverable VAT: computed per movement from the purchase's evidence (``reports.vat``).
+- Summary of purpose: the purchase category's label; never a need code or free text.
+- Merchant category: the card scheme's description from the processor, or, for a card
+  purchase the processor has not described, the category's usual one.
+No family, need, key worker, wallet or purchase reference is written: the file is built
+from the columns above and nothing else reaches it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import TextIO
+
+from ledger.operations import Db
+from reports import vat
+from reports.money import pounds
+from reports.movements import Movement, stream_movements
+from reports.period import Period
+from reports.redaction import Redaction
+from wallet.taxonomy import CATEGORIES
+
+HEADER = (
+    "Date of transaction",
+    "Local authority department",
+    "Beneficiary",
+    "Amount",
+    "Irrecoverable VAT",
+    "Summary of purpose",
+    "Merchant category",
+)
+
+#: The card scheme's usual merchant category for what a purchase category buys, used when
+#: the processor gave none (a card purchase recorded before its transaction arrived).
+USUAL_MERCHANT_CATEGORY = {
+    "HH-ESS": "Household appliance stores",
+    "CLOTH": "Family clothing stores",
+    "FOOD-VCH": "Grocery stores, supermarkets",
+    "TRAVEL": "Bus lines",
+    "ACTIVITY": "Recreation services",
+    "LEARN": "Book stores",
+    "SEND-EQ": "Miscellaneous general merchandise",
+    "SAFETY": "Hardware stores",
+    "HOUSING": "Moving and storage services",
+    "PARENT-DEV": "Schools and educational services",
+    "DIGITAL": "Electronics stores",
+    "HEALTH": "Drug stores and pharmacies",
+    "SERVICE": "Professional services",
+    "CASH": "Manual cash disbursements",
+    "GAMBLING": "Betting",
+    "ALCOHOL": "Package stores, beer, wine and liquor",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What the file adds up to, in pence: for checking it against its source."""
+
+    rows: int = 0
+    amount: int = 0
+    irrecoverable_vat: int = 0
+
+
+def row_for(movement: Movement, redaction: Redaction) -> tuple[tuple[str, ...], int]:
+    """One published row for one movement, and its irrecoverable VAT in pence."""
+    split = vat.split(
+        gross=movement.amount,
+        purchase_amount=movement.purchase_amount,
+        vat_evidence=movement.vat_evidence,
+        vat_rate=movement.vat_rate,
+        vat_amount=movement.vat_amount,
+        payment_method=movement.payment_method,
+        has_receipt=movement.has_receipt,
+    )
+    category = CATEGORIES.get(movement.category)
+    row = (
+        f"{movement.accounting_date:%d/%m/%Y}",
+        movement.department,
+        redaction.beneficiary(movement.supplier),
+        pounds(movement.amount),
+        pounds(split.irrecoverable),
+        category.label if category else "Family support",
+        movement.merchant_category or USUAL_MERCHANT_CATEGORY.get(movement.category, "Miscellaneous"),
+    )
+    return row, split.irrecoverable
+
+
+async def write_csv(db: Db, period: Period, out: TextIO, *, redaction: Redaction | None = None) -> Totals:
+    """Write the month's file to ``out`` a row at a time (card payments only); return its totals."""
+    rules = redaction or Redaction()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    count = amount = irrecoverable = 0
+    async for movement in stream_movements(db, period, card_only=True):
+        row, vat_pence = row_for(movement, rules)
+        writer.writerow(row)
+        count += 1
+        amount += movement.amount
+        irrecoverable += vat_pence
+    return Totals(rows=count, amount=amount, irrecoverable_vat=irrecoverable)

@@ -1,0 +1,39 @@
+"""Reports' tables: finance's explanations of a month's reconciliation exceptions, and the
+fingerprints of a closed month's reports (so "reproducible byte for byte" can be checked).
+
+Both are written by ``reports.close``; they live on the shared metadata like every table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.schema import Identity
+from wallet.models import TZ, Base
+
+
+class ReconciliationExplanation(Base):
+    """Why a reconciliation exception of a month is acceptable, in finance's words."""
+
+    __tablename__ = "reconciliation_explanations"
+    __table_args__ = (UniqueConstraint("month", "finding_key", name="uq_reconciliation_explanations_month_key"),)
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    finding_key: Mapped[str] = mapped_column(String(300))
+    explanation: Mapped[str] = mapped_column(String(1000))
+    explained_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    explained_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class ClosedReport(Base):
+    """A report of a closed month as it was at the close: its SHA-256 and size."""
+
+    __tablename__ = "closed_reports"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    generated_at: Mapped[datetime] = mapped_column(TZ)
