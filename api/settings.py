@@ -25,6 +25,17 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def _flag(name: str, *, default: bool | None) -> bool | None:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything Tide reads from its environment."""
@@ -34,6 +45,21 @@ class Settings:
     host: str
     port: int
     db_pool_size: int
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "tide@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    jobs_in_process: bool | None = None
+    base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def runs_jobs_in_process(self) -> bool:
+        """SQLite runs the jobs inside the app; PostgreSQL deployments run ``wallet worker``."""
+        if self.jobs_in_process is not None:
+            return self.jobs_in_process
+        return self.database_url.startswith("sqlite")
 
     @property
     def is_development(self) -> bool:
@@ -50,4 +76,12 @@ class Settings:
             host=os.environ.get("TIDE_HOST", "127.0.0.1").strip() or "127.0.0.1",
             port=_int("TIDE_PORT", 8000, low=1, high=65535),
             db_pool_size=_int("TIDE_DB_POOL_SIZE", 10, low=1, high=500),
+            smtp_host=os.environ.get("TIDE_SMTP_HOST", "").strip(),
+            smtp_port=_int("TIDE_SMTP_PORT", 25, low=1, high=65535),
+            smtp_from=os.environ.get("TIDE_SMTP_FROM", "tide@localhost").strip() or "tide@localhost",
+            smtp_username=os.environ.get("TIDE_SMTP_USERNAME", "").strip(),
+            smtp_password=os.environ.get("TIDE_SMTP_PASSWORD", ""),
+            smtp_starttls=bool(_flag("TIDE_SMTP_STARTTLS", default=False)),
+            jobs_in_process=_flag("TIDE_JOBS_IN_PROCESS", default=None),
+            base_url=os.environ.get("TIDE_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/"),
         )

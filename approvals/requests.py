@@ -305,7 +305,9 @@ async def _finish(
     now: datetime,
 ) -> ApprovalRequest:
     request.status, request.approved_ceiling = status, ceiling
-    request.decided_by, request.decided_at, request.decision_reason = who.person_id, now, reason
+    # A withdrawn request has no decider: the worker cancelled it (and nobody decides their own).
+    request.decided_by = None if status == "cancelled" else who.person_id
+    request.decided_at, request.decision_reason = now, reason
     request.updated_at = now
     await db.flush()
     if request.purchase_id is not None and status != "approved":

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from wallet.approval_models import Allowance
 from wallet.errors import AllowanceAlreadyUsed
@@ -85,8 +86,9 @@ async def consume(db: AsyncSession, *, allowance: Allowance, purchase_id: int, n
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AllowanceAlreadyUsed(f"allowance {allowance.id} has already been used")
-    allowance.consumed_at = now
-    allowance.consumed_purchase_id = purchase_id
+    # The row is written; tell the ORM without making it write the row again.
+    set_committed_value(allowance, "consumed_at", now)
+    set_committed_value(allowance, "consumed_purchase_id", purchase_id)
 
 
 async def consume_matching(

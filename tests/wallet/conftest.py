@@ -91,7 +91,9 @@ async def pg_county(wallet_county_postgres: str) -> AsyncIterator[County]:
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, environment="test", host="127.0.0.1", port=8000, db_pool_size=5)
+    return Settings(
+        database_url=url, environment="test", host="127.0.0.1", port=8000, db_pool_size=5, jobs_in_process=False
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,152 @@
+"""Background work on a job queue: procrastinate over PostgreSQL, in-process on SQLite.
+
+Each job is a small use case that owns its transaction and calls a domain function:
+sending the notification outbox, escalating requests that waited too long, and the receipt
+review sweep (reminders and suspensions). On PostgreSQL the jobs and their schedule live in
+procrastinate's tables (schema ``procrastinate``, built by migration 0005), so any number of
+``wallet worker`` processes share them and a periodic job runs once however many workers
+there are. The embedded SQLite default runs the same jobs and schedule inside the app
+process through procrastinate's in-memory connector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import procrastinate
+from procrastinate.testing import InMemoryConnector
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.settings import Settings
+from approvals import notifications, requests, reviews
+from approvals.mail import SmtpMailer
+from approvals.notifications import Mailer
+from wallet.policies import current_policy
+
+JOB_SCHEMA = "procrastinate"
+
+#: job name → cron (croniter's six fields: minute hour day month weekday second)
+SCHEDULE: dict[str, str] = {
+    "send_notifications": "* * * * * */10",
+    "escalate_approvals": "* * * * * 0",
+    "review_receipts": "*/15 * * * * 0",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What every job needs: a way to the database, the time, and (if configured) a mailer."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+    mailer: Mailer | None
+
+
+def mailer_from(settings: Settings) -> Mailer | None:
+    """The SMTP mailer, or ``None`` when no host is configured (notifications stay in the app)."""
+    if not settings.smtp_host:
+        return None
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        username=settings.smtp_username or None,
+        password=settings.smtp_password or None,
+        starttls=settings.smtp_starttls,
+    )
+
+
+async def send_notifications(ctx: JobContext) -> int:
+    """Email what the outbox holds; returns how many were sent."""
+    if ctx.mailer is None:
+        return 0
+    async with ctx.sessionmaker() as db, db.begin():
+        report = await notifications.send_due(db, mailer=ctx.mailer, now=ctx.clock())
+    return report.sent
+
+
+async def escalate_approvals(ctx: JobContext) -> int:
+    """Hand requests that waited past the escalation time to the fallback approver."""
+    async with ctx.sessionmaker() as db, db.begin():
+        _, policy = await current_policy(db)
+        return len(await requests.escalate_overdue(db, rules=policy.approvals, now=ctx.clock()))
+
+
+async def review_receipts(ctx: JobContext) -> reviews.SweepReport:
+    """Open, resolve, remind and suspend receipt reviews."""
+    async with ctx.sessionmaker() as db, db.begin():
+        _, policy = await current_policy(db)
+        return await reviews.sweep(db, rules=policy.approvals, now=ctx.clock())
+
+
+JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
+    "send_notifications": send_notifications,
+    "escalate_approvals": escalate_approvals,
+    "review_receipts": review_receipts,
+}
+
+
+def _psycopg_conninfo(database_url: str) -> str:
+    """SQLAlchemy's ``postgresql+asyncpg://…`` as libpq's ``postgresql://…``."""
+    scheme, rest = database_url.split("://", 1)
+    if not scheme.startswith("postgresql"):
+        raise ValueError(f"the job queue needs PostgreSQL or SQLite, not {scheme}")
+    return f"postgresql://{rest}"
+
+
+def job_app(settings: Settings, *, engine: AsyncEngine, clock: Callable[[], datetime]) -> procrastinate.App:
+    """The procrastinate app with every job registered and scheduled."""
+    connector: procrastinate.BaseConnector
+    if settings.database_url.startswith("sqlite"):
+        connector = InMemoryConnector()
+    else:
+        connector = procrastinate.PsycopgConnector(
+            conninfo=_psycopg_conninfo(settings.database_url),
+            kwargs={"options": f"-c search_path={JOB_SCHEMA}"},
+            min_size=1,
+            max_size=4,
+        )
+    app = procrastinate.App(connector=connector)
+    ctx = JobContext(
+        sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=clock, mailer=mailer_from(settings)
+    )
+    for name, job in JOBS.items():
+        _register(app, name=name, job=job, ctx=ctx)
+    return app
+
+
+def _register(
+    app: procrastinate.App, *, name: str, job: Callable[[JobContext], Awaitable[Any]], ctx: JobContext
+) -> None:
+    async def run(timestamp: int | None = None) -> None:  # noqa: ARG001 - procrastinate passes the schedule's time
+        await job(ctx)
+
+    run.__name__ = name
+    task = app.task(name=name, queue="tide", pass_context=False)(run)
+    if name in SCHEDULE:
+        app.periodic(cron=SCHEDULE[name], periodic_id=name)(task)
+
+
+@asynccontextmanager
+async def run_jobs_in_process(
+    settings: Settings, *, engine: AsyncEngine, clock: Callable[[], datetime]
+) -> AsyncIterator[procrastinate.App]:
+    """Run the job worker inside this process for as long as the block lasts (embedded SQLite)."""
+    app = job_app(settings, engine=engine, clock=clock)
+    async with app.open_async():
+        worker = asyncio.create_task(
+            app.run_worker_async(queues=["tide"], install_signal_handlers=False, listen_notify=False),
+            name="tide-jobs",
+        )
+        try:
+            yield app
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
