@@ -26,6 +26,7 @@ from api.routes.organisation import (
 )
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.purchases import PurchaseController, ReceiptController
+from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.settings import Settings
 from api.web.plugin import WebPlugin
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PolicyController,
             AuditController,
             CodesController,
+            ReportController,
+            PeriodController,
         ],
         dependencies={
             "db": Provide(provide_db),

@@ -4,6 +4,7 @@
     wallet ledger verify     check every ledger invariant; exit 1 with the list if any fails
     wallet seed-demo         load the demo county's books (safe to run twice)
     wallet serve             serve the web app and API
+    wallet report monthly    write a month's five reports (--month YYYY-MM --out DIR)
 
 The database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -27,6 +29,10 @@ from api.settings import Settings, SettingsError
 from ledger.database import create_engine
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
+from reports.errors import InvalidMonth
+from reports.monthly import REPORTS, period_for, write_all
+from reports.period import parse_month
+from wallet.clock import now_utc
 from wallet.demo import DEMO_PASSWORD, DemoSummary, seed_demo
 
 T = TypeVar("T")
@@ -135,3 +141,30 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@main.group("report")
+def report_group() -> None:
+    """The month's reports for finance."""
+
+
+@report_group.command("monthly")
+@click.option("--month", required=True, help="The month, as YYYY-MM.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to."
+)
+def report_monthly(month: str, out_dir: Path) -> None:
+    """Write the month's PDF pack, GL journal, Transparency file, needs and outcomes, and reconciliation."""
+    try:
+        first = parse_month(month)
+    except InvalidMonth as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from exc
+    with click.progressbar(length=len(REPORTS), label=f"Reports for {month}", file=sys.stderr) as bar:
+
+        async def work(db: Db) -> list[Path]:
+            period = await period_for(db, month=first, now=now_utc())
+            return await write_all(db, period, out_dir, progress=lambda _name: bar.update(1))
+
+        written = _in_transaction(work)
+    for path in written:
+        click.echo(str(path))

@@ -19,6 +19,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import ledger
+from reports import errors as report_errors
 from wallet import errors as wallet_errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -51,6 +52,12 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     ledger.InvalidTransfer: (422, "invalid-transfer", "The money movement is not valid"),
     ledger.PeriodClosed: (409, "period-closed", "That month is closed"),
     ledger.OverspendAccountRequired: (409, "overspend-account-required", "The overspend needs a receivable"),
+    report_errors.UnknownReport: (404, "not-found", "Not found"),
+    report_errors.InvalidMonth: (422, "invalid-month", "That is not a month Tide keeps books for"),
+    report_errors.UnexplainedExceptions: (409, "unexplained-exceptions", "Explain every exception first"),
+    report_errors.MonthNotOver: (409, "month-not-over", "The month has not ended yet"),
+    report_errors.MonthClosed: (409, "month-closed", "That month is closed"),
+    report_errors.NoSuchException: (422, "no-such-exception", "The reconciliation has no such exception"),
 }
 
 #: Problems the API raises itself, not the domain.

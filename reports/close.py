@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from ledger.operations import Db
 from reports import monthly
-from reports.errors import InvalidMonth, MonthClosed, NoSuchException, UnexplainedExceptions
+from reports.errors import MonthClosed, MonthNotOver, NoSuchException, UnexplainedExceptions
 from reports.period import Period, as_utc
 from wallet.clock import local_date
 from wallet.report_models import ClosedReport, ReconciliationExplanation
@@ -95,7 +95,7 @@ async def close_month(db: AsyncSession, *, month: date, closed_by: str, now: dat
     now = as_utc(now)
     period = Period(first=first, as_at=now)
     if period.end > local_date(now):
-        raise InvalidMonth(f"{first:%Y-%m} has not ended yet")
+        raise MonthNotOver(f"{first:%Y-%m} has not ended yet")
     found = await monthly.reconcile(db, period)
     if found.unexplained:
         keys = [f.key for f in found.unexplained]

@@ -31,6 +31,12 @@ class UnexplainedExceptions(ReportsError):
         self.keys = keys
 
 
+class MonthNotOver(ReportsError):
+    """A month closes only once it has ended."""
+
+    code = "month_not_over"
+
+
 class MonthClosed(ReportsError):
     """A closed month is read-only: nothing about it is explained or changed any more."""
 

@@ -98,7 +98,13 @@ def _outcome_of(code: ColumnElement[str]) -> ColumnElement[int]:
 async def _spend_by_need(db: Db, period: Period) -> tuple[Table, Table, list[tuple[str, int | None]]]:
     shares = _shares(period, month_only=True).subquery("shares")
     joined = (
-        select(Need.code, Need.family_id, shares.c.purchase_id, shares.c.share)
+        select(
+            Need.code,
+            _outcome_of(Need.code).label("outcome"),
+            Need.family_id,
+            shares.c.purchase_id,
+            shares.c.share,
+        )
         .join(shares, shares.c.need_id == Need.id)
         .subquery("joined")
     )
@@ -116,7 +122,7 @@ async def _spend_by_need(db: Db, period: Period) -> tuple[Table, Table, list[tup
         for code, need in NEEDS.items()
         if code in found
     ]
-    outcome = _outcome_of(joined.c.code)
+    outcome = joined.c.outcome
     by_outcome = await db.execute(
         select(
             outcome,
@@ -189,13 +195,16 @@ async def _reviews(db: Db, period: Period) -> tuple[Table, Table]:
         .subquery("bought_for")
     )
     bought = case((with_purchases.c.family_id.is_not(None), 1), else_=0)
-    rows = await db.execute(
-        select(bought, func.coalesce(latest.c.outcome, "not_reviewed"), func.count())
+    per_need = (
+        select(bought.label("bought"), func.coalesce(latest.c.outcome, "not_reviewed").label("outcome"))
         .select_from(Need)
         .outerjoin(latest, latest.c.need_id == Need.id)
         .outerjoin(with_purchases, with_purchases.c.family_id == Need.family_id)
         .where(Need.identified_on < period.end, Need.created_at <= period.as_at)
-        .group_by(bought, func.coalesce(latest.c.outcome, "not_reviewed"))
+        .subquery("per_need")
+    )
+    rows = await db.execute(
+        select(per_need.c.bought, per_need.c.outcome, func.count()).group_by(per_need.c.bought, per_need.c.outcome)
     )
     counts = {(int(row[0]), str(row[1])): int(row[2]) for row in rows}
     outcomes = ("improved", "no_change", "worse", "not_reviewed")

@@ -34,6 +34,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +48,7 @@ from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import SMALL_COUNTY, settings_for
 from tests.conftest import IN_CI
+from wallet.clock import LONDON
 from wallet.demo import DEMO_PASSWORD, email, seed_demo
 
 # The table --------------------------------------------------------------------------------
@@ -126,6 +128,11 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/audit":                                  (401, 403, 403, 403, 403, 403, OK,  OK),
     "GET /api/v1/codes/needs":                            (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /api/v1/codes/purchase-categories":              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    # Finance's month: reports for finance, the auditor and the admin; finance explains and closes.
+    "GET /api/v1/reports/{month}/{name}":                 (401, 403, 403, 403, 403, OK,  OK,  OK),
+    "GET /api/v1/periods/{month}":                        (401, 403, 403, 403, 403, OK,  OK,  OK),
+    "POST /api/v1/periods/{month}/explanations":          (401, 403, 403, 403, 403, OK,  403, 403),
+    "POST /api/v1/periods/{month}/close":                 (401, 403, 403, 403, 403, OK,  403, 403),
 }
 # fmt: on
 
@@ -235,7 +242,7 @@ class World:
 class Call:
     """What a request carries beyond the shared ids: ids of fresh objects, a body, another session."""
 
-    ids: Mapping[str, int] = field(default_factory=dict)
+    ids: Mapping[str, int | str] = field(default_factory=dict)
     json: Any = None
     files: dict[str, tuple[str, bytes, str]] | None = None
     session: Session | None = None
@@ -398,6 +405,31 @@ def _unique() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def this_month() -> str:
+    return datetime.now(LONDON).strftime("%Y-%m")
+
+
+async def this_months_report(_scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"month": this_month(), "name": "transparency.csv"})
+
+
+async def this_months_period(_scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"month": this_month()})
+
+
+async def fresh_over_capture_explanation(scene: Scene, target: str, _account: str | None) -> Call:
+    """An exception to explain: a purchase captured above its hold this month."""
+    purchase_id = await scene.fresh_purchase(target)
+    await scene.create("finance", f"/api/v1/purchases/{purchase_id}/capture", {"amount_pence": 150})
+    explanation = {"finding_key": f"over-capture:purchase {purchase_id}", "explanation": "Delivery charge added"}
+    return Call(ids={"month": this_month()}, json=explanation)
+
+
+async def quiet_month_close(_scene: Scene, _target: str, _account: str | None) -> Call:
+    """A long-past month with nothing in it: clean, so finance may close it (again)."""
+    return Call(ids={"month": "2001-01"})
+
+
 #: How to build each change (and each request with a body). Reads need no entry: they go to
 #: the shared objects of the target's patch.
 REQUESTS: dict[str, Builder] = {
@@ -452,6 +484,10 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/purchases/{purchase_id}/refunds": fresh_purchase_refund,
     "POST /api/v1/purchases/{purchase_id}/receipts": receipt_upload,
     "PUT /api/v1/policy": body(lambda s, _p: {"rules": s.world.policy_rules, "note": "Re-published unchanged"}),
+    "GET /api/v1/reports/{month}/{name}": this_months_report,
+    "GET /api/v1/periods/{month}": this_months_period,
+    "POST /api/v1/periods/{month}/explanations": fresh_over_capture_explanation,
+    "POST /api/v1/periods/{month}/close": quiet_month_close,
 }
 
 
@@ -472,7 +508,7 @@ def shared_ids(world: World, target: str) -> dict[str, int]:
     }
 
 
-def url_for(operation: str, ids: Mapping[str, int]) -> str:
+def url_for(operation: str, ids: Mapping[str, int | str]) -> str:
     missing = [name for name in path_ids(operation) if name not in ids]
     assert not missing, f"{operation}: no id for {missing}: give its request builder a fresh object"
     return re.sub(r"{(\w+)}", lambda m: str(ids[m.group(1)]), path_of(operation))
