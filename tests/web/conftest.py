@@ -9,6 +9,7 @@ visits is checked with axe-core (vendored in ``vendor/``) and screenshotted into
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -16,15 +17,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import _seed, settings_for
+from wallet import budgets, families
+from wallet.access import load_principal
+from wallet.clock import local_date
+from wallet.demo import email
+from wallet.models import FundingSource, Person
 
 CHROMIUM = os.environ.get("TIDE_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,24 +80,70 @@ class Server:
             self._thread.join(timeout=20)
 
 
+@dataclass(frozen=True)
+class County:
+    url: str
+    family_id: int
+    family_reference: str
+
+
+async def _fresh_family_and_team_budget(url: str) -> tuple[int, str]:
+    """A new family for kw.exeter.01 (nothing spent on it yet) with two open needs, and £500
+    in the Exeter team's budget for its manager to give out."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            now = datetime.now(UTC)
+            worker_id = (await db.execute(select(Person.id).where(Person.email == email("kw.exeter.01")))).scalar_one()
+            finance_id = (await db.execute(select(Person.id).where(Person.email == email("finance")))).scalar_one()
+            worker = await load_principal(db, person_id=worker_id)
+            finance = await load_principal(db, person_id=finance_id)
+            team_id = min(worker.worker_team_ids)
+            family = await families.open_family(
+                db, who=worker, team_id=team_id, lead_worker_id=worker_id, locality="Exeter",
+                age_bands=["5-10"], opened_on=local_date(now), now=now,
+            )  # fmt: skip
+            for code in ("EDU-ATT", "FIN-DEBT"):
+                await families.add_need(
+                    db, who=worker, family_id=family.id, code=code, whose="child", identified_on=local_date(now),
+                    evidence_source="school", baseline_score=4, now=now,
+                )  # fmt: skip
+            source = (await db.execute(select(FundingSource).where(FundingSource.code == "prevention"))).scalar_one()
+            await budgets.fund_pot(
+                db, actor=finance, funding_source_id=source.id, transfer_id="web-tests:grant", amount=50_000,
+                reason="Top-up for the web tests", now=now,
+            )  # fmt: skip
+            await budgets.allocate(
+                db, actor=finance, transfer_id="web-tests:team", funding_source_id=source.id, team_id=team_id,
+                wallet_id=None, amount=50_000, month=None, reason="Top-up for the web tests", now=now,
+            )  # fmt: skip
+            await db.commit()
+            return family.id, family.reference
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def web_county(tmp_path_factory: pytest.TempPathFactory) -> str:
+def web_county(tmp_path_factory: pytest.TempPathFactory) -> County:
     url = databases.sqlite_url(Path(tmp_path_factory.mktemp("web")))
     databases.migrate(url)
     _seed(url)
-    return url
+    family_id, reference = asyncio.run(_fresh_family_and_team_budget(url))
+    return County(url=url, family_id=family_id, family_reference=reference)
 
 
 @pytest.fixture(scope="session")
-def server(web_county: str) -> Iterator[Server]:
-    running = Server(web_county)
+def server(web_county: County) -> Iterator[Server]:
+    running = Server(web_county.url)
     running.start()
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(server: Server) -> Iterator[Any]:
+    """Chromium. Asks for the server first: Playwright's sync API holds an event loop, so the
+    county must be seeded (with ``asyncio.run``) before it starts."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests need it
 
     if not Path(CHROMIUM).exists():

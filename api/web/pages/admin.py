@@ -1,3 +1,261 @@
-"""Placeholder."""
+"""Admin: people and their roles, teams, the spend policy and funding sources. Simple, but real."""
 
-HANDLERS: list[object] = []
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromQuery
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import DbDep, NowDep
+from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.pages.worker import limits_in_words
+from api.web.render import new_key, page
+from api.web.session import UserDep, WebUser
+from wallet import budgets, organisation
+from wallet.access import Principal
+from wallet.errors import NotAllowed, WalletError
+from wallet.models import ROLES, FundingSource, Person, RoleGrant
+from wallet.policies import current_policy, policy_versions, publish_policy
+
+MIN_PASSWORD = 12
+DONE = {
+    "person": "The person is added and can sign in.",
+    "role": "The role is given.",
+    "team": "The team is added.",
+    "policy": "The new spend policy is in force from now.",
+    "funding": "The funding source is added.",
+}
+
+
+def _admin(user: WebUser) -> None:
+    if not user.who.has("admin"):
+        raise NotAllowed("this is for admins")
+
+
+def _form_page(template: str, user: WebUser, form: Form | None, status: int = 200, **context: Any) -> Response[str]:
+    return page(
+        template,
+        user=user,
+        status_code=status,
+        current="/admin",
+        back="/admin",
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
+        **context,
+    )
+
+
+async def _submit(
+    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, user: WebUser, form: Form, field: str, act: Any
+) -> Response[Any] | None:
+    """Run ``act`` once; ``None`` (with the error on ``field``) when the domain refuses it."""
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except WalletError as exc:
+        form.error(field, f"{str(exc).capitalize()}.")
+        return None
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+@get("/admin")
+async def overview(db: DbDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
+    _admin(user)
+    people = await db.execute(select(Person).order_by(Person.display_name).limit(500))
+    grants = await db.execute(select(RoleGrant))
+    roles: dict[int, list[RoleGrant]] = {}
+    for grant in grants.scalars():
+        roles.setdefault(grant.person_id, []).append(grant)
+    _, policy = await current_policy(db)
+    council = Principal(person_id=0, display_name="", roles=frozenset())
+    return page(
+        "admin.html.j2",
+        user=user,
+        title="Admin",
+        current="/admin",
+        people=list(people.scalars()),
+        roles=roles,
+        teams=await organisation.list_teams(db),
+        team_names={t.id: t.name for t in await organisation.list_teams(db)},
+        sources=list((await db.execute(select(FundingSource).order_by(FundingSource.id))).scalars()),
+        limits=limits_in_words(policy, council, None),
+        done=DONE.get(done or ""),
+    )
+
+
+# People and roles ---------------------------------------------------------------------------
+
+
+async def _team_options(db: AsyncSession) -> list[tuple[str, str]]:
+    return [("", "No team (finance, admin, auditor)")] + [
+        (str(t.id), t.name) for t in await organisation.list_teams(db)
+    ]
+
+
+ROLE_OPTIONS = [(r, r.replace("_", " ").capitalize(), None) for r in ROLES]
+
+
+@get("/admin/people/new")
+async def person_form(db: DbDep, user: UserDep) -> Response[str]:
+    _admin(user)
+    return _form_page("admin_person.html.j2", user, None, title="Add a person", teams=await _team_options(db),
+                      roles=ROLE_OPTIONS)  # fmt: skip
+
+
+@post("/admin/people/new")
+async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    _admin(user)
+    form = await read_form(request)
+    email, name, secret, role, team = (form.get(n) for n in ("email", "display_name", "password", "role", "team"))
+    if "@" not in email:
+        form.error("email", "Enter an email address, like name@council.gov.uk")
+    if not name:
+        form.error("display_name", "Enter the person's name")
+    if len(secret) < MIN_PASSWORD:
+        form.error("password", f"Enter a first password of at least {MIN_PASSWORD} characters")
+    if role not in ROLES:
+        form.error("role", "Select the person's role")
+    elif role in ("key_worker", "team_manager") and not team.isdigit():
+        form.error("team", "Select the team for a key worker or team manager")
+
+    async def act() -> str:
+        person = await organisation.create_person(
+            db, actor=user.who, email=email, display_name=name, password=secret, now=now
+        )
+        team_id = int(team) if team.isdigit() and role in ("key_worker", "team_manager") else None
+        await organisation.grant_role(db, actor=user.who, person_id=person.id, role=role, team_id=team_id, now=now)
+        if role == "key_worker" and team_id is not None:
+            await budgets.open_wallet(db, actor=user.who, person_id=person.id, team_id=team_id, now=now)
+        return "/admin?done=person"
+
+    if form.ok and (done := await _submit(request, db, now, user, form, "email", act)) is not None:
+        return done
+    return _form_page("admin_person.html.j2", user, form, status=422, title="Add a person",
+                      teams=await _team_options(db), roles=ROLE_OPTIONS)  # fmt: skip
+
+
+# Teams ---------------------------------------------------------------------------------------
+
+
+async def _source_options(db: AsyncSession) -> list[tuple[str, str]]:
+    rows = await db.execute(select(FundingSource).order_by(FundingSource.id))
+    return [(str(s.id), s.name) for s in rows.scalars()]
+
+
+@get("/admin/teams/new")
+async def team_form(db: DbDep, user: UserDep) -> Response[str]:
+    _admin(user)
+    return _form_page("admin_team.html.j2", user, None, title="Add a team", sources=await _source_options(db))
+
+
+@post("/admin/teams/new")
+async def team_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    _admin(user)
+    form = await read_form(request)
+    labels = {"name": "the team's name", "locality": "the locality", "cost_centre": "the cost centre code",
+              "department": "the department it is published under"}  # fmt: skip
+    for name, label in labels.items():
+        if not form.get(name):
+            form.error(name, f"Enter {label}")
+    source = form.get("funding_source")
+
+    async def act() -> str:
+        await organisation.create_team(
+            db, actor=user.who, name=form.get("name")[:120], locality=form.get("locality")[:80],
+            cost_centre=form.get("cost_centre")[:40], department=form.get("department")[:120],
+            default_funding_source_id=int(source) if source.isdigit() else None, now=now,
+        )  # fmt: skip
+        return "/admin?done=team"
+
+    if form.ok and (done := await _submit(request, db, now, user, form, "name", act)) is not None:
+        return done
+    return _form_page("admin_team.html.j2", user, form, status=422, title="Add a team",
+                      sources=await _source_options(db))  # fmt: skip
+
+
+# The spend policy ------------------------------------------------------------------------------
+
+
+async def _policy_page(db: AsyncSession, user: WebUser, form: Form | None, status: int = 200) -> Response[str]:
+    _, policy = await current_policy(db)
+    council = Principal(person_id=0, display_name="", roles=frozenset())
+    document = json.dumps(policy.model_dump(mode="json"), indent=2)
+    if form is not None:
+        form.values.setdefault("document", document)
+    return _form_page("admin_policy.html.j2", user, form, status, title="Spend policy",
+                      limits=limits_in_words(policy, council, None), document=document,
+                      versions=(await policy_versions(db))[:10])  # fmt: skip
+
+
+@get("/admin/policy")
+async def policy_form(db: DbDep, user: UserDep) -> Response[str]:
+    _admin(user)
+    return await _policy_page(db, user, None)
+
+
+@post("/admin/policy")
+async def policy_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    _admin(user)
+    form = await read_form(request)
+    note = form.get("note")[:200]
+    document: object = None
+    try:
+        document = json.loads(form.values.get("document", ""))
+    except ValueError:
+        form.error("document", "The rules are not valid JSON")
+    if not note:
+        form.error("note", "Say what changed, for example 'raise the per-purchase limit to £120'")
+
+    async def act() -> str:
+        await publish_policy(db, who=user.who, document=document, note=note, now=now)
+        return "/admin?done=policy"
+
+    if form.ok and (done := await _submit(request, db, now, user, form, "document", act)) is not None:
+        return done
+    return await _policy_page(db, user, form, status=422)
+
+
+# Funding sources -------------------------------------------------------------------------------
+
+
+@get("/admin/funding/new")
+async def funding_form(user: UserDep) -> Response[str]:
+    _admin(user)
+    return _form_page("admin_funding.html.j2", user, None, title="Add a funding source")
+
+
+@post("/admin/funding/new")
+async def funding_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    _admin(user)
+    form = await read_form(request)
+    code, name = form.get("code")[:40], form.get("name")[:120]
+    if not code or not code.replace("-", "").isalnum():
+        form.error("code", "Enter a short code of letters, numbers and hyphens, like public-health")
+    if not name:
+        form.error("name", "Enter the funding source's name")
+
+    async def act() -> str:
+        await budgets.create_funding_source(db, actor=user.who, code=code, name=name, now=now)
+        return "/admin?done=funding"
+
+    if form.ok and (done := await _submit(request, db, now, user, form, "code", act)) is not None:
+        return done
+    return _form_page("admin_funding.html.j2", user, form, status=422, title="Add a funding source")
+
+
+HANDLERS = [
+    overview,
+    person_form,
+    person_submit,
+    team_form,
+    team_submit,
+    policy_form,
+    policy_submit,
+    funding_form,
+    funding_submit,
+]

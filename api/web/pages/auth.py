@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from api.deps import SESSION_COOKIE, DbDep, NowDep
@@ -49,7 +50,9 @@ def _form(
 
 
 @get("/sign-in")
-async def sign_in_page(state: State, next: str | None = None, signed_out: bool = False) -> Response[str]:
+async def sign_in_page(
+    state: State, next: FromQuery[str | None] = None, signed_out: FromQuery[bool] = False
+) -> Response[str]:
     return _form(state, target=_safe_next(next), done="You have signed out." if signed_out else None)
 
 

@@ -184,16 +184,17 @@ async def details_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep
 
 
 def _check_details(draft: Draft, form: Form) -> None:
+    """Errors in the order the fields are on the page, so the summary reads top to bottom."""
     if draft.category not in BUYABLE:
         form.error("category", "Select what kind of thing you are buying")
+    if not draft.description:
+        form.error("description", "Enter what you are buying")
     if not draft.amount:
         form.error("amount", "Enter how much it costs")
     elif parse_pounds(draft.amount) is None:
         form.error("amount", "Enter the cost in pounds and pence, like 12.50")
     if not draft.supplier:
         form.error("supplier", "Enter the shop or supplier")
-    if not draft.description:
-        form.error("description", "Enter what you are buying")
     if draft.method not in PAYMENT_METHODS:
         form.error("method", "Select how it will be paid for")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromQuery
 from sqlalchemy import func, select
 
 from api.deps import DbDep, NowDep
+from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
@@ -68,7 +70,9 @@ async def _family_context(db: DbDep, user: WebUser, family_id: int) -> dict[str,
 
 
 @get("/families/{family_id:int}")
-async def family_detail(db: DbDep, user: UserDep, family_id: int, done: str | None = None) -> Response[str]:
+async def family_detail(
+    db: DbDep, user: UserDep, family_id: PathId, done: FromQuery[str | None] = None
+) -> Response[str]:
     context = await _family_context(db, user, family_id)
     words = {"review": "The review is recorded.", "closed": "The case is closed."}
     return page(
@@ -110,14 +114,14 @@ async def _need_of(db: DbDep, user: WebUser, family_id: int, need_id: int) -> tu
 
 
 @get("/families/{family_id:int}/needs/{need_id:int}/review")
-async def review_form(db: DbDep, user: UserDep, family_id: int, need_id: int) -> Response[str]:
+async def review_form(db: DbDep, user: UserDep, family_id: PathId, need_id: PathId) -> Response[str]:
     family, need = await _need_of(db, user, family_id, need_id)
     return _review_page(user, family, need, None)
 
 
 @post("/families/{family_id:int}/needs/{need_id:int}/review")
 async def review_submit(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: int, need_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: PathId, need_id: PathId
 ) -> Response[Any]:
     family, need = await _need_of(db, user, family_id, need_id)
     form = await read_form(request)
@@ -169,13 +173,13 @@ def _close_page(user: WebUser, family: Family, form: Form | None, status: int = 
 
 
 @get("/families/{family_id:int}/close")
-async def close_form(db: DbDep, user: UserDep, family_id: int) -> Response[str]:
+async def close_form(db: DbDep, user: UserDep, family_id: PathId) -> Response[str]:
     return _close_page(user, await families.get_family(db, who=user.who, family_id=family_id), None)
 
 
 @post("/families/{family_id:int}/close")
 async def close_submit(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: PathId
 ) -> Response[Any]:
     family = await families.get_family(db, who=user.who, family_id=family_id)
     form = await read_form(request)

@@ -1,3 +1,135 @@
-"""Placeholder."""
+"""Finance's month: at a glance by team, reconciliation exceptions, the reports, period close."""
 
-HANDLERS: list[object] = []
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromQuery
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import ledger
+from api.deps import DbDep, NowDep
+from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.render import new_key, page
+from api.web.session import UserDep, WebUser
+from reports import close, monthly
+from reports.errors import ReportsError
+from wallet.clock import LONDON, local_date, month_start
+from wallet.errors import NotAllowed
+from wallet.models import Allocation, Purchase, Receipt, Team
+from wallet.purchases import committed
+
+
+def _month(text: str | None, now: datetime) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01") if text else month_start(local_date(now))
+    except ValueError:
+        return month_start(local_date(now))
+
+
+def _recent_months(now: datetime, count: int = 12) -> list[date]:
+    months, month = [], month_start(local_date(now))
+    for _ in range(count):
+        months.append(month)
+        month = month_start(month - timedelta(days=1))
+    return months
+
+
+async def _by_team(db: AsyncSession, month: date) -> list[dict[str, Any]]:
+    start = datetime(month.year, month.month, 1, tzinfo=LONDON)
+    end_day = month_start(month + timedelta(days=32))
+    end = datetime(end_day.year, end_day.month, 1, tzinfo=LONDON)
+    in_month = (Purchase.created_at >= start, Purchase.created_at < end)
+    no_receipt = ~select(Receipt.id).where(Receipt.purchase_id == Purchase.id).exists()
+    settled = Purchase.status.in_(("held", "captured"))
+    spend = await db.execute(
+        select(
+            Purchase.team_id,
+            func.coalesce(func.sum(committed()), 0),
+            func.count(Purchase.id),
+            func.sum(case((Purchase.status == "declined", 1), else_=0)),
+            func.sum(case((and_(Purchase.receipt_required.is_(True), no_receipt, settled), 1), else_=0)),
+        )
+        .where(*in_month)
+        .group_by(Purchase.team_id)
+    )
+    figures = {row[0]: row[1:] for row in spend.all()}
+    given = await db.execute(
+        select(Allocation.team_id, func.coalesce(func.sum(Allocation.amount), 0))
+        .where(Allocation.month == month, Allocation.level == "team")
+        .group_by(Allocation.team_id)
+    )
+    allocated = dict(given.all())
+    teams = (await db.execute(select(Team).order_by(Team.name))).scalars()
+    rows = []
+    for team in teams:
+        spent, count, declined, missing = figures.get(team.id, (0, 0, 0, 0))
+        rows.append(
+            {"team": team, "allocated": int(allocated.get(team.id, 0)), "spent": int(spent), "count": int(count),
+             "declined": int(declined or 0), "missing": int(missing or 0)}
+        )  # fmt: skip
+    return rows
+
+
+async def _finance_page(
+    db: AsyncSession, user: WebUser, now: datetime, month: date, form: Form | None = None, status: int = 200,
+    done: str | None = None,
+) -> Response[str]:  # fmt: skip
+    if not user.who.has("finance", "auditor", "admin"):
+        raise NotAllowed("this is for finance")
+    period = await monthly.period_for(db, month=month, now=now)
+    found = await monthly.reconcile(db, period)
+    rows = await _by_team(db, month)
+    totals = {k: sum(r[k] for r in rows) for k in ("allocated", "spent", "count", "declined", "missing")}
+    return page(
+        "finance.html.j2",
+        user=user,
+        status_code=status,
+        title=f"The month: {month:%B %Y}",
+        current="/finance",
+        month=month,
+        label=f"{month:%Y-%m}",
+        months=[(f"{m:%Y-%m}", f"{m:%B %Y}") for m in _recent_months(now)],
+        rows=rows,
+        totals=totals,
+        reconciliation=found,
+        closed=await ledger.is_closed(db, month=month),
+        ended=month_start(month + timedelta(days=32)) <= local_date(now),
+        reports=list(monthly.REPORTS),
+        errors=form.errors if form else {},
+        key=new_key(),
+        done=done,
+    )
+
+
+@get("/finance")
+async def month_page(
+    db: DbDep, now: NowDep, user: UserDep, month: FromQuery[str | None] = None, done: FromQuery[str | None] = None
+) -> Response[str]:
+    words = {"closed": "The month is closed. Its reports are fixed as they were at the close."}
+    return await _finance_page(db, user, now, _month(month, now), done=words.get(done or ""))
+
+
+@post("/finance/close")
+async def close_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    month = _month(form.get("month"), now)
+    if not user.who.has("finance"):
+        raise NotAllowed("only finance closes a month")
+
+    async def act() -> str:
+        await close.close_month(db, month=month, closed_by=f"person:{user.who.person_id}", now=now)
+        return f"/finance?month={month:%Y-%m}&done=closed"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except (ReportsError, ledger.LedgerError) as exc:
+        form.error("close", f"{str(exc).capitalize()}.")
+        return await _finance_page(db, user, now, month, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+HANDLERS = [month_page, close_submit]

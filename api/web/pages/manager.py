@@ -1,3 +1,344 @@
-"""Placeholder."""
+"""The team manager's pages: the approvals inbox, team spend, budgets to workers, receipt reviews."""
 
-HANDLERS: list[object] = []
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromQuery
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import ledger
+from api.deps import DbDep, NowDep
+from api.routes.common import PathId
+from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form
+from api.web.render import new_key, page
+from api.web.session import UserDep, WebUser
+from approvals import requests as approvals
+from approvals import reviews
+from approvals.context import context_for
+from approvals.errors import ApprovalError
+from wallet import budgets
+from wallet.clock import LONDON, local_date, month_start
+from wallet.errors import NotAllowed, NotFound, WalletError
+from wallet.models import Need, Person, Purchase, PurchaseNeed, Team, Wallet
+from wallet.policies import current_policy
+from wallet.purchases import committed
+
+DONE = {
+    "approved": "You approved the request. The key worker can go ahead.",
+    "declined": "You declined the request. The key worker has been told why.",
+    "asked": "Your question has been sent to the key worker.",
+    "allocated": "The budget has been given to the key worker.",
+    "cleared": "The review is cleared.",
+}
+
+
+def _require_manager(user: WebUser) -> None:
+    if not user.who.managed_team_ids and not user.who.has("finance"):
+        raise NotAllowed("this is for team managers")
+
+
+async def _names(db: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await db.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows.all()}
+
+
+# The approvals inbox ------------------------------------------------------------------------
+
+
+@get("/approvals")
+async def inbox(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
+    _require_manager(user)
+    waiting = await approvals.inbox_for_manager(db, who=user.who, now=now)
+    names = await _names(db, {r.requester_id for r in waiting})
+    contexts = {r.id: await context_for(db, who=user.who, request=r, now=now) for r in waiting}
+    return page(
+        "approvals.html.j2",
+        user=user,
+        title="Approvals waiting for you",
+        current="/approvals",
+        waiting=waiting,
+        names=names,
+        contexts=contexts,
+        done=DONE.get(done or ""),
+    )
+
+
+async def _decision_page(
+    db: AsyncSession, user: WebUser, now: datetime, request_id: int, form: Form | None = None, status: int = 200
+) -> Response[str]:
+    request = await approvals.get_request(db, who=user.who, request_id=request_id, now=now)
+    names = await _names(db, {request.requester_id})
+    needs = list((await db.execute(select(Need).where(Need.id.in_(request.need_ids)))).scalars())
+    return page(
+        "approval.html.j2",
+        user=user,
+        status_code=status,
+        title=f"Request from {names.get(request.requester_id, 'a key worker')}",
+        current="/approvals",
+        back="/approvals",
+        request=request,
+        requester=names.get(request.requester_id, "A key worker"),
+        needs=needs,
+        context=await context_for(db, who=user.who, request=request, now=now),
+        messages=await approvals.messages(db, request_id=request.id),
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
+    )
+
+
+@get("/approvals/{request_id:int}")
+async def decision_form(db: DbDep, now: NowDep, user: UserDep, request_id: PathId) -> Response[str]:
+    return await _decision_page(db, user, now, request_id)
+
+
+@post("/approvals/{request_id:int}")
+async def decision_submit(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, request_id: PathId
+) -> Response[Any]:
+    form = await read_form(request)
+    choice, note, limit = form.get("decision"), form.get("note")[:500], form.get("ceiling")
+    if choice not in ("approve", "decline", "ask"):
+        form.error("decision", "Select approve, decline or ask a question")
+    elif choice == "decline" and not note:
+        form.error("note", "Say why you are declining, so the key worker knows")
+    elif choice == "ask" and not note:
+        form.error("note", "Enter your question")
+    ceiling = parse_pounds(limit) if limit else None
+    if limit and ceiling is None:
+        form.error("ceiling", "Enter an amount in pounds, like 80.00, or leave it empty")
+    if not form.ok:
+        return await _decision_page(db, user, now, request_id, form, status=422)
+    _, policy = await current_policy(db)
+
+    async def act() -> str:
+        if choice == "ask":
+            await approvals.ask_question(db, who=user.who, request_id=request_id, body=note, now=now)
+            return "/approvals?done=asked"
+        verdict: approvals.Verdict = "approve" if choice == "approve" else "decline"
+        await approvals.decide(
+            db,
+            who=user.who,
+            request_id=request_id,
+            verdict=verdict,
+            ceiling=ceiling,
+            reason=note or None,
+            rules=policy.approvals,
+            now=now,
+        )
+        return f"/approvals?done={'approved' if verdict == 'approve' else 'declined'}"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except (WalletError, ApprovalError) as exc:
+        form.error("decision", f"{str(exc).capitalize()}.")
+        return await _decision_page(db, user, now, request_id, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+# Team spend, and budgets to workers ---------------------------------------------------------
+
+
+async def _team_wallets(db: AsyncSession, user: WebUser) -> list[tuple[Wallet, str]]:
+    rows = await db.execute(
+        select(Wallet, Person.display_name)
+        .join(Person, Person.id == Wallet.person_id)
+        .where(Wallet.team_id.in_(user.who.managed_team_ids))
+        .order_by(Person.display_name)
+    )
+    return [(w, str(n)) for w, n in rows.all()]
+
+
+@get("/team")
+async def team(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
+    if not user.who.managed_team_ids:
+        raise NotAllowed("this is for team managers")
+    workers = [
+        (name, wallet, await budgets.summarise_wallet(db, wallet=wallet, now=now))
+        for wallet, name in await _team_wallets(db, user)
+    ]
+    month = month_start(local_date(now))
+    since = datetime(month.year, month.month, 1, tzinfo=LONDON)
+    by_need = await db.execute(
+        select(Need.code, func.count(func.distinct(Purchase.id)), func.coalesce(func.sum(committed()), 0))
+        .join(PurchaseNeed, PurchaseNeed.purchase_id == Purchase.id)
+        .join(Need, Need.id == PurchaseNeed.need_id)
+        .where(Purchase.team_id.in_(user.who.managed_team_ids), Purchase.created_at >= since)
+        .group_by(Need.code)
+        .order_by(func.coalesce(func.sum(committed()), 0).desc())
+    )
+    teams = list((await db.execute(select(Team).where(Team.id.in_(user.who.managed_team_ids)))).scalars())
+    left = {}
+    for t in teams:
+        if t.default_funding_source_id is not None:
+            budget = await budgets.team_budget(db, team_id=t.id, funding_source_id=t.default_funding_source_id)
+            left[t.id] = (await ledger.balance(db, account_id=budget.account_id)).available
+    return page(
+        "team.html.j2",
+        user=user,
+        title="Team spend",
+        current="/team",
+        workers=workers,
+        by_need=by_need.all(),
+        teams=teams,
+        left=left,
+        month=month,
+        done=DONE.get(done or ""),
+    )
+
+
+async def _allocate_page(db: AsyncSession, user: WebUser, form: Form | None = None, status: int = 200) -> Response[str]:
+    wallets = await _team_wallets(db, user)
+    return page(
+        "allocate.html.j2",
+        user=user,
+        status_code=status,
+        title="Give budget to a key worker",
+        current="/team",
+        back="/team",
+        options=[(str(w.id), name, None) for w, name in wallets],
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
+    )
+
+
+@get("/team/allocate")
+async def allocate_form(db: DbDep, user: UserDep) -> Response[str]:
+    if not user.who.managed_team_ids:
+        raise NotAllowed("this is for team managers")
+    return await _allocate_page(db, user)
+
+
+@post("/team/allocate")
+async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    wallets = {str(w.id): w for w, _ in await _team_wallets(db, user)}
+    wallet = wallets.get(form.get("wallet"))
+    amount = parse_pounds(form.get("amount"))
+    reason = form.get("reason")[:200]
+    if wallet is None:
+        form.error("wallet", "Select the key worker")
+    if amount is None:
+        form.error("amount", "Enter an amount in pounds, like 50.00")
+    if not reason:
+        form.error("reason", "Say what the budget is for")
+    if not form.ok or wallet is None or amount is None:
+        return await _allocate_page(db, user, form, status=422)
+    team_row = await db.get(Team, wallet.team_id)
+    if team_row is None or team_row.default_funding_source_id is None:
+        raise NotFound("the team has no funding source")
+    source_id = team_row.default_funding_source_id
+    key = form.get("idempotency_key")
+    transfer_id = "web-allocation:" + hashlib.sha256(f"{user.who.person_id}:{key}".encode()).hexdigest()[:32]
+
+    async def act() -> str:
+        result = await budgets.allocate(
+            db, actor=user.who, transfer_id=transfer_id, funding_source_id=source_id, team_id=wallet.team_id,
+            wallet_id=wallet.id, amount=amount, month=None, reason=reason, now=now,
+        )  # fmt: skip
+        if result.allocation is None:
+            raise ledger.InsufficientFunds("the team budget does not have that much left")
+        return "/team?done=allocated"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except (WalletError, ledger.LedgerError) as exc:
+        form.error("amount", f"{str(exc).capitalize()}.")
+        return await _allocate_page(db, user, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+# Receipt reviews and suspended wallets ------------------------------------------------------
+
+
+@get("/reviews")
+async def review_queue(db: DbDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
+    _require_manager(user)
+    queue = await reviews.review_queue(db, who=user.who)
+    found = await db.execute(select(Purchase).where(Purchase.id.in_([r.purchase_id for r in queue])))
+    bought = {p.id: p for p in found.scalars()}
+    suspended = await db.execute(
+        select(Wallet, Person.display_name)
+        .join(Person, Person.id == Wallet.person_id)
+        .where(Wallet.team_id.in_(user.who.managed_team_ids), Wallet.status == "suspended")
+    )
+    names = await _names(db, {r.worker_id for r in queue})
+    return page(
+        "reviews.html.j2",
+        user=user,
+        title="Receipts to review",
+        current="/reviews",
+        queue=queue,
+        bought=bought,
+        names=names,
+        suspended=suspended.all(),
+        done=DONE.get(done or ""),
+    )
+
+
+async def _review_page(
+    db: AsyncSession, user: WebUser, review_id: int, form: Form | None = None, status: int = 200
+) -> Response[str]:
+    review = await reviews.get_review(db, who=user.who, review_id=review_id)
+    purchase = await db.get(Purchase, review.purchase_id)
+    names = await _names(db, {review.worker_id})
+    return page(
+        "receipt_review.html.j2",
+        user=user,
+        status_code=status,
+        title="Receipt review",
+        current="/reviews",
+        back="/reviews",
+        review=review,
+        purchase=purchase,
+        worker=names.get(review.worker_id, "A key worker"),
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
+    )
+
+
+@get("/reviews/{review_id:int}")
+async def review_detail(db: DbDep, user: UserDep, review_id: PathId) -> Response[str]:
+    return await _review_page(db, user, review_id)
+
+
+@post("/reviews/{review_id:int}")
+async def review_clear(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, review_id: PathId
+) -> Response[Any]:
+    form = await read_form(request)
+    note = form.get("note")[:500]
+    if not note:
+        form.error("note", "Say why you are clearing it, for example 'receipt seen on paper'")
+        return await _review_page(db, user, review_id, form, status=422)
+
+    async def act() -> str:
+        await reviews.clear(db, who=user.who, review_id=review_id, note=note, now=now)
+        return "/reviews?done=cleared"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except (WalletError, ApprovalError) as exc:
+        form.error("note", f"{str(exc).capitalize()}.")
+        return await _review_page(db, user, review_id, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+HANDLERS = [
+    inbox,
+    decision_form,
+    decision_submit,
+    team,
+    allocate_form,
+    allocate_submit,
+    review_queue,
+    review_detail,
+    review_clear,
+]

@@ -6,9 +6,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.params import FromQuery
 from sqlalchemy import select
 
 from api.deps import DbDep, NowDep
+from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import category_label, money, page
 from api.web.session import UserDep, WebUser
@@ -104,7 +106,7 @@ def _purchase_page(
 
 @get("/purchases/{purchase_id:int}")
 async def purchase_detail(
-    db: DbDep, now: NowDep, user: UserDep, purchase_id: int, done: str | None = None
+    db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId, done: FromQuery[str | None] = None
 ) -> Response[str]:
     return _purchase_page(user, await _context(db, user, purchase_id), done=done)
 
@@ -123,7 +125,7 @@ async def _act_on_purchase(
 
 @post("/purchases/{purchase_id:int}/receipts")
 async def add_receipt(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId
 ) -> Response[Any]:
     form = await request.form()
     upload = form.get("receipt")
@@ -140,7 +142,7 @@ async def add_receipt(
 
 
 @get("/receipts/{receipt_id:int}")
-async def receipt_file(db: DbDep, user: UserDep, receipt_id: int) -> Response[bytes]:
+async def receipt_file(db: DbDep, user: UserDep, receipt_id: PathId) -> Response[bytes]:
     """The receipt itself, only to those who may see its purchase (anyone else: not found)."""
     receipt = await receipts.get_receipt(db, who=user.who, receipt_id=receipt_id)
     return Response(
@@ -155,7 +157,7 @@ async def receipt_file(db: DbDep, user: UserDep, receipt_id: int) -> Response[by
 
 @post("/purchases/{purchase_id:int}/ask")
 async def ask_manager(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId
 ) -> Response[Any]:
     form: Form = await read_form(request)
     reason = form.get("reason")
@@ -178,7 +180,7 @@ async def ask_manager(
 
 @post("/purchases/{purchase_id:int}/answer")
 async def answer_manager(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId
 ) -> Response[Any]:
     form = await read_form(request)
     body = form.get("answer")
@@ -196,7 +198,7 @@ async def answer_manager(
 
 @post("/purchases/{purchase_id:int}/complete")
 async def complete(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId
 ) -> Response[Any]:
     async def act() -> str:
         await purchases.complete_with_allowance(db, who=user.who, purchase_id=purchase_id, now=now)
@@ -207,7 +209,7 @@ async def complete(
 
 @post("/purchases/{purchase_id:int}/cancel")
 async def cancel(
-    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: int
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId
 ) -> Response[Any]:
     async def act() -> str:
         await purchases.cancel_purchase(db, who=user.who, purchase_id=purchase_id, now=now)

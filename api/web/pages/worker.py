@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Response, get
+from litestar.params import FromQuery
 from litestar.response import Redirect
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,7 +145,7 @@ async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: s
 
 
 @get("/")
-async def home(db: DbDep, now: NowDep, user: UserDep, done: str | None = None) -> Response[Any]:
+async def home(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[Any]:
     """Each role's first page: the key worker's wallet, or the manager's, finance's or admin's."""
     who = user.who
     if who.has("key_worker"):

@@ -1,0 +1,162 @@
+"""End to end in real Chromium on a 360 x 740 phone: the journeys the issue names.
+
+A key worker buys school shoes and photographs the receipt; buys a supermarket voucher, which
+needs a manager, and asks; the manager approves from the inbox; the worker completes it;
+finance looks at the month and downloads its reports. Every page on the way, in each state
+(empty, with errors, filled in), passes axe-core and is screenshotted into docs/screenshots.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import County, Server, Visit, open_phone
+
+JPEG = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"receipt for the web test" + b"\xff\xd9"
+)
+
+
+def buy(phone: Visit, county: County, *, category: str, what: str, amount: str, shop: str, shot: str = "") -> None:
+    """Go through the four steps of buying, from the home page's button to the answer."""
+    page = phone.page
+    phone.go("/")
+    page.get_by_role("button", name="Buy something for a family").click()
+    if shot:
+        phone.check(f"{shot}-1-family")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("alert")).to_contain_text("Select the family you are buying for")
+        phone.check(f"{shot}-1-family-error")
+    page.get_by_label(county.family_reference).check()
+    page.get_by_role("button", name="Continue").click()
+    if shot:
+        phone.check(f"{shot}-2-need")
+    page.get_by_label("Poor or persistent school absence").check()
+    page.get_by_role("button", name="Continue").click()
+    if shot:
+        phone.check(f"{shot}-3-details")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("alert")).to_contain_text("Enter how much it costs")
+        phone.check(f"{shot}-3-details-errors")
+    page.get_by_label(category).check()
+    page.get_by_label("What is it?").fill(what)
+    page.get_by_label("How much does it cost?").fill(amount)
+    page.get_by_label("Shop or supplier").fill(shop)
+    page.get_by_label("Tide card").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before buying")
+    if shot:
+        phone.check(f"{shot}-4-check")
+    page.get_by_role("button", name="Confirm and buy").click()
+
+
+def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_month(
+    phone: Visit, browser: Any, server: Server, web_county: County
+) -> None:
+    page = phone.page
+    phone.sign_in("kw.exeter.01")
+    expect(page.get_by_role("heading", name="Your wallet")).to_be_visible()
+    phone.check("worker-home")
+
+    # 1. School shoes, within every limit: allowed at once; the receipt is photographed.
+    buy(phone, web_county, category="Clothing and school uniform", what="School shoes", amount="24.99",
+        shop="Clarks", shot="buy")  # fmt: skip
+    expect(page.get_by_role("heading", name="You can go ahead")).to_be_visible()
+    phone.check("purchase-allowed")
+    upload = page.get_by_label("Take a photo of the receipt")
+    assert upload.get_attribute("accept") == "image/*"
+    assert upload.get_attribute("capture") == "environment"
+    page.get_by_role("button", name="Add the receipt").click()
+    expect(page.get_by_role("alert")).to_contain_text("Choose a photo or PDF of the receipt")
+    phone.check("purchase-receipt-error")
+    upload.set_input_files({"name": "receipt.jpg", "mimeType": "image/jpeg", "buffer": JPEG})
+    page.get_by_role("button", name="Add the receipt").click()
+    expect(page.get_by_role("status")).to_contain_text("The receipt is attached")
+    phone.check("purchase-with-receipt")
+    receipt_href = page.get_by_role("link", name=re.compile("Receipt added")).get_attribute("href")
+    assert receipt_href is not None
+    assert phone.context.request.get(phone.base + receipt_href).body() == JPEG
+
+    # 2. A supermarket voucher always needs a manager: the worker asks.
+    buy(phone, web_county, category="Food and vouchers", what="Supermarket voucher", amount="30", shop="Tesco")
+    expect(page.get_by_role("heading", name="Your manager needs to approve this")).to_be_visible()
+    phone.check("purchase-needs-approval")
+    page.get_by_role("button", name="Ask my manager").click()
+    expect(page.get_by_role("alert")).to_contain_text("Say why this is needed")
+    page.get_by_label("Why does the family need this?").fill("No food in the house until payday on Friday")
+    page.get_by_role("button", name="Ask my manager").click()
+    expect(page.get_by_role("status")).to_contain_text("Your manager has been asked")
+    phone.check("purchase-asked")
+    purchase_url = page.url.split("?")[0]
+
+    # 3. The manager approves it from the inbox, on their phone.
+    manager = open_phone(browser, server)
+    try:
+        manager.sign_in("manager.exeter")
+        mpage = manager.page
+        expect(mpage.get_by_role("heading", name="Approvals waiting for you")).to_be_visible()
+        manager.check("manager-inbox")
+        mpage.get_by_role("link", name=re.compile(r"£30\.00 for food and vouchers")).click()
+        expect(mpage.get_by_text(web_county.family_reference)).to_be_visible()
+        expect(mpage.get_by_text("No food in the house until payday on Friday")).to_be_visible()
+        manager.check("manager-approval")
+        mpage.get_by_label("Decline").check()
+        mpage.get_by_role("button", name="Send").click()
+        expect(mpage.get_by_role("alert")).to_contain_text("Say why you are declining")
+        manager.check("manager-approval-error")
+        mpage.get_by_label("Approve", exact=True).check()
+        mpage.get_by_role("button", name="Send").click()
+        expect(mpage.get_by_role("status")).to_contain_text("You approved the request")
+        manager.check("manager-inbox-after")
+        manager.go("/team")
+        manager.check("manager-team")
+        mpage.get_by_role("button", name="Give budget to a key worker").click()
+        mpage.get_by_role("button", name="Give the budget").click()
+        expect(mpage.get_by_role("alert")).to_contain_text("Select the key worker")
+        manager.check("manager-allocate-errors")
+        mpage.get_by_label("Key Worker Exeter 1").check()
+        mpage.get_by_label("How much?").fill("50")
+        mpage.get_by_label("What is it for?").fill("Extra for a family in crisis")
+        mpage.get_by_role("button", name="Give the budget").click()
+        expect(mpage.get_by_role("status")).to_contain_text("The budget has been given")
+        manager.go("/reviews")
+        manager.check("manager-reviews")
+        assert manager.hosts <= {f"127.0.0.1:{server.port}"}
+    finally:
+        manager.context.close()
+
+    # 4. The worker completes it: the money is set aside.
+    page.goto(purchase_url)
+    expect(page.get_by_role("heading", name="Approved")).to_be_visible()
+    phone.check("purchase-approved")
+    page.get_by_role("button", name="Complete the purchase").click()
+    expect(page.get_by_role("status")).to_contain_text("the money is set aside")
+    expect(page.get_by_role("heading", name="You can go ahead")).to_be_visible()
+    phone.check("purchase-completed")
+
+    # 5. Finance: the month at a glance, and its reports.
+    finance = open_phone(browser, server)
+    try:
+        finance.sign_in("finance")
+        expect(finance.page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"\w+ \d{4}"))
+        finance.check("finance-month")
+        label = finance.page.get_by_label("Show another month").input_value()
+        for name in (
+            "finance-pack.pdf",
+            "gl-journal.csv",
+            "transparency.csv",
+            "needs-outcomes.csv",
+            "reconciliation.csv",
+        ):
+            link = finance.page.get_by_role("link", name=re.compile(re.escape(name)))
+            assert link.get_attribute("href") == f"/api/v1/reports/{label}/{name}"
+        with finance.page.expect_download() as download:
+            finance.page.get_by_role("link", name=re.compile("gl-journal.csv")).click()
+        saved = download.value.path().read_text()
+        assert saved.startswith("Journal,Period,Accounting date"), saved[:200]
+        assert f",{label}," in saved
+    finally:
+        finance.context.close()
