@@ -1,0 +1,147 @@
+"""Notifications are written with the event and really delivered by email to a local SMTP server
+(aiosmtpd); a failed delivery is recorded and retried later, and never undoes the event."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from api.jobs import JobContext, send_notifications
+from approvals.mail import SmtpMailer
+from tests.approvals.support import at, decide, parked, scene
+from tests.wallet.conftest import ClientFactory
+from tests.wallet.support import County
+from wallet.approval_models import Notification
+from wallet.clock import now_utc
+from wallet.demo import email
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802, ARG002 - aiosmtpd's hook
+        assert isinstance(envelope.content, bytes)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def context(county: County, port: int, moment: datetime) -> JobContext:
+    return JobContext(
+        sessionmaker=async_sessionmaker(county.engine, expire_on_commit=False),
+        clock=at(moment),
+        mailer=SmtpMailer(host="127.0.0.1", port=port, sender="tide@council.example", timeout=5),
+    )
+
+
+async def send_everything(ctx: JobContext) -> None:
+    while await send_notifications(ctx):
+        pass
+
+
+async def test_a_managers_notification_is_delivered_by_email(
+    county: County, new_client: ClientFactory, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    s = await scene(county)
+    client = await new_client()
+    _, request_id = await parked(client, s)
+
+    await send_everything(context(county, port, now_utc()))
+
+    to_manager = [
+        m for m in inbox.messages if m["To"] == email("manager.exeter") and f"/approvals/{request_id}" in str(m)
+    ]
+    assert len(to_manager) == 1
+    message = to_manager[0]
+    assert message["From"] == "tide@council.example"
+    assert message["Subject"].startswith("Approval needed: £150.00")
+    async with county.session() as db:
+        row = (
+            await db.execute(
+                Notification.__table__.select().where(  # type: ignore[attr-defined]
+                    Notification.recipient_id == s.manager.person_id, Notification.link == f"/approvals/{request_id}"
+                )
+            )
+        ).one()
+        assert row.sent_at is not None
+        assert row.attempts == 1
+
+
+async def test_an_unreachable_mail_server_never_blocks_the_decision_and_delivery_is_retried(
+    county: County, new_client: ClientFactory, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    s = await scene(county)
+    now = now_utc()
+    client = await new_client(at(now))
+    _, request_id = await parked(client, s)
+    approved = await decide(client, s.manager, request_id)
+    assert approved.status_code == 200, approved.text
+
+    await send_everything(context(county, free_port(), now))  # nothing listens there
+    async with county.session() as db:
+        row: Any = (
+            await db.execute(
+                Notification.__table__.select().where(  # type: ignore[attr-defined]
+                    Notification.recipient_id == s.worker.person_id, Notification.kind == "approval.approved"
+                )
+            )
+        ).one()
+        assert (row.sent_at, row.attempts) == (None, 1)
+        assert row.last_error
+        assert row.next_attempt_at > now
+
+    await send_everything(context(county, port, now))  # not yet due again: nothing is resent
+    assert not [m for m in inbox.messages if m["To"] == s.worker.email]
+
+    await send_everything(context(county, port, now + timedelta(minutes=5)))
+    delivered = [m for m in inbox.messages if m["To"] == s.worker.email]
+    assert [m["Subject"] for m in delivered] == ["Approved: up to £150.00"]
+
+
+async def test_the_inbox_lists_a_persons_own_notifications_and_marks_them_read(
+    county: County, new_client: ClientFactory
+) -> None:
+    s = await scene(county)
+    client = await new_client()
+    _, request_id = await parked(client, s)
+    await decide(client, s.manager, request_id)
+
+    mine = await client.get("/api/v1/notifications", params={"unread": True}, headers=s.me.headers)
+    assert [n["kind"] for n in mine.json()] == ["approval.approved"]
+    notification_id = mine.json()[0]["id"]
+    not_theirs = await client.post(f"/api/v1/notifications/{notification_id}/read", headers=s.manager.with_key())
+    assert not_theirs.status_code == 404, not_theirs.text
+    read = await client.post(f"/api/v1/notifications/{notification_id}/read", headers=s.me.with_key())
+    assert read.status_code == 200, read.text
+    assert read.json()["read_at"] is not None
+    assert (await client.get("/api/v1/notifications", params={"unread": True}, headers=s.me.headers)).json() == []
