@@ -16,6 +16,7 @@ from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.health import health
 from api.routes.auth import MeController, SignInController
+from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.families import FamilyController, NeedController
 from api.routes.organisation import (
     AllocationController,
@@ -29,6 +30,7 @@ from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.settings import Settings
+from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
 from ledger.database import create_engine
 from wallet.clock import now_utc
@@ -36,7 +38,12 @@ from wallet.clock import now_utc
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = now_utc) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = now_utc,
+    stripe: StripeConfig | None = None,
+) -> Litestar:
     """Build the app for ``settings`` (default: from the environment); ``clock`` is injectable."""
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -46,6 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.clock = clock
+        app.state.stripe_config = stripe or StripeConfig.from_env()
         app.state.secure_cookies = not settings.is_development and settings.environment != "test"
         try:
             yield
@@ -74,6 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             CodesController,
             ReportController,
             PeriodController,
+            *CARD_ROUTES,
         ],
         dependencies={
             "db": Provide(provide_db),

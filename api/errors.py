@@ -58,6 +58,8 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     report_errors.MonthNotOver: (409, "month-not-over", "The month has not ended yet"),
     report_errors.MonthClosed: (409, "month-closed", "That month is closed"),
     report_errors.NoSuchException: (422, "no-such-exception", "The reconciliation has no such exception"),
+    wallet_errors.CardNotInState: (409, "card-not-in-state", "The card cannot take this step now"),
+    wallet_errors.CardIssuerUnavailable: (503, "card-issuer-unavailable", "The card issuer could not be reached"),
 }
 
 #: Problems the API raises itself, not the domain.

@@ -414,7 +414,7 @@ class ReasonRead(Out):
 
 class PurchaseRead(Out):
     id: int
-    family_id: int
+    family_id: int | None = Field(description="Null for a card purchase not yet linked to its family")
     need_ids: list[int] | None = Field(description="Hidden (null) from finance, who see no needs detail")
     wallet_id: int
     worker_id: int

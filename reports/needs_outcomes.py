@@ -91,7 +91,7 @@ def _shares(period: Period, *, month_only: bool) -> Select[Any]:
     return select(ranked.c.purchase_id, ranked.c.need_id, (base + extra).label("share"))
 
 
-def _outcome_of(code: ColumnElement[str]) -> ColumnElement[int]:
+def _outcome_of(code: Any) -> ColumnElement[int]:
     return case({c: n.outcome for c, n in NEEDS.items()}, value=code, else_=0)
 
 

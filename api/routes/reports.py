@@ -115,6 +115,13 @@ async def _chunks(spool: IO[bytes]) -> AsyncIterator[bytes]:
         spool.close()
 
 
+class Download(Stream):
+    """A stream whose own media type wins over the handler's (Litestar prefers the handler's)."""
+
+    def to_asgi_response(self, *args: Any, media_type: Any = None, **kwargs: Any) -> Any:
+        return super().to_asgi_response(*args, media_type=self.media_type, **kwargs)
+
+
 def _require_reader(who: Principal) -> None:
     who.require(*READERS)
 
@@ -130,7 +137,7 @@ class ReportController(Controller):
         media_type="application/octet-stream",
         operation_class=ReportDownload,
     )
-    async def download(self, db: DbDep, now: NowDep, who: WhoDep, month: MonthPath, name: ReportName) -> Stream:
+    async def download(self, db: DbDep, now: NowDep, who: WhoDep, month: MonthPath, name: ReportName) -> Download:
         """A closed month's reports are as at its close, the same bytes every time; an open
         month's are as at now."""
         _require_reader(who)
@@ -142,7 +149,7 @@ class ReportController(Controller):
         except BaseException:
             spool.close()
             raise
-        return Stream(
+        return Download(
             _chunks(cast("IO[bytes]", spool)),
             media_type=monthly.content_type(name),
             headers={

@@ -235,7 +235,7 @@ class Statement:
             yield line
 
     async def known_operations(self, _db: object, operation_ids: Sequence[str]) -> set[str]:
-        return {line.ledger_operation_id for line in self.lines if line.ledger_operation_id in operation_ids}
+        return {op for op in (line.ledger_operation_id for line in self.lines) if op and op in operation_ids}
 
 
 def line(stripe_id: str, kind: str, amount: int, operation: str | None, **extra: str | None) -> ProcessorTransaction:
