@@ -274,7 +274,8 @@ class Purchase(Base):
         Index("ix_purchases_wallet_created", "wallet_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"))
+    #: Null for a card purchase until the key worker (or a consumed allowance) links the family.
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("families.id"))
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)

@@ -41,6 +41,7 @@ _DESCRIPTIONS = {
     413: "The body is too large",
     422: "Invalid input: the problem names each field",
     429: "Too many attempts",
+    503: "The card issuer (Stripe) is unavailable: nothing changed, try again",
 }
 
 

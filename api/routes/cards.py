@@ -1,0 +1,287 @@
+"""Cards: Stripe's two endpoints (real-time authorization, webhooks) and card management.
+
+``POST /stripe/issuing/authorization`` answers Stripe's ``issuing_authorization.request``
+within its two seconds: the signature is checked on the raw body, the decision is made and
+committed in one transaction of its own, and the answer is always a 200 with
+``Stripe-Version`` and ``{"approved": …}`` — whatever goes wrong becomes a decline with the
+reason in ``metadata``, never a 500 (a bad signature is a 400: it is not Stripe asking).
+``POST /stripe/webhook`` applies every other Issuing event; a failure answers 503 so Stripe
+delivers it again (events are deduplicated by id). Neither is in the OpenAPI: they are
+Stripe's, signed, not the app's API.
+
+Under ``/api/v1``: the cards one may see, issuing a card on a wallet, freezing, unfreezing,
+cancelling and replacing it, and linking a card purchase to its family and needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.types import ControllerRouterHandler
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.deps import DbDep, NowDep, WhoDep
+from api.errors import problem
+from api.idempotency import idempotent
+from api.routes.common import MAX_ID, PathId, body, problems
+from api.routes.purchases import purchase_read
+from api.schemas import PurchaseRead
+from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
+from wallet import card_authorizations, card_events, cards
+from wallet.card_authorizations import CardAnswer
+from wallet.card_models import Card
+
+log = logging.getLogger(__name__)
+
+#: The longest Tide spends deciding; Stripe gives two seconds, the network takes some of it.
+DECISION_BUDGET_SECONDS = 1.5
+
+
+def stripe_config(state: State) -> StripeConfig:
+    config = getattr(state, "stripe_config", None)
+    return config if isinstance(config, StripeConfig) else StripeConfig.from_env()
+
+
+def card_issuer(state: State) -> cards.CardIssuer:
+    """The card issuer, made on first use (card management only; authorizations never call it)."""
+    issuer = getattr(state, "card_issuer", None)
+    if issuer is None:
+        issuer = StripeGateway(stripe_config(state))
+        state.card_issuer = issuer
+    return issuer
+
+
+# Stripe's endpoints ------------------------------------------------------------------------
+
+
+def _answer(answer: CardAnswer) -> Response[dict[str, Any]]:
+    return Response(answer.body(), status_code=200, headers={"Stripe-Version": API_VERSION})
+
+
+async def _decide(
+    sessions: async_sessionmaker[AsyncSession], event: dict[str, Any], now: datetime, partial: bool
+) -> CardAnswer:
+    async with sessions() as db:
+        try:
+            answer = await card_authorizations.decide(db, event=event, now=now, allow_partial=partial)
+            await db.commit()
+        except BaseException:
+            await db.rollback()
+            raise
+        return answer
+
+
+@post("/stripe/issuing/authorization", include_in_schema=False, status_code=200)
+async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Stripe's synchronous authorization request: approve or decline, within two seconds."""
+    state = request.app.state
+    config = stripe_config(state)
+    raw = await request.body()
+    try:
+        event = verify(raw, request.headers.get("stripe-signature"), config.authorization_secret)
+    except SignatureInvalid as exc:
+        return problem(400, "signature-invalid", "The Stripe signature does not check out", str(exc))
+    if event.get("type") != "issuing_authorization.request":
+        return _answer(card_authorizations.decline("not_an_authorization_request"))
+    try:
+        answer = await asyncio.wait_for(
+            _decide(state.sessionmaker, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
+        )
+    except TimeoutError:
+        log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
+        answer = card_authorizations.decline("tide_timeout")
+    except Exception:
+        log.exception("card authorization %s could not be decided", event.get("id"))
+        answer = card_authorizations.decline("tide_error")
+    return _answer(answer)
+
+
+@post("/stripe/webhook", include_in_schema=False, status_code=200)
+async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Every other Issuing event; a 503 makes Stripe deliver it again."""
+    state = request.app.state
+    raw = await request.body()
+    try:
+        event = verify(raw, request.headers.get("stripe-signature"), stripe_config(state).webhook_secret)
+    except SignatureInvalid as exc:
+        return problem(400, "signature-invalid", "The Stripe signature does not check out", str(exc))
+    sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
+    try:
+        async with sessions() as db:
+            try:
+                outcome = await card_events.apply_event(db, event=event, now=state.clock())
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+    except Exception:
+        log.exception("Stripe event %s could not be applied; Stripe will deliver it again", event.get("id"))
+        return problem(503, "try-again", "The event could not be applied now; deliver it again")
+    return Response({"received": True, "outcome": outcome}, status_code=200)
+
+
+# Card management ----------------------------------------------------------------------------
+
+
+class CardRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    wallet_id: int
+    status: str = Field(description="active, inactive (frozen) or canceled")
+    frozen_reason: str | None
+    last4: str
+    type: str = Field(description="virtual or physical")
+    replacement_for_id: int | None
+    created_at: datetime
+
+
+class CardCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"type": "virtual"}]})
+
+    type: Literal["virtual", "physical"] = "virtual"
+
+
+class CardReplace(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "lost"}]})
+
+    reason: Literal["lost", "stolen", "damaged", "expired"]
+
+
+class PurchaseLink(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"family_id": 1, "need_ids": [1]}]})
+
+    family_id: int = Field(ge=1, le=MAX_ID)
+    need_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=20)
+
+
+def _read(card: Card) -> CardRead:
+    return CardRead.model_validate(card)
+
+
+class CardController(Controller):
+    path = "/api/v1"
+    tags = ["cards"]
+
+    @get("/cards", summary="The cards I may see", responses=problems())
+    async def list_cards(self, db: DbDep, who: WhoDep) -> list[CardRead]:
+        return [_read(card) for card in await cards.list_cards(db, who=who)]
+
+    @get("/cards/{card_id:int}", summary="One card", responses=problems(404))
+    async def read_card(self, db: DbDep, who: WhoDep, card_id: PathId) -> CardRead:
+        card, _ = await cards.get_card(db, who=who, card_id=card_id)
+        return _read(card)
+
+    @post(
+        "/wallets/{wallet_id:int}/cards",
+        summary="Issue a card on a wallet (virtual, or physical on request)",
+        responses=problems(403, 404, 503),
+        status_code=201,
+    )
+    @idempotent(status_code=201)
+    async def issue(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        wallet_id: PathId,
+        data: Annotated[CardCreate, body(CardCreate)],
+    ) -> CardRead:
+        issuer = card_issuer(request.app.state)
+        card = await cards.issue_card(db, issuer, who=who, wallet_id=wallet_id, card_type=data.type, now=now)
+        return _read(card)
+
+    async def _change(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        who: Any,
+        card_id: int,
+        action: cards.CardAction,
+        now: datetime,
+    ) -> CardRead:
+        issuer = card_issuer(request.app.state)
+        return _read(await cards.change_card(db, issuer, who=who, card_id=card_id, action=action, now=now))
+
+    @post(
+        "/cards/{card_id:int}/freeze", summary="Freeze a card", responses=problems(403, 404, 409, 503), status_code=200
+    )
+    @idempotent(status_code=200)
+    async def freeze(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, card_id: PathId
+    ) -> CardRead:
+        return await self._change(request, db, who, card_id, "freeze", now)
+
+    @post(
+        "/cards/{card_id:int}/unfreeze",
+        summary="Unfreeze a card",
+        responses=problems(403, 404, 409, 503),
+        status_code=200,
+    )
+    @idempotent(status_code=200)
+    async def unfreeze(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, card_id: PathId
+    ) -> CardRead:
+        return await self._change(request, db, who, card_id, "unfreeze", now)
+
+    @post(
+        "/cards/{card_id:int}/cancellation",
+        summary="Cancel a card for good",
+        responses=problems(403, 404, 409, 503),
+        status_code=200,
+    )
+    @idempotent(status_code=200)
+    async def cancel(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, card_id: PathId
+    ) -> CardRead:
+        return await self._change(request, db, who, card_id, "cancel", now)
+
+    @post(
+        "/cards/{card_id:int}/replacement",
+        summary="Cancel a lost, stolen or damaged card and issue its replacement",
+        responses=problems(403, 404, 409, 503),
+        status_code=201,
+    )
+    @idempotent(status_code=201)
+    async def replace(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        card_id: PathId,
+        data: Annotated[CardReplace, body(CardReplace)],
+    ) -> CardRead:
+        issuer = card_issuer(request.app.state)
+        return _read(await cards.replace_card(db, issuer, who=who, card_id=card_id, reason=data.reason, now=now))
+
+    @post(
+        "/purchases/{purchase_id:int}/family",
+        summary="Say which family and needs a card purchase was for",
+        responses=problems(403, 404, 409),
+        status_code=200,
+    )
+    @idempotent(status_code=200)
+    async def link(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        purchase_id: PathId,
+        data: Annotated[PurchaseLink, body(PurchaseLink)],
+    ) -> PurchaseRead:
+        row = await cards.link_card_purchase(
+            db, who=who, purchase_id=purchase_id, family_id=data.family_id, need_ids=data.need_ids, now=now
+        )
+        return PurchaseRead.model_validate(await purchase_read(db, who, row))
+
+
+ROUTES: list[ControllerRouterHandler] = [stripe_authorization, stripe_webhook, CardController]

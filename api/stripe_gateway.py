@@ -1,0 +1,228 @@
+"""Stripe, in one place: the only module in Tide that imports ``stripe``.
+
+``StripeGateway`` implements ``wallet.cards.CardIssuer`` with stripe-python's
+``StripeClient``: one pinned API version (``API_VERSION``, also sent back on every
+synchronous authorization answer), network retries (Stripe retries none unless asked), and an
+idempotency key on every call that creates or changes something, reused across its retries.
+``verify`` checks a signed request on its raw body before anything reads it.
+
+Configuration (environment):
+
+=============================== ==========================================================
+``TIDE_STRIPE_API_KEY``          the secret key (``sk_…``); without it, card management is
+                                 unavailable (authorizations and webhooks still work)
+``TIDE_STRIPE_AUTHORIZATION_SECRET`` signing secret of the synchronous authorization endpoint
+``TIDE_STRIPE_WEBHOOK_SECRET``   signing secret of the webhook endpoint
+``TIDE_STRIPE_API_BASE``         another API address (the offline fake in tests)
+``TIDE_CARD_PARTIAL_APPROVAL``   ``true`` to approve part of a controllable amount
+=============================== ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import stripe
+
+from wallet.cards import CardType
+from wallet.errors import CardIssuerUnavailable
+
+#: The one API version Tide speaks, everywhere: client, authorization answers, webhook endpoints.
+API_VERSION = "2026-10-28.endive"
+#: Seconds a signed request stays acceptable (replays after that are refused).
+SIGNATURE_TOLERANCE = 300
+ISSUING_EVENT_TYPES = (
+    "issuing_authorization.created",
+    "issuing_authorization.updated",
+    "issuing_transaction.created",
+    "issuing_transaction.updated",
+    "issuing_card.created",
+    "issuing_card.updated",
+    "issuing_cardholder.created",
+    "issuing_cardholder.updated",
+    "issuing_dispute.created",
+    "issuing_dispute.updated",
+    "issuing_dispute.closed",
+)
+
+
+class SignatureInvalid(Exception):
+    """A request claiming to come from Stripe whose signature does not check out."""
+
+
+@dataclass(frozen=True, slots=True)
+class StripeConfig:
+    """What Tide needs to talk to Stripe and to check what Stripe sends."""
+
+    api_key: str | None = None
+    authorization_secret: str | None = None
+    webhook_secret: str | None = None
+    api_base: str | None = None
+    allow_partial: bool = False
+    max_network_retries: int = 2
+
+    @classmethod
+    def from_env(cls) -> StripeConfig:
+        def get(name: str) -> str | None:
+            return os.environ.get(name, "").strip() or None
+
+        return cls(
+            api_key=get("TIDE_STRIPE_API_KEY"),
+            authorization_secret=get("TIDE_STRIPE_AUTHORIZATION_SECRET"),
+            webhook_secret=get("TIDE_STRIPE_WEBHOOK_SECRET"),
+            api_base=get("TIDE_STRIPE_API_BASE"),
+            allow_partial=(get("TIDE_CARD_PARTIAL_APPROVAL") or "").lower() in {"1", "true", "yes"},
+        )
+
+
+def verify(payload: bytes, header: str | None, secret: str | None) -> dict[str, Any]:
+    """The event in a signed request, checked against ``secret`` on the raw bytes received."""
+    if not secret:
+        raise SignatureInvalid("no signing secret is configured for this endpoint")
+    try:
+        stripe.WebhookSignature.verify_header(payload, header, secret, SIGNATURE_TOLERANCE)
+    except stripe.SignatureVerificationError as exc:
+        raise SignatureInvalid(str(exc.user_message or exc)) from exc
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:
+        raise SignatureInvalid("the signed body is not JSON") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict) or "object" not in event["data"]:
+        raise SignatureInvalid("the signed body is not a Stripe event")
+    return event
+
+
+class HTTPClient(stripe.HTTPXClient):
+    """stripe-python's httpx client, sending the encoded form as ``content=`` (httpx warns
+    that passing raw text as ``data=`` is deprecated, and Tide runs with warnings as errors)."""
+
+    def _get_request_args_kwargs(self, method: str, url: str, headers: Mapping[str, str], post_data: Any) -> Any:
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        data = kwargs.pop("data", None)
+        if data:
+            kwargs["content"] = data
+        return [args, kwargs]
+
+
+def http_client(timeout: float = 20) -> stripe.HTTPXClient:
+    return HTTPClient(timeout=timeout, allow_sync_methods=True)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return cast("dict[str, Any]", obj.to_dict())
+
+
+class StripeGateway:
+    """``CardIssuer`` over Stripe Issuing."""
+
+    def __init__(self, config: StripeConfig) -> None:
+        if not config.api_key:
+            raise CardIssuerUnavailable("no Stripe API key is configured (TIDE_STRIPE_API_KEY)")
+        self.client = stripe.StripeClient(
+            config.api_key,
+            stripe_version=API_VERSION,
+            base_addresses={"api": config.api_base} if config.api_base else None,
+            max_network_retries=config.max_network_retries,
+            http_client=http_client(),
+        )
+
+    async def create_cardholder(
+        self, *, name: str, email: str, phone_number: str | None, metadata: Mapping[str, str], idempotency_key: str
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "type": "individual",
+            "name": name[:24],
+            "email": email,
+            "metadata": dict(metadata),
+            "billing": {
+                "address": {
+                    "line1": "County Hall",
+                    "city": "Exeter",
+                    "postal_code": "EX2 4QD",
+                    "country": "GB",
+                }
+            },
+            "status": "active",
+        }
+        if phone_number:
+            params["phone_number"] = phone_number
+        try:
+            created = await self.client.v1.issuing.cardholders.create_async(
+                params=cast("Any", params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(f"Stripe refused the cardholder: {exc.user_message or exc}") from exc
+        return _plain(created)
+
+    async def create_card(
+        self,
+        *,
+        cardholder: str,
+        card_type: CardType,
+        status: str,
+        spending_controls: Mapping[str, Any],
+        metadata: Mapping[str, str],
+        replacement_for: str | None,
+        replacement_reason: str | None,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "cardholder": cardholder,
+            "currency": "gbp",
+            "type": card_type,
+            "status": status,
+            "spending_controls": dict(spending_controls),
+            "metadata": dict(metadata),
+        }
+        if replacement_for:
+            params["replacement_for"] = replacement_for
+            params["replacement_reason"] = replacement_reason or "lost"
+        try:
+            created = await self.client.v1.issuing.cards.create_async(
+                params=cast("Any", params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(f"Stripe refused the card: {exc.user_message or exc}") from exc
+        return _plain(created)
+
+    async def update_card(
+        self, *, card: str, status: str, cancellation_reason: str | None, idempotency_key: str
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"status": status}
+        if cancellation_reason and status == "canceled":
+            params["cancellation_reason"] = cancellation_reason
+        try:
+            updated = await self.client.v1.issuing.cards.update_async(
+                card, params=cast("Any", params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(f"Stripe refused the change: {exc.user_message or exc}") from exc
+        return _plain(updated)
+
+    async def list_events(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        """Issuing events created in ``[created_from, created_to)`` (Stripe keeps 30 days), oldest first."""
+        params: dict[str, Any] = {
+            "created": {"gte": created_from, "lt": created_to},
+            "types": list(ISSUING_EVENT_TYPES),
+            "limit": 100,
+        }
+        try:
+            page = await self.client.v1.events.list_async(params=cast("Any", params))
+            found = [_plain(event) async for event in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(f"Stripe's events could not be listed: {exc.user_message or exc}") from exc
+        return sorted(found, key=lambda event: (int(event.get("created") or 0), str(event.get("id"))))
+
+    async def list_transactions(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"created": {"gte": created_from, "lt": created_to}, "limit": 100}
+        try:
+            page = await self.client.v1.issuing.transactions.list_async(params=cast("Any", params))
+            return [_plain(txn) async for txn in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(
+                f"Stripe's transactions could not be listed: {exc.user_message or exc}"
+            ) from exc

@@ -1,0 +1,234 @@
+"""Card fixtures: a county of this folder's own, the app served on loopback by uvicorn in a
+thread, and the fake Stripe (card network included) talking to it over real HTTP.
+
+``rig`` gives a test both: cards are issued through ``api.stripe_gateway.StripeGateway``
+(the real stripe-python client) against the fake, and payments are made with the real
+client's test helpers, so the fake sends signed requests and events to the running app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import ledger
+from api.app import create_app
+from api.settings import Settings
+from api.stripe_gateway import StripeConfig, StripeGateway
+from ledger.database import create_engine
+from tests import databases
+from tests.cards.fake_stripe import FakeStripe
+from tests.conftest import IN_CI
+from tests.wallet.support import County, Worker
+from wallet import card_events, cards
+from wallet.access import load_principal
+from wallet.card_models import Card
+from wallet.clock import now_utc
+from wallet.demo import seed_demo
+
+COUNTY: dict[str, Any] = {
+    "localities": ("Exeter", "Torridge"),
+    "workers_per_team": 2,
+    "families_per_worker": 1,
+    "months": 1,
+}
+
+
+def _seed(url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as db:
+                await seed_demo(db, **COUNTY)
+                await db.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def cards_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = databases.sqlite_url(Path(tmp_path_factory.mktemp("cards-county")))
+    databases.migrate(url)
+    _seed(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def cards_county_postgres() -> Iterator[str]:
+    reason = databases.postgres_unreachable_reason()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)
+        pytest.skip(reason)
+    url = databases.create_postgres_database(prefix="tide_cards_test")
+    try:
+        databases.migrate(url)
+        _seed(url)
+        yield url
+    finally:
+        databases.drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def county_url(request: pytest.FixtureRequest) -> str:
+    name = "cards_county_sqlite" if request.param == "sqlite" else "cards_county_postgres"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+async def county(county_url: str) -> AsyncIterator[County]:
+    engine = create_engine(county_url, pool_size=5)
+    try:
+        yield County(engine)
+    finally:
+        await engine.dispose()
+
+
+def settings_for(url: str, *, pool_size: int = 5) -> Settings:
+    return Settings(
+        database_url=url,
+        environment="test",
+        host="127.0.0.1",
+        port=8000,
+        db_pool_size=pool_size,
+        jobs_in_process=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveApp:
+    """The app under uvicorn on a loopback port, in a thread of its own."""
+
+    def __init__(self, url: str, config: StripeConfig, port: int) -> None:
+        self.port = port
+        app = create_app(settings_for(url), stripe=config)
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveApp:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@dataclass
+class Rig:
+    """The fake Stripe, the live app it talks to, the real client, and the county's database."""
+
+    fake: FakeStripe
+    county: County
+    config: StripeConfig
+    client: stripe.StripeClient
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.county.engine
+
+    async def new_card(self, *, wallet_pence: int = 50_000, team_id: int = 1) -> tuple[Worker, str]:
+        """A key worker with a funded wallet and an active virtual card, issued through the
+        gateway (the real client) by the team's manager."""
+        worker = await self.county.new_key_worker(team_id=team_id, wallet_pence=wallet_pence)
+        manager_id = await self.county.person_id("manager.exeter" if team_id == 1 else "manager.torridge")
+        gateway = StripeGateway(self.config)
+        async with self.county.session() as db:
+            who = await load_principal(db, person_id=manager_id)
+            assert worker.wallet_id is not None
+            card = await cards.issue_card(
+                db, gateway, who=who, wallet_id=worker.wallet_id, card_type="virtual", now=now_utc()
+            )
+        self.fake.settle()
+        return worker, card.stripe_id
+
+    def pay(self, card: str, amount: int, **merchant: Any) -> dict[str, Any]:
+        """The card used at a till (the network asks Tide, then tells it what happened)."""
+        params: dict[str, Any] = {
+            "card": card,
+            "amount": amount,
+            "currency": merchant.pop("currency", "gbp"),
+            "merchant_data": {
+                "category": merchant.pop("category", "childrens_and_infants_wear_stores"),
+                "category_code": merchant.pop("category_code", "5641"),
+                "name": merchant.pop("name", "Clarks"),
+                "country": "GB",
+            },
+        }
+        if merchant.pop("controllable", False):
+            params["is_amount_controllable"] = True
+        assert not merchant, merchant
+        made = self.client.v1.test_helpers.issuing.authorizations.create(params=params).to_dict()  # type: ignore[arg-type]
+        self.fake.settle()
+        return made
+
+    def capture(self, authorization: str, amount: int | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {} if amount is None else {"capture_amount": amount}
+        made = self.client.v1.test_helpers.issuing.authorizations.capture(authorization, params=params).to_dict()  # type: ignore[arg-type]
+        self.fake.settle()
+        return made
+
+    async def available(self, worker: Worker) -> int:
+        return await self.county.available(worker.wallet_id)
+
+    async def check_books(self) -> None:
+        """``wallet ledger verify`` and the card reconciliation are clean."""
+        async with self.county.session() as db:
+            assert await ledger.verify(db) == []
+            stripe_side = list(self.fake.transactions.values())
+            findings = await card_events.reconcile(db, stripe_transactions=stripe_side)
+            assert findings == [], findings
+
+    async def card_row(self, stripe_id: str) -> Card:
+        async with self.county.session() as db:
+            return (await db.execute(select(Card).where(Card.stripe_id == stripe_id))).scalar_one()
+
+
+@pytest.fixture
+async def rig(county: County, county_url: str) -> AsyncIterator[Rig]:
+    port = free_port()
+    authorization_secret, webhook_secret = f"whsec_auth_{uuid.uuid4().hex}", f"whsec_hook_{uuid.uuid4().hex}"
+    fake = FakeStripe(
+        authorization_url=f"http://127.0.0.1:{port}/stripe/issuing/authorization",
+        webhook_url=f"http://127.0.0.1:{port}/stripe/webhook",
+        authorization_secret=authorization_secret,
+        webhook_secret=webhook_secret,
+    ).start()
+    config = StripeConfig(
+        api_key="sk_test_fake",
+        api_base=fake.base_url,
+        authorization_secret=authorization_secret,
+        webhook_secret=webhook_secret,
+    )
+    try:
+        with LiveApp(county_url, config, port):
+            yield Rig(fake=fake, county=county, config=config, client=fake.client())
+    finally:
+        fake.stop()

@@ -1,0 +1,378 @@
+"""Deciding a card authorization at the till, within Stripe's two seconds.
+
+Stripe asks (``issuing_authorization.request``); Tide answers from the wallet, the spend
+policy (the same ``evaluate`` the app's purchases ask, with the merchant category mapped to a
+purchase category) and any allowance a manager approved beforehand. An approval places the
+ledger hold for ``pending_request.amount`` in the same transaction as the answer is recorded.
+
+The answer is keyed by the event id: the decision row is claimed first (``INSERT … ON
+CONFLICT DO NOTHING``), so a duplicate request waits for the first to commit and then gets
+the same answer, and never places a second hold. The wallet's row is locked for the length
+of the decision, so concurrent authorizations on one card are decided one after another and
+the ledger's conditional update refuses anything the wallet cannot cover. Nothing here calls
+Stripe. Whatever cannot be decided is a decline with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import ledger
+from ledger.operations import insert_ignoring_conflict
+from wallet import allowances, audit
+from wallet.budgets import house_accounts
+from wallet.card_models import Card, CardAuthorization, CardDecision
+from wallet.cards import category_for
+from wallet.models import Purchase, PurchaseNeed, Team, Wallet
+from wallet.policies import current_policy
+from wallet.policy import Answer, Ask, Spend, evaluate
+from wallet.purchases import CARD_HOLD_LIFETIME, committed
+
+CURRENCY = "gbp"
+
+
+@dataclass(frozen=True, slots=True)
+class CardAnswer:
+    """Tide's answer to one authorization request."""
+
+    approved: bool
+    reasons: list[str] = field(default_factory=list)
+    #: Set only for a partial approval (less than was asked).
+    amount: int | None = None
+    replayed: bool = False
+
+    def body(self) -> dict[str, Any]:
+        """The JSON Stripe expects back: ``approved``, a partial ``amount``, and why."""
+        answer: dict[str, Any] = {"approved": self.approved}
+        if self.amount is not None:
+            answer["amount"] = self.amount
+        if self.reasons:
+            answer["metadata"] = {"tide_reasons": ",".join(self.reasons)[:500]}
+        return answer
+
+
+def decline(*reasons: str) -> CardAnswer:
+    return CardAnswer(approved=False, reasons=list(reasons))
+
+
+def _card_id(authorization: Mapping[str, Any]) -> str | None:
+    card = authorization.get("card")
+    if isinstance(card, Mapping):
+        return str(card.get("id") or "") or None
+    return str(card) if card else None
+
+
+def merchant_of(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """(merchant name, Stripe's category slug, Tide's purchase category or ``None``)."""
+    merchant = obj.get("merchant_data") or {}
+    slug = str(merchant.get("category") or "")
+    name = str(merchant.get("name") or "Unknown merchant")
+    return name, slug, category_for(slug, str(merchant.get("category_code") or ""))
+
+
+async def decide(
+    db: AsyncSession, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
+) -> CardAnswer:
+    """Answer one ``issuing_authorization.request`` event (already signature-checked).
+
+    Runs in the caller's transaction; the caller commits whatever this returns.
+    """
+    event_id = str(event["id"])
+    authorization: Mapping[str, Any] = event["data"]["object"]
+    table = CardDecision.__table__
+    claim = insert_ignoring_conflict(db, table, index_elements=["event_id"]).values(
+        event_id=event_id,
+        authorization_stripe_id=str(authorization["id"]),
+        source="request",
+        decided=False,
+        approved=False,
+        amount=0,
+        reasons=[],
+        settled=False,
+        created_at=now,
+    )
+    claimed = (await db.execute(claim.returning(table.c.id))).first()
+    if claimed is None:
+        first = (await db.execute(select(CardDecision).where(CardDecision.event_id == event_id))).scalar_one()
+        partial = "partial_approval" in first.reasons
+        return CardAnswer(
+            approved=first.approved,
+            reasons=list(first.reasons),
+            amount=first.amount if partial else None,
+            replayed=True,
+        )
+    answer, hold_id = await _decide(
+        db, event_id=event_id, authorization=authorization, now=now, allow_partial=allow_partial
+    )
+    granted = answer.amount if answer.amount is not None else (_requested(authorization) if answer.approved else 0)
+    await db.execute(
+        update(CardDecision)
+        .where(CardDecision.id == int(claimed[0]))
+        .values(
+            decided=True, approved=answer.approved, amount=granted, reasons=answer.reasons, hold_transfer_id=hold_id
+        )
+    )
+    return answer
+
+
+def _requested(authorization: Mapping[str, Any]) -> int:
+    pending = authorization.get("pending_request") or {}
+    return int(pending.get("amount") or 0)
+
+
+@dataclass(slots=True)
+class _Request:
+    """One authorization request, read from the event."""
+
+    event_id: str
+    stripe_id: str
+    requested: int
+    currency: str
+    controllable: bool
+    merchant_name: str
+    slug: str
+    category: str | None
+    card_stripe_id: str | None
+
+
+def _read(event_id: str, authorization: Mapping[str, Any]) -> _Request:
+    pending = authorization.get("pending_request") or {}
+    merchant_name, slug, category = merchant_of(authorization)
+    return _Request(
+        event_id=event_id,
+        stripe_id=str(authorization["id"]),
+        requested=_requested(authorization),
+        currency=str(pending.get("currency") or authorization.get("currency") or "").lower(),
+        controllable=bool(pending.get("is_amount_controllable")),
+        merchant_name=merchant_name,
+        slug=slug,
+        category=category,
+        card_stripe_id=_card_id(authorization),
+    )
+
+
+def _refusal(ask: _Request, card: Card, wallet: Wallet, funding_source_id: int | None) -> str | None:
+    """Why the request is declined before the policy is asked, if it is."""
+    checks = (
+        (card.status != "active", "card_not_active"),
+        (wallet.status != "active", "wallet_suspended"),
+        (ask.currency != CURRENCY, "currency_not_gbp"),
+        (ask.requested <= 0, "no_amount_requested"),
+        (ask.category is None, "merchant_category_not_allowed"),
+        (funding_source_id is None, "no_funding_source"),
+    )
+    return next((reason for failed, reason in checks if failed), None)
+
+
+async def _decide(
+    db: AsyncSession, *, event_id: str, authorization: Mapping[str, Any], now: datetime, allow_partial: bool
+) -> tuple[CardAnswer, str | None]:
+    ask = _read(event_id, authorization)
+    card = None
+    if ask.card_stripe_id:
+        card = (await db.execute(select(Card).where(Card.stripe_id == ask.card_stripe_id))).scalar_one_or_none()
+    if card is None:
+        return decline("unknown_card"), None
+    wallet = (await db.execute(select(Wallet).where(Wallet.id == card.wallet_id).with_for_update())).scalar_one()
+    existing = (
+        await db.execute(
+            select(CardAuthorization).where(CardAuthorization.stripe_id == ask.stripe_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    team = await db.get(Team, wallet.team_id)
+    funding_source_id = team.default_funding_source_id if team else None
+    refusal = _refusal(ask, card, wallet, funding_source_id)
+    if refusal is not None or ask.category is None or funding_source_id is None:
+        answer = decline(refusal or "merchant_category_not_allowed")
+        _record(db, ask, existing, card=card, wallet=wallet, approved=False, purchase=None, now=now)
+        await db.flush()
+        return answer, None
+    total = (existing.requested_amount if existing is not None else 0) + ask.requested
+    policy_answer = await _ask_policy(db, wallet=wallet, category=ask.category, amount=total, now=now)
+    reasons = list(policy_answer.codes)
+    allowance = None
+    if policy_answer.decision == "needs_approval":
+        allowance = await allowances.find_usable(
+            db, worker_id=wallet.person_id, category=ask.category, amount=total, family_id=None, now=now
+        )
+    purchase = await db.get(Purchase, existing.purchase_id) if existing and existing.purchase_id else None
+    if purchase is None:
+        purchase = _card_purchase(ask, wallet, funding_source_id, policy_answer.decision, reasons, now=now)
+        purchase.receipt_required = policy_answer.receipt_required
+        db.add(purchase)
+        await db.flush()
+    hold_id: str | None = None
+    granted: int | None = None
+    approved = policy_answer.decision == "allow" or allowance is not None
+    if approved:
+        hold_id, granted, declined = await _hold(db, ask, wallet=wallet, allow_partial=allow_partial, now=now)
+        approved = hold_id is not None
+        reasons.extend(declined)
+    if approved and allowance is not None:
+        await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
+        reasons.append("allowance_used")
+        if purchase.family_id is None and allowance.family_id is not None:
+            purchase.family_id = allowance.family_id
+            for need_id in allowance.need_ids:
+                db.add(PurchaseNeed(purchase_id=purchase.id, need_id=int(need_id)))
+    _update_purchase(
+        purchase, first=existing is None, approved=approved, amount=granted or ask.requested, hold_id=hold_id
+    )
+    if approved or existing is None:
+        purchase.policy_decision = "allow" if approved else policy_answer.decision
+    purchase.policy_reasons, purchase.updated_at = list(reasons), now
+    _record(db, ask, existing, card=card, wallet=wallet, approved=approved, purchase=purchase, now=now)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=None,
+        action=f"card.authorization.{'approved' if approved else 'declined'}",
+        subject_type="purchase",
+        subject_id=purchase.id,
+        now=now,
+        details={"authorization": ask.stripe_id, "event": event_id, "amount": ask.requested, "reasons": reasons},
+    )
+    return CardAnswer(approved=approved, reasons=reasons, amount=granted), hold_id
+
+
+async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount: int, now: datetime) -> Answer:
+    """The spend policy's answer, as the app's purchases ask it (the family is not known at the
+    till, so its caps wait until the key worker links the purchase)."""
+    _, policy = await current_policy(db)
+
+    async def unknown_family(_days: int = 0) -> int:
+        return 0
+
+    async def wallet_in_days(days: int) -> int:
+        spent = await db.execute(
+            select(func.coalesce(func.sum(committed()), 0)).where(
+                Purchase.wallet_id == wallet.id, Purchase.created_at >= now - timedelta(days=days)
+            )
+        )
+        return int(spent.scalar_one())
+
+    return await evaluate(
+        policy,
+        Ask(amount=amount, category=category, worker_id=wallet.person_id, team_id=wallet.team_id),
+        Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=wallet_in_days),
+    )
+
+
+async def _hold(
+    db: AsyncSession, ask: _Request, *, wallet: Wallet, allow_partial: bool, now: datetime
+) -> tuple[str | None, int | None, list[str]]:
+    """Hold the amount asked; or, when the amount is controllable and partial approval is
+    allowed, what the wallet has. Returns (hold id or None, partial amount, decline reasons)."""
+    clearing, _ = await house_accounts(db)
+    hold_id = f"card:{ask.event_id}:hold"
+    outcome = await ledger.place_hold(
+        db,
+        transfer_id=hold_id,
+        wallet_id=wallet.account_id,
+        clearing_id=clearing,
+        amount=ask.requested,
+        expires_at=now + CARD_HOLD_LIFETIME,
+        memo=f"card authorization {ask.stripe_id}",
+        now=now,
+    )
+    if outcome.accepted:
+        return hold_id, None, []
+    reasons = [outcome.declined or "insufficient_funds"]
+    available = (await ledger.balance(db, account_id=wallet.account_id)).available
+    if not (allow_partial and ask.controllable and 0 < available < ask.requested):
+        return None, None, reasons
+    partial_id = f"card:{ask.event_id}:partial"
+    partial = await ledger.place_hold(
+        db,
+        transfer_id=partial_id,
+        wallet_id=wallet.account_id,
+        clearing_id=clearing,
+        amount=available,
+        expires_at=now + CARD_HOLD_LIFETIME,
+        memo=f"card authorization {ask.stripe_id} (partial)",
+        now=now,
+    )
+    if not partial.accepted:  # pragma: no cover - the wallet row is locked
+        return None, None, reasons
+    return partial_id, available, [*reasons, "partial_approval"]
+
+
+def _card_purchase(
+    ask: _Request, wallet: Wallet, funding_source_id: int, decision: str, reasons: list[str], *, now: datetime
+) -> Purchase:
+    return Purchase(
+        family_id=None,
+        wallet_id=wallet.id,
+        team_id=wallet.team_id,
+        worker_id=wallet.person_id,
+        funding_source_id=funding_source_id,
+        category=ask.category or "SERVICE",
+        description=f"Card payment at {ask.merchant_name}"[:200],
+        supplier=ask.merchant_name[:120],
+        amount=ask.requested,
+        vat_evidence="no_vat_evidence",
+        payment_method="card",
+        status="declined",
+        policy_decision=decision,
+        policy_reasons=list(reasons),
+        receipt_required=False,
+        captured_amount=0,
+        refunded_amount=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _update_purchase(purchase: Purchase, *, first: bool, approved: bool, amount: int, hold_id: str | None) -> None:
+    if first:
+        purchase.status = "held" if approved else "declined"
+        purchase.amount = amount
+        purchase.hold_transfer_id = hold_id
+    elif approved and purchase.status in ("held", "declined"):  # an increment
+        purchase.amount = (purchase.amount if purchase.status == "held" else 0) + amount
+        purchase.status = "held"
+        purchase.hold_transfer_id = purchase.hold_transfer_id or hold_id
+
+
+def _record(
+    db: AsyncSession,
+    ask: _Request,
+    existing: CardAuthorization | None,
+    *,
+    card: Card,
+    wallet: Wallet,
+    approved: bool,
+    purchase: Purchase | None,
+    now: datetime,
+) -> None:
+    """The authorization's row: made on its first request, added to on an increment."""
+    if existing is not None:
+        existing.requested_amount += max(ask.requested, 0)
+        existing.approved = existing.approved or approved
+        existing.updated_at = now
+        return
+    db.add(
+        CardAuthorization(
+            stripe_id=ask.stripe_id,
+            card_id=card.id,
+            wallet_id=wallet.id,
+            purchase_id=purchase.id if purchase else None,
+            status="pending",
+            approved=approved,
+            amount=0,
+            requested_amount=max(ask.requested, 0),
+            currency=ask.currency[:3] or CURRENCY,
+            merchant_name=ask.merchant_name[:200],
+            merchant_category=ask.slug[:80],
+            category=ask.category or "",
+            stripe_seen=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
