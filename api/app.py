@@ -15,6 +15,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.health import health
+from api.jobs import run_jobs_in_process
+from api.routes.approvals import (
+    AllowanceController,
+    ApprovalController,
+    CoverController,
+    NotificationController,
+    PurchaseCompletionController,
+    ReviewController,
+)
 from api.routes.auth import MeController, SignInController
 from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.families import FamilyController, NeedController
@@ -55,8 +64,13 @@ def create_app(
         app.state.clock = clock
         app.state.stripe_config = stripe or StripeConfig.from_env()
         app.state.secure_cookies = not settings.is_development and settings.environment != "test"
+        app.state.settings = settings
         try:
-            yield
+            if settings.runs_jobs_in_process:
+                async with run_jobs_in_process(settings, engine=engine, clock=clock):
+                    yield
+            else:
+                yield
         finally:
             await engine.dispose()
 
@@ -82,6 +96,12 @@ def create_app(
             CodesController,
             ReportController,
             PeriodController,
+            ApprovalController,
+            AllowanceController,
+            CoverController,
+            ReviewController,
+            NotificationController,
+            PurchaseCompletionController,
             *CARD_ROUTES,
         ],
         dependencies={

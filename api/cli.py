@@ -5,6 +5,8 @@
     wallet seed-demo         load the demo county's books (safe to run twice)
     wallet serve             serve the web app and API
     wallet report monthly    write a month's five reports (--month YYYY-MM --out DIR)
+    wallet worker            run the background jobs (PostgreSQL)
+    wallet run-job NAME      run one background job now
 
 The database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
 """
@@ -21,10 +23,10 @@ import click
 import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 import ledger
-from api import migrations
+from api import jobs, migrations
 from api.settings import Settings, SettingsError
 from ledger.database import create_engine
 from ledger.operations import Db
@@ -141,6 +143,47 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@main.command("worker")
+def worker_command() -> None:
+    """Run the background jobs (notifications, escalation, receipt reviews) on PostgreSQL's queue."""
+    settings = _settings()
+    if settings.database_url.startswith("sqlite"):
+        raise click.ClickException("on SQLite the jobs run inside `wallet serve`; the worker is for PostgreSQL")
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url, pool_size=4)
+        app = jobs.job_app(settings, engine=engine, clock=now_utc)
+        try:
+            async with app.open_async():
+                click.echo(f"Tide's worker is running jobs: {', '.join(jobs.JOBS)}")
+                await app.run_worker_async(queues=["tide"])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@main.command("run-job")
+@click.argument("name", type=click.Choice(sorted(jobs.JOBS)))
+def run_job_command(name: str) -> None:
+    """Run one job now, in this process (for operators and cron-less set-ups)."""
+    settings = _settings()
+
+    async def run() -> object:
+        engine = create_engine(settings.database_url, pool_size=2)
+        try:
+            ctx = jobs.JobContext(
+                sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+                clock=now_utc,
+                mailer=jobs.mailer_from(settings),
+            )
+            return await jobs.JOBS[name](ctx)
+        finally:
+            await engine.dispose()
+
+    click.echo(f"{name}: {asyncio.run(run())}")
 
 
 @main.group("report")

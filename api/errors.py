@@ -19,6 +19,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import ledger
+from approvals import errors as approval_errors
 from reports import errors as report_errors
 from wallet import errors as wallet_errors
 
@@ -60,6 +61,19 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     report_errors.NoSuchException: (422, "no-such-exception", "The reconciliation has no such exception"),
     wallet_errors.CardNotInState: (409, "card-not-in-state", "The card cannot take this step now"),
     wallet_errors.CardIssuerUnavailable: (503, "card-issuer-unavailable", "The card issuer could not be reached"),
+    wallet_errors.AllowanceAlreadyUsed: (409, "allowance-already-used", "That approval has already been used"),
+    approval_errors.ApprovalAlreadyDecided: (409, "approval-already-decided", "The request has already been decided"),
+    approval_errors.SelfApprovalRefused: (403, "self-approval-refused", "Nobody approves their own spending"),
+    approval_errors.NotAnApprover: (403, "not-an-approver", "You cannot decide this request"),
+    approval_errors.SecondApproverRequired: (
+        409,
+        "second-approver-required",
+        "A second person must approve this amount",
+    ),
+    approval_errors.CeilingAboveRequest: (422, "ceiling-above-request", "An approval cannot be for more than asked"),
+    approval_errors.NotTheRequester: (403, "not-the-requester", "Only the worker who asked can do this"),
+    approval_errors.ReasonRequired: (422, "reason-required", "Say why the request is declined"),
+    approval_errors.ReviewNotOpen: (409, "review-not-open", "The review is already closed"),
 }
 
 #: Problems the API raises itself, not the domain.

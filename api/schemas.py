@@ -445,6 +445,8 @@ class PurchaseDecisionRead(Out):
     decision: Literal["allow", "needs_approval", "deny"]
     reasons: list[ReasonRead]
     message: str
+    approval_request_id: int | None = Field(default=None, description="The request sent to your manager, if any")
+    allowance_id: int | None = Field(default=None, description="The manager's allowance this purchase used, if any")
 
 
 class CaptureCreate(In):

@@ -65,9 +65,9 @@ async def raise_request(
     """Ask in advance, before going to the shop."""
     if ask.category not in CATEGORIES:
         raise UnknownCode(f"unknown purchase category {ask.category!r}")
+    family = await get_family(db, who=who, family_id=ask.family_id)  # unseen: not found
     if who.wallet_id is None or not who.has("key_worker"):
         raise NoWallet("only a key worker with a wallet asks for approval to spend")
-    family = await get_family(db, who=who, family_id=ask.family_id)
     if await db.get(FamilyWorker, (family.id, who.person_id)) is None:
         raise NotFound(f"no family {ask.family_id}")
     if family.status != "open":

@@ -29,6 +29,7 @@ from api.schemas import (
     ReceiptRead,
     RefundCreate,
 )
+from approvals.requests import raise_for_purchase
 from wallet import purchases, receipts
 from wallet.access import Principal, may_see_needs, visible_purchases
 from wallet.clock import LONDON
@@ -182,7 +183,23 @@ class PurchaseController(Controller):
                 402, "purchase-declined", "The purchase was declined", message, reasons=reasons, purchase=read
             )
             return cast("Response[PurchaseDecisionRead]", declined)
-        decision = {"decision": result.answer.decision, "reasons": reasons, "message": message, "purchase": read}
+        approval_request_id = None
+        if result.purchase.status == "needs_approval":
+            raised = await raise_for_purchase(
+                db, who=who, purchase=result.purchase, reason=message, rules=policy.approvals, now=now
+            )
+            approval_request_id = raised.id
+            message = f"{message} Your manager has been asked."
+        elif result.allowance_id is not None:
+            message = "Allowed: your manager's approval covers this."
+        decision = {
+            "decision": result.purchase.policy_decision,
+            "reasons": reasons,
+            "message": message,
+            "purchase": read,
+            "approval_request_id": approval_request_id,
+            "allowance_id": result.allowance_id,
+        }
         return Response(
             PurchaseDecisionRead.model_validate(decision), status_code=201 if result.purchase.status == "held" else 202
         )

@@ -30,6 +30,7 @@ county is this module's own, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -41,14 +42,16 @@ from typing import Any, Literal
 import pytest
 from httpx import Response
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from api.jobs import JobContext, review_receipts
 from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import SMALL_COUNTY, settings_for
+from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
-from wallet.clock import LONDON
+from wallet.clock import LONDON, now_utc
 from wallet.demo import DEMO_PASSWORD, email, seed_demo
 
 # The table --------------------------------------------------------------------------------
@@ -133,6 +136,33 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/periods/{month}":                        (401, 403, 403, 403, 403, OK,  OK,  OK),
     "POST /api/v1/periods/{month}/explanations":          (401, 403, 403, 403, 403, OK,  403, 403),
     "POST /api/v1/periods/{month}/close":                 (401, 403, 403, 403, 403, OK,  403, 403),
+    # Cards: the key worker's own, their manager's, the admin's; finance and the auditor only look.
+    "GET /api/v1/cards":                                  (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /api/v1/cards/{card_id}":                        (401, OK,  404, OK,  404, OK,  OK,  OK),
+    "POST /api/v1/wallets/{wallet_id}/cards":             (401, OK,  404, OK,  404, 403, 403, OK),
+    "POST /api/v1/cards/{card_id}/freeze":                (401, OK,  404, OK,  404, 403, 403, OK),
+    "POST /api/v1/cards/{card_id}/unfreeze":              (401, OK,  404, OK,  404, 403, 403, OK),
+    "POST /api/v1/cards/{card_id}/cancellation":          (401, OK,  404, OK,  404, 403, 403, OK),
+    "POST /api/v1/cards/{card_id}/replacement":           (401, OK,  404, OK,  404, 403, 403, OK),
+    # Only the key worker who paid says which family a card purchase was for.
+    "POST /api/v1/purchases/{purchase_id}/family":        (401, OK,  404, 403, 404, 403, 403, 403),
+    # Approvals: the worker asks; their team's managers decide; finance may give a second approval.
+    "POST /api/v1/approvals":                             (401, OK,  404, 403, 404, 404, 403, 403),
+    "GET /api/v1/approvals":                              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /api/v1/approvals/{request_id}":                 (401, OK,  404, OK,  404, OK,  OK,  OK),
+    "POST /api/v1/approvals/{request_id}/decision":       (401, 403, 404, OK,  404, 403, 403, 403),
+    "POST /api/v1/approvals/{request_id}/questions":      (401, 403, 404, OK,  404, 403, 403, 403),
+    "POST /api/v1/approvals/{request_id}/messages":       (401, OK,  404, OK,  404, OK,  403, OK),
+    "POST /api/v1/approvals/{request_id}/cancel":         (401, OK,  404, 403, 404, 403, 403, 403),
+    "POST /api/v1/purchases/{purchase_id}/complete":      (401, OK,  404, 403, 404, 404, 403, 403),
+    "GET /api/v1/allowances":                             (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "PUT /api/v1/teams/{team_id}/fallback-approver":      (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/deputies":                              (401, 403, 403, OK,  OK,  403, 403, 403),
+    "GET /api/v1/deputies":                               (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /api/v1/reviews":                                (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /api/v1/reviews/{review_id}/clear":             (401, 403, 404, OK,  404, 403, 403, 403),
+    "GET /api/v1/notifications":                          (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /api/v1/notifications/{notification_id}/read":  (401, OK,  404, 404, 404, 404, 404, 404),
 }
 # fmt: on
 
@@ -144,9 +174,14 @@ PERSONAL = {
     "DELETE /api/v1/me/tokens/{token_id}",
 }
 #: Path ids of things that belong to a key worker's patch: unseen, they are not found.
-PRIVATE_IDS = {"family_id", "need_id", "purchase_id", "receipt_id", "wallet_id", "token_id"}
+PRIVATE_IDS = {
+    "family_id", "need_id", "purchase_id", "receipt_id", "wallet_id", "token_id", "request_id", "review_id",
+    "notification_id",
+}  # fmt: skip
 #: Operations whose body names a patch's team, wallet or family.
-ABOUT_A_PATCH_IN_THE_BODY = {"POST /api/v1/families", "POST /api/v1/purchases", "POST /api/v1/allocations"}
+ABOUT_A_PATCH_IN_THE_BODY = {
+    "POST /api/v1/families", "POST /api/v1/purchases", "POST /api/v1/allocations", "POST /api/v1/approvals",
+}  # fmt: skip
 TARGETS = ("exeter", "torridge")
 
 
@@ -430,6 +465,126 @@ async def quiet_month_close(_scene: Scene, _target: str, _account: str | None) -
     return Call(ids={"month": "2001-01"})
 
 
+def advance_body(patch: Patch) -> dict[str, Any]:
+    return {
+        "family_id": patch.family_id,
+        "need_ids": [patch.need_id],
+        "category": "HH-ESS",
+        "amount_pence": 15_000,
+        "reason": "A bed for the children",
+    }
+
+
+async def fresh_case(scene: Scene, target: str) -> Patch:
+    """The target's patch with a new family and need of its own (so no cap or allowance carries over)."""
+    patch = scene.world.patches[target]
+    family_id = await scene.fresh_family(target)
+    need = await scene.create(patch.owner, f"/api/v1/families/{family_id}/needs", need_body())
+    return replace(patch, family_id=family_id, need_id=int(need["id"]))
+
+
+async def fresh_request_id(scene: Scene, target: str) -> int:
+    """An approval request the target's key worker has just raised, waiting for a manager."""
+    patch = await fresh_case(scene, target)
+    return int((await scene.create(patch.owner, "/api/v1/approvals", advance_body(patch)))["id"])
+
+
+async def fresh_request(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"request_id": await fresh_request_id(scene, target)})
+
+
+async def fresh_request_decision(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"request_id": await fresh_request_id(scene, target)}, json={"verdict": "approve"})
+
+
+async def fresh_request_message(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"request_id": await fresh_request_id(scene, target)}, json={"body": "Which shop?"})
+
+
+async def fresh_approved_parked_purchase(scene: Scene, target: str, _account: str | None) -> Call:
+    """A purchase parked for approval whose request the manager has approved."""
+    patch = await fresh_case(scene, target)
+    body = {**purchase_body(patch), "amount_pence": 15_000}
+    made = await scene.send("POST", "/api/v1/purchases", scene.world.sessions[patch.owner], json=body)
+    assert made.status_code == 202, f"setting up: a parked purchase: {made.text}"
+    parked = made.json()
+    manager = f"manager.{target}"
+    await scene.create(manager, f"/api/v1/approvals/{parked['approval_request_id']}/decision", {"verdict": "approve"})
+    return Call(ids={"purchase_id": int(parked["purchase"]["id"])})
+
+
+async def fresh_open_review(scene: Scene, target: str, _account: str | None) -> Call:
+    """A settled £50 purchase with no receipt (one is required above £10), swept into the review queue."""
+    patch = await fresh_case(scene, target)
+    made = await scene.create(patch.owner, "/api/v1/purchases", {**purchase_body(patch), "amount_pence": 5_000})
+    purchase_id = int(made["purchase"]["id"])
+    await scene.create("finance", f"/api/v1/purchases/{purchase_id}/capture", {"amount_pence": 5_000})
+    engine = create_engine(scene.world.url, pool_size=1)
+    try:
+        await review_receipts(
+            JobContext(sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=now_utc, mailer=None)
+        )
+    finally:
+        await engine.dispose()
+    reviews = await scene.send("GET", "/api/v1/reviews", scene.world.sessions[f"manager.{target}"])
+    review_id = next(r["id"] for r in reviews.json() if r["purchase_id"] == purchase_id)
+    return Call(ids={"review_id": review_id}, json={"note": "Receipt seen on paper"})
+
+
+async def fresh_notification(scene: Scene, target: str, _account: str | None) -> Call:
+    """A notification to the target's key worker: their request was approved."""
+    request_id = await fresh_request_id(scene, target)
+    await scene.create(f"manager.{target}", f"/api/v1/approvals/{request_id}/decision", {"verdict": "approve"})
+    owner = scene.world.patches[target].owner
+    mine = await scene.send("GET", "/api/v1/notifications", scene.world.sessions[owner])
+    return Call(ids={"notification_id": max(n["id"] for n in mine.json())})
+
+
+async def fallback_body(scene: Scene, target: str, _account: str | None) -> Call:
+    other = "torridge" if target == "exeter" else "exeter"
+    return Call(json={"person_id": scene.world.sessions[f"manager.{other}"].person_id})
+
+
+async def deputy_body(scene: Scene, _target: str, _account: str | None) -> Call:
+    today = datetime.now(LONDON).date().isoformat()
+    return Call(json={"deputy_id": scene.world.sessions["finance"].person_id, "starts_on": today, "ends_on": today})
+
+
+# Cards (card management talks to the offline fake Stripe: see tests/api/conftest.py) -----------
+
+
+async def _fresh_card(scene: Scene, target: str) -> dict[str, Any]:
+    patch = scene.world.patches[target]
+    return await scene.create(patch.owner, f"/api/v1/wallets/{patch.wallet_id}/cards", {"type": "virtual"})
+
+
+async def fresh_card(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"card_id": int((await _fresh_card(scene, target))["id"])})
+
+
+async def fresh_frozen_card(scene: Scene, target: str, _account: str | None) -> Call:
+    card = await _fresh_card(scene, target)
+    await scene.create(scene.world.patches[target].owner, f"/api/v1/cards/{card['id']}/freeze", None)
+    return Call(ids={"card_id": int(card["id"])})
+
+
+async def fresh_card_replacement(scene: Scene, target: str, account: str | None) -> Call:
+    return replace(await fresh_card(scene, target, account), json={"reason": "lost"})
+
+
+async def fresh_card_purchase(scene: Scene, target: str, _account: str | None) -> Call:
+    """A card payment at a till (Stripe's signed request to the app), waiting for its family."""
+    patch = scene.world.patches[target]
+    card = await _fresh_card(scene, target)
+    content, headers = signed(request_event(card["stripe_id"], 100), os.environ["TIDE_STRIPE_AUTHORIZATION_SECRET"])
+    scene.client.cookies.clear()
+    answer = await scene.client.post("/stripe/issuing/authorization", content=content, headers=headers)
+    assert answer.json()["approved"] is True, f"setting up: {answer.text}"
+    listed = await scene.send("GET", "/api/v1/purchases?limit=200", scene.world.sessions[patch.owner])
+    waiting = [p["id"] for p in listed.json()["items"] if p["family_id"] is None and p["status"] == "held"]
+    return Call(ids={"purchase_id": max(waiting)}, json={"family_id": patch.family_id, "need_ids": [patch.need_id]})
+
+
 #: How to build each change (and each request with a body). Reads need no entry: they go to
 #: the shared objects of the target's patch.
 REQUESTS: dict[str, Builder] = {
@@ -484,10 +639,28 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/purchases/{purchase_id}/refunds": fresh_purchase_refund,
     "POST /api/v1/purchases/{purchase_id}/receipts": receipt_upload,
     "PUT /api/v1/policy": body(lambda s, _p: {"rules": s.world.policy_rules, "note": "Re-published unchanged"}),
+    "GET /api/v1/cards/{card_id}": fresh_card,
+    "POST /api/v1/wallets/{wallet_id}/cards": body(lambda _s, _p: {"type": "virtual"}),
+    "POST /api/v1/cards/{card_id}/freeze": fresh_card,
+    "POST /api/v1/cards/{card_id}/unfreeze": fresh_frozen_card,
+    "POST /api/v1/cards/{card_id}/cancellation": fresh_card,
+    "POST /api/v1/cards/{card_id}/replacement": fresh_card_replacement,
+    "POST /api/v1/purchases/{purchase_id}/family": fresh_card_purchase,
     "GET /api/v1/reports/{month}/{name}": this_months_report,
     "GET /api/v1/periods/{month}": this_months_period,
     "POST /api/v1/periods/{month}/explanations": fresh_over_capture_explanation,
     "POST /api/v1/periods/{month}/close": quiet_month_close,
+    "POST /api/v1/approvals": body(lambda _s, p: advance_body(p)),
+    "GET /api/v1/approvals/{request_id}": fresh_request,
+    "POST /api/v1/approvals/{request_id}/decision": fresh_request_decision,
+    "POST /api/v1/approvals/{request_id}/questions": fresh_request_message,
+    "POST /api/v1/approvals/{request_id}/messages": fresh_request_message,
+    "POST /api/v1/approvals/{request_id}/cancel": fresh_request,
+    "POST /api/v1/purchases/{purchase_id}/complete": fresh_approved_parked_purchase,
+    "PUT /api/v1/teams/{team_id}/fallback-approver": fallback_body,
+    "POST /api/v1/deputies": deputy_body,
+    "POST /api/v1/reviews/{review_id}/clear": fresh_open_review,
+    "POST /api/v1/notifications/{notification_id}/read": fresh_notification,
 }
 
 

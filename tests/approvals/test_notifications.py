@@ -87,7 +87,7 @@ async def test_a_managers_notification_is_delivered_by_email(
     async with county.session() as db:
         row = (
             await db.execute(
-                Notification.__table__.select().where(  # type: ignore[attr-defined]
+                Notification.__table__.select().where(
                     Notification.recipient_id == s.manager.person_id, Notification.link == f"/approvals/{request_id}"
                 )
             )
@@ -111,7 +111,7 @@ async def test_an_unreachable_mail_server_never_blocks_the_decision_and_delivery
     async with county.session() as db:
         row: Any = (
             await db.execute(
-                Notification.__table__.select().where(  # type: ignore[attr-defined]
+                Notification.__table__.select().where(
                     Notification.recipient_id == s.worker.person_id, Notification.kind == "approval.approved"
                 )
             )
