@@ -11,12 +11,12 @@ card side was not reconciled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
 
-from sqlalchemy import BigInteger, DateTime, String, column, inspect, select, table
+from sqlalchemy import BigInteger, DateTime, String, column, exists, func, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,8 +59,9 @@ class ProcessorStatement(Protocol):
         """The month's transactions (created in the month, UK time), oldest first."""
         ...
 
-    async def known_operations(self, db: Db, operation_ids: Sequence[str]) -> set[str]:
-        """Which of these ledger operations the processor has a transaction for."""
+    def missing_from_statement(self, db: Db, period: Period) -> AsyncIterator[tuple[str, int]]:
+        """The month's card captures and refunds in the ledger (operation id, signed pence)
+        that have no transaction on the statement."""
         ...
 
 
@@ -98,12 +99,21 @@ class CardTransactionsTable:
                 dispute_status=row.dispute_status,
             )
 
-    async def known_operations(self, db: Db, operation_ids: Sequence[str]) -> set[str]:
-        if not operation_ids:
-            return set()
-        c = card_transactions.c
-        found = await db.execute(select(c.ledger_transfer_id).where(c.ledger_transfer_id.in_(list(operation_ids))))
-        return {row[0] for row in found}
+    async def missing_from_statement(self, db: Db, period: Period) -> AsyncIterator[tuple[str, int]]:
+        # One anti-join, streamed: the database hashes the statement, Python holds nothing.
+        from reports.movements import movements_query  # noqa: PLC0415 - movements reads this module's table
+
+        moved = movements_query(period, with_processor=False, card_only=True).order_by(None).subquery("moved")
+        on_statement = exists().where(card_transactions.c.ledger_transfer_id == moved.c.operation_id)
+        rows = await db.stream(
+            select(moved.c.operation_id, func.sum(moved.c.amount))
+            .where(moved.c.kind.in_(("capture", "excess", "refund")), ~on_statement)
+            .group_by(moved.c.operation_id)
+            .order_by(moved.c.operation_id)
+            .execution_options(yield_per=2000)
+        )
+        async for operation_id, amount in rows:
+            yield str(operation_id), int(amount)
 
 
 def _has_table(connection: Connection) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import Select, Subquery, case, exists, func, literal, or_, select
+from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.operations import Db
@@ -59,15 +59,8 @@ def movements_query(period: Period, *, with_processor: bool, card_only: bool = F
     hold_id = func.coalesce(t.pending_id, original.c.pending_id)
     signed = case((t.kind.in_(("capture", "excess")), t.amount), else_=-t.amount)
     has_receipt = exists().where(Receipt.purchase_id == Purchase.id, Receipt.uploaded_at <= period.as_at)
-    merchant_category = literal(None).label("merchant_category")
-    if with_processor:
-        merchant_category = (
-            select(card_transactions.c.merchant_category)
-            .where(card_transactions.c.ledger_transfer_id == t.operation_id)
-            .limit(1)
-            .scalar_subquery()
-            .label("merchant_category")
-        )
+    processor = card_transactions.alias("processor")
+    merchant_category = processor.c.merchant_category if with_processor else literal(None)
     query = (
         select(
             t.operation_id,
@@ -88,7 +81,7 @@ def movements_query(period: Period, *, with_processor: bool, card_only: bool = F
             Purchase.vat_rate,
             Purchase.vat_amount,
             has_receipt.label("has_receipt"),
-            merchant_category,
+            merchant_category.label("merchant_category"),
         )
         .select_from(transfers)
         .outerjoin(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
@@ -105,6 +98,12 @@ def movements_query(period: Period, *, with_processor: bool, card_only: bool = F
         )
         .order_by(t.accounting_date, t.operation_id, t.id)
     )
+    if with_processor:
+        # The processor's transaction this movement became (a hash join: no per-row lookups).
+        same_kind = case((t.kind.in_(("capture", "excess")), "capture"), else_="refund")
+        query = query.outerjoin(
+            processor, and_(processor.c.ledger_transfer_id == t.operation_id, processor.c.kind == same_kind)
+        )
     if card_only:
         query = query.where(Purchase.payment_method == "card")
     return query

@@ -106,27 +106,13 @@ async def reconcile(
 async def _ledger_against_processor(
     db: Db, period: Period, statement: ProcessorStatement | None, result: Reconciliation
 ) -> None:
-    captured = refunded = over = card_movements = 0
-    unmatched: list[tuple[str, int]] = []
-
-    async def flush() -> None:
-        if statement is None or not unmatched:
-            return
-        known = await statement.known_operations(db, [operation for operation, _ in unmatched])
-        for operation, amount in unmatched:
-            if operation not in known:
-                result.findings.append(
-                    Finding("card", f"ledger {operation}", "in the ledger, not on the processor's statement", amount)
-                )
-        unmatched.clear()
-
+    captured = refunded = 0
     async for m in stream_movements(db, period):
         if m.amount > 0:
             captured += m.amount
         else:
             refunded -= m.amount
         if m.flagged:
-            over += 1
             result.findings.append(
                 Finding(
                     "over-capture",
@@ -135,12 +121,6 @@ async def _ledger_against_processor(
                     m.amount,
                 )
             )
-        if m.payment_method == "card" and m.kind in ("capture", "refund"):
-            card_movements += 1
-            unmatched.append((m.operation_id, m.amount))
-            if len(unmatched) >= _BATCH:
-                await flush()
-    await flush()
     result.totals["Ledger captures"] = captured
     result.totals["Ledger refunds"] = refunded
     result.totals["Net card and purchase spend"] = captured - refunded
@@ -156,6 +136,10 @@ async def _ledger_against_processor(
             )
         )
         return
+    async for operation, amount in statement.missing_from_statement(db, period):
+        result.findings.append(
+            Finding("card", f"ledger {operation}", "in the ledger, not on the processor's statement", amount)
+        )
     await _processor_against_ledger(db, period, statement, result)
 
 

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime
 import pypdf
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.operations import Db
 from reports import journal, monthly, needs_outcomes, reconciliation, transparency
 from reports.card_source import ProcessorTransaction
+from reports.movements import stream_movements
 from reports.period import Period
 from reports.redaction import OTHER, PERSONAL
 from tests.reports.conftest import Built
@@ -230,12 +232,15 @@ class Statement:
     def __init__(self, lines: Sequence[ProcessorTransaction]) -> None:
         self.lines = list(lines)
 
-    async def transactions(self, _db: object, _period: Period) -> AsyncIterator[ProcessorTransaction]:
+    async def transactions(self, _db: Db, _period: Period) -> AsyncIterator[ProcessorTransaction]:
         for line in self.lines:
             yield line
 
-    async def known_operations(self, _db: object, operation_ids: Sequence[str]) -> set[str]:
-        return {op for op in (line.ledger_operation_id for line in self.lines) if op and op in operation_ids}
+    async def missing_from_statement(self, db: Db, period: Period) -> AsyncIterator[tuple[str, int]]:
+        on_statement = {line.ledger_operation_id for line in self.lines}
+        async for movement in stream_movements(db, period, card_only=True):
+            if movement.operation_id not in on_statement:
+                yield movement.operation_id, movement.amount
 
 
 def line(stripe_id: str, kind: str, amount: int, operation: str | None, **extra: str | None) -> ProcessorTransaction:
