@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml requirements-bootstrap.lock | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck format migrate seed verify bench lock clean
+.PHONY: help install run test chromium lint typecheck format migrate seed verify bench lock clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,8 +29,12 @@ run: install ## Migrate the database, load the demo data and serve on http://127
 	$(BIN)/wallet seed-demo
 	$(BIN)/wallet serve
 
-test: install lint typecheck ## Every test (PostgreSQL tests need the server; required when CI=true)
+test: install lint typecheck chromium ## Every test (PostgreSQL tests need the server; required when CI=true)
 	$(BIN)/pytest
+
+chromium: ## Install Debian's chromium for the browser tests, when /usr/bin/chromium is missing
+	@test -x /usr/bin/chromium || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 lint: install ## ruff and the import-direction contracts
 	$(BIN)/ruff check .
@@ -55,6 +59,7 @@ verify: install ## Check every ledger invariant in DATABASE_URL
 
 bench: install ## Ledger benchmark on PostgreSQL (TIDE_BENCH_POSTGRES)
 	$(BIN)/python -m benchmarks.ledger_bench
+	$(BIN)/python -m benchmarks.page_weight
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --quiet -o requirements.lock

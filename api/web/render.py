@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,12 @@ WORDS = {
 }
 
 
-def money(pence: int | None) -> str:
-    """Whole pence as pounds: 123456 → £1,234.56 (negative with a minus sign)."""
+def money(pence: int | Decimal | None) -> str:
+    """Whole pence as pounds: 123456 → £1,234.56 (negative with a minus sign). PostgreSQL's
+    ``SUM`` of whole pence comes back as a ``Decimal`` of whole pence: taken as it is."""
     if pence is None:
         return ""
+    pence = int(pence)
     sign = "-" if pence < 0 else ""
     pence = abs(pence)
     return f"{sign}£{pence // 100:,}.{pence % 100:02d}"

@@ -20,9 +20,21 @@ JPEG = (
 )
 
 
-def buy(phone: Visit, county: County, *, category: str, what: str, amount: str, shop: str, shot: str = "") -> None:
+def buy(
+    phone: Visit,
+    county: County,
+    *,
+    category: str,
+    what: str,
+    amount: str,
+    shop: str,
+    shot: str = "",
+    offline_confirm: bool = False,
+) -> None:
     """Go through the four steps of buying, from the home page's button to the answer."""
     page = phone.page
+    if offline_confirm:  # every step but the last needs the signal: go offline just before confirming
+        phone.context.set_offline(False)
     phone.go("/")
     page.get_by_role("button", name="Buy something for a family").click()
     if shot:
@@ -50,6 +62,8 @@ def buy(phone: Visit, county: County, *, category: str, what: str, amount: str, 
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before buying")
     if shot:
         phone.check(f"{shot}-4-check")
+    if offline_confirm:
+        phone.context.set_offline(True)
     page.get_by_role("button", name="Confirm and buy").click()
 
 
