@@ -178,6 +178,7 @@ def run_job_command(name: str) -> None:
                 sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
                 clock=now_utc,
                 mailer=jobs.mailer_from(settings),
+                base_url=settings.base_url,
             )
             return await jobs.JOBS[name](ctx)
         finally:

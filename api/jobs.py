@@ -46,6 +46,7 @@ class JobContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Callable[[], datetime]
     mailer: Mailer | None
+    base_url: str = ""
 
 
 def mailer_from(settings: Settings) -> Mailer | None:
@@ -67,7 +68,7 @@ async def send_notifications(ctx: JobContext) -> int:
     if ctx.mailer is None:
         return 0
     async with ctx.sessionmaker() as db, db.begin():
-        report = await notifications.send_due(db, mailer=ctx.mailer, now=ctx.clock())
+        report = await notifications.send_due(db, mailer=ctx.mailer, now=ctx.clock(), base_url=ctx.base_url)
     return report.sent
 
 
@@ -114,7 +115,10 @@ def job_app(settings: Settings, *, engine: AsyncEngine, clock: Callable[[], date
         )
     app = procrastinate.App(connector=connector)
     ctx = JobContext(
-        sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=clock, mailer=mailer_from(settings)
+        sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+        clock=clock,
+        mailer=mailer_from(settings),
+        base_url=settings.base_url,
     )
     for name, job in JOBS.items():
         _register(app, name=name, job=job, ctx=ctx)

@@ -103,7 +103,7 @@ class SendReport:
     failed: int
 
 
-async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime) -> SendReport:
+async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime, base_url: str = "") -> SendReport:
     """Send the notifications that are due; record each result. Other senders skip these rows."""
     statement = (
         select(Notification, Person.email)
@@ -120,7 +120,7 @@ async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime) -> SendRe
     sent = failed = 0
     for row, address in (await db.execute(statement)).all():
         try:
-            await mailer.send(Email(to=address, subject=row.subject, body=_body(row)))
+            await mailer.send(Email(to=address, subject=row.subject, body=_body(row, base_url)))
         except Exception as exc:
             failed += 1
             await db.execute(
@@ -144,7 +144,7 @@ async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime) -> SendRe
     return SendReport(sent=sent, failed=failed)
 
 
-def _body(row: Notification) -> str:
+def _body(row: Notification, base_url: str) -> str:
     if row.link:
-        return f"{row.body}\n\nOpen Tide: {row.link}\n"
+        return f"{row.body}\n\nOpen Tide: {base_url}{row.link}\n"
     return f"{row.body}\n"

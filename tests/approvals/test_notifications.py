@@ -59,6 +59,7 @@ def context(county: County, port: int, moment: datetime) -> JobContext:
         sessionmaker=async_sessionmaker(county.engine, expire_on_commit=False),
         clock=at(moment),
         mailer=SmtpMailer(host="127.0.0.1", port=port, sender="tide@council.example", timeout=5),
+        base_url="https://tide.council.example",
     )
 
 
@@ -84,6 +85,7 @@ async def test_a_managers_notification_is_delivered_by_email(
     message = to_manager[0]
     assert message["From"] == "tide@council.example"
     assert message["Subject"].startswith("Approval needed: £150.00")
+    assert f"Open Tide: https://tide.council.example/approvals/{request_id}" in message.get_content()
     async with county.session() as db:
         row = (
             await db.execute(
