@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -29,11 +29,13 @@ class Inbox:
     """An aiosmtpd handler that keeps every message it is given."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802, ARG002 - aiosmtpd's hook
         assert isinstance(envelope.content, bytes)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
         return "250 Message accepted for delivery"
 
 
