@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import audit
@@ -289,7 +289,7 @@ async def _wallet_for_management(db: AsyncSession, *, who: Principal, wallet_id:
     return wallet
 
 
-async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, wallet: Wallet, now: datetime) -> Cardholder:
+async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, wallet: Wallet, key: str, now: datetime) -> Cardholder:
     found = (await db.execute(select(Cardholder).where(Cardholder.person_id == wallet.person_id))).scalar_one_or_none()
     if found is not None:
         return found
@@ -301,7 +301,7 @@ async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, wallet: Wallet, n
         email=person.email,
         phone_number=None,
         metadata={"tide_person_id": str(person.id)},
-        idempotency_key=f"tide-cardholder-{person.id}",
+        idempotency_key=f"{key}:cardholder",
     )
     holder = Cardholder(
         stripe_id=str(created["id"]), person_id=person.id, status=str(created["status"]), created_at=now, updated_at=now
@@ -318,16 +318,19 @@ async def issue_card(
     who: Principal,
     wallet_id: int,
     card_type: CardType,
+    key: str,
     now: datetime,
     replacing: Card | None = None,
     replacement_reason: str | None = None,
 ) -> Card:
-    """A new card on the wallet (active, unless the wallet is suspended)."""
+    """A new card on the wallet (active, unless the wallet is suspended).
+
+    ``key`` makes the issuer's side idempotent: the same key (a retried request) gets the
+    same cardholder and card back from Stripe, never a second card."""
     wallet = await _wallet_for_management(db, who=who, wallet_id=wallet_id)
     if card_type not in ("virtual", "physical"):
         raise UnknownCode(f"unknown card type {card_type!r}")
-    holder = await _cardholder(db, issuer, wallet=wallet, now=now)
-    count = (await db.execute(select(func.count()).select_from(Card).where(Card.wallet_id == wallet.id))).scalar_one()
+    holder = await _cardholder(db, issuer, wallet=wallet, key=key, now=now)
     status = "active" if wallet.status == "active" else "inactive"
     created = await issuer.create_card(
         cardholder=holder.stripe_id,
@@ -337,7 +340,7 @@ async def issue_card(
         metadata={"tide_wallet_id": str(wallet.id)},
         replacement_for=replacing.stripe_id if replacing else None,
         replacement_reason=replacement_reason,
-        idempotency_key=f"tide-card-{wallet.id}-{count + 1}",
+        idempotency_key=f"{key}:card",
     )
     card = Card(
         stripe_id=str(created["id"]),
@@ -381,7 +384,14 @@ async def list_cards(db: AsyncSession, *, who: Principal) -> Sequence[Card]:
 
 
 async def change_card(
-    db: AsyncSession, issuer: CardIssuer, *, who: Principal, card_id: int, action: CardAction, now: datetime
+    db: AsyncSession,
+    issuer: CardIssuer,
+    *,
+    who: Principal,
+    card_id: int,
+    action: CardAction,
+    key: str,
+    now: datetime,
 ) -> Card:
     """Freeze (inactive), unfreeze (active again) or cancel (for good) a card."""
     card, wallet = await get_card(db, who=who, card_id=card_id, for_update=True)
@@ -400,7 +410,7 @@ async def change_card(
         card=card.stripe_id,
         status=target,
         cancellation_reason="lost" if action == "cancel" else None,
-        idempotency_key=f"tide-card-{card.id}-{action}-{int(now.timestamp())}",
+        idempotency_key=f"{key}:{action}",
     )
     card.status, card.frozen_reason, card.updated_at = str(updated["status"]), reason, now
     await db.flush()
@@ -409,20 +419,21 @@ async def change_card(
 
 
 async def replace_card(
-    db: AsyncSession, issuer: CardIssuer, *, who: Principal, card_id: int, reason: str, now: datetime
+    db: AsyncSession, issuer: CardIssuer, *, who: Principal, card_id: int, reason: str, key: str, now: datetime
 ) -> Card:
     """Cancel a lost, stolen or damaged card and issue its replacement on the same wallet."""
     if reason not in ("lost", "stolen", "damaged", "expired"):
         raise UnknownCode(f"unknown replacement reason {reason!r}")
     card, wallet = await get_card(db, who=who, card_id=card_id, for_update=True)
     if card.status != "canceled":
-        card = await change_card(db, issuer, who=who, card_id=card_id, action="cancel", now=now)
+        card = await change_card(db, issuer, who=who, card_id=card_id, action="cancel", key=key, now=now)
     return await issue_card(
         db,
         issuer,
         who=who,
         wallet_id=wallet.id,
         card_type="virtual" if card.type == "virtual" else "physical",
+        key=f"{key}:replacement",
         now=now,
         replacing=card,
         replacement_reason=reason,
@@ -449,7 +460,7 @@ async def follow_wallet_status(db: AsyncSession, issuer: CardIssuer, *, wallet_i
             card=card.stripe_id,
             status=target,
             cancellation_reason=None,
-            idempotency_key=f"tide-card-{card.id}-{target}-{int(now.timestamp())}",
+            idempotency_key=f"tide-wallet-{wallet_id}-card-{card.id}-{target}-{now.isoformat()}",
         )
         card.status, card.frozen_reason, card.updated_at = str(updated["status"]), reason, now
         changed.append(card)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -28,12 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
-from api.idempotency import idempotent
+from api.idempotency import idempotent, transfer_id_for
 from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
 from api.schemas import PurchaseRead
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from wallet import card_authorizations, card_events, cards
+from wallet.access import Principal
 from wallet.card_authorizations import CardAnswer
 from wallet.card_models import Card
 
@@ -133,6 +135,7 @@ class CardRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    stripe_id: str = Field(description="Stripe's id of the card (ic_…)")
     wallet_id: int
     status: str = Field(description="active, inactive (frozen) or canceled")
     frozen_reason: str | None
@@ -159,6 +162,15 @@ class PurchaseLink(BaseModel):
 
     family_id: int = Field(ge=1, le=MAX_ID)
     need_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=20)
+
+
+def _key(who: Principal, request: Request[Any, Any, Any]) -> str:
+    """The card issuer's idempotency key: from the caller's Idempotency-Key, so a retried
+    request (whose first attempt rolled back here) gets the same card from Stripe; without
+    one, a fresh key."""
+    if request.headers.get("idempotency-key"):
+        return "tide-" + transfer_id_for(who, request, "card")
+    return f"tide-card:{uuid.uuid4().hex}"
 
 
 def _read(card: Card) -> CardRead:
@@ -195,7 +207,9 @@ class CardController(Controller):
         data: Annotated[CardCreate, body(CardCreate)],
     ) -> CardRead:
         issuer = card_issuer(request.app.state)
-        card = await cards.issue_card(db, issuer, who=who, wallet_id=wallet_id, card_type=data.type, now=now)
+        card = await cards.issue_card(
+            db, issuer, who=who, wallet_id=wallet_id, card_type=data.type, key=_key(who, request), now=now
+        )
         return _read(card)
 
     async def _change(
@@ -208,7 +222,11 @@ class CardController(Controller):
         now: datetime,
     ) -> CardRead:
         issuer = card_issuer(request.app.state)
-        return _read(await cards.change_card(db, issuer, who=who, card_id=card_id, action=action, now=now))
+        return _read(
+            await cards.change_card(
+                db, issuer, who=who, card_id=card_id, action=action, key=_key(who, request), now=now
+            )
+        )
 
     @post(
         "/cards/{card_id:int}/freeze", summary="Freeze a card", responses=problems(403, 404, 409, 503), status_code=200
@@ -260,7 +278,11 @@ class CardController(Controller):
         data: Annotated[CardReplace, body(CardReplace)],
     ) -> CardRead:
         issuer = card_issuer(request.app.state)
-        return _read(await cards.replace_card(db, issuer, who=who, card_id=card_id, reason=data.reason, now=now))
+        return _read(
+            await cards.replace_card(
+                db, issuer, who=who, card_id=card_id, reason=data.reason, key=_key(who, request), now=now
+            )
+        )
 
     @post(
         "/purchases/{purchase_id:int}/family",

@@ -8,7 +8,7 @@ from ``wallet.demo.seed_demo`` with small numbers; every demo account's password
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.app import create_app
 from api.settings import Settings
 from ledger.database import create_engine
+from tests.cards.fake_stripe import FakeStripe
 from wallet.demo import DEMO_PASSWORD, email, seed_demo
 
 SMALL_COUNTY = {"localities": ("Exeter", "Torridge"), "workers_per_team": 2, "families_per_worker": 2, "months": 1}
@@ -35,6 +36,22 @@ def _seed(url: str) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fake_card_issuer() -> Iterator[FakeStripe]:
+    """Card management calls Stripe: every API test's app talks to the offline fake instead
+    (``tests/cards/fake_stripe.py``; its events are kept, not delivered)."""
+    fake = FakeStripe(authorization_url="", webhook_url="", auto_deliver=False).start()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TIDE_STRIPE_API_KEY", "sk_test_fake")
+            patch.setenv("TIDE_STRIPE_API_BASE", fake.base_url)
+            patch.setenv("TIDE_STRIPE_AUTHORIZATION_SECRET", fake.authorization_secret)
+            patch.setenv("TIDE_STRIPE_WEBHOOK_SECRET", fake.webhook_secret)
+            yield fake
+    finally:
+        fake.stop()
 
 
 @pytest.fixture(scope="session")

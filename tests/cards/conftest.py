@@ -164,7 +164,13 @@ class Rig:
             who = await load_principal(db, person_id=manager_id)
             assert worker.wallet_id is not None
             card = await cards.issue_card(
-                db, gateway, who=who, wallet_id=worker.wallet_id, card_type="virtual", now=now_utc()
+                db,
+                gateway,
+                who=who,
+                wallet_id=worker.wallet_id,
+                card_type="virtual",
+                key=uuid.uuid4().hex,
+                now=now_utc(),
             )
         self.fake.settle()
         return worker, card.stripe_id
