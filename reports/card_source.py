@@ -1,128 +1,84 @@
-"""The card processor's side of the month: its transactions, read from ``card_transactions``.
+"""The card processor's side of the month: its statement, read from a table.
 
 The cards package records every Stripe Issuing transaction (a capture or a refund) in
-``card_transactions``, each naming the ledger operation it became. Reconciliation reads that
-statement through the ``ProcessorStatement`` protocol, so a test (or another processor) can
-stand in for it. The table is read with a light ``table()`` of the columns used here rather
-than the cards' ORM classes: reports depend on the agreed columns, not on their code.
-When the table is not there, ``statement_for`` answers ``None`` and reconciliation says the
-card side was not reconciled.
+``card_transactions``, each naming the ledger operation it became. Reconciliation reads a
+``Statement``: any table with the agreed columns, named here with a light ``table()`` rather
+than the cards' ORM classes (reports depend on the agreed columns, not on their code). This
+is the seam for processor transactions: production reads ``card_transactions``; a test, or
+another processor's import, fills a table of its own with the same columns and passes a
+``Statement`` naming it. Matching happens in the database (joins, not per-row lookups), so
+a month of a million transactions costs a few scans. When ``card_transactions`` is not in
+the database, ``statement_for`` answers ``None`` and reconciliation says the card side was
+not reconciled.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Protocol
+from datetime import UTC, date, datetime, time
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, column, exists, func, inspect, select, table
+from sqlalchemy import BigInteger, ColumnElement, DateTime, String, TableClause, column, inspect, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from ledger.operations import Db
 from reports.period import Period
 from wallet.clock import LONDON
 
-card_transactions = table(
-    "card_transactions",
-    column("stripe_id", String),
-    column("kind", String),
-    column("amount", BigInteger),
-    column("purchase_id", BigInteger),
-    column("authorization_stripe_id", String),
-    column("merchant_name", String),
-    column("merchant_category", String),
-    column("created_at", DateTime(timezone=True)),
-    column("ledger_transfer_id", String),
-    column("dispute_status", String),
+CARD_TRANSACTIONS = "card_transactions"
+#: The agreed columns of a processor statement (see ``interfaces.md``: the cards' table).
+COLUMNS: tuple[tuple[str, TypeEngine[Any]], ...] = (
+    ("stripe_id", String()),
+    ("kind", String()),
+    ("amount", BigInteger()),
+    ("authorization_stripe_id", String()),
+    ("merchant_category", String()),
+    ("created_at", DateTime(timezone=True)),
+    ("ledger_transfer_id", String()),
+    ("dispute_status", String()),
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessorTransaction:
-    """One line of the processor's statement; ``amount`` is positive pence, ``kind`` says which way."""
-
-    stripe_id: str
-    kind: str
-    amount: int
-    created_at: datetime
-    ledger_operation_id: str | None
-    authorization_id: str | None
-    dispute_status: str | None
+@functools.cache
+def statement_table(name: str) -> TableClause:
+    """A light description of a statement table called ``name``."""
+    return table(name, *(column(c, kind) for c, kind in COLUMNS))
 
 
-class ProcessorStatement(Protocol):
-    """What reconciliation asks of the card processor's records."""
-
-    def transactions(self, db: Db, period: Period) -> AsyncIterator[ProcessorTransaction]:
-        """The month's transactions (created in the month, UK time), oldest first."""
-        ...
-
-    def missing_from_statement(self, db: Db, period: Period) -> AsyncIterator[tuple[str, int]]:
-        """The month's card captures and refunds in the ledger (operation id, signed pence)
-        that have no transaction on the statement."""
-        ...
+card_transactions = statement_table(CARD_TRANSACTIONS)
 
 
 def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LONDON)
+    """Midnight UK time, in UTC (how the cards' table stores its moments, on both databases)."""
+    return datetime.combine(day, time.min, tzinfo=LONDON).astimezone(UTC)
 
 
-class CardTransactionsTable:
-    """The statement as the cards package records it in ``card_transactions``."""
+@dataclass(frozen=True)
+class Statement:
+    """The processor's transactions, in the table ``name`` (default: the cards' own)."""
 
-    async def transactions(self, db: Db, period: Period) -> AsyncIterator[ProcessorTransaction]:
-        c = card_transactions.c
-        rows = await db.stream(
-            select(
-                c.stripe_id,
-                c.kind,
-                c.amount,
-                c.created_at,
-                c.ledger_transfer_id,
-                c.authorization_stripe_id,
-                c.dispute_status,
-            )
-            .where(c.created_at >= _start(period.first), c.created_at < _start(period.end))
-            .order_by(c.created_at, c.stripe_id)
-            .execution_options(yield_per=2000)
-        )
-        async for row in rows:
-            yield ProcessorTransaction(
-                stripe_id=row.stripe_id,
-                kind=row.kind,
-                amount=int(row.amount),
-                created_at=row.created_at,
-                ledger_operation_id=row.ledger_transfer_id,
-                authorization_id=row.authorization_stripe_id,
-                dispute_status=row.dispute_status,
-            )
+    name: str = CARD_TRANSACTIONS
 
-    async def missing_from_statement(self, db: Db, period: Period) -> AsyncIterator[tuple[str, int]]:
-        # One anti-join, streamed: the database hashes the statement, Python holds nothing.
-        from reports.movements import movements_query  # noqa: PLC0415 - movements reads this module's table
+    @property
+    def table(self) -> TableClause:
+        return statement_table(self.name)
 
-        moved = movements_query(period, with_processor=False, card_only=True).order_by(None).subquery("moved")
-        on_statement = exists().where(card_transactions.c.ledger_transfer_id == moved.c.operation_id)
-        rows = await db.stream(
-            select(moved.c.operation_id, func.sum(moved.c.amount))
-            .where(moved.c.kind.in_(("capture", "excess", "refund")), ~on_statement)
-            .group_by(moved.c.operation_id)
-            .order_by(moved.c.operation_id)
-            .execution_options(yield_per=2000)
-        )
-        async for operation_id, amount in rows:
-            yield str(operation_id), int(amount)
+    def in_month(self, period: Period) -> ColumnElement[bool]:
+        """The month's transactions: created in it, UK time."""
+        created = self.table.c.created_at
+        return (created >= _start(period.first)) & (created < _start(period.end))
 
 
 def _has_table(connection: Connection) -> bool:
-    return inspect(connection).has_table("card_transactions")
+    return inspect(connection).has_table(CARD_TRANSACTIONS)
 
 
-async def statement_for(db: Db) -> ProcessorStatement | None:
-    """The processor's statement in this database, or ``None`` when cards are not recorded here."""
+async def statement_for(db: Db) -> Statement | None:
+    """The cards' statement in this database, or ``None`` when cards are not recorded here."""
     connection = db if isinstance(db, AsyncConnection) else await db.connection()
     if not await connection.run_sync(_has_table):
         return None
-    return CardTransactionsTable()
+    return Statement()

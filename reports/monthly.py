@@ -20,7 +20,7 @@ from ledger.operations import Db
 from ledger.schema import periods
 from reports import journal, needs_outcomes, pdf, reconciliation, transparency
 from reports.errors import UnknownReport
-from reports.movements import net_spend_by_purchase, stream_movements
+from reports.movements import movements_query, net_spend_by_purchase
 from reports.period import Period, as_utc
 from reports.redaction import Redaction
 from wallet.clock import LONDON
@@ -93,6 +93,10 @@ async def reconcile(db: Db, period: Period) -> reconciliation.Reconciliation:
     return await reconciliation.reconcile(db, period, explanations={str(k): str(v) for k, v in explained})
 
 
+def _as_date(day: date | str) -> date:
+    return day if isinstance(day, date) else date.fromisoformat(day)
+
+
 def _start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LONDON)
 
@@ -154,9 +158,9 @@ async def _teams(db: Db, period: Period) -> list[pdf.TeamMonth]:
 
 
 async def _daily(db: Db, period: Period) -> list[tuple[date, int]]:
-    days: dict[date, int] = {}
-    async for movement in stream_movements(db, period):
-        days[movement.accounting_date] = days.get(movement.accounting_date, 0) + movement.amount
+    moved = movements_query(period, with_processor=False).order_by(None).subquery("moved")
+    rows = await db.execute(select(moved.c.accounting_date, func.sum(moved.c.amount)).group_by(moved.c.accounting_date))
+    days = {_as_date(day): int(total) for day, total in rows}
     day, out = period.first, []
     while day < period.end:
         out.append((day, days.get(day, 0)))

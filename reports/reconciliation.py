@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal, TextIO
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.operations import Db
 from ledger.schema import RESOLVING_KINDS, accounts, transfers
-from reports.card_source import ProcessorStatement, statement_for
+from reports.card_source import Statement, statement_for
 from reports.money import pounds
-from reports.movements import stream_movements
+from reports.movements import movements_query
 from reports.period import Period
 from wallet.clock import LONDON
 from wallet.models import Allocation, Purchase
@@ -87,7 +87,7 @@ async def reconcile(
     db: Db,
     period: Period,
     *,
-    statement: ProcessorStatement | None = None,
+    statement: Statement | None = None,
     explanations: Mapping[str, str] | None = None,
     use_processor: bool = True,
 ) -> Reconciliation:
@@ -104,26 +104,37 @@ async def reconcile(
 
 
 async def _ledger_against_processor(
-    db: Db, period: Period, statement: ProcessorStatement | None, result: Reconciliation
+    db: Db, period: Period, statement: Statement | None, result: Reconciliation
 ) -> None:
-    captured = refunded = 0
-    async for m in stream_movements(db, period):
-        if m.amount > 0:
-            captured += m.amount
-        else:
-            refunded -= m.amount
-        if m.flagged:
-            result.findings.append(
-                Finding(
-                    "over-capture",
-                    f"purchase {m.purchase_id}",
-                    f"captured {pounds(m.amount)} against a purchase of {pounds(m.purchase_amount)}: excess flagged",
-                    m.amount,
-                )
+    moved = movements_query(period, with_processor=False).order_by(None).subquery("moved")
+    totals = (
+        await db.execute(
+            select(
+                func.coalesce(func.sum(case((moved.c.amount > 0, moved.c.amount), else_=0)), 0),
+                func.coalesce(func.sum(case((moved.c.amount < 0, -moved.c.amount), else_=0)), 0),
             )
+        )
+    ).one()
+    captured, refunded = int(totals[0]), int(totals[1])
     result.totals["Ledger captures"] = captured
     result.totals["Ledger refunds"] = refunded
     result.totals["Net card and purchase spend"] = captured - refunded
+    over = await db.execute(
+        select(moved.c.purchase_id, moved.c.purchase_amount, func.sum(moved.c.amount))
+        .where(moved.c.kind.in_(("capture", "excess")))
+        .group_by(moved.c.operation_id, moved.c.purchase_id, moved.c.purchase_amount)
+        .having(func.max(case((moved.c.flagged, 1), else_=0)) == 1)
+        .order_by(moved.c.purchase_id)
+    )
+    for purchase_id, purchase_amount, amount in over:
+        result.findings.append(
+            Finding(
+                "over-capture",
+                f"purchase {purchase_id}",
+                f"captured {pounds(int(amount))} against a purchase of {pounds(int(purchase_amount))}: excess flagged",
+                int(amount),
+            )
+        )
     await _overspend(db, period, result)
     if statement is None:
         result.card_side_reconciled = False
@@ -136,11 +147,25 @@ async def _ledger_against_processor(
             )
         )
         return
-    async for operation, amount in statement.missing_from_statement(db, period):
-        result.findings.append(
-            Finding("card", f"ledger {operation}", "in the ledger, not on the processor's statement", amount)
-        )
+    await _missing_from_statement(db, period, statement, result)
     await _processor_against_ledger(db, period, statement, result)
+
+
+async def _missing_from_statement(db: Db, period: Period, statement: Statement, result: Reconciliation) -> None:
+    """Card captures and refunds in the ledger with no transaction on the statement: one anti-join."""
+    moved = movements_query(period, with_processor=False, card_only=True).order_by(None).subquery("card_moved")
+    on_statement = exists().where(statement.table.c.ledger_transfer_id == moved.c.operation_id)
+    rows = await db.stream(
+        select(moved.c.operation_id, func.sum(moved.c.amount))
+        .where(moved.c.kind.in_(("capture", "excess", "refund")), ~on_statement)
+        .group_by(moved.c.operation_id)
+        .order_by(moved.c.operation_id)
+        .execution_options(yield_per=_BATCH)
+    )
+    async for operation, amount in rows:
+        result.findings.append(
+            Finding("card", f"ledger {operation}", "in the ledger, not on the processor's statement", int(amount))
+        )
 
 
 async def _overspend(db: Db, period: Period, result: Reconciliation) -> None:
@@ -172,68 +197,71 @@ async def _overspend(db: Db, period: Period, result: Reconciliation) -> None:
     result.totals["Taken by the overspend receivable"] = total
 
 
-async def _processor_against_ledger(
-    db: Db, period: Period, statement: ProcessorStatement, result: Reconciliation
-) -> None:
-    processor_captures = processor_refunds = 0
-    batch: list[tuple[str, str, int, str | None]] = []
-
-    async def flush() -> None:
-        operations = [operation for _, _, _, operation in batch if operation]
-        posted: dict[str, tuple[int, object]] = {}
-        if operations:
-            t = transfers.c
-            rows = await db.execute(
-                select(t.operation_id, func.sum(t.amount), func.min(t.accounting_date))
-                .where(
-                    t.operation_id.in_(operations),
-                    t.kind.in_(("capture", "excess", "refund", "allocation")),
-                    t.recorded_at <= period.as_at,
-                )
-                .group_by(t.operation_id)
-            )
-            posted = {row[0]: (int(row[1]), row[2]) for row in rows}
-        for stripe_id, kind, amount, operation in batch:
-            found = posted.get(operation or "")
-            subject = f"processor {stripe_id}"
-            if found is None:
-                result.findings.append(
-                    Finding("card", subject, f"a {kind} on the processor's statement with no ledger movement", amount)
-                )
-            elif found[0] != amount:
-                result.findings.append(
-                    Finding(
-                        "card",
-                        subject,
-                        f"the processor says {pounds(amount)}, the ledger {pounds(found[0])}",
-                        amount - found[0],
-                    )
-                )
-            elif not (period.first <= found[1] < period.end):  # type: ignore[operator]
-                result.findings.append(
-                    Finding("card", subject, f"the ledger dates it {found[1]}, in another month", amount)
-                )
-        batch.clear()
-
-    async for txn in statement.transactions(db, period):
-        if txn.kind == "capture":
-            processor_captures += txn.amount
-            if txn.authorization_id is None:
-                result.findings.append(
-                    Finding("forced-capture", f"processor {txn.stripe_id}", "captured unauthorised", txn.amount)
-                )
-        else:
-            processor_refunds += txn.amount
-        if txn.dispute_status:
+async def _processor_against_ledger(db: Db, period: Period, statement: Statement, result: Reconciliation) -> None:
+    """Each of the month's statement lines against the ledger operation it names: only the
+    lines that disagree (or are forced, or disputed) come back from the database."""
+    line = statement.table.c
+    t = transfers.c
+    in_month = statement.in_month(period)
+    sums = await db.execute(select(line.kind, func.sum(line.amount)).where(in_month).group_by(line.kind))
+    by_kind = {str(kind): int(total or 0) for kind, total in sums}
+    result.totals["Processor captures"] = by_kind.get("capture", 0)
+    result.totals["Processor refunds"] = by_kind.get("refund", 0)
+    named = select(line.ledger_transfer_id).where(in_month, line.ledger_transfer_id.is_not(None))
+    posted = (
+        select(t.operation_id, func.sum(t.amount).label("amount"), func.min(t.accounting_date).label("dated"))
+        .where(
+            t.operation_id.in_(named),
+            t.kind.in_(("capture", "excess", "refund", "allocation")),
+            t.recorded_at <= period.as_at,
+        )
+        .group_by(t.operation_id)
+        .subquery("posted")
+    )
+    forced = (line.kind == "capture") & line.authorization_stripe_id.is_(None)
+    rows = await db.stream(
+        select(
+            line.stripe_id,
+            line.kind,
+            line.amount,
+            line.dispute_status,
+            forced.label("forced"),
+            posted.c.amount.label("posted"),
+            posted.c.dated,
+        )
+        .select_from(statement.table)
+        .outerjoin(posted, posted.c.operation_id == line.ledger_transfer_id)
+        .where(
+            in_month,
+            or_(
+                posted.c.amount.is_(None),
+                posted.c.amount != line.amount,
+                posted.c.dated < period.first,
+                posted.c.dated >= period.end,
+                forced,
+                line.dispute_status.is_not(None),
+            ),
+        )
+        .order_by(line.stripe_id)
+        .execution_options(yield_per=_BATCH)
+    )
+    async for row in rows:
+        subject, amount = f"processor {row.stripe_id}", int(row.amount)
+        if row.forced:
+            result.findings.append(Finding("forced-capture", subject, "captured unauthorised", amount))
+        if row.dispute_status:
+            result.findings.append(Finding("dispute", subject, f"disputed ({row.dispute_status})", amount))
+        if row.posted is None:
             result.findings.append(
-                Finding("dispute", f"processor {txn.stripe_id}", f"disputed ({txn.dispute_status})", txn.amount)
+                Finding("card", subject, f"a {row.kind} on the processor's statement with no ledger movement", amount)
             )
-        batch.append((txn.stripe_id, txn.kind, txn.amount, txn.ledger_operation_id))
-        if len(batch) >= _BATCH:
-            await flush()
-    await flush()
-    result.totals["Processor captures"] = processor_captures
-    result.totals["Processor refunds"] = processor_refunds
+        elif int(row.posted) != amount:
+            detail = f"the processor says {pounds(amount)}, the ledger {pounds(int(row.posted))}"
+            result.findings.append(Finding("card", subject, detail, amount - int(row.posted)))
+        elif not (period.first <= row.dated < period.end):
+            result.findings.append(
+                Finding("card", subject, f"the ledger dates it {row.dated}, in another month", amount)
+            )
 
 
 async def _purchases_against_ledger(db: Db, period: Period, result: Reconciliation) -> None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pypdf
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.operations import Db
 from reports import journal, monthly, needs_outcomes, reconciliation, transparency
-from reports.card_source import ProcessorTransaction
-from reports.movements import stream_movements
+from reports.card_source import Statement
 from reports.period import Period
 from reports.redaction import OTHER, PERSONAL
 from tests.reports.conftest import Built
@@ -226,33 +225,30 @@ async def test_the_needs_report_says_it_is_descriptive(db: AsyncSession) -> None
 # Reconciliation ----------------------------------------------------------------------------
 
 
-class Statement:
-    """A card processor's statement written by the test."""
-
-    def __init__(self, lines: Sequence[ProcessorTransaction]) -> None:
-        self.lines = list(lines)
-
-    async def transactions(self, _db: Db, _period: Period) -> AsyncIterator[ProcessorTransaction]:
-        for line in self.lines:
-            yield line
-
-    async def missing_from_statement(self, db: Db, period: Period) -> AsyncIterator[tuple[str, int]]:
-        on_statement = {line.ledger_operation_id for line in self.lines}
-        async for movement in stream_movements(db, period, card_only=True):
-            if movement.operation_id not in on_statement:
-                yield movement.operation_id, movement.amount
-
-
-def line(stripe_id: str, kind: str, amount: int, operation: str | None, **extra: str | None) -> ProcessorTransaction:
-    return ProcessorTransaction(
-        stripe_id=stripe_id,
-        kind=kind,
-        amount=amount,
-        created_at=datetime(2026, 10, 15, tzinfo=UTC),
-        ledger_operation_id=operation,
-        authorization_id=extra.get("authorization", "iauth_1"),
-        dispute_status=extra.get("dispute"),
+async def statement_of(db: AsyncSession, lines: Sequence[dict[str, object]]) -> Statement:
+    """A processor statement written by the test, in a temporary table of the agreed columns."""
+    await db.execute(
+        text(
+            "CREATE TEMPORARY TABLE test_statement (stripe_id VARCHAR(64), kind VARCHAR(8), amount BIGINT,"
+            " authorization_stripe_id VARCHAR(64), merchant_category VARCHAR(80), created_at TIMESTAMP,"
+            " ledger_transfer_id VARCHAR(100), dispute_status VARCHAR(20))"
+        )
     )
+    statement = Statement("test_statement")
+    await db.execute(insert(statement.table), [dict(DEFAULTS, **line) for line in lines])
+    return statement
+
+
+DEFAULTS: dict[str, object] = {
+    "authorization_stripe_id": "iauth_1",
+    "merchant_category": "Miscellaneous",
+    "created_at": datetime(2026, 10, 15, tzinfo=UTC),
+    "dispute_status": None,
+}
+
+
+def line(stripe_id: str, kind: str, amount: int, operation: str | None, **extra: object) -> dict[str, object]:
+    return {"stripe_id": stripe_id, "kind": kind, "amount": amount, "ledger_transfer_id": operation, **extra}
 
 
 async def test_reconciliation_finds_every_mismatch_with_the_processor(db: AsyncSession, built: Built) -> None:
@@ -261,19 +257,20 @@ async def test_reconciliation_finds_every_mismatch_with_the_processor(db: AsyncS
     def capture(label: str) -> str:
         return f"purchase:{ids[label]}:capture"
 
-    statement = Statement(
+    statement = await statement_of(
+        db,
         [
             line("ipi_0r", "refund", 1_000, "world:refund:0"),
             line("ipi_1", "capture", 12_000, capture("1")),
             # #2 (Tesco, 50.00) is missing from the statement
             line("ipi_3", "capture", 20_000, capture("3")),  # a penny less than the ledger
-            line("ipi_4", "capture", 8_999, capture("4"), dispute="warning_needs_response"),
+            line("ipi_4", "capture", 8_999, capture("4"), dispute_status="needs_response"),
             line("ipi_5", "capture", 4_500, capture("5")),
             line("ipi_5r", "refund", 1_500, "world:refund:5"),
             line("ipi_8", "capture", 4_500, capture("8")),
             *(line(f"ipi_x{n}", "capture", 3_000, capture(f"X{n}")) for n in range(1, 6)),
-            line("ipi_forced", "capture", 700, None, authorization=None),
-        ]
+            line("ipi_forced", "capture", 700, None, authorization_stripe_id=None),
+        ],
     )
 
     found = await reconciliation.reconcile(db, PERIOD, statement=statement)
