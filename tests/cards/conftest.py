@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,13 +193,45 @@ class Rig:
             params["is_amount_controllable"] = True
         assert not merchant, merchant
         made = self.client.v1.test_helpers.issuing.authorizations.create(params=params).to_dict()  # type: ignore[arg-type]
-        self.fake.settle()
+        self.settle()
         return made
 
     def capture(self, authorization: str, amount: int | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {} if amount is None else {"capture_amount": amount}
         made = self.client.v1.test_helpers.issuing.authorizations.capture(authorization, params=params).to_dict()  # type: ignore[arg-type]
-        self.fake.settle()
+        self.settle()
+        return made
+
+    def settle(self) -> None:
+        if self.fake.auto_deliver:
+            self.fake.settle()
+
+    def act(self, authorization: str, action: str, **params: Any) -> dict[str, Any]:
+        """``reverse``, ``expire``, ``increment`` or ``capture`` an authorization (test helpers)."""
+        helpers = self.client.v1.test_helpers.issuing.authorizations
+        made = getattr(helpers, action)(authorization, params=params).to_dict()
+        self.settle()
+        return made  # type: ignore[no-any-return]
+
+    def force_capture(self, card: str, amount: int) -> dict[str, Any]:
+        made = self.client.v1.test_helpers.issuing.transactions.create_force_capture(
+            params={"card": card, "amount": amount, "currency": "gbp"}
+        ).to_dict()
+        self.settle()
+        return made
+
+    def unlinked_refund(self, card: str, amount: int) -> dict[str, Any]:
+        made = self.client.v1.test_helpers.issuing.transactions.create_unlinked_refund(
+            params={"card": card, "amount": amount, "currency": "gbp"}
+        ).to_dict()
+        self.settle()
+        return made
+
+    def refund(self, transaction: str, amount: int) -> dict[str, Any]:
+        made = self.client.v1.test_helpers.issuing.transactions.refund(
+            transaction, params={"refund_amount": amount}
+        ).to_dict()
+        self.settle()
         return made
 
     async def available(self, worker: Worker) -> int:
@@ -217,8 +250,8 @@ class Rig:
             return (await db.execute(select(Card).where(Card.stripe_id == stripe_id))).scalar_one()
 
 
-@pytest.fixture
-async def rig(county: County, county_url: str) -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def make_rig(county: County, url: str, *, allow_partial: bool = False) -> AsyncIterator[Rig]:
     port = free_port()
     authorization_secret, webhook_secret = f"whsec_auth_{uuid.uuid4().hex}", f"whsec_hook_{uuid.uuid4().hex}"
     fake = FakeStripe(
@@ -232,9 +265,16 @@ async def rig(county: County, county_url: str) -> AsyncIterator[Rig]:
         api_base=fake.base_url,
         authorization_secret=authorization_secret,
         webhook_secret=webhook_secret,
+        allow_partial=allow_partial,
     )
     try:
-        with LiveApp(county_url, config, port):
+        with LiveApp(url, config, port):
             yield Rig(fake=fake, county=county, config=config, client=fake.client())
     finally:
         fake.stop()
+
+
+@pytest.fixture
+async def rig(county: County, county_url: str) -> AsyncIterator[Rig]:
+    async with make_rig(county, county_url) as made:
+        yield made
