@@ -24,25 +24,25 @@ def shape_errors(example: Any, emitted: Any, where: str) -> list[str]:
     if example is None or emitted is None:
         return []  # nullable either way
     if isinstance(example, dict):
-        if not isinstance(emitted, dict):
-            return [f"{where}: an object in Stripe's example, {type(emitted).__name__} here"]
-        errors = [f"{where}.{key}: missing" for key in example.keys() - emitted.keys()]
-        errors += [f"{where}.{key}: not in Stripe's example" for key in emitted.keys() - example.keys()]
-        if where.endswith(".metadata"):
-            return []
-        for key in example.keys() & emitted.keys():
-            errors += shape_errors(example[key], emitted[key], f"{where}.{key}")
-        return errors
+        return _object_errors(example, emitted, where)
     if isinstance(example, list):
         if not isinstance(emitted, list):
             return [f"{where}: a list in Stripe's example"]
-        if example:
-            return [e for item in emitted for e in shape_errors(example[0], item, f"{where}[]")]
-        return []
+        return [e for item in emitted for e in shape_errors(example[0], item, f"{where}[]")] if example else []
     kinds = (bool,) if isinstance(example, bool) else (int,) if isinstance(example, int) else (type(example),)
-    if isinstance(emitted, bool) and not isinstance(example, bool):
-        return [f"{where}: a boolean, not {type(example).__name__}"]
-    return [] if isinstance(emitted, kinds) else [f"{where}: {type(emitted).__name__}, not {type(example).__name__}"]
+    wrong = not isinstance(emitted, kinds) or (isinstance(emitted, bool) and not isinstance(example, bool))
+    return [f"{where}: {type(emitted).__name__}, not {type(example).__name__}"] if wrong else []
+
+
+def _object_errors(example: dict[str, Any], emitted: Any, where: str) -> list[str]:
+    if not isinstance(emitted, dict):
+        return [f"{where}: an object in Stripe's example, {type(emitted).__name__} here"]
+    errors = [f"{where}.{key}: missing" for key in example.keys() - emitted.keys()]
+    errors += [f"{where}.{key}: not in Stripe's example" for key in emitted.keys() - example.keys()]
+    if not where.endswith(".metadata"):
+        for key in example.keys() & emitted.keys():
+            errors += shape_errors(example[key], emitted[key], f"{where}.{key}")
+    return errors
 
 
 def allowed_values(annotation: Any) -> set[str] | None:
