@@ -7,6 +7,7 @@
     wallet report monthly    write a month's five reports (--month YYYY-MM --out DIR)
     wallet worker            run the background jobs (PostgreSQL)
     wallet run-job NAME      run one background job now
+    wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
 
 The database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 import ledger
-from api import jobs, migrations
+from api import card_sync, jobs, migrations
 from api.settings import Settings, SettingsError
 from ledger.database import create_engine
 from ledger.operations import Db
@@ -185,6 +187,41 @@ def run_job_command(name: str) -> None:
             await engine.dispose()
 
     click.echo(f"{name}: {asyncio.run(run())}")
+
+
+@main.group("stripe")
+def stripe_group() -> None:
+    """Stripe Issuing (the Tide card)."""
+
+
+@stripe_group.command("sync")
+@click.option("--hours", default=48, show_default=True, type=click.IntRange(1, 30 * 24), help="How far back to look.")
+def stripe_sync(hours: int) -> None:
+    """Pull Stripe's Issuing events of the last HOURS and apply any Tide missed (idempotent)."""
+    settings = _settings()
+    issuer = card_sync.issuer_from_env()
+    if issuer is None:
+        raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
+
+    async def run() -> card_sync.SyncReport:
+        engine = create_engine(settings.database_url, pool_size=2)
+        try:
+            now = now_utc()
+            return await card_sync.sync_stripe(
+                async_sessionmaker(engine, expire_on_commit=False),
+                issuer,
+                since=now - timedelta(hours=hours),
+                until=now + card_sync.CLOCK_SKEW,
+                now=now,
+            )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    click.echo(f"Stripe sync: {report.applied} event(s) applied, {report.already} already applied.")
+    if report.failed:
+        click.echo(f"  {len(report.failed)} failed (run again): {', '.join(report.failed)}", err=True)
+        sys.exit(1)
 
 
 @main.group("report")

@@ -23,6 +23,7 @@ import procrastinate
 from procrastinate.testing import InMemoryConnector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api import card_sync
 from api.settings import Settings
 from approvals import notifications, requests, reviews
 from approvals.mail import SmtpMailer
@@ -36,6 +37,9 @@ SCHEDULE: dict[str, str] = {
     "send_notifications": "* * * * * */10",
     "escalate_approvals": "* * * * * 0",
     "review_receipts": "*/15 * * * * 0",
+    "expire_card_holds": "*/5 * * * * 0",
+    "cards_follow_wallets": "*/5 * * * * 30",
+    "sync_stripe_events": "7 * * * * 0",
 }
 
 
@@ -86,10 +90,37 @@ async def review_receipts(ctx: JobContext) -> reviews.SweepReport:
         return await reviews.sweep(db, rules=policy.approvals, now=ctx.clock())
 
 
+async def expire_card_holds(ctx: JobContext) -> int:
+    """The sweeper: card holds past their expiry go back to the wallet."""
+    return await card_sync.expire_card_holds(ctx.sessionmaker, now=ctx.clock())
+
+
+async def cards_follow_wallets(ctx: JobContext) -> int:
+    """Cards of suspended wallets go inactive at Stripe; they come back when the wallet does."""
+    issuer = card_sync.issuer_from_env()
+    return 0 if issuer is None else await card_sync.cards_follow_wallets(ctx.sessionmaker, issuer, now=ctx.clock())
+
+
+async def sync_stripe_events(ctx: JobContext) -> int:
+    """Apply any Issuing event of the last two hours the webhook missed."""
+    issuer = card_sync.issuer_from_env()
+    if issuer is None:
+        return 0
+    now = ctx.clock()
+    since = now - card_sync.SYNC_WINDOW
+    report = await card_sync.sync_stripe(
+        ctx.sessionmaker, issuer, since=since, until=now + card_sync.CLOCK_SKEW, now=now
+    )
+    return report.applied
+
+
 JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "send_notifications": send_notifications,
     "escalate_approvals": escalate_approvals,
     "review_receipts": review_receipts,
+    "expire_card_holds": expire_card_holds,
+    "cards_follow_wallets": cards_follow_wallets,
+    "sync_stripe_events": sync_stripe_events,
 }
 
 

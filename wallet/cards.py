@@ -520,3 +520,18 @@ async def link_card_purchase(
         details={"family_id": family_id, "need_ids": sorted(need_ids)},
     )
     return purchase
+
+
+async def wallets_out_of_step(db: AsyncSession) -> list[int]:
+    """Wallets with a card that does not follow the wallet's status (active on a suspended
+    wallet, or still frozen for a suspension the manager has cleared)."""
+    rows = await db.execute(
+        select(Card.wallet_id)
+        .join(Wallet, Wallet.id == Card.wallet_id)
+        .where(
+            ((Wallet.status != "active") & (Card.status == "active"))
+            | ((Wallet.status == "active") & (Card.status == "inactive") & (Card.frozen_reason == "wallet_suspended"))
+        )
+        .distinct()
+    )
+    return sorted(int(row[0]) for row in rows)

@@ -1,0 +1,87 @@
+"""Keeping Tide's cards in step with Stripe when webhooks are not enough.
+
+* ``sync_stripe``: pull Stripe's Issuing events for a window (Stripe keeps 30 days) and apply
+  any Tide missed, oldest first, each in a transaction of its own. Applying is idempotent
+  (events are deduplicated by id), so running it twice, or alongside the webhook, is safe.
+  ``wallet stripe sync`` and the hourly ``sync_stripe_events`` job run it.
+* ``expire_card_holds``: the sweeper: holds past their expiry go back to the wallet.
+* ``cards_follow_wallets``: a suspended wallet's cards go inactive at Stripe, and come back
+  when a manager clears the wallet.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.stripe_gateway import StripeConfig, StripeGateway
+from wallet import card_events, cards
+
+log = logging.getLogger(__name__)
+
+#: How far back the scheduled sync looks: twice its interval, and well inside Stripe's 30 days.
+SYNC_WINDOW = timedelta(hours=2)
+#: Stripe's clock and ours may disagree a little: look that far past our now too.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What a sync found: events applied now, already applied, and any that failed."""
+
+    applied: int = 0
+    already: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+async def sync_stripe(
+    sessions: async_sessionmaker[AsyncSession],
+    issuer: cards.CardIssuer,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> SyncReport:
+    """Apply every Issuing event Stripe has for ``[since, until)`` that Tide has not."""
+    events = await issuer.list_events(created_from=int(since.timestamp()), created_to=int(until.timestamp()))
+    report = SyncReport()
+    for event in events:
+        try:
+            async with sessions() as db, db.begin():
+                outcome = await card_events.apply_event(db, event=event, now=now)
+        except Exception:
+            log.exception("Stripe event %s could not be applied", event.get("id"))
+            report.failed.append(str(event.get("id")))
+            continue
+        if outcome == "duplicate":
+            report.already += 1
+        else:
+            report.applied += 1
+    return report
+
+
+def issuer_from_env() -> cards.CardIssuer | None:
+    """The Stripe gateway when a key is configured, else ``None`` (the jobs then do nothing)."""
+    config = StripeConfig.from_env()
+    return StripeGateway(config) if config.api_key else None
+
+
+async def expire_card_holds(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
+    async with sessions() as db, db.begin():
+        return len(await card_events.expire_card_holds(db, now=now))
+
+
+async def cards_follow_wallets(
+    sessions: async_sessionmaker[AsyncSession], issuer: cards.CardIssuer, *, now: datetime
+) -> int:
+    """Bring every card whose status disagrees with its wallet's into line; returns how many."""
+    async with sessions() as db, db.begin():
+        wallet_ids = await cards.wallets_out_of_step(db)
+    changed = 0
+    for wallet_id in wallet_ids:
+        async with sessions() as db, db.begin():
+            changed += len(await cards.follow_wallet_status(db, issuer, wallet_id=wallet_id, now=now))
+    return changed
