@@ -501,20 +501,29 @@ async def bare_copy(url: str) -> tuple[float, int]:
         await connection.close()
 
 
+ALL_FIVE = "all five together"
+
+
 async def _one(url: str, name: str, out_dir: Path) -> Measured:
+    """Make one report (or, for ``ALL_FIVE``, all of them as ``wallet report monthly`` does)."""
     engine = create_engine(url, pool_size=1)
     path = out_dir / name
     try:
         started = time.perf_counter()
         async with engine.connect() as db:
             period = await monthly.period_for(db, month=MONTH, now=datetime(2026, 11, 5, 9, tzinfo=UTC))
-            with path.open("wb") as out:
-                await monthly.write_report(db, period, name, out)
+            if name == ALL_FIVE:
+                written = await monthly.write_all(db, period, out_dir / "all")
+                size = sum(p.stat().st_size for p in written)
+            else:
+                with path.open("wb") as out:
+                    await monthly.write_report(db, period, name, out)
+                size = path.stat().st_size
         seconds = time.perf_counter() - started
     finally:
         await engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Measured(report=name, seconds=seconds, peak_rss_mb=peak, bytes_written=path.stat().st_size)
+    return Measured(report=name, seconds=seconds, peak_rss_mb=peak, bytes_written=size)
 
 
 def run_one_in_a_fresh_process(url: str, name: str, out_dir: Path) -> Measured:
@@ -537,11 +546,15 @@ def report(purchases: int, load_seconds: float, results: list[Measured], bare: t
             f" {r.bytes_written / 1e6:>10.1f}"
         )
     lines.append(f"{'bare COPY TO STDOUT':<22} {bare_seconds:>8.1f} {'':>8} {1.0:>12.1f} {bare_bytes / 1e6:>10.1f}")
-    total = sum(r.seconds for r in results)
+    alone = [r for r in results if r.report != ALL_FIVE]
+    together = next(r for r in results if r.report == ALL_FIVE)
+    total = sum(r.seconds for r in alone)
     peak = max(r.peak_rss_mb for r in results)
     lines.append("")
-    lines.append(f"all five: {total:.1f} s, peak {peak:.0f} MB")
-    verdict = "PASS" if total < 60 and peak < 300 else "FAIL"
+    lines.append(
+        f"the five made one at a time: {total:.1f} s; made together: {together.seconds:.1f} s; peak {peak:.0f} MB"
+    )
+    verdict = "PASS" if together.seconds < 60 and peak < 300 else "FAIL"
     lines.append(f"target: all five under 60 s and under 300 MB: {verdict}")
     return lines
 
@@ -553,6 +566,7 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=300)
     parser.add_argument("--families", type=int, default=200_000)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed) to look into")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -570,9 +584,14 @@ def main() -> None:
         load_seconds = time.perf_counter() - started
         bare = asyncio.run(bare_copy(url))
         with tempfile.TemporaryDirectory() as out:
-            results = [run_one_in_a_fresh_process(url, report_name, Path(out)) for report_name in monthly.REPORTS]
+            results = [
+                run_one_in_a_fresh_process(url, report_name, Path(out)) for report_name in (*monthly.REPORTS, ALL_FIVE)
+            ]
     finally:
-        asyncio.run(_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if args.keep:
+            print(f"kept {url}")
+        else:
+            asyncio.run(_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print("\n".join(report(args.purchases, load_seconds, results, bare)))
     if args.json:
         args.json.write_text(json.dumps({"results": [asdict(r) for r in results], "bare_copy_seconds": bare[0]}))

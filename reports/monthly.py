@@ -21,7 +21,9 @@ from ledger.schema import periods
 from reports import journal, needs_outcomes, pdf, reconciliation, transparency
 from reports.errors import UnknownReport
 from reports.movements import movements_query, net_spend_by_purchase
+from reports.needs_outcomes import NeedsOutcomes
 from reports.period import Period, as_utc
+from reports.reconciliation import Reconciliation
 from reports.redaction import Redaction
 from wallet.clock import LONDON
 from wallet.models import Allocation, Purchase, Receipt, Team
@@ -36,6 +38,25 @@ REPORTS: dict[str, tuple[str, str]] = {
     "reconciliation.csv": ("reconciliation", "csv"),
 }
 CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+@dataclass
+class Computed:
+    """What more than one report of a run needs, made once: the PDF pack reuses the
+    reconciliation and the needs report that their CSVs were written from."""
+
+    reconciliation: Reconciliation | None = None
+    needs: NeedsOutcomes | None = None
+
+    async def reconciled(self, db: Db, period: Period) -> Reconciliation:
+        if self.reconciliation is None:
+            self.reconciliation = await reconcile(db, period)
+        return self.reconciliation
+
+    async def needs_report(self, db: Db, period: Period) -> NeedsOutcomes:
+        if self.needs is None:
+            self.needs = await needs_outcomes.needs_outcomes(db, period)
+        return self.needs
 
 
 @dataclass(frozen=True)
@@ -168,8 +189,9 @@ async def _daily(db: Db, period: Period) -> list[tuple[date, int]]:
     return out
 
 
-async def pack_for(db: Db, period: Period) -> pdf.Pack:
+async def pack_for(db: Db, period: Period, computed: Computed | None = None) -> pdf.Pack:
     """Everything the PDF pack shows, summed from the ledger and the domain."""
+    computed = computed or Computed()
     return pdf.Pack(
         period_label=period.label,
         period_title=period.title,
@@ -177,19 +199,26 @@ async def pack_for(db: Db, period: Period) -> pdf.Pack:
         closed=period.closed,
         teams=await _teams(db, period),
         daily_spend=await _daily(db, period),
-        reconciliation=await reconcile(db, period),
-        needs=await needs_outcomes.needs_outcomes(db, period),
+        reconciliation=await computed.reconciled(db, period),
+        needs=await computed.needs_report(db, period),
     )
 
 
 async def write_report(
-    db: Db, period: Period, name: str, out: BinaryIO, *, options: ReportOptions | None = None
+    db: Db,
+    period: Period,
+    name: str,
+    out: BinaryIO,
+    *,
+    options: ReportOptions | None = None,
+    computed: Computed | None = None,
 ) -> None:
     """Write report ``name`` of ``period`` to the binary stream ``out``."""
     _known(name)
     options = options or ReportOptions()
+    computed = computed or Computed()
     if name == "finance-pack.pdf":
-        pdf.write_pdf(await pack_for(db, period), out)
+        pdf.write_pdf(await pack_for(db, period, computed), out)
         return
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:
@@ -198,9 +227,9 @@ async def write_report(
         elif name == "transparency.csv":
             await transparency.write_csv(db, period, text, redaction=options.redaction)
         elif name == "needs-outcomes.csv":
-            needs_outcomes.write_csv(await needs_outcomes.needs_outcomes(db, period), text)
+            needs_outcomes.write_csv(await computed.needs_report(db, period), text)
         else:
-            reconciliation.write_csv(await reconcile(db, period), text)
+            reconciliation.write_csv(await computed.reconciled(db, period), text)
         text.flush()
     finally:
         text.detach()
@@ -217,10 +246,11 @@ async def write_all(
     """Write the five reports of ``period`` into ``directory``; return their paths."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the reports stream
     written = []
-    for name in REPORTS:
+    computed = Computed()
+    for name in (*(n for n in REPORTS if n != "finance-pack.pdf"), "finance-pack.pdf"):
         path = directory / file_name(name, period)
         with path.open("wb") as out:
-            await write_report(db, period, name, out, options=options)
+            await write_report(db, period, name, out, options=options, computed=computed)
         written.append(path)
         if progress is not None:
             progress(name)

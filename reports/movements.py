@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from ledger.operations import Db
@@ -116,61 +117,87 @@ async def stream_movements(db: Db, period: Period, *, card_only: bool = False) -
         movements_query(period, with_processor=with_processor, card_only=card_only).execution_options(yield_per=_BATCH)
     )
     pending: Movement | None = None
-    async for row in rows:
-        movement = Movement(
-            operation_id=row.operation_id,
-            kind="capture" if row.kind == "excess" else row.kind,
-            accounting_date=row.accounting_date,
-            amount=int(row.amount),
-            flagged=bool(row.flagged),
-            purchase_id=int(row.purchase_id),
-            purchase_amount=int(row.purchase_amount),
-            team_id=int(row.team_id),
-            cost_centre=row.cost_centre,
-            department=row.department,
-            funding_source=row.funding_source,
-            category=row.category,
-            supplier=row.supplier,
-            payment_method=row.payment_method,
-            vat_evidence=row.vat_evidence,
-            vat_rate=row.vat_rate,
-            vat_amount=None if row.vat_amount is None else int(row.vat_amount),
-            has_receipt=bool(row.has_receipt),
-            merchant_category=row.merchant_category,
-        )
-        if pending is not None and pending.operation_id == movement.operation_id and movement.amount > 0:
-            pending = _fold(pending, movement)
-            continue
-        if pending is not None:
-            yield pending
-        pending = movement
+    # A batch at a time: one hop into the database driver per batch, not per row.
+    async for batch in rows.partitions():
+        for row in batch:
+            (
+                operation_id, kind, accounting_date, amount, flagged, purchase_id, purchase_amount, team_id,
+                cost_centre, department, funding_source, category, supplier, payment_method, vat_evidence, vat_rate,
+                vat_amount, has_receipt, merchant_category,
+            ) = cast("tuple[Any, ...]", row)  # fmt: skip
+            movement = Movement(
+                operation_id,
+                "capture" if kind == "excess" else kind,
+                _date(accounting_date),
+                int(amount),
+                bool(flagged),
+                purchase_id,
+                int(purchase_amount),
+                team_id,
+                cost_centre,
+                department,
+                funding_source,
+                category,
+                supplier,
+                payment_method,
+                vat_evidence,
+                vat_rate,
+                None if vat_amount is None else int(vat_amount),
+                bool(has_receipt),
+                merchant_category,
+            )
+            if pending is not None and pending.operation_id == operation_id and movement.amount > 0:
+                pending = _fold(pending, movement)
+                continue
+            if pending is not None:
+                yield pending
+            pending = movement
+    await rows.close()
     if pending is not None:
         yield pending
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _fold(capture: Movement, excess: Movement) -> Movement:
     return replace(capture, amount=capture.amount + excess.amount, flagged=True)
 
 
-def net_spend_by_purchase(period: Period, *, month_only: bool = True) -> Subquery:
-    """``(purchase_id, net)``: each purchase's posted spend in the month (or up to its end), in pence."""
+def _posted(period: Period, *, month_only: bool) -> Subquery:
+    """``(hold_id, amount)`` for each movement: captures straight from their hold, refunds and
+    reversals through the capture they hand back (two plain joins, not one on an expression)."""
     t = transfers.c
     original = aliased(transfers, name="original")
-    hold_id = func.coalesce(t.pending_id, original.c.pending_id)
-    signed = case((t.kind.in_(("capture", "excess")), t.amount), else_=-t.amount)
-    query = (
-        select(Purchase.id.label("purchase_id"), func.sum(signed).label("net"))
-        .select_from(transfers)
-        .outerjoin(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
-        .join(Purchase, Purchase.hold_transfer_id == hold_id)
+    dated = [t.accounting_date < period.end, t.recorded_at <= period.as_at]
+    if month_only:
+        dated.append(t.accounting_date >= period.first)
+    captures = select(t.pending_id.label("hold_id"), t.amount.label("amount")).where(
+        t.kind.in_(("capture", "excess")), *dated
+    )
+    handed_back = (
+        select(original.c.pending_id.label("hold_id"), (-t.amount).label("amount"))
+        .join(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
         .where(
-            t.kind.in_(MOVEMENT_KINDS),
-            t.accounting_date < period.end,
-            t.recorded_at <= period.as_at,
-            or_(t.kind != "reversal", original.c.kind.in_(("capture", "excess"))),
+            t.kind.in_(("refund", "reversal")),
+            or_(t.kind == "refund", original.c.kind.in_(("capture", "excess"))),
+            *dated,
         )
+    )
+    return union_all(captures, handed_back).subquery("posted")
+
+
+def net_spend_query(period: Period, *, month_only: bool = True) -> Select[int, Any]:
+    """``(purchase_id, net)``: each purchase's posted spend in the month (or up to its end), in pence."""
+    posted = _posted(period, month_only=month_only)
+    return (
+        select(Purchase.id.label("purchase_id"), func.sum(posted.c.amount).label("net"))
+        .join(posted, posted.c.hold_id == Purchase.hold_transfer_id)
         .group_by(Purchase.id)
     )
-    if month_only:
-        query = query.where(t.accounting_date >= period.first)
-    return query.subquery("spend")
+
+
+def net_spend_by_purchase(period: Period, *, month_only: bool = True) -> Subquery:
+    """``net_spend_query`` as a subquery named ``spend``."""
+    return net_spend_query(period, month_only=month_only).subquery("spend")

@@ -19,12 +19,27 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    FromClause,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 
-from ledger.operations import Db
+from ledger.operations import Db, dialect_name
 from reports.money import pounds
-from reports.movements import net_spend_by_purchase
+from reports.movements import net_spend_query
 from reports.period import Period
+from reports.scratch import Scratch, scratch
 from wallet.clock import local_date
 from wallet.models import FundingSource, Need, NeedReview, Purchase, PurchaseNeed, Team
 from wallet.taxonomy import CATEGORIES, NEEDS, OUTCOMES
@@ -65,49 +80,78 @@ def amount(pence: int, families: int) -> str:
     return SUPPRESSED if 0 < families < SMALLEST_COUNT else pounds(pence)
 
 
-def _shares(period: Period, *, month_only: bool) -> Select[Any]:
-    """Each (purchase, need) with its share of the purchase's net spend, to the penny."""
-    spend = net_spend_by_purchase(period, month_only=month_only)
+SPEND_COLUMNS = (("purchase_id", BigInteger()), ("net", BigInteger()))
+SHARE_COLUMNS = (
+    ("purchase_id", BigInteger()),
+    ("need_id", BigInteger()),
+    ("share", BigInteger()),
+    ("code", String()),
+    ("outcome", Integer()),
+    ("family_id", BigInteger()),
+)
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The month's spend per purchase, the spend to the month's end, and each one's shares
+    between the needs the purchases answer: computed once, read by every table."""
+
+    month: FromClause
+    to_date: FromClause
+    month_shares: FromClause
+    to_date_shares: FromClause
+
+
+def _shares(spend: FromClause) -> Select[Any]:
+    """Each (purchase, need) with its share of the purchase's net spend, to the penny, and the
+    need's code, headline outcome and family."""
     rank = func.row_number().over(partition_by=PurchaseNeed.purchase_id, order_by=PurchaseNeed.need_id)
     needs = func.count().over(partition_by=PurchaseNeed.purchase_id)
     ranked = (
         select(
             PurchaseNeed.purchase_id,
             PurchaseNeed.need_id,
-            spend.c.net,
+            type_coerce(spend.c.net, BigInteger).label("net"),
             rank.label("rank"),
-            needs.label("needs"),
+            type_coerce(needs, BigInteger).label("needs"),
         )
         .join(spend, spend.c.purchase_id == PurchaseNeed.purchase_id)
         .subquery("ranked")
     )
-    base = ranked.c.net / ranked.c.needs
+    base = ranked.c.net // ranked.c.needs
     remainder = ranked.c.net - base * ranked.c.needs
     extra = case(
         (and_(remainder > 0, ranked.c.rank <= remainder), 1),
         (and_(remainder < 0, ranked.c.rank <= -remainder), -1),
         else_=0,
     )
-    return select(ranked.c.purchase_id, ranked.c.need_id, (base + extra).label("share"))
+    return select(
+        ranked.c.purchase_id,
+        ranked.c.need_id,
+        (base + extra).label("share"),
+        Need.code,
+        _outcome_of(Need.code).label("outcome"),
+        Need.family_id,
+    ).join(Need, Need.id == ranked.c.need_id)
+
+
+async def _sources(tables: Scratch, period: Period) -> _Sources:
+    month = await tables.table("month_spend", net_spend_query(period, month_only=True), SPEND_COLUMNS)
+    to_date = await tables.table("spend_to_date", net_spend_query(period, month_only=False), SPEND_COLUMNS)
+    return _Sources(
+        month=month,
+        to_date=to_date,
+        month_shares=await tables.table("month_shares", _shares(month), SHARE_COLUMNS),
+        to_date_shares=await tables.table("shares_to_date", _shares(to_date), SHARE_COLUMNS),
+    )
 
 
 def _outcome_of(code: Any) -> ColumnElement[int]:
     return case({c: n.outcome for c, n in NEEDS.items()}, value=code, else_=0)
 
 
-async def _spend_by_need(db: Db, period: Period) -> tuple[Table, Table, list[tuple[str, int | None]]]:
-    shares = _shares(period, month_only=True).subquery("shares")
-    joined = (
-        select(
-            Need.code,
-            _outcome_of(Need.code).label("outcome"),
-            Need.family_id,
-            shares.c.purchase_id,
-            shares.c.share,
-        )
-        .join(shares, shares.c.need_id == Need.id)
-        .subquery("joined")
-    )
+async def _spend_by_need(db: Db, sources: _Sources) -> tuple[Table, Table, list[tuple[str, int | None]]]:
+    joined = sources.month_shares
     by_code = await db.execute(
         select(
             joined.c.code,
@@ -146,8 +190,8 @@ async def _spend_by_need(db: Db, period: Period) -> tuple[Table, Table, list[tup
     )
 
 
-async def _spend_by(db: Db, period: Period, *, title: str, keys: Sequence[Any]) -> Table:
-    spend = net_spend_by_purchase(period, month_only=True)
+async def _spend_by(db: Db, sources: _Sources, *, title: str, keys: Sequence[Any]) -> Table:
+    spend = sources.month
     rows = await db.execute(
         select(
             *keys,
@@ -184,9 +228,9 @@ def _latest_reviews(period: Period) -> Select[Any]:
     return select(ranked.c.need_id, ranked.c.outcome).where(ranked.c.rank == 1)
 
 
-async def _reviews(db: Db, period: Period) -> tuple[Table, Table]:
+async def _reviews(db: Db, period: Period, sources: _Sources) -> tuple[Table, Table]:
     latest = _latest_reviews(period).subquery("latest")
-    spend = net_spend_by_purchase(period, month_only=False)
+    spend = sources.to_date
     with_purchases = (
         select(Purchase.family_id)
         .join(spend, spend.c.purchase_id == Purchase.id)
@@ -219,7 +263,7 @@ async def _reviews(db: Db, period: Period) -> tuple[Table, Table]:
         "Needs as last reviewed", ("Group", "Improved", "No change", "Worse", "Not yet reviewed"), review_rows
     )
 
-    shares = _shares(period, month_only=False).subquery("all_shares")
+    shares = sources.to_date_shares
     improved = await db.execute(
         select(func.coalesce(func.sum(shares.c.share), 0), func.count(func.distinct(shares.c.need_id)))
         .select_from(shares)
@@ -236,21 +280,35 @@ async def _reviews(db: Db, period: Period) -> tuple[Table, Table]:
     return reviews, cost_table
 
 
-async def _time_to_first_purchase(db: Db, period: Period) -> Table:
-    spend = net_spend_by_purchase(period, month_only=False)
-    rows = await db.stream(
-        select(Need.identified_on, func.min(Purchase.created_at))
+async def _days_waited(db: Db, sources: _Sources) -> dict[int, int]:
+    """How many needs waited how many days (UK calendar) from being identified to their first purchase."""
+    first = func.min(Purchase.created_at)
+    per_need = (
+        select(Need.identified_on, first.label("first"))
         .join(PurchaseNeed, PurchaseNeed.need_id == Need.id)
         .join(Purchase, Purchase.id == PurchaseNeed.purchase_id)
-        .join(spend, spend.c.purchase_id == Purchase.id)
+        .join(sources.to_date, sources.to_date.c.purchase_id == Purchase.id)
         .group_by(Need.id, Need.identified_on)
-        .execution_options(yield_per=5000)
     )
-    days: dict[int, int] = {}
-    async for identified_on, first in rows:
-        first_day: date = local_date(first)
-        waited = max((first_day - identified_on).days, 0)
-        days[waited] = days.get(waited, 0) + 1
+    if dialect_name(db) == "postgresql":
+        # Counted by the database: the UK date of the first purchase less the day identified.
+        waited = per_need.subquery("per_need")
+        local_day = cast(func.timezone("Europe/London", waited.c.first), Date)
+        days = func.greatest(local_day - waited.c.identified_on, 0).label("days")
+        rows = await db.execute(select(days, func.count()).group_by(days))
+        return {int(d): int(n) for d, n in rows}
+    histogram: dict[int, int] = {}
+    streamed = await db.stream(per_need.execution_options(yield_per=5000))
+    async for identified_on, first_at in streamed:
+        first_day: date = local_date(first_at)
+        waited_days = max((first_day - identified_on).days, 0)
+        histogram[waited_days] = histogram.get(waited_days, 0) + 1
+    await streamed.close()
+    return histogram
+
+
+async def _time_to_first_purchase(db: Db, sources: _Sources) -> Table:
+    days = await _days_waited(db, sources)
     total = sum(days.values())
     summary: tuple[str, ...]
     if total < SMALLEST_COUNT:
@@ -276,13 +334,15 @@ def _quantile(histogram: dict[int, int], total: int, q: float) -> int:
 async def needs_outcomes(db: Db, period: Period) -> NeedsOutcomes:
     """The month's needs and outcomes report (aggregates only; small counts suppressed)."""
     report = NeedsOutcomes(period=period)
-    by_need, by_outcome, chart = await _spend_by_need(db, period)
-    by_category = await _spend_by(db, period, title="Spend by purchase category", keys=[Purchase.category])
-    by_team = await _spend_by(
-        db, period, title="Spend by team and funding source", keys=[Team.name, FundingSource.name]
-    )
-    reviews, cost = await _reviews(db, period)
-    waited = await _time_to_first_purchase(db, period)
+    async with scratch(db) as tables:
+        sources = await _sources(tables, period)
+        by_need, by_outcome, chart = await _spend_by_need(db, sources)
+        by_category = await _spend_by(db, sources, title="Spend by purchase category", keys=[Purchase.category])
+        by_team = await _spend_by(
+            db, sources, title="Spend by team and funding source", keys=[Team.name, FundingSource.name]
+        )
+        reviews, cost = await _reviews(db, period, sources)
+        waited = await _time_to_first_purchase(db, sources)
     report.tables = [by_need, by_outcome, by_category, by_team, reviews, cost, waited]
     report.outcome_spend = chart
     return report

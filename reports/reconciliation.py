@@ -166,6 +166,7 @@ async def _missing_from_statement(db: Db, period: Period, statement: Statement, 
         result.findings.append(
             Finding("card", f"ledger {operation}", "in the ledger, not on the processor's statement", int(amount))
         )
+    await rows.close()
 
 
 async def _overspend(db: Db, period: Period, result: Reconciliation) -> None:
@@ -262,6 +263,7 @@ async def _processor_against_ledger(db: Db, period: Period, statement: Statement
             result.findings.append(
                 Finding("card", subject, f"the ledger dates it {row.dated}, in another month", amount)
             )
+    await rows.close()
 
 
 async def _purchases_against_ledger(db: Db, period: Period, result: Reconciliation) -> None:
@@ -388,6 +390,7 @@ async def _holds(db: Db, period: Period, result: Reconciliation) -> None:
             result.findings.append(
                 Finding("hold", f"hold {row.id}", f"expired {row.expires_at:%Y-%m-%d} but still open", int(row.amount))
             )
+    await rows.close()
     result.totals["Holds open at month end"] = total
     result.findings.append(
         Finding("holds", "open at month end", f"{count} hold(s) still open, settling next month", total, "note")
