@@ -22,7 +22,7 @@ async def test_a_deputy_decides_for_the_manager_on_their_dates_and_not_after(
     s = await scene(county)
     now = now_utc()
     client = await new_client(at(now))
-    deputy = await county.bearer("manager.torridge")  # another team's manager, covering Exeter
+    deputy = await county.bearer(await new_manager(county, team_id=2))  # another team's manager, covering Exeter
     named = await client.post(
         "/api/v1/deputies",
         json={

@@ -73,8 +73,9 @@ async def test_a_purchase_over_the_approval_limit_waits_for_a_manager_and_holds_
     body = made.json()
     assert body["decision"] == "needs_approval"
     assert [r["code"] for r in body["reasons"]] == ["purchase_over_10000"]
-    assert body["message"] == "A purchase above £100.00 needs a manager's approval."
+    assert body["message"] == "A purchase above £100.00 needs a manager's approval. Your manager has been asked."
     assert body["purchase"]["status"] == "needs_approval"
+    assert body["approval_request_id"] is not None
     after = await wallet(client, me)
     assert (after["available_pence"], after["held_pence"]) == (50_000, 0)
 
