@@ -6,12 +6,14 @@ category slugs and codes."""
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-DATA = Path("/work/shared/data/devon-card-spend-2014-2017")
+DATA = Path(os.environ.get("TIDE_DEVON_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+FOLDER = DATA / "devon-card-spend-2014-2017"
 
 #: The council's category name → (Stripe's slug, MCC). Anything else: general merchandise.
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -55,7 +57,7 @@ class Payment:
 
 def payments() -> Iterator[Payment]:
     """Every row with an amount, file by file in date order."""
-    for path in sorted(DATA.glob("*.csv")):
+    for path in sorted(FOLDER.glob("*.csv")):
         with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
             for row in csv.DictReader(handle):
                 raw = (row.get("Amount") or "").replace(",", "").replace("£", "").strip()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import queue
 import random
 import secrets
@@ -51,9 +52,10 @@ import stripe
 
 from api.stripe_gateway import http_client
 
-FIXTURES = Path("/work/shared/stripe/fixtures3.json")
-if not FIXTURES.exists():  # the repository's own copy, when the shared notes are not mounted
-    FIXTURES = Path(__file__).with_name("fixtures3.json")
+#: Stripe's example objects (MIT, from Stripe's OpenAPI repository), beside the checkout.
+FIXTURES = Path(
+    os.environ.get("TIDE_STRIPE_FIXTURES", Path(__file__).resolve().parents[3] / "shared/stripe/fixtures3.json")
+)
 API_VERSION = "2026-10-28.endive"
 _counter = itertools.count(1)
 
