@@ -16,6 +16,8 @@ from tests.cards.conftest import settings_for
 from tests.cards.support import card_for, request_event, signed
 from tests.wallet.support import County
 from wallet.cards import category_for
+from wallet.clock import now_utc
+from wallet.policies import current_policy, publish_policy
 
 SECRET = "whsec_endpoint_test"  # noqa: S105 - a test secret
 
@@ -82,3 +84,29 @@ def test_merchant_categories_map_to_purchase_categories() -> None:
     assert category_for("some_new_stripe_slug", "5651") == "CLOTH"  # by the MCC's range
     assert category_for("legal_services_attorneys", "8111") is None
     assert category_for(None, None) is None
+
+
+async def test_a_newly_published_policy_applies_to_the_next_authorization(
+    client: AsyncTestClient[Any], county: County
+) -> None:
+    worker = await county.new_key_worker(wallet_pence=10_000)
+    card = await card_for(county, worker)
+    _, before, _ = await _ask(client, request_event(card, 100))
+    assert before["approved"] is True
+    async with county.session() as db:
+        _, policy = await current_policy(db)
+        rules = [rule.model_dump(mode="json") for rule in policy.rules]
+        rules.append(
+            {
+                "kind": "category",
+                "categories": ["CLOTH"],
+                "effect": "deny",
+                "scope": "worker",
+                "scope_id": worker.person_id,
+            }
+        )
+        await publish_policy(
+            db, who=None, document={**policy.model_dump(mode="json"), "rules": rules}, note="test", now=now_utc()
+        )
+    _, after, _ = await _ask(client, request_event(card, 100))
+    assert after == {"approved": False, "metadata": {"tide_reasons": "category_CLOTH"}}
