@@ -227,3 +227,17 @@ async def test_partial_approval_when_the_council_allows_it_and_the_amount_is_con
         assert fixed["approved"] is False
         rig.capture(fuel["id"], 1_500)
         await rig.check_books()
+
+
+async def test_stripe_approving_what_tide_declined_still_lands_in_the_overspend_receivable(rig: Rig) -> None:
+    worker, card = await rig.new_card(wallet_pence=500)
+    rig.fake.timeout, rig.fake.on_timeout = 0.0005, "approve"  # a Dashboard set to approve on timeout
+    auth = rig.pay(card, 1_000)
+    assert (auth["approved"], auth["request_history"][-1]["reason"]) == (True, "webhook_timeout")
+    purchase = await _purchase(rig, auth["id"])
+    assert "approved_without_tide" in purchase.policy_reasons
+    txn = rig.capture(auth["id"])["transactions"][-1]
+    assert (await _transaction(rig, txn["id"])).overspend == 500
+    assert await rig.available(worker) == 0
+    assert (await _purchase(rig, auth["id"])).status == "captured"
+    await rig.check_books()
