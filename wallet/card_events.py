@@ -305,13 +305,13 @@ async def _stand_in_hold(
             await db.flush()
             row.purchase_id = purchase.id
     else:
-        purchase = await db.get(Purchase, row.purchase_id)
-        if purchase is not None and purchase.status == "declined":  # Tide said no; Stripe approved
-            purchase.status = "held" if outcome.accepted else "declined"
-            purchase.amount = amount
-            purchase.hold_transfer_id = hold_id if outcome.accepted else None
-            purchase.policy_reasons = [*purchase.policy_reasons, "approved_without_tide"]
-            purchase.updated_at = now
+        declined = await db.get(Purchase, row.purchase_id)
+        if declined is not None and declined.status == "declined":  # Tide said no; Stripe approved
+            declined.status = "held" if outcome.accepted else "declined"
+            declined.amount = amount
+            declined.hold_transfer_id = hold_id if outcome.accepted else None
+            declined.policy_reasons = [*declined.policy_reasons, "approved_without_tide"]
+            declined.updated_at = now
     await audit.record(
         db,
         actor=None,
