@@ -119,12 +119,26 @@ async def _ledger_against_processor(
     result.totals["Ledger captures"] = captured
     result.totals["Ledger refunds"] = refunded
     result.totals["Net card and purchase spend"] = captured - refunded
+    # Over-captures: the month's flagged excess transfers, with the whole capture they belong to.
+    excess = (
+        select(transfers.c.operation_id)
+        .where(
+            transfers.c.kind == "excess",
+            transfers.c.accounting_date >= period.first,
+            transfers.c.accounting_date < period.end,
+            transfers.c.recorded_at <= period.as_at,
+        )
+        .distinct()
+        .subquery("excess")
+    )
+    t = transfers.c
     over = await db.execute(
-        select(moved.c.purchase_id, moved.c.purchase_amount, func.sum(moved.c.amount))
-        .where(moved.c.kind.in_(("capture", "excess")))
-        .group_by(moved.c.operation_id, moved.c.purchase_id, moved.c.purchase_amount)
-        .having(func.max(case((moved.c.flagged, 1), else_=0)) == 1)
-        .order_by(moved.c.purchase_id)
+        select(Purchase.id, Purchase.amount, func.sum(t.amount))
+        .join(excess, excess.c.operation_id == t.operation_id)
+        .join(Purchase, Purchase.hold_transfer_id == t.pending_id)
+        .where(t.kind.in_(("capture", "excess")))
+        .group_by(t.operation_id, Purchase.id, Purchase.amount)
+        .order_by(Purchase.id)
     )
     for purchase_id, purchase_amount, amount in over:
         result.findings.append(
