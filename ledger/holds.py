@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from ledger import errors
+from ledger.gates import wallet_gate
 from ledger.operations import (
     Db,
     Leg,
@@ -102,25 +103,11 @@ _PLACE_HOLD = text(
 
 
 async def _place_hold_in_one_call(db: Db, hold: Transfer, fingerprint: str) -> Outcome:
-    """PostgreSQL: the same steps as the Python path, in one SQL function call (migration 0003)."""
+    """PostgreSQL: the same steps as the Python path, in one SQL function call (migration 0003),
+    behind this process's gate for the wallet (``ledger.gates``)."""
     try:
-        answer = (
-            await db.execute(
-                _PLACE_HOLD,
-                {
-                    "id": hold.id,
-                    "wallet": hold.debit_account_id,
-                    "clearing": hold.credit_account_id,
-                    "amount": hold.amount,
-                    "expires_at": hold.expires_at,
-                    "memo": hold.memo,
-                    "hash": fingerprint,
-                    "accounting_date": hold.accounting_date,
-                    "recorded_at": hold.recorded_at,
-                    "ledger": hold.ledger,
-                },
-            )
-        ).scalar_one()
+        async with wallet_gate(hold.debit_account_id):
+            answer = await _call_place_hold(db, hold, fingerprint)
     except DBAPIError as exc:
         raise translate(exc) from exc
     if answer == "applied":
@@ -133,6 +120,27 @@ async def _place_hold_in_one_call(db: Db, hold: Transfer, fingerprint: str) -> O
     if answer.startswith("replay:"):
         return await load_outcome(db, operation_id=hold.id, outcome=answer.split(":", 1)[1], replayed=True)
     return Outcome(transfer_id=hold.id, transfers=(), declined=answer, replayed=False)
+
+
+async def _call_place_hold(db: Db, hold: Transfer, fingerprint: str) -> str:
+    answer = (
+        await db.execute(
+            _PLACE_HOLD,
+            {
+                "id": hold.id,
+                "wallet": hold.debit_account_id,
+                "clearing": hold.credit_account_id,
+                "amount": hold.amount,
+                "expires_at": hold.expires_at,
+                "memo": hold.memo,
+                "hash": fingerprint,
+                "accounting_date": hold.accounting_date,
+                "recorded_at": hold.recorded_at,
+                "ledger": hold.ledger,
+            },
+        )
+    ).scalar_one()
+    return str(answer)
 
 
 async def capture(
