@@ -59,6 +59,7 @@ verify: install ## Check every ledger invariant in DATABASE_URL
 
 bench: install ## Ledger benchmark on PostgreSQL (TIDE_BENCH_POSTGRES)
 	$(BIN)/python -m benchmarks.ledger_bench
+	$(BIN)/python -m benchmarks.reports_bench
 	$(BIN)/python -m benchmarks.page_weight
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
