@@ -65,6 +65,20 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[str]:
     return _error_page(exc.status_code, "Something went wrong", str(exc.detail or "Go back and try again."))
 
 
+def _not_found_for_people(api_handler: Any) -> Any:
+    """An unknown address asked for by a browser gets the page; the API keeps its problem+json."""
+
+    def handle(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+        path = request.url.path
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if api_handler is None or (wants_page and not path.startswith(("/api/", "/schema"))):
+            return _not_found(request, exc)
+        response: Response[Any] = api_handler(request, exc)
+        return response
+
+    return handle
+
+
 WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     wallet_errors.NotSignedIn: _not_signed_in,
     CsrfFailed: _csrf,
@@ -116,6 +130,8 @@ class WebPlugin(InitPluginProtocol):
                 ),
             ]
         )
+        api_not_found = app_config.exception_handlers.get(NotFoundException)
+        app_config.exception_handlers[NotFoundException] = _not_found_for_people(api_not_found)
         app_config.middleware.insert(0, security_headers)
         app_config.compression_config = CompressionConfig(
             backend="gzip", gzip_compress_level=9, minimum_size=256, exclude=["^/api/", "^/schema"]

@@ -140,10 +140,11 @@ def server(web_county: County) -> Iterator[Server]:
     running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: Server) -> Iterator[Any]:
-    """Chromium. Asks for the server first: Playwright's sync API holds an event loop, so the
-    county must be seeded (with ``asyncio.run``) before it starts."""
+    """Chromium, for one test module at a time: Playwright's sync API holds an event loop
+    while it runs, and no other test could ``asyncio.run`` meanwhile. It asks for the server
+    first, so the county is seeded (with ``asyncio.run``) before it starts."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests need it
 
     if not Path(CHROMIUM).exists():
@@ -163,13 +164,20 @@ class Visit:
     base: str
     hosts: set[str] = field(default_factory=set)
     console_errors: list[str] = field(default_factory=list)
+    #: With JavaScript off, axe runs on a copy of the page's HTML in a page that has it on.
+    axe_page: Any = None
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
 
     def check(self, name: str) -> None:
         """axe-core on the page as it is now (no violations allowed), then a screenshot."""
-        check_accessibility(self.page, name)
+        if self.axe_page is None:
+            check_accessibility(self.page, name)
+        else:
+            self.axe_page.goto(self.base + "/manifest.webmanifest")  # same origin, so the styles load
+            self.axe_page.set_content(self.page.content(), wait_until="load")
+            check_accessibility(self.axe_page, name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
@@ -198,8 +206,11 @@ def open_phone(browser: Any, server: Server, *, javascript: bool = True) -> Visi
     context = browser.new_context(
         viewport=PHONE, java_script_enabled=javascript, service_workers="allow" if javascript else "block"
     )
+    context.set_default_timeout(10_000)
     page = context.new_page()
     visit = Visit(context=context, page=page, base=server.base)
+    if not javascript:
+        visit.axe_page = browser.new_context(viewport=PHONE).new_page()
     page.on("request", lambda request: visit.hosts.add(request.url.split("/")[2]))
 
     def on_console(message: Any) -> None:
