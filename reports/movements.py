@@ -53,22 +53,43 @@ class Movement:
     merchant_category: str | None
 
 
-def movements_query(period: Period, *, with_processor: bool, card_only: bool = False) -> Select[tuple[object, ...]]:
-    """The month's movements, one row per transfer, ordered so a capture's excess follows it."""
+def _month_transfers(period: Period) -> Subquery:
+    """The month's captures, excesses, refunds and reversals of captures, each with the hold of
+    the purchase it belongs to: captures straight from their hold, the others through the
+    capture they hand back (looked up by key). No join on an expression over the whole ledger."""
     t = transfers.c
     original = aliased(transfers, name="original")
-    hold_id = func.coalesce(t.pending_id, original.c.pending_id)
-    signed = case((t.kind.in_(("capture", "excess")), t.amount), else_=-t.amount)
+    dated = (t.accounting_date >= period.first, t.accounting_date < period.end, t.recorded_at <= period.as_at)
+    columns = (t.id, t.operation_id, t.kind, t.accounting_date, t.flagged)
+    captures = select(*columns, t.amount.label("amount"), t.pending_id.label("hold_id")).where(
+        t.kind.in_(("capture", "excess")), *dated
+    )
+    handed_back = (
+        select(*columns, (-t.amount).label("amount"), original.c.pending_id.label("hold_id"))
+        .join(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
+        .where(
+            t.kind.in_(("refund", "reversal")),
+            # A reversal counts only when it corrects a capture or an excess.
+            or_(t.kind == "refund", original.c.kind.in_(("capture", "excess"))),
+            *dated,
+        )
+    )
+    return union_all(captures, handed_back).subquery("moved_transfers")
+
+
+def movements_query(period: Period, *, with_processor: bool, card_only: bool = False) -> Select[tuple[object, ...]]:
+    """The month's movements, one row per transfer, ordered so a capture's excess follows it."""
+    m = _month_transfers(period)
     has_receipt = exists().where(Receipt.purchase_id == Purchase.id, Receipt.uploaded_at <= period.as_at)
     processor = card_transactions.alias("processor")
     merchant_category = processor.c.merchant_category if with_processor else literal(None)
     query = (
         select(
-            t.operation_id,
-            t.kind,
-            t.accounting_date,
-            signed.label("amount"),
-            t.flagged,
+            m.c.operation_id,
+            m.c.kind,
+            m.c.accounting_date,
+            m.c.amount,
+            m.c.flagged,
             Purchase.id.label("purchase_id"),
             Purchase.amount.label("purchase_amount"),
             Purchase.team_id,
@@ -84,26 +105,17 @@ def movements_query(period: Period, *, with_processor: bool, card_only: bool = F
             has_receipt.label("has_receipt"),
             merchant_category.label("merchant_category"),
         )
-        .select_from(transfers)
-        .outerjoin(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
-        .join(Purchase, Purchase.hold_transfer_id == hold_id)
+        .select_from(m)
+        .join(Purchase, Purchase.hold_transfer_id == m.c.hold_id)
         .join(Team, Team.id == Purchase.team_id)
         .join(FundingSource, FundingSource.id == Purchase.funding_source_id)
-        .where(
-            t.kind.in_(MOVEMENT_KINDS),
-            t.accounting_date >= period.first,
-            t.accounting_date < period.end,
-            t.recorded_at <= period.as_at,
-            # A reversal counts only when it corrects a capture or an excess.
-            or_(t.kind != "reversal", original.c.kind.in_(("capture", "excess"))),
-        )
-        .order_by(t.accounting_date, t.operation_id, t.id)
+        .order_by(m.c.accounting_date, m.c.operation_id, m.c.id)
     )
     if with_processor:
         # The processor's transaction this movement became (a hash join: no per-row lookups).
-        same_kind = case((t.kind.in_(("capture", "excess")), "capture"), else_="refund")
+        same_kind = case((m.c.kind.in_(("capture", "excess")), "capture"), else_="refund")
         query = query.outerjoin(
-            processor, and_(processor.c.ledger_transfer_id == t.operation_id, processor.c.kind == same_kind)
+            processor, and_(processor.c.ledger_transfer_id == m.c.operation_id, processor.c.kind == same_kind)
         )
     if card_only:
         query = query.where(Purchase.payment_method == "card")

@@ -68,8 +68,11 @@ class Totals:
     irrecoverable_vat: int = 0
 
 
-def row_for(movement: Movement, redaction: Redaction) -> tuple[tuple[str, ...], int]:
-    """One published row for one movement, and its irrecoverable VAT in pence."""
+def row_for(
+    movement: Movement, redaction: Redaction, names: dict[str, str] | None = None
+) -> tuple[tuple[str, ...], int]:
+    """One published row for one movement, and its irrecoverable VAT in pence. ``names``
+    remembers each merchant's published name for the length of one file."""
     split = vat.split(
         gross=movement.amount,
         purchase_amount=movement.purchase_amount,
@@ -83,7 +86,7 @@ def row_for(movement: Movement, redaction: Redaction) -> tuple[tuple[str, ...], 
     row = (
         f"{movement.accounting_date:%d/%m/%Y}",
         movement.department,
-        redaction.beneficiary(movement.supplier),
+        _published_name(movement.supplier, redaction, names),
         pounds(movement.amount),
         pounds(split.irrecoverable),
         category.label if category else "Family support",
@@ -92,14 +95,24 @@ def row_for(movement: Movement, redaction: Redaction) -> tuple[tuple[str, ...], 
     return row, split.irrecoverable
 
 
+def _published_name(merchant: str, redaction: Redaction, names: dict[str, str] | None) -> str:
+    if names is None:
+        return redaction.beneficiary(merchant)
+    found = names.get(merchant)
+    if found is None:
+        found = names[merchant] = redaction.beneficiary(merchant)
+    return found
+
+
 async def write_csv(db: Db, period: Period, out: TextIO, *, redaction: Redaction | None = None) -> Totals:
     """Write the month's file to ``out`` a row at a time (card payments only); return its totals."""
     rules = redaction or Redaction()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
     count = amount = irrecoverable = 0
+    names: dict[str, str] = {}  # merchants seen in this file (bounded by the month's merchants)
     async for movement in stream_movements(db, period, card_only=True):
-        row, vat_pence = row_for(movement, rules)
+        row, vat_pence = row_for(movement, rules, names)
         writer.writerow(row)
         count += 1
         amount += movement.amount
