@@ -30,7 +30,7 @@ from api.app import create_app
 from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import _seed, settings_for
-from wallet import budgets, families
+from wallet import budgets, cards, families
 from wallet.access import load_principal
 from wallet.clock import local_date
 from wallet.demo import email
@@ -62,9 +62,9 @@ class Server:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        config = uvicorn.Config(
-            create_app(settings_for(self.database_url)), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        app = create_app(settings_for(self.database_url))
+        app.state.card_issuer = FakeCardIssuer()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -80,6 +80,25 @@ class Server:
             self._thread.join(timeout=20)
 
 
+class FakeCardIssuer:
+    """The card issuer as the pages need it, without Stripe: cards are made and change status."""
+
+    async def create_cardholder(self, **_: Any) -> dict[str, Any]:
+        return {"id": "ich_web_tests", "status": "active"}
+
+    async def create_card(self, *, status: str, **_: Any) -> dict[str, Any]:
+        return {"id": "ic_web_tests", "status": status, "last4": "4242"}
+
+    async def update_card(self, *, status: str, **_: Any) -> dict[str, Any]:
+        return {"id": "ic_web_tests", "status": status}
+
+    async def list_events(self, **_: Any) -> list[dict[str, Any]]:
+        return []
+
+    async def list_transactions(self, **_: Any) -> list[dict[str, Any]]:
+        return []
+
+
 @dataclass(frozen=True)
 class County:
     url: str
@@ -88,8 +107,8 @@ class County:
 
 
 async def _fresh_family_and_team_budget(url: str) -> tuple[int, str]:
-    """A new family for kw.exeter.01 (nothing spent on it yet) with two open needs, and £500
-    in the Exeter team's budget for its manager to give out."""
+    """A new family for kw.exeter.01 (nothing spent on it yet) with two open needs, £500 in
+    the Exeter team's budget for its manager to give out, and a card on kw.exeter.01's wallet."""
     engine = create_engine(url, pool_size=1)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as db:
@@ -116,6 +135,10 @@ async def _fresh_family_and_team_budget(url: str) -> tuple[int, str]:
             await budgets.allocate(
                 db, actor=finance, transfer_id="web-tests:team", funding_source_id=source.id, team_id=team_id,
                 wallet_id=None, amount=50_000, month=None, reason="Top-up for the web tests", now=now,
+            )  # fmt: skip
+            await cards.issue_card(
+                db, FakeCardIssuer(), who=worker, wallet_id=worker.wallet_id or 0, card_type="virtual",
+                key="web-tests-card", now=now,
             )  # fmt: skip
             await db.commit()
             return family.id, family.reference

@@ -74,6 +74,12 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
     phone.sign_in("kw.exeter.01")
     expect(page.get_by_role("heading", name="Your wallet")).to_be_visible()
     phone.check("worker-home")
+    page.get_by_role("button", name="Freeze the card").click()
+    expect(page.get_by_role("status")).to_contain_text("Your card is frozen")
+    expect(page.get_by_text("Virtual card ending 4242: Frozen")).to_be_visible()
+    phone.check("worker-card-frozen")
+    page.get_by_role("button", name="Unfreeze the card").click()
+    expect(page.get_by_role("status")).to_contain_text("Your card works again")
 
     # 1. School shoes, within every limit: allowed at once; the receipt is photographed.
     buy(phone, web_county, category="Clothing and school uniform", what="School shoes", amount="24.99",

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
+from api.routes.cards import card_issuer
+from api.routes.common import PathId
+from api.web.forms import AlreadySent, already_sent, once
 from api.web.render import money, page
 from api.web.session import UserDep, WebUser
-from wallet import budgets
+from wallet import budgets, cards
 from wallet.access import Principal
 from wallet.approval_models import ApprovalRequest
+from wallet.cards import CardAction
 from wallet.clock import local_date
+from wallet.errors import WalletError
 from wallet.models import Family, FamilyWorker, Need, NeedReview, Purchase, Receipt, Wallet
 from wallet.policies import current_policy
 from wallet.policy import PolicyDocument, Rule
@@ -33,6 +39,8 @@ DONE = {
     "asked": "Your manager has been asked.",
     "completed": "The purchase is complete: the money is set aside.",
     "cancelled": "The purchase is cancelled.",
+    "frozen": "Your card is frozen. Nothing can be paid with it until you unfreeze it.",
+    "unfrozen": "Your card works again.",
 }
 
 
@@ -131,6 +139,9 @@ async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: s
     wallet = await db.get(Wallet, who.wallet_id) if who.wallet_id else None
     summary = await budgets.summarise_wallet(db, wallet=wallet, now=now) if wallet else None
     _, policy = await current_policy(db)
+    own_cards = [
+        c for c in await cards.list_cards(db, who=who) if c.wallet_id == who.wallet_id and c.status != "canceled"
+    ]
     return page(
         "worker_home.html.j2",
         user=user,
@@ -140,6 +151,7 @@ async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: s
         summary=summary,
         limits=limits_in_words(policy, who, wallet.team_id if wallet else None),
         tasks=await worker_tasks(db, who=who, now=now),
+        cards=own_cards,
         done=DONE.get(done or ""),
     )
 
@@ -159,4 +171,37 @@ async def home(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None
     return page("error.html.j2", user=user, title="Nothing to show", message="Your account has no role yet.")
 
 
-HANDLERS = [home]
+async def _change_card(
+    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, user: WebUser, card_id: int, action: CardAction
+) -> Response[Any]:
+    issuer = card_issuer(request.app.state)
+    form = await request.form()
+    key = hashlib.sha256(f"{user.who.person_id}:{form.get('idempotency_key')}".encode()).hexdigest()[:32]
+
+    async def act() -> str:
+        await cards.change_card(db, issuer, who=user.who, card_id=card_id, action=action, key=f"web:{key}", now=now)
+        return f"/?done={'frozen' if action == 'freeze' else 'unfrozen'}"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except WalletError as exc:
+        return page("error.html.j2", user=user, status_code=409, title="The card was not changed",
+                    message=f"{str(exc).capitalize()}.")  # fmt: skip
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+@post("/cards/{card_id:int}/freeze")
+async def freeze_card(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, card_id: PathId
+) -> Response[Any]:
+    return await _change_card(request, db, now, user, card_id, "freeze")
+
+
+@post("/cards/{card_id:int}/unfreeze")
+async def unfreeze_card(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, card_id: PathId
+) -> Response[Any]:
+    return await _change_card(request, db, now, user, card_id, "unfreeze")
+
+
+HANDLERS = [home, freeze_card, unfreeze_card]
