@@ -32,13 +32,14 @@ DONE = {
 }
 
 
-def reason_in_words(code: str) -> str:
+def reason_in_words(code: str, *, declined: bool = False) -> str:
     """A stored policy reason code in plain English."""
     if code.startswith("purchase_over_"):
         limit = code.removeprefix("purchase_over_")
         return f"It costs more than {money(int(limit))}." if limit.isdigit() else "It costs more than the limit."
     if code.startswith("category_"):
-        return f"Buying {category_label(code.removeprefix('category_')).lower()} needs a manager's say-so."
+        what = category_label(code.removeprefix("category_")).lower()
+        return f"Buying {what} is not allowed." if declined else f"Buying {what} needs your manager's approval."
     return {
         "case_cap": "It would take the family's spending this case past the council's limit.",
         "family_period_cap": "It would take the family's spending this month past the limit.",
@@ -74,7 +75,7 @@ async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]
         "family": family,
         "needs": list(need_rows.scalars()),
         "receipts": list(found.scalars()),
-        "reasons": [reason_in_words(c) for c in purchase.policy_reasons],
+        "reasons": [reason_in_words(c, declined=purchase.status == "declined") for c in purchase.policy_reasons],
         "request": request,
         "messages": messages,
         "mine": mine,
