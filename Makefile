@@ -61,6 +61,7 @@ bench: install ## Ledger benchmark on PostgreSQL (TIDE_BENCH_POSTGRES)
 	$(BIN)/python -m benchmarks.ledger_bench
 	$(BIN)/python -m benchmarks.reports_bench
 	$(BIN)/python -m benchmarks.page_weight
+	$(BIN)/python -m benchmarks.card_auth_bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --quiet -o requirements.lock

@@ -174,19 +174,26 @@ async def _decide(
     db: AsyncSession, *, event_id: str, authorization: Mapping[str, Any], now: datetime, allow_partial: bool
 ) -> tuple[CardAnswer, str | None]:
     ask = _read(event_id, authorization)
-    card = None
+    found = None
     if ask.card_stripe_id:
-        card = (await db.execute(select(Card).where(Card.stripe_id == ask.card_stripe_id))).scalar_one_or_none()
-    if card is None:
+        # The card, its wallet (locked: one decision at a time per wallet) and the team's pot.
+        found = (
+            await db.execute(
+                select(Card, Wallet, Team.default_funding_source_id)
+                .join(Wallet, Wallet.id == Card.wallet_id)
+                .join(Team, Team.id == Wallet.team_id)
+                .where(Card.stripe_id == ask.card_stripe_id)
+                .with_for_update(of=Wallet)
+            )
+        ).first()
+    if found is None:
         return decline("unknown_card"), None
-    wallet = (await db.execute(select(Wallet).where(Wallet.id == card.wallet_id).with_for_update())).scalar_one()
+    card, wallet, funding_source_id = found
     existing = (
         await db.execute(
             select(CardAuthorization).where(CardAuthorization.stripe_id == ask.stripe_id).with_for_update()
         )
     ).scalar_one_or_none()
-    team = await db.get(Team, wallet.team_id)
-    funding_source_id = team.default_funding_source_id if team else None
     refusal = _refusal(ask, card, wallet, funding_source_id)
     if refusal is not None or ask.category is None or funding_source_id is None:
         answer = decline(refusal or "merchant_category_not_allowed")
@@ -284,12 +291,23 @@ async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount
     )
 
 
+#: The card clearing account's id, per database (an account's identity never changes).
+_CLEARING: dict[str, int] = {}
+
+
+async def _card_clearing(db: AsyncSession) -> int:
+    url = str(db.get_bind().engine.url)
+    if url not in _CLEARING:
+        _CLEARING[url], _ = await house_accounts(db)
+    return _CLEARING[url]
+
+
 async def _hold(
     db: AsyncSession, ask: _Request, *, wallet: Wallet, allow_partial: bool, now: datetime
 ) -> tuple[str | None, int | None, list[str]]:
     """Hold the amount asked; or, when the amount is controllable and partial approval is
     allowed, what the wallet has. Returns (hold id or None, partial amount, decline reasons)."""
-    clearing, _ = await house_accounts(db)
+    clearing = await _card_clearing(db)
     hold_id = f"card:{ask.event_id}:hold"
     outcome = await ledger.place_hold(
         db,

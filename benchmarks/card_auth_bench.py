@@ -1,0 +1,381 @@
+"""Card authorization benchmark: Stripe's real-time requests through the real HTTP stack.
+
+    .venv/bin/python -m benchmarks.card_auth_bench --duration 5     # part of make bench
+
+A real server process (uvicorn serving ``api.app:create_app``, one worker) on PostgreSQL, on
+loopback; closed-loop clients post signed ``issuing_authorization.request`` events (a fresh
+event id each, amounts and merchants from Devon's real card spend) and time the answer.
+Cases: 1, 16 and 64 concurrent requests, spread over many cards, then all on one hot card
+(whose wallet runs out part-way, so declines for want of money are part of the load). Then
+every Devon payment is replayed once (refunds are not authorizations: skipped). Afterwards
+the ledger is verified and every wallet's holds are checked against its budget: zero
+overspend. Target: p99 ≤ 100 ms at 64 concurrent. The database is made and dropped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import ledger
+from api.migrations import upgrade
+from api.stripe_gateway import API_VERSION
+from benchmarks.ledger_bench import DEFAULT_ADMIN, _admin
+from ledger.database import create_engine
+from tests.cards.devon import Payment, payments
+from tests.cards.fake_stripe import templates
+from tests.cards.support import signed
+from wallet import budgets, organisation
+from wallet.access import load_principal
+from wallet.card_models import Card, Cardholder
+from wallet.clock import now_utc
+from wallet.demo import email, seed_demo
+from wallet.models import FundingSource, Person, Purchase, Wallet
+
+SECRET = f"whsec_bench_{uuid.uuid4().hex}"
+BENCH_PASSWORD = uuid.uuid4().hex
+CARDS = 200
+WALLET_FUNDS = 4_000_000  # £40,000 a wallet: the many-card cases decline only by policy
+HOT_FUNDS = 2_000_000  # £20,000: the hot card runs out during its cases
+POLICY_FREE = ("childrens_and_infants_wear_stores", "5641")
+#: Requests signed ahead for each timed case (more are made on the fly if it runs out).
+PREPARED = 4_000
+
+
+@dataclass
+class Result:
+    case: str
+    clients: int
+    decisions_per_second: float
+    p50_ms: float
+    p99_ms: float
+    decisions: int
+    approved: int
+    errors: int
+
+
+async def _setup(url: str) -> tuple[list[str], str]:
+    """Many key workers with funded wallets and a card each, and one hot card."""
+    engine = create_engine(url, pool_size=2)
+    now = now_utc()
+    card_ids: list[str] = []
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db, db.begin():
+            await seed_demo(db, localities=("Exeter",), workers_per_team=1, families_per_worker=1, months=1)
+        async with AsyncSession(engine, expire_on_commit=False) as db, db.begin():
+            finance_id = (await db.execute(select(Person.id).where(Person.email == email("finance")))).scalar_one()
+            finance = await load_principal(db, person_id=finance_id)
+            source = (await db.execute(select(FundingSource).where(FundingSource.code == "prevention"))).scalar_one()
+            await budgets.fund_pot(
+                db,
+                actor=None,
+                funding_source_id=source.id,
+                transfer_id="bench:grant",
+                amount=(CARDS + 1) * WALLET_FUNDS,
+                reason="benchmark",
+                now=now,
+            )
+            await budgets.allocate(
+                db,
+                actor=finance,
+                transfer_id="bench:team",
+                funding_source_id=source.id,
+                team_id=1,
+                wallet_id=None,
+                amount=(CARDS + 1) * WALLET_FUNDS,
+                month=None,
+                reason="benchmark",
+                now=now,
+            )
+            for n in range(CARDS + 1):
+                person = await organisation.create_person(
+                    db,
+                    actor=None,
+                    email=f"bench.{n}@bench.tide.invalid",
+                    display_name=f"Bench {n}",
+                    password=BENCH_PASSWORD,
+                    password_hash=BENCH_PASSWORD,  # nobody signs in: the hash is never checked
+                    now=now,
+                )
+                await organisation.grant_role(
+                    db, actor=None, person_id=person.id, role="key_worker", team_id=1, now=now
+                )
+                wallet = await budgets.open_wallet(db, actor=None, person_id=person.id, team_id=1, now=now)
+                result = await budgets.allocate(
+                    db,
+                    actor=finance,
+                    transfer_id=f"bench:wallet:{n}",
+                    funding_source_id=source.id,
+                    team_id=1,
+                    wallet_id=wallet.id,
+                    amount=HOT_FUNDS if n == CARDS else WALLET_FUNDS,
+                    month=None,
+                    reason="benchmark",
+                    now=now,
+                )
+                if result.declined is not None:
+                    raise RuntimeError(f"setting up: the allocation was declined ({result.declined})")
+                holder = Cardholder(
+                    stripe_id=f"ich_bench{n}", person_id=person.id, status="active", created_at=now, updated_at=now
+                )
+                db.add(holder)
+                await db.flush()
+                card = Card(
+                    stripe_id=f"ic_bench{n}",
+                    cardholder_id=holder.id,
+                    wallet_id=wallet.id,
+                    status="active",
+                    last4=f"{n:04d}",
+                    type="virtual",
+                    created_at=now,
+                    updated_at=now,
+                )
+                db.add(card)
+                card_ids.append(card.stripe_id)
+    finally:
+        await engine.dispose()
+    return card_ids[:-1], card_ids[-1]
+
+
+_TEMPLATE = templates()["issuing.authorization"]
+
+
+def _request(card: str, payment: Payment, *, policy_free: bool) -> tuple[bytes, dict[str, str]]:
+    auth = copy.deepcopy(_TEMPLATE)
+    auth["id"] = f"iauth_bench{uuid.uuid4().hex[:20]}"
+    auth["card"]["id"] = card
+    auth["amount"], auth["approved"], auth["status"], auth["currency"] = 0, False, "pending", "gbp"
+    category, code = POLICY_FREE if policy_free else (payment.category, payment.category_code)
+    auth["merchant_data"].update(category=category, category_code=code, name=payment.merchant, country="GB")
+    amount = payment.amount if not policy_free else 100 + payment.amount % 9_900
+    auth["pending_request"].update(amount=amount, merchant_amount=amount, currency="gbp")
+    event = {
+        "id": f"evt_bench{uuid.uuid4().hex[:20]}",
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": int(time.time()),
+        "data": {"object": auth},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "issuing_authorization.request",
+    }
+    return signed(event, SECRET)
+
+
+async def _case(
+    http: httpx.AsyncClient,
+    name: str,
+    clients: int,
+    duration: float | None,
+    work: list[tuple[str, Payment]],
+    *,
+    policy_free: bool,
+    reasons: Counter[str] | None = None,
+) -> Result:
+    """Closed loop: ``clients`` at once, for ``duration`` seconds (or until ``work`` is done)."""
+    latencies: list[float] = []
+    approved = errors = 0
+    rng = random.Random(clients)
+    # Requests are built and signed before the clock starts: the load generator shares the
+    # machine's two cores with the server and PostgreSQL, and should take as little as it can.
+    chosen = work if duration is None else [rng.choice(work) for _ in range(PREPARED)]
+    queue = [_request(card, payment, policy_free=policy_free) for card, payment in reversed(chosen)]
+    until = time.perf_counter() + duration if duration else float("inf")
+
+    async def client() -> None:
+        nonlocal approved, errors
+        while time.perf_counter() < until:
+            if queue:
+                body, headers = queue.pop()
+            elif duration is None:
+                return
+            else:
+                body, headers = _request(*rng.choice(work), policy_free=policy_free)
+            started = time.perf_counter()
+            try:
+                response = await http.post("/stripe/issuing/authorization", content=body, headers=headers)
+                answer = response.json()
+            except (httpx.HTTPError, ValueError):
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200 or response.headers.get("stripe-version") != API_VERSION:
+                errors += 1
+            elif answer.get("approved"):
+                approved += 1
+            elif reasons is not None:
+                reasons[(answer.get("metadata") or {}).get("tide_reasons", "?").split(",")[-1]] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
+    return Result(
+        case=name,
+        clients=clients,
+        decisions_per_second=round(len(latencies) / elapsed, 1),
+        p50_ms=round(statistics.median(latencies) * 1000, 1) if latencies else float("nan"),
+        p99_ms=round(p99 * 1000, 1),
+        decisions=len(latencies),
+        approved=approved,
+        errors=errors,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(url: str, port: int, pool: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TIDE_ENV": "production",
+        "TIDE_DB_POOL_SIZE": str(pool),
+        "TIDE_JOBS_IN_PROCESS": "false",
+        "TIDE_STRIPE_AUTHORIZATION_SECRET": SECRET,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and module
+
+
+async def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(200):
+            if server.poll() is not None:
+                raise RuntimeError("the server exited")
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+async def _overspend(url: str) -> tuple[int, int]:
+    """(ledger findings, wallets whose holds and spend exceed their budget)."""
+    engine = create_engine(url, pool_size=2)
+    try:
+        async with engine.begin() as db:
+            findings = len(await ledger.verify(db))
+        async with AsyncSession(engine) as db:
+            over = 0
+            for wallet in (await db.execute(select(Wallet))).scalars():
+                balance = await ledger.balance(db, account_id=wallet.account_id)
+                held = await db.execute(
+                    select(func.coalesce(func.sum(Purchase.amount), 0)).where(
+                        Purchase.wallet_id == wallet.id, Purchase.status == "held"
+                    )
+                )
+                over += balance.available < 0 or int(held.scalar_one()) > balance.credits_posted
+        return findings, over
+    finally:
+        await engine.dispose()
+
+
+async def run(url: str, duration: float, pool: int) -> tuple[list[Result], Counter[str], int, int]:
+    many, hot = await _setup(url)
+    devon = [p for p in payments() if p.amount > 0]
+    rng = random.Random(5)
+    spread = [(rng.choice(many), p) for p in devon]
+    on_hot = [(hot, p) for p in devon]
+    port = _free_port()
+    server = _serve(url, port, pool)
+    results: list[Result] = []
+    reasons: Counter[str] = Counter()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_up(base, server)
+        limits = httpx.Limits(max_connections=80, max_keepalive_connections=80)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as http:
+            await _case(http, "warm-up", 4, 1.0, spread, policy_free=True)
+            for clients in (1, 16, 64):
+                results.append(await _case(http, "many cards", clients, duration, spread, policy_free=True))
+            for clients in (1, 16, 64):
+                results.append(await _case(http, "one hot card", clients, duration, on_hot, policy_free=True))
+            replay = await _case(http, "Devon replay", 16, None, spread, policy_free=False, reasons=reasons)
+            replay.case = f"Devon replay ({len(devon)} payments)"
+            results.append(replay)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    findings, over = await _overspend(url)
+    return results, reasons, findings, over
+
+
+def report(results: list[Result], reasons: Counter[str], findings: int, over: int) -> list[str]:
+    lines = [f"{'case':<30} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'approved':>9} {'errors':>7}"]
+    lines += [
+        f"{r.case:<30} {r.clients:>7} {r.decisions_per_second:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f}"
+        f" {r.approved:>9} {r.errors:>7}"
+        for r in results
+    ]
+    at_64 = [r for r in results if r.clients == 64]
+    met = all(r.p99_ms <= 100 and r.errors == 0 for r in at_64)
+    lines.append("")
+    lines.append(f"Devon replay declines by reason: {dict(reasons.most_common())}")
+    lines.append(f"target p99 ≤ 100 ms at 64 concurrent, no errors: {'PASS' if met else 'FAIL'}")
+    lines.append(f"ledger verify afterwards: {findings} finding(s); wallets overspent: {over}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres-url", default=os.environ.get("TIDE_BENCH_POSTGRES", DEFAULT_ADMIN))
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per case")
+    parser.add_argument("--pool", type=int, default=20, help="the server's database connections")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    name = f"tide_bench_cards_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(args.postgres_url, f'CREATE DATABASE "{name}"'))
+    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        results, reasons, findings, over = asyncio.run(run(url, args.duration, args.pool))
+    finally:
+        asyncio.run(_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print("\n".join(report(results, reasons, findings, over)))
+    if args.json:
+        args.json.write_text(json.dumps({"results": [asdict(r) for r in results], "findings": findings}, indent=2))
+    if findings or over:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
