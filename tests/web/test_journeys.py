@@ -178,5 +178,24 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
         saved = download.value.path().read_text()
         assert saved.startswith("Journal,Period,Accounting date"), saved[:200]
         assert f",{label}," in saved
+
+        # An exception of the month explained; a month two back (ended, nothing in it) closed.
+        fpage = finance.page
+        fpage.get_by_role("link", name=re.compile("^Explain")).first.click()
+        fpage.get_by_role("button", name="Save the explanation").click()
+        expect(fpage.get_by_role("alert")).to_contain_text("Say why this is not a problem")
+        finance.check("finance-explain-error")
+        fpage.get_by_label("Why is this not a problem").fill("The processor's statement arrives on the 3rd")
+        fpage.get_by_role("button", name="Save the explanation").click()
+        expect(fpage.get_by_role("status")).to_contain_text("The explanation is recorded")
+        expect(fpage.get_by_text("Explained: The processor's statement arrives on the 3rd")).to_be_visible()
+        earlier = fpage.get_by_label("Show another month").locator("option").nth(2)
+        earlier_name = earlier.inner_text()
+        fpage.get_by_label("Show another month").select_option(earlier.get_attribute("value"))
+        fpage.get_by_role("button", name="Show").click()
+        fpage.get_by_role("button", name=f"Close {earlier_name}").click()
+        expect(fpage.get_by_role("status")).to_contain_text("The month is closed")
+        expect(fpage.get_by_role("heading", level=1)).to_contain_text("Closed")
+        finance.check("finance-month-closed")
     finally:
         finance.context.close()

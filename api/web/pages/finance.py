@@ -18,7 +18,7 @@ from api.web.session import UserDep, WebUser
 from reports import close, monthly
 from reports.errors import ReportsError
 from wallet.clock import LONDON, local_date, month_start
-from wallet.errors import NotAllowed
+from wallet.errors import NotAllowed, NotFound
 from wallet.models import Allocation, Purchase, Receipt, Team
 from wallet.purchases import committed
 
@@ -109,7 +109,10 @@ async def _finance_page(
 async def month_page(
     db: DbDep, now: NowDep, user: UserDep, month: FromQuery[str | None] = None, done: FromQuery[str | None] = None
 ) -> Response[str]:
-    words = {"closed": "The month is closed. Its reports are fixed as they were at the close."}
+    words = {
+        "closed": "The month is closed. Its reports are fixed as they were at the close.",
+        "explained": "The explanation is recorded.",
+    }
     return await _finance_page(db, user, now, _month(month, now), done=words.get(done or ""))
 
 
@@ -132,4 +135,58 @@ async def close_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, 
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
-HANDLERS = [month_page, close_submit]
+async def _explain_page(
+    db: AsyncSession, user: WebUser, now: datetime, month: date, key: str, form: Form | None = None, status: int = 200
+) -> Response[str]:
+    if not user.who.has("finance"):
+        raise NotAllowed("only finance explains reconciliation exceptions")
+    found = await monthly.reconcile(db, await monthly.period_for(db, month=month, now=now))
+    finding = next((f for f in found.exceptions if f.key == key), None)
+    if finding is None:
+        raise NotFound(f"no exception {key!r} in {month:%Y-%m}")
+    return page(
+        "finance_explain.html.j2",
+        user=user,
+        status_code=status,
+        title="Explain a reconciliation exception",
+        current="/finance",
+        back=f"/finance?month={month:%Y-%m}",
+        label=f"{month:%Y-%m}",
+        finding=finding,
+        explanation=found.explanations.get(key, ""),
+        values=form.values if form else {},
+        errors=form.errors if form else {},
+        key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
+    )
+
+
+@get("/finance/explain")
+async def explain_form(
+    db: DbDep, now: NowDep, user: UserDep, month: FromQuery[str | None] = None, key: FromQuery[str] = ""
+) -> Response[str]:
+    return await _explain_page(db, user, now, _month(month, now), key)
+
+
+@post("/finance/explain")
+async def explain_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    form = await read_form(request)
+    month, key, text = _month(form.get("month"), now), form.get("finding"), form.get("explanation")[:1000]
+    if not text:
+        form.error("explanation", "Say why this is not a problem, or what was done about it")
+        return await _explain_page(db, user, now, month, key, form, status=422)
+
+    async def act() -> str:
+        await close.explain(
+            db, month=month, finding_key=key, explanation=text, explained_by=user.who.person_id, now=now
+        )
+        return f"/finance?month={month:%Y-%m}&done=explained"
+
+    try:
+        result = await once(request, db, user=user, now=now, act=act)
+    except ReportsError as exc:
+        form.error("explanation", f"{str(exc).capitalize()}.")
+        return await _explain_page(db, user, now, month, key, form, status=409)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
+HANDLERS = [month_page, close_submit, explain_form, explain_submit]
