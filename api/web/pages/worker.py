@@ -21,7 +21,7 @@ from api.web.render import money, page
 from api.web.session import UserDep, WebUser
 from wallet import budgets, cards
 from wallet.access import Principal
-from wallet.approval_models import ApprovalRequest
+from wallet.approval_models import ApprovalMessage, ApprovalRequest
 from wallet.cards import CardAction
 from wallet.clock import local_date
 from wallet.errors import WalletError
@@ -84,6 +84,19 @@ def limits_in_words(policy: PolicyDocument, who: Principal, team_id: int | None)
     return words
 
 
+async def _question_waiting(db: AsyncSession, request_id: int | None) -> bool:
+    """The manager's latest word on the request is a question."""
+    if request_id is None:
+        return False
+    last = await db.execute(
+        select(ApprovalMessage.kind)
+        .where(ApprovalMessage.request_id == request_id)
+        .order_by(ApprovalMessage.id.desc())
+        .limit(1)
+    )
+    return last.scalar_one_or_none() == "question"
+
+
 async def worker_tasks(db: AsyncSession, *, who: Principal, now: datetime) -> list[Task]:
     tasks: list[Task] = []
     no_receipt = ~exists().where(Receipt.purchase_id == Purchase.id)
@@ -102,18 +115,20 @@ async def worker_tasks(db: AsyncSession, *, who: Principal, now: datetime) -> li
         Task(f"Add the receipt for {money(p.amount)} at {p.supplier}", f"/purchases/{p.id}") for p in missing.scalars()
     ]
     parked = await db.execute(
-        select(Purchase, ApprovalRequest.status)
+        select(Purchase, ApprovalRequest.id, ApprovalRequest.status)
         .outerjoin(ApprovalRequest, ApprovalRequest.purchase_id == Purchase.id)
         .where(Purchase.worker_id == who.person_id, Purchase.status == "needs_approval")
         .order_by(Purchase.id.desc())
         .limit(20)
     )
-    for purchase, status in parked.all():
+    for purchase, request_id, status in parked.all():
         asked: str | None = status
         if asked is None:
             text = f"Ask your manager about {money(purchase.amount)} at {purchase.supplier}"
         elif asked == "approved":
             text = f"Approved: complete {money(purchase.amount)} at {purchase.supplier}"
+        elif await _question_waiting(db, request_id):
+            text = f"Answer your manager's question about {money(purchase.amount)} at {purchase.supplier}"
         else:
             text = f"Waiting for your manager: {money(purchase.amount)} at {purchase.supplier}"
         tasks.append(Task(text, f"/purchases/{purchase.id}"))
