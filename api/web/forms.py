@@ -128,7 +128,13 @@ async def once(
     raw = form.get(KEY_FIELD)
     key = raw if isinstance(raw, str) and raw else request.headers.get(HEADER, "")
     if not valid_key(key):
-        return AlreadySent(location=None)
+        return page(
+            "error.html.j2",
+            user=user,
+            status_code=400,
+            title="The form is incomplete",
+            message="Go back, reload the page and send the form again. Nothing was saved.",
+        )
     digest = await fingerprint(request)
     async with db.begin_nested():
         record_id = await _claim(db, who=user.who, key=key, request=request, fingerprint=digest, now=now)

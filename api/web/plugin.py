@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -21,9 +22,12 @@ from api.web.pages import admin, auth, buy, families, finance, manager, offline,
 from api.web.render import STATIC, page
 from api.web.security import security_headers
 from api.web.session import provide_user
+from approvals.errors import ApprovalError
+from reports.errors import ReportsError
 from wallet import errors as wallet_errors
 
 ONE_YEAR = 365 * 24 * 3600
+LOG = logging.getLogger(__name__)
 
 
 def _error_page(status: int, title: str, message: str) -> Response[str]:
@@ -59,6 +63,11 @@ def _bad_request(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
     return _error_page(400, "Something in the address is not right", "Go back and try again.")
 
 
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    LOG.error("page %s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error_page(500, "Sorry, something went wrong", "Nothing was saved. Try again in a moment.")
+
+
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[str]:
     if exc.status_code == 404:
         return _not_found(_, exc)
@@ -89,8 +98,11 @@ WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     wallet_errors.NotAllowed: _not_allowed,
     wallet_errors.WalletError: _conflict,
     ledger.LedgerError: _conflict,
+    ApprovalError: _conflict,
+    ReportsError: _conflict,
     ValidationException: _bad_request,
     HTTPException: _http,
+    Exception: _server_error,
 }
 
 

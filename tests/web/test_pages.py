@@ -273,3 +273,15 @@ async def test_the_buying_steps_keep_their_answers_in_the_address_and_show_error
     assert moved.status_code == 303
     query = urlencode([(k, v) for k, v in full.items() if k != "csrf_token"]).replace("%C2%A31%2C040.5", "1040.50")
     assert moved.headers["location"] == f"/buy/check?{query}"
+
+
+async def test_a_form_without_its_idempotency_key_is_refused_and_buys_nothing(
+    app_client: AsyncTestClient[Any], pages_url: str
+) -> None:
+    csrf = await sign_in(app_client, "kw.exeter.01")
+    family_id, need_id = await fresh_family(pages_url, "kw.exeter.01")
+    form = purchase_form(family_id, need_id, key="", csrf=csrf, what="Keyless shoes", amount="5")
+    response = await app_client.post("/buy/check", data={k: v for k, v in form.items() if k != "idempotency_key"})
+    assert response.status_code == 400
+    assert "The form is incomplete" in response.text
+    assert await count_purchases(pages_url, "Keyless shoes") == 0
