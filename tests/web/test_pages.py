@@ -285,3 +285,22 @@ async def test_a_form_without_its_idempotency_key_is_refused_and_buys_nothing(
     assert response.status_code == 400
     assert "The form is incomplete" in response.text
     assert await count_purchases(pages_url, "Keyless shoes") == 0
+
+
+async def test_tide_installs_as_a_web_app_with_a_service_worker_for_the_whole_site(
+    app_client: AsyncTestClient[Any],
+) -> None:
+    manifest = await app_client.get("/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    body = manifest.json()
+    assert body["display"] == "standalone"
+    assert body["start_url"] == "/"
+    assert {"192x192", "512x512"} <= {icon["sizes"] for icon in body["icons"]}
+    for icon in body["icons"]:
+        fetched = await app_client.get(icon["src"])
+        assert fetched.status_code == 200
+        assert fetched.headers["content-type"].startswith(icon["type"])
+    worker = await app_client.get("/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache"
+    assert "idempotency-key" in worker.text
