@@ -177,23 +177,21 @@ async def _decide(
     found = None
     if ask.card_stripe_id:
         # The card, its wallet (locked: one decision at a time per wallet) and the team's pot.
+        # An earlier request for the same authorization (an increment) comes too; the wallet's
+        # lock serialises every decision on it.
         found = (
             await db.execute(
-                select(Card, Wallet, Team.default_funding_source_id)
+                select(Card, Wallet, Team.default_funding_source_id, CardAuthorization)
                 .join(Wallet, Wallet.id == Card.wallet_id)
                 .join(Team, Team.id == Wallet.team_id)
+                .outerjoin(CardAuthorization, CardAuthorization.stripe_id == ask.stripe_id)
                 .where(Card.stripe_id == ask.card_stripe_id)
                 .with_for_update(of=Wallet)
             )
         ).first()
     if found is None:
         return decline("unknown_card"), None
-    card, wallet, funding_source_id = found
-    existing = (
-        await db.execute(
-            select(CardAuthorization).where(CardAuthorization.stripe_id == ask.stripe_id).with_for_update()
-        )
-    ).scalar_one_or_none()
+    card, wallet, funding_source_id, existing = found
     refusal = _refusal(ask, card, wallet, funding_source_id)
     if refusal is not None or ask.category is None or funding_source_id is None:
         answer = decline(refusal or "merchant_category_not_allowed")
@@ -208,12 +206,6 @@ async def _decide(
         allowance = await allowances.find_usable(
             db, worker_id=wallet.person_id, category=ask.category, amount=total, family_id=None, now=now
         )
-    purchase = await db.get(Purchase, existing.purchase_id) if existing and existing.purchase_id else None
-    if purchase is None:
-        purchase = _card_purchase(ask, wallet, funding_source_id, policy_answer.decision, reasons, now=now)
-        purchase.receipt_required = policy_answer.receipt_required
-        db.add(purchase)
-        await db.flush()
     hold_id: str | None = None
     granted: int | None = None
     approved = policy_answer.decision == "allow" or allowance is not None
@@ -221,6 +213,17 @@ async def _decide(
         hold_id, granted, declined = await _hold(db, ask, wallet=wallet, allow_partial=allow_partial, now=now)
         approved = hold_id is not None
         reasons.extend(declined)
+    purchase = await db.get(Purchase, existing.purchase_id) if existing and existing.purchase_id else None
+    if purchase is None:  # made with its outcome already known: one INSERT, no UPDATE after it
+        purchase = _card_purchase(ask, wallet, funding_source_id, policy_answer.decision, reasons, now=now)
+        purchase.receipt_required = policy_answer.receipt_required
+        _update_purchase(purchase, first=True, approved=approved, amount=granted or ask.requested, hold_id=hold_id)
+        purchase.policy_decision = "allow" if approved else policy_answer.decision
+        db.add(purchase)
+        await db.flush()
+    elif approved:
+        _update_purchase(purchase, first=False, approved=True, amount=granted or ask.requested, hold_id=hold_id)
+        purchase.policy_decision = "allow"
     if approved and allowance is not None:
         await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
         reasons.append("allowance_used")
@@ -228,12 +231,8 @@ async def _decide(
             purchase.family_id = allowance.family_id
             for need_id in allowance.need_ids:
                 db.add(PurchaseNeed(purchase_id=purchase.id, need_id=int(need_id)))
-    _update_purchase(
-        purchase, first=existing is None, approved=approved, amount=granted or ask.requested, hold_id=hold_id
-    )
-    if approved or existing is None:
-        purchase.policy_decision = "allow" if approved else policy_answer.decision
-    purchase.policy_reasons, purchase.updated_at = list(reasons), now
+    if list(purchase.policy_reasons) != reasons:
+        purchase.policy_reasons, purchase.updated_at = list(reasons), now
     _record(db, ask, existing, card=card, wallet=wallet, approved=approved, purchase=purchase, now=now)
     await db.flush()
     await audit.record(
