@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -177,13 +177,17 @@ def _fold(capture: Movement, excess: Movement) -> Movement:
     return replace(capture, amount=capture.amount + excess.amount, flagged=True)
 
 
-def _posted(period: Period, *, month_only: bool) -> Subquery:
+Span = Literal["month", "to_date", "before"]
+
+
+def _posted(period: Period, *, span: Span) -> Subquery:
     """``(hold_id, amount)`` for each movement: captures straight from their hold, refunds and
     reversals through the capture they hand back (two plain joins, not one on an expression)."""
     t = transfers.c
     original = aliased(transfers, name="original")
-    dated = [t.accounting_date < period.end, t.recorded_at <= period.as_at]
-    if month_only:
+    dated = [t.recorded_at <= period.as_at]
+    dated.append(t.accounting_date < (period.first if span == "before" else period.end))
+    if span == "month":
         dated.append(t.accounting_date >= period.first)
     captures = select(t.pending_id.label("hold_id"), t.amount.label("amount")).where(
         t.kind.in_(("capture", "excess")), *dated
@@ -200,9 +204,10 @@ def _posted(period: Period, *, month_only: bool) -> Subquery:
     return union_all(captures, handed_back).subquery("posted")
 
 
-def net_spend_query(period: Period, *, month_only: bool = True) -> Select[int, Any]:
-    """``(purchase_id, net)``: each purchase's posted spend in the month (or up to its end), in pence."""
-    posted = _posted(period, month_only=month_only)
+def net_spend_query(period: Period, *, month_only: bool = True, span: Span | None = None) -> Select[int, Any]:
+    """``(purchase_id, net)``: each purchase's posted spend in the month (or up to its end, or
+    before it), in pence."""
+    posted = _posted(period, span=span or ("month" if month_only else "to_date"))
     return (
         select(Purchase.id.label("purchase_id"), func.sum(posted.c.amount).label("net"))
         .join(posted, posted.c.hold_id == Purchase.hold_transfer_id)

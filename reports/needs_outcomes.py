@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     select,
     type_coerce,
+    union_all,
 )
 
 from ledger.operations import Db, dialect_name
@@ -93,13 +94,12 @@ SHARE_COLUMNS = (
 
 @dataclass(frozen=True)
 class _Sources:
-    """The month's spend per purchase, the spend to the month's end, and each one's shares
+    """The month's spend per purchase, the spend to the month's end, and the month's shares
     between the needs the purchases answer: computed once, read by every table."""
 
     month: FromClause
     to_date: FromClause
     month_shares: FromClause
-    to_date_shares: FromClause
 
 
 def _shares(spend: FromClause) -> Select[Any]:
@@ -137,12 +137,18 @@ def _shares(spend: FromClause) -> Select[Any]:
 
 async def _sources(tables: Scratch, period: Period) -> _Sources:
     month = await tables.table("month_spend", net_spend_query(period, month_only=True), SPEND_COLUMNS)
-    to_date = await tables.table("spend_to_date", net_spend_query(period, month_only=False), SPEND_COLUMNS)
+    # To the month's end = the month (already made) and everything before it.
+    before = net_spend_query(period, span="before")
+    both = union_all(select(month.c.purchase_id, month.c.net), before).subquery("both")
+    to_date = await tables.table(
+        "spend_to_date",
+        select(both.c.purchase_id, func.sum(both.c.net).label("net")).group_by(both.c.purchase_id),
+        SPEND_COLUMNS,
+    )
     return _Sources(
         month=month,
         to_date=to_date,
         month_shares=await tables.table("month_shares", _shares(month), SHARE_COLUMNS),
-        to_date_shares=await tables.table("shares_to_date", _shares(to_date), SHARE_COLUMNS),
     )
 
 
@@ -263,7 +269,15 @@ async def _reviews(db: Db, period: Period, sources: _Sources) -> tuple[Table, Ta
         "Needs as last reviewed", ("Group", "Improved", "No change", "Worse", "Not yet reviewed"), review_rows
     )
 
-    shares = sources.to_date_shares
+    # Shares only of the purchases that answer an improved need (each shared among all its needs).
+    improved_needs = select(latest.c.need_id).where(latest.c.outcome == "improved")
+    touched = select(PurchaseNeed.purchase_id).where(PurchaseNeed.need_id.in_(improved_needs))
+    spend_touched = (
+        select(sources.to_date.c.purchase_id, sources.to_date.c.net)
+        .where(sources.to_date.c.purchase_id.in_(touched))
+        .subquery("spend_touched")
+    )
+    shares = _shares(spend_touched).subquery("improved_shares")
     improved = await db.execute(
         select(func.coalesce(func.sum(shares.c.share), 0), func.count(func.distinct(shares.c.need_id)))
         .select_from(shares)
