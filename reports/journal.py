@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from ledger.operations import Db
 from reports import vat
 from reports.money import pounds
-from reports.movements import stream_movements
+from reports.movements import Movement, stream_movements
 from reports.period import Period
 from wallet.taxonomy import CATEGORIES
 
@@ -159,13 +159,16 @@ def _expense_group(category: str) -> str:
     return found.expense_group if found else "supplies_and_services"
 
 
-async def journal_lines(db: Db, period: Period, *, chart: ChartOfAccounts | None = None) -> list[JournalLine]:
-    """The month's balanced journal lines (a few per cost centre: the month is summed as it streams)."""
-    chart = chart or ChartOfAccounts()
-    expense: dict[tuple[str, str, str, str], int] = {}
-    recoverable: dict[str, int] = {}
-    control: dict[str, int] = {}
-    async for m in stream_movements(db, period):
+class Journal:
+    """The month's journal, summed one movement at a time (a few sums per cost centre)."""
+
+    def __init__(self, chart: ChartOfAccounts | None = None) -> None:
+        self.chart = chart or ChartOfAccounts()
+        self.expense: dict[tuple[str, str, str, str], int] = {}
+        self.recoverable: dict[str, int] = {}
+        self.control: dict[str, int] = {}
+
+    def add(self, m: Movement) -> None:
         split = vat.split(
             gross=m.amount,
             purchase_amount=m.purchase_amount,
@@ -176,47 +179,59 @@ async def journal_lines(db: Db, period: Period, *, chart: ChartOfAccounts | None
             has_receipt=m.has_receipt,
         )
         key = (m.cost_centre, _expense_group(m.category), m.funding_source, split.treatment)
-        expense[key] = expense.get(key, 0) + m.amount - split.recoverable
-        recoverable[m.funding_source] = recoverable.get(m.funding_source, 0) + split.recoverable
-        control[m.funding_source] = control.get(m.funding_source, 0) + m.amount
-    lines = [
-        _line(
-            cost_centre=cost_centre,
-            account=chart.expense_accounts.get(group, group),
-            group=group,
-            source=source,
-            treatment=treatment,
-            net=net,
-            description="Card spend",
-        )
-        for (cost_centre, group, source, treatment), net in sorted(expense.items())
-    ]
-    corporate = chart.corporate_cost_centre
-    lines += [
-        _line(
-            cost_centre=corporate,
-            account=chart.vat_recoverable,
-            group="",
-            source=source,
-            treatment="recoverable",
-            net=net,
-            description="VAT recoverable on card spend",
-        )
-        for source, net in sorted(recoverable.items())
-    ]
-    lines += [
-        _line(
-            cost_centre=corporate,
-            account=chart.card_control,
-            group="",
-            source=source,
-            treatment="",
-            net=-net,
-            description="Card spend settled",
-        )
-        for source, net in sorted(control.items())
-    ]
-    return [line for line in lines if line.debit or line.credit]
+        self.expense[key] = self.expense.get(key, 0) + m.amount - split.recoverable
+        self.recoverable[m.funding_source] = self.recoverable.get(m.funding_source, 0) + split.recoverable
+        self.control[m.funding_source] = self.control.get(m.funding_source, 0) + m.amount
+
+    def lines(self) -> list[JournalLine]:
+        """The balanced lines: expenses by cost centre, recoverable VAT, the card control account."""
+        chart = self.chart
+        lines = [
+            _line(
+                cost_centre=cost_centre,
+                account=chart.expense_accounts.get(group, group),
+                group=group,
+                source=source,
+                treatment=treatment,
+                net=net,
+                description="Card spend",
+            )
+            for (cost_centre, group, source, treatment), net in sorted(self.expense.items())
+        ]
+        corporate = chart.corporate_cost_centre
+        lines += [
+            _line(
+                cost_centre=corporate,
+                account=chart.vat_recoverable,
+                group="",
+                source=source,
+                treatment="recoverable",
+                net=net,
+                description="VAT recoverable on card spend",
+            )
+            for source, net in sorted(self.recoverable.items())
+        ]
+        lines += [
+            _line(
+                cost_centre=corporate,
+                account=chart.card_control,
+                group="",
+                source=source,
+                treatment="",
+                net=-net,
+                description="Card spend settled",
+            )
+            for source, net in sorted(self.control.items())
+        ]
+        return [line for line in lines if line.debit or line.credit]
+
+
+async def journal_lines(db: Db, period: Period, *, chart: ChartOfAccounts | None = None) -> list[JournalLine]:
+    """The month's balanced journal lines (the month is summed as it streams)."""
+    journal = Journal(chart)
+    async for movement in stream_movements(db, period):
+        journal.add(movement)
+    return journal.lines()
 
 
 def _line(

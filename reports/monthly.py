@@ -20,7 +20,7 @@ from ledger.operations import Db
 from ledger.schema import periods
 from reports import journal, needs_outcomes, pdf, reconciliation, transparency
 from reports.errors import UnknownReport
-from reports.movements import movements_query, net_spend_by_purchase
+from reports.movements import movements_query, net_spend_by_purchase, stream_movements
 from reports.needs_outcomes import NeedsOutcomes
 from reports.period import Period, as_utc
 from reports.reconciliation import Reconciliation
@@ -245,9 +245,24 @@ async def write_all(
 ) -> list[Path]:
     """Write the five reports of ``period`` into ``directory``; return their paths."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the reports stream
-    written = []
+    options = options or ReportOptions()
+    journal_path = directory / file_name("gl-journal.csv", period)
+    transparency_path = directory / file_name("transparency.csv", period)
+    # One pass over the month's movements writes the Transparency file and sums the journal.
+    with transparency_path.open("w", encoding="utf-8", newline="") as published_out:
+        published = transparency.TransparencyFile(published_out, options.redaction)
+        booked = journal.Journal(options.chart)
+        async for movement in stream_movements(db, period):
+            published.add(movement)
+            booked.add(movement)
+    with journal_path.open("w", encoding="utf-8", newline="") as journal_out:
+        journal.write_csv(booked.lines(), period, journal_out, style=options.journal_style)
+    written = [journal_path, transparency_path]
+    if progress is not None:
+        progress("gl-journal.csv")
+        progress("transparency.csv")
     computed = Computed()
-    for name in (*(n for n in REPORTS if n != "finance-pack.pdf"), "finance-pack.pdf"):
+    for name in ("needs-outcomes.csv", "reconciliation.csv", "finance-pack.pdf"):
         path = directory / file_name(name, period)
         with path.open("wb") as out:
             await write_report(db, period, name, out, options=options, computed=computed)

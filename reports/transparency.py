@@ -104,17 +104,33 @@ def _published_name(merchant: str, redaction: Redaction, names: dict[str, str] |
     return found
 
 
+class TransparencyFile:
+    """The file, written a row at a time as movements arrive (card payments only)."""
+
+    def __init__(self, out: TextIO, redaction: Redaction | None = None) -> None:
+        self.rules = redaction or Redaction()
+        self.writer = csv.writer(out, lineterminator="\r\n")
+        self.writer.writerow(HEADER)
+        self.names: dict[str, str] = {}  # merchants seen in this file (bounded by the month's merchants)
+        self.count = self.amount = self.irrecoverable = 0
+
+    def add(self, movement: Movement) -> None:
+        if movement.payment_method != "card":
+            return
+        row, vat_pence = row_for(movement, self.rules, self.names)
+        self.writer.writerow(row)
+        self.count += 1
+        self.amount += movement.amount
+        self.irrecoverable += vat_pence
+
+    @property
+    def totals(self) -> Totals:
+        return Totals(rows=self.count, amount=self.amount, irrecoverable_vat=self.irrecoverable)
+
+
 async def write_csv(db: Db, period: Period, out: TextIO, *, redaction: Redaction | None = None) -> Totals:
     """Write the month's file to ``out`` a row at a time (card payments only); return its totals."""
-    rules = redaction or Redaction()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    count = amount = irrecoverable = 0
-    names: dict[str, str] = {}  # merchants seen in this file (bounded by the month's merchants)
+    published = TransparencyFile(out, redaction)
     async for movement in stream_movements(db, period, card_only=True):
-        row, vat_pence = row_for(movement, rules, names)
-        writer.writerow(row)
-        count += 1
-        amount += movement.amount
-        irrecoverable += vat_pence
-    return Totals(rows=count, amount=amount, irrecoverable_vat=irrecoverable)
+        published.add(movement)
+    return published.totals

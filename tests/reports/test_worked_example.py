@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pypdf
 from sqlalchemy import insert, text
@@ -348,3 +349,15 @@ async def test_the_same_month_as_at_the_same_moment_gives_the_same_bytes(db: Asy
 
     assert made[:5] == made[5:]
     assert all(made)
+
+
+async def test_writing_all_five_at_once_gives_the_same_files_as_one_at_a_time(db: AsyncSession, tmp_path: Path) -> None:
+    steps: list[str] = []
+    written = await monthly.write_all(db, PERIOD, tmp_path, progress=steps.append)
+
+    assert sorted(steps) == sorted(monthly.REPORTS)
+    for path in written:
+        name = next(n for n in monthly.REPORTS if path.name == monthly.file_name(n, PERIOD))
+        alone = io.BytesIO()
+        await monthly.write_report(db, PERIOD, name, alone)
+        assert path.read_bytes() == alone.getvalue(), name
