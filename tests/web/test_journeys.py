@@ -119,7 +119,9 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
         mpage = manager.page
         expect(mpage.get_by_role("heading", name="Approvals waiting for you")).to_be_visible()
         manager.check("manager-inbox")
-        mpage.get_by_role("link", name=re.compile(r"£30\.00 for food and vouchers")).click()
+        request_link = mpage.get_by_role("link", name=re.compile(r"£30\.00 for food and vouchers"))
+        request_href = request_link.get_attribute("href")
+        request_link.click()
         expect(mpage.get_by_text(web_county.family_reference)).to_be_visible()
         expect(mpage.get_by_text("No food in the house until payday on Friday")).to_be_visible()
         manager.check("manager-approval")
@@ -132,7 +134,10 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
         mpage.get_by_role("button", name="Send").click()
         expect(mpage.get_by_role("status")).to_contain_text("Your question has been sent")
 
-        # The worker answers from their phone; the manager then approves.
+        # The worker answers from their phone (a notification's link to the request leads to
+        # the purchase); the manager then approves.
+        phone.go(str(request_href))
+        assert page.url.split("?")[0] == purchase_url
         phone.go("/")
         page.get_by_role("link", name=re.compile("Answer your manager's question")).click()
         expect(page.get_by_text("Has the family asked the food bank this week?")).to_be_visible()

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
+from litestar.response import Redirect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,7 +94,11 @@ async def _decision_page(
 
 
 @get("/approvals/{request_id:int}")
-async def decision_form(db: DbDep, now: NowDep, user: UserDep, request_id: PathId) -> Response[str]:
+async def decision_form(db: DbDep, now: NowDep, user: UserDep, request_id: PathId) -> Response[Any]:
+    """A manager decides here; the worker who asked (following a notification) goes to the purchase."""
+    request = await approvals.get_request(db, who=user.who, request_id=request_id, now=now)
+    if request.requester_id == user.who.person_id:
+        return Redirect(f"/purchases/{request.purchase_id}" if request.purchase_id else "/", status_code=303)
     return await _decision_page(db, user, now, request_id)
 
 
