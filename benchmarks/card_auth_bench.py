@@ -70,6 +70,8 @@ class Result:
     decisions: int
     approved: int
     errors: int
+    #: Declined by Tide itself for running out of its decision budget (or an error): not a 500.
+    gave_up: int = 0
 
 
 async def _setup(url: str) -> tuple[list[str], str]:
@@ -193,7 +195,7 @@ async def _case(
 ) -> Result:
     """Closed loop: ``clients`` at once, for ``duration`` seconds (or until ``work`` is done)."""
     latencies: list[float] = []
-    approved = errors = 0
+    approved = errors = gave_up = 0
     rng = random.Random(clients)
     # Requests are built and signed before the clock starts: the load generator shares the
     # machine's two cores with the server and PostgreSQL, and should take as little as it can.
@@ -202,7 +204,7 @@ async def _case(
     until = time.perf_counter() + duration if duration else float("inf")
 
     async def client() -> None:
-        nonlocal approved, errors
+        nonlocal approved, errors, gave_up
         while time.perf_counter() < until:
             if queue:
                 body, headers = queue.pop()
@@ -222,8 +224,11 @@ async def _case(
                 errors += 1
             elif answer.get("approved"):
                 approved += 1
-            elif reasons is not None:
-                reasons[(answer.get("metadata") or {}).get("tide_reasons", "?").split(",")[-1]] += 1
+            else:
+                reason = (answer.get("metadata") or {}).get("tide_reasons", "?").split(",")[-1]
+                gave_up += reason in ("tide_timeout", "tide_error")
+                if reasons is not None:
+                    reasons[reason] += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -239,6 +244,7 @@ async def _case(
         decisions=len(latencies),
         approved=approved,
         errors=errors,
+        gave_up=gave_up,
     )
 
 
@@ -248,7 +254,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, port: int, pool: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, pool: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -270,6 +276,8 @@ def _serve(url: str, port: int, pool: int) -> subprocess.Popen[bytes]:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
     return subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and module
 
@@ -309,14 +317,14 @@ async def _overspend(url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-async def run(url: str, duration: float, pool: int) -> tuple[list[Result], Counter[str], int, int]:
+async def run(url: str, duration: float, pool: int, workers: int) -> tuple[list[Result], Counter[str], int, int]:
     many, hot = await _setup(url)
     devon = [p for p in payments() if p.amount > 0]
     rng = random.Random(5)
     spread = [(rng.choice(many), p) for p in devon]
     on_hot = [(hot, p) for p in devon]
     port = _free_port()
-    server = _serve(url, port, pool)
+    server = _serve(url, port, pool, workers)
     results: list[Result] = []
     reasons: Counter[str] = Counter()
     base = f"http://127.0.0.1:{port}"
@@ -340,10 +348,13 @@ async def run(url: str, duration: float, pool: int) -> tuple[list[Result], Count
 
 
 def report(results: list[Result], reasons: Counter[str], findings: int, over: int) -> list[str]:
-    lines = [f"{'case':<30} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'approved':>9} {'errors':>7}"]
+    lines = [
+        f"{'case':<30} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'approved':>9} {'errors':>7}"
+        f" {'gave up':>8}"
+    ]
     lines += [
         f"{r.case:<30} {r.clients:>7} {r.decisions_per_second:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f}"
-        f" {r.approved:>9} {r.errors:>7}"
+        f" {r.approved:>9} {r.errors:>7} {r.gave_up:>8}"
         for r in results
     ]
     at_64 = [r for r in results if r.clients == 64]
@@ -360,6 +371,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("TIDE_BENCH_POSTGRES", DEFAULT_ADMIN))
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per case")
     parser.add_argument("--pool", type=int, default=20, help="the server's database connections")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     name = f"tide_bench_cards_{uuid.uuid4().hex[:10]}"
@@ -367,7 +379,7 @@ def main() -> None:
     url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
-        results, reasons, findings, over = asyncio.run(run(url, args.duration, args.pool))
+        results, reasons, findings, over = asyncio.run(run(url, args.duration, args.pool, args.workers))
     finally:
         asyncio.run(_admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print("\n".join(report(results, reasons, findings, over)))
