@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import audit
@@ -33,6 +33,9 @@ from wallet.errors import (
     UnknownCode,
 )
 from wallet.models import Family, FamilyWorker, Need, Person, Purchase, PurchaseNeed, Wallet
+from wallet.policies import current_policy
+from wallet.policy import Ask, Spend, evaluate
+from wallet.purchases import committed
 
 #: The largest single card payment Stripe itself lets through (the policy decides below it).
 PER_AUTHORIZATION_CEILING = 25_000
@@ -503,9 +506,12 @@ async def link_card_purchase(
         raise NeedNotOpen("a purchase answers at least one of the family's open needs")
     if any(n.family_id != family_id or n.status != "open" for n in family_needs):
         raise NeedNotOpen("every need must be one of this family's open needs")
-    family = await db.get(Family, family_id)
+    family = (await db.execute(select(Family).where(Family.id == family_id).with_for_update())).scalar_one_or_none()
     if family is None or family.status != "open":
         raise FamilyClosed("the case is closed; it takes no new purchases")
+    broken = await _family_caps_broken(db, purchase=purchase, family_id=family_id, now=now)
+    if broken:  # the money is spent already: the purchase is flagged for its manager, not refused
+        purchase.policy_reasons = [*purchase.policy_reasons, *broken]
     purchase.family_id, purchase.updated_at = family_id, now
     for need in family_needs:
         db.add(PurchaseNeed(purchase_id=purchase.id, need_id=need.id))
@@ -517,9 +523,40 @@ async def link_card_purchase(
         subject_type="purchase",
         subject_id=purchase.id,
         now=now,
-        details={"family_id": family_id, "need_ids": sorted(need_ids)},
+        details={"family_id": family_id, "need_ids": sorted(need_ids), "flagged": broken},
     )
     return purchase
+
+
+async def _family_caps_broken(db: AsyncSession, *, purchase: Purchase, family_id: int, now: datetime) -> list[str]:
+    """The family's caps this card purchase passes, now that the family is known (at the till
+    it was not): ``case_cap_when_linked``, ``family_period_cap_when_linked``."""
+    _, policy = await current_policy(db)
+
+    async def spent(*where: ColumnElement[bool]) -> int:
+        total = await db.execute(
+            select(func.coalesce(func.sum(committed()), 0)).where(Purchase.family_id == family_id, *where)
+        )
+        return int(total.scalar_one())
+
+    async def family_in_days(days: int) -> int:
+        return await spent(Purchase.created_at >= now - timedelta(days=days))
+
+    async def case() -> int:
+        return await spent()
+
+    async def wallet_in_days(_days: int) -> int:
+        return 0  # the wallet's own limits were asked at the till
+
+    amount = purchase.amount if purchase.status == "held" else purchase.captured_amount - purchase.refunded_amount
+    if amount <= 0:
+        return []
+    answer = await evaluate(
+        policy,
+        Ask(amount=amount, category=purchase.category, worker_id=purchase.worker_id, team_id=purchase.team_id),
+        Spend(family_in_days=family_in_days, case=case, wallet_in_days=wallet_in_days),
+    )
+    return [f"{r.code}_when_linked" for r in answer.reasons if r.code in ("case_cap", "family_period_cap")]
 
 
 async def wallets_out_of_step(db: AsyncSession) -> list[int]:
