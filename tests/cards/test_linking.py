@@ -26,7 +26,9 @@ async def _card_purchase(county: County, card: str, amount: int) -> int:
         row = await db.execute(
             select(CardAuthorization.purchase_id).where(CardAuthorization.stripe_id == event["data"]["object"]["id"])
         )
-        return int(row.scalar_one())
+        purchase_id = row.scalar_one()
+    assert purchase_id is not None
+    return purchase_id
 
 
 async def test_linking_flags_the_family_caps_the_till_could_not_check(county: County) -> None:
