@@ -60,6 +60,7 @@ def buy(
     page.get_by_label("Tide card").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your answers before buying")
+    expect(page.get_by_text(re.compile(r"left of £300\.00 for this case"))).to_be_visible()
     if shot:
         phone.check(f"{shot}-4-check")
     if offline_confirm:

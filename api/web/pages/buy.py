@@ -8,6 +8,7 @@ the first step and carried to the last, so a double tap or a resend of "Confirm"
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from api.deps import DbDep, NowDep
 from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form, valid_key
+from api.web.pages.worker import family_limits_left
 from api.web.render import money, new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import purchases
@@ -214,18 +216,22 @@ async def details_submit(request: Request[Any, Any, Any], db: DbDep, user: UserD
 # 4. Check your answers, and buy -----------------------------------------------------------
 
 
-async def _check_page(db: DbDep, user: WebUser, draft: Draft, form: Form | None = None) -> Response[str]:
+async def _check_page(db: DbDep, user: WebUser, now: datetime, draft: Draft, form: Form | None = None) -> Response[str]:
     family = await _family(db, user, draft)
+    _, policy = await current_policy(db)
+    limits = await family_limits_left(
+        db, policy=policy, who=user.who, team_id=family.team_id, family_id=family.id, now=now
+    )
     needs = {n.id: n for n in await _open_needs(db, family)}
     chosen = [needs[n] for n in draft.needs if n in needs]
     return _step("buy_check.html.j2", user, draft, form, title="Check your answers before buying", family=family,
                  chosen=chosen, need_labels={c: n.label for c, n in NEEDS.items()},
-                 pence=parse_pounds(draft.amount), back=draft.url("/buy/details"))  # fmt: skip
+                 pence=parse_pounds(draft.amount), back=draft.url("/buy/details"), limits=limits)  # fmt: skip
 
 
 @get("/buy/check")
-async def check_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
-    return await _check_page(db, user, _draft_from_query(request))
+async def check_step(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[str]:
+    return await _check_page(db, user, now, _draft_from_query(request))
 
 
 @post("/buy/check")
@@ -238,7 +244,7 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
         form.error("need", "Select at least one of the family's needs")
     pence = parse_pounds(draft.amount)
     if not form.ok or pence is None:
-        return await _check_page(db, user, draft, form)
+        return await _check_page(db, user, now, draft, form)
     _, policy = await current_policy(db)
     ask = purchases.PurchaseAsk(
         family_id=family.id,
@@ -258,7 +264,7 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
         form.error("need", f"{str(exc).capitalize()}.")
-        return await _check_page(db, user, draft, form)
+        return await _check_page(db, user, now, draft, form)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 

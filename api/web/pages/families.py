@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.pages.worker import family_limits_left
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import families
@@ -18,6 +20,7 @@ from wallet.access import may_see_needs, visible_families, visible_purchases
 from wallet.clock import local_date
 from wallet.errors import NotFound, WalletError
 from wallet.models import Family, Need, NeedReview, Purchase, PurchaseNeed
+from wallet.policies import current_policy
 from wallet.purchases import committed
 from wallet.taxonomy import CLOSURE_REASONS, REVIEW_OUTCOMES
 
@@ -37,7 +40,7 @@ async def family_list(db: DbDep, user: UserDep) -> Response[str]:
     return page("families.html.j2", user=user, title="Your families", current="/families", rows=rows.all())
 
 
-async def _family_context(db: DbDep, user: WebUser, family_id: int) -> dict[str, Any]:
+async def _family_context(db: DbDep, user: WebUser, family_id: int, now: datetime) -> dict[str, Any]:
     family = await families.get_family(db, who=user.who, family_id=family_id)
     needs = list((await db.execute(select(Need).where(Need.family_id == family.id).order_by(Need.id))).scalars())
     reviews = await db.execute(
@@ -58,6 +61,10 @@ async def _family_context(db: DbDep, user: WebUser, family_id: int) -> dict[str,
     for link in links.scalars():
         needs_of.setdefault(link.purchase_id, []).append(link.need_id)
     codes = {n.id: n.code for n in needs}
+    _, policy = await current_policy(db)
+    limits = await family_limits_left(
+        db, policy=policy, who=user.who, team_id=family.team_id, family_id=family.id, now=now
+    )
     spent = sum(p.amount if p.status == "held" else p.captured_amount - p.refunded_amount for p in purchases)
     return {
         "family": family,
@@ -66,14 +73,15 @@ async def _family_context(db: DbDep, user: WebUser, family_id: int) -> dict[str,
         "purchases": purchases,
         "purchase_codes": {pid: [codes.get(n, "") for n in ids] for pid, ids in needs_of.items()},
         "spent": spent,
+        "limits": limits,
     }
 
 
 @get("/families/{family_id:int}")
 async def family_detail(
-    db: DbDep, user: UserDep, family_id: PathId, done: FromQuery[str | None] = None
+    db: DbDep, now: NowDep, user: UserDep, family_id: PathId, done: FromQuery[str | None] = None
 ) -> Response[str]:
-    context = await _family_context(db, user, family_id)
+    context = await _family_context(db, user, family_id, now)
     words = {"review": "The review is recorded.", "closed": "The case is closed."}
     return page(
         "family.html.j2",

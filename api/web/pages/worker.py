@@ -28,6 +28,7 @@ from wallet.errors import WalletError
 from wallet.models import Family, FamilyWorker, Need, NeedReview, Purchase, Receipt, Wallet
 from wallet.policies import current_policy
 from wallet.policy import PolicyDocument, Rule
+from wallet.purchases import committed
 from wallet.taxonomy import CATEGORIES
 
 REVIEW_EVERY = timedelta(weeks=6)
@@ -59,13 +60,9 @@ def _applies(rule: Rule, who: Principal, team_id: int | None) -> bool:
 
 
 def limits_in_words(policy: PolicyDocument, who: Principal, team_id: int | None) -> list[str]:
-    """The policy's limits that apply to this worker, in plain sentences (narrowest scope first)."""
-    rank = {"worker": 0, "team": 1, "council": 2}
-    chosen: dict[tuple[str, str, tuple[str, ...]], Rule] = {}
-    for rule in sorted((r for r in policy.rules if _applies(r, who, team_id)), key=lambda r: rank[r.scope]):
-        chosen.setdefault((rule.kind, rule.effect, rule.categories), rule)
+    """The policy's limits that apply to this worker, in plain sentences."""
     words: list[str] = []
-    for rule in chosen.values():
+    for rule in _chosen_rules(policy, who, team_id):
         limit = money(rule.limit) if rule.limit is not None else ""
         ask = "needs your manager's approval" if rule.effect == "needs_approval" else "is not allowed"
         if rule.kind == "purchase_over":
@@ -77,10 +74,45 @@ def limits_in_words(policy: PolicyDocument, who: Principal, team_id: int | None)
         elif rule.kind == "wallet_period_over":
             words.append(f"Spending more than {limit} from your wallet in {rule.days} days {ask}.")
         elif rule.kind == "category":
-            names = ", ".join(CATEGORIES[c].label.removeprefix("Family support - ") for c in rule.categories)
+            names = ", ".join(CATEGORIES[c].label.removeprefix("Family support - ").lower() for c in rule.categories)
             words.append(f"Buying {names} {ask}.")
         elif rule.kind == "receipt_over":
             words.append(f"Keep a receipt for anything above {limit}.")
+    return words
+
+
+def _chosen_rules(policy: PolicyDocument, who: Principal, team_id: int | None) -> list[Rule]:
+    """For each kind of rule, those of the narrowest scope that has one (as the policy decides)."""
+    rank = {"worker": 0, "team": 1, "council": 2}
+    applying = [r for r in policy.rules if _applies(r, who, team_id)]
+    chosen: list[Rule] = []
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Rule]] = {}
+    for rule in applying:
+        groups.setdefault((rule.kind, rule.effect, rule.categories), []).append(rule)
+    for group in groups.values():
+        narrowest = min(rank[r.scope] for r in group)
+        chosen.extend(r for r in group if rank[r.scope] == narrowest)
+    return chosen
+
+
+async def family_limits_left(
+    db: AsyncSession, *, policy: PolicyDocument, who: Principal, team_id: int | None, family_id: int, now: datetime
+) -> list[str]:
+    """What is left for a family under the policy's per-family limits, in plain sentences."""
+    words: list[str] = []
+    for rule in _chosen_rules(policy, who, team_id):
+        if rule.kind == "case_over":
+            where = [Purchase.family_id == family_id]
+            what = "this case"
+        elif rule.kind == "family_period_over" and rule.days:
+            where = [Purchase.family_id == family_id, Purchase.created_at >= now - timedelta(days=rule.days)]
+            what = f"the last {rule.days} days"
+        else:
+            continue
+        spent = int((await db.execute(select(func.coalesce(func.sum(committed()), 0)).where(*where))).scalar_one())
+        left = max((rule.limit or 0) - spent, 0)
+        after = "a manager must approve more" if rule.effect == "needs_approval" else "no more is allowed"
+        words.append(f"{money(left)} left of {money(rule.limit)} for {what}; then {after}.")
     return words
 
 
