@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response
@@ -31,6 +32,7 @@ from wallet.models import IdempotencyRecord
 
 KEY_FIELD = "idempotency_key"
 MAX_PENCE = 10_000_000_00
+POUNDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
 @dataclass
@@ -64,16 +66,15 @@ async def read_form(request: Request[Any, Any, Any]) -> Form:
 
 
 def parse_pounds(text: str) -> int | None:
-    """An amount in pounds as typed ("12", "12.5", "£1,234.56") as whole pence, else ``None``."""
+    """An amount in pounds as typed ("12", "12.5", "£1,234.56") as whole pence, else ``None``.
+
+    Only digits, an optional point and one or two decimal places (no exponents, no signs):
+    read as a ``Decimal`` from the string, never a float."""
     cleaned = text.strip().removeprefix("£").replace(",", "").strip()
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
+    if not POUNDS.fullmatch(cleaned):
         return None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None
-    pence = int(amount * 100)
-    return pence if pence <= MAX_PENCE else None
+    pence = int(Decimal(cleaned) * 100)
+    return pence if 0 < pence <= MAX_PENCE else None
 
 
 def parse_day(text: str) -> date | None:
