@@ -34,7 +34,7 @@ test: install lint typecheck chromium ## Every test (PostgreSQL tests need the s
 
 chromium: ## Install Debian's chromium for the browser tests, when /usr/bin/chromium is missing
 	@test -x /usr/bin/chromium || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: install ## ruff and the import-direction contracts
 	$(BIN)/ruff check .
