@@ -8,8 +8,7 @@ loads its own viewer), so it is left without a CSP rather than half-broken.
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -37,29 +36,18 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware adding the security headers (and HSTS when cookies are secure)."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        path = scope["path"]
-        litestar_app = scope.get("app")
-        secure = bool(getattr(getattr(litestar_app, "state", None), "secure_cookies", False))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                if not path.startswith("/schema"):
-                    headers["content-security-policy"] = CONTENT_SECURITY_POLICY
-                if secure:
-                    headers["strict-transport-security"] = HSTS
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+def security_headers(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: the headers on every response the app sends, whichever route
+    (or none) answered it, and HSTS when cookies are secure. A response that set its own
+    Content-Security-Policy keeps it."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    if "content-security-policy" not in headers and not scope["path"].startswith("/schema"):
+        headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    state = getattr(scope.get("litestar_app"), "state", None)
+    if getattr(state, "secure_cookies", False):
+        headers["strict-transport-security"] = HSTS

@@ -144,6 +144,13 @@ async def test_pages_carry_a_strict_content_security_policy_and_the_security_hea
     assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["cache-control"] == "no-store"
     assert "<script>" not in response.text
+    missing = await app_client.get("/no-such-page", headers={"accept": "text/html"})
+    assert missing.status_code == 404
+    assert "Page not found" in missing.text
+    assert missing.headers["content-security-policy"] == csp
+    assert missing.headers["x-frame-options"] == "DENY"
+    api_missing = await app_client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
+    assert api_missing.headers["content-type"] == "application/problem+json"
     assert " style=" not in response.text
 
 

@@ -151,7 +151,9 @@ async def receipt_file(db: DbDep, user: UserDep, receipt_id: PathId) -> Response
         media_type=receipt.content_type,
         headers={
             "cache-control": "private, no-store",
-            "content-disposition": f'inline; filename="receipt-{receipt.id}"',
+            # Photos open in the browser; a PDF is downloaded (the page's CSP would block the viewer).
+            "content-disposition": f"{'attachment' if receipt.content_type == 'application/pdf' else 'inline'}; "
+            f'filename="receipt-{receipt.id}"',
         },
     )
 
