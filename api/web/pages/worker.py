@@ -17,7 +17,7 @@ from api.deps import DbDep, NowDep
 from api.routes.cards import card_issuer
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, already_sent, once
-from api.web.render import money, page
+from api.web.render import money, need_label, page
 from api.web.session import UserDep, WebUser
 from wallet import budgets, cards
 from wallet.access import Principal
@@ -175,7 +175,9 @@ async def worker_tasks(db: AsyncSession, *, who: Principal, now: datetime) -> li
         .limit(20)
     )
     tasks += [
-        Task(f"Review {reference}'s need: {need.code}", f"/families/{need.family_id}/needs/{need.id}/review")
+        Task(
+            f"Review {reference}: {need_label(need.code).lower()}", f"/families/{need.family_id}/needs/{need.id}/review"
+        )
         for need, reference in due.all()
     ]
     return tasks
