@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-DATA = Path(os.environ.get("TIDE_DEVON_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+DATA = Path(os.environ.get("TIDE_DEVON_DATA", Path(__file__).resolve().parents[1] / "data"))
 FOLDER = DATA / "devon-card-spend-2014-2017"
 
 #: The council's category name → (Stripe's slug, MCC). Anything else: general merchandise.

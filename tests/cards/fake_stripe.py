@@ -54,7 +54,7 @@ from api.stripe_gateway import http_client
 
 #: Stripe's example objects (MIT, from Stripe's OpenAPI repository), beside the checkout.
 FIXTURES = Path(
-    os.environ.get("TIDE_STRIPE_FIXTURES", Path(__file__).resolve().parents[3] / "shared/stripe/fixtures3.json")
+    os.environ.get("TIDE_STRIPE_FIXTURES", Path(__file__).resolve().parents[1] / "data/stripe/fixtures3.json")
 )
 API_VERSION = "2026-10-28.endive"
 _counter = itertools.count(1)

@@ -25,7 +25,7 @@ from wallet import budgets, families, organisation, purchases
 from wallet.access import Principal, load_principal
 from wallet.clock import LONDON
 
-DATA = Path(os.environ.get("TIDE_DEVON_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+DATA = Path(os.environ.get("TIDE_DEVON_DATA", Path(__file__).resolve().parents[1] / "data"))
 FOLDER = DATA / "devon-card-spend-2014-2017"
 
 #: Words in Devon's purpose or merchant category → Tide's purchase category (first match wins).
