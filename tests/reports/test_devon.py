@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.database import create_engine
-from reports import journal, reconciliation, transparency
+from reports import journal, monthly, reconciliation, transparency
 from reports.money import pence_from_pounds
 from reports.period import Period
 from tests import databases
@@ -105,6 +105,15 @@ async def test_a_devon_month_publishes_the_same_totals_as_devon_did(sample: Load
     assert all(r[0].endswith("/10/2015") for r in published)
 
 
+async def _all_five(url: str, month: date, folder: Path) -> list[Path]:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as db:
+            return await monthly.write_all(db, Period(first=month, as_at=datetime.now(UTC)), folder)
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.slow
 def test_a_year_of_devon_publishes_the_same_totals_every_month(tmp_path: Path) -> None:
     url = fresh_database("sqlite", tmp_path, "unused")
@@ -115,3 +124,6 @@ def test_a_year_of_devon_publishes_the_same_totals_every_month(tmp_path: Path) -
         totals, _, lines = asyncio.run(_month_totals(url, month))
         assert totals == transparency.Totals(rows=count, amount=amount, irrecoverable_vat=vat), month
         assert sum(ln.debit for ln in lines) == sum(ln.credit for ln in lines), month
+        written = asyncio.run(_all_five(url, month, tmp_path / f"{month:%Y-%m}"))
+        assert len(written) == 5
+        assert all(path.stat().st_size > 0 for path in written)
