@@ -41,6 +41,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -646,10 +647,11 @@ class FakeStripe:
         drop: float = 0.0,
         seed: int = 0,
         retry: int = 3,
+        parallel: int = 1,
     ) -> list[dict[str, Any]]:
         """Send what waits in the outbox: in order, or shuffled, each maybe twice, some
-        dropped (never sent: left for ``events.list``). Returns the dropped events. A non-2xx
-        answer is retried, as Stripe does."""
+        dropped (never sent: left for ``events.list``), ``parallel`` at a time. Returns the
+        dropped events. A non-2xx answer is retried, as Stripe does."""
         with self._lock:
             pending, self.outbox = self.outbox, []
         rng = random.Random(seed)
@@ -658,10 +660,18 @@ class FakeStripe:
         sends = [e for e in sends if e not in dropped]
         if shuffle:
             rng.shuffle(sends)
-        for event in sends:
+
+        def send_until_taken(event: dict[str, Any]) -> None:
             for _ in range(retry):
                 if 200 <= self.send(event) < 300:
-                    break
+                    return
+
+        if parallel > 1:  # several deliveries at once, as Stripe makes them
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                list(pool.map(send_until_taken, sends))
+        else:
+            for event in sends:
+                send_until_taken(event)
         return dropped
 
     def objects(self) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -241,3 +241,16 @@ async def test_stripe_approving_what_tide_declined_still_lands_in_the_overspend_
     assert await rig.available(worker) == 0
     assert (await _purchase(rig, auth["id"])).status == "captured"
     await rig.check_books()
+
+
+async def test_events_delivered_several_at_once_and_twice_end_in_the_same_books(rig: Rig) -> None:
+    in_order, card = await rig.new_card(wallet_pence=10_000)
+    _scenario(rig, card)
+    expected = await _books_of(rig, in_order)
+    racing, other_card = await rig.new_card(wallet_pence=10_000)
+    rig.fake.auto_deliver = False
+    _scenario(rig, other_card)
+    rig.fake.deliver(shuffle=True, duplicate=True, seed=11, parallel=8, retry=6)
+    assert {d.status for d in rig.fake.deliveries} == {200}  # no race needed a retry
+    assert await _books_of(rig, racing) == expected
+    await rig.check_books()
