@@ -237,8 +237,65 @@ async def _apply_authorization(
             outcome += f"; released {len(holds)} hold(s)"
     elif status == "pending" and amount > 0 and not captures and not await _any_hold(db, stripe_id):
         outcome += await _stand_in_hold(db, obj, row=row, wallet=wallet, event_id=event_id, amount=amount, now=now)
+    elif status == "pending" and amount > 0 and not captures and holds:
+        outcome += await _follow_amount(
+            db, row=row, holds=holds, purchase=purchase, event_id=event_id, amount=amount, now=now
+        )
     await db.flush()
     return outcome
+
+
+async def _follow_amount(
+    db: AsyncSession,
+    *,
+    row: CardAuthorization,
+    holds: Sequence[CardDecision],
+    purchase: Purchase | None,
+    event_id: str,
+    amount: int,
+    now: datetime,
+) -> str:
+    """A pending authorization whose amount went down (a partial reversal): hold only what is
+    still authorized. The holds are released and one hold for the new amount placed, under the
+    wallet's lock, so nothing else can take the money in between."""
+    held = sum(decision.amount for decision in holds)
+    if amount >= held:
+        return ""
+    for decision in holds:
+        await _release(db, decision, now=now)
+    wallet = await db.get(Wallet, row.wallet_id)
+    if wallet is None:  # pragma: no cover - the foreign key guarantees it
+        return "; no wallet"
+    clearing, _ = await house_accounts(db)
+    hold_id = f"card:{event_id}:rehold"
+    outcome = await ledger.place_hold(
+        db,
+        transfer_id=hold_id,
+        wallet_id=wallet.account_id,
+        clearing_id=clearing,
+        amount=amount,
+        expires_at=now + CARD_HOLD_LIFETIME,
+        memo=f"card authorization {row.stripe_id} (partly reversed)",
+        now=now,
+    )
+    outcome.raise_if_declined()  # less than was just released, under the wallet's lock
+    db.add(
+        CardDecision(
+            event_id=event_id,
+            authorization_stripe_id=row.stripe_id,
+            source="webhook",
+            decided=True,
+            approved=True,
+            amount=amount,
+            reasons=["partly_reversed"],
+            hold_transfer_id=hold_id,
+            settled=False,
+            created_at=now,
+        )
+    )
+    if purchase is not None and purchase.status == "held":
+        purchase.amount, purchase.updated_at = amount, now
+    return f"; partly reversed: {held - amount}p back, {amount}p still held"
 
 
 async def _any_hold(db: AsyncSession, authorization_id: str) -> bool:

@@ -32,7 +32,8 @@ async def _purchase(rig: Rig, authorization: str) -> Purchase:
 
 
 def _scenario(rig: Rig, card: str) -> None:
-    """A month of one card: partial, over, reversed, expired-then-captured, forced, refunds."""
+    """A month of one card: partial, over, reversed, expired-then-captured, forced, refunds,
+    partly reversed."""
     a = rig.pay(card, 3_000)
     rig.capture(a["id"], 2_500)
     b = rig.pay(card, 2_000, category="service_stations", category_code="5541", name="Shell")
@@ -45,6 +46,9 @@ def _scenario(rig: Rig, card: str) -> None:
     rig.force_capture(card, 700)
     rig.refund(b_capture["id"], 500)
     rig.unlinked_refund(card, 300)
+    e = rig.pay(card, 1_200, category="hotels_motels_and_resorts", category_code="7011", name="Travelodge")
+    rig.act(e["id"], "reverse", reverse_amount=400)
+    rig.capture(e["id"], 800)
 
 
 async def _books_of(rig: Rig, worker: Worker) -> tuple[int, list[tuple[str, int, int]]]:
@@ -59,8 +63,8 @@ async def _books_of(rig: Rig, worker: Worker) -> tuple[int, list[tuple[str, int,
 async def test_every_kind_of_settlement_lands_and_the_books_stay_clean(rig: Rig) -> None:
     worker, card = await rig.new_card(wallet_pence=10_000)
     _scenario(rig, card)
-    # 10,000 - 2,500 - 2,600 - 1,000 - 700 + 500 + 300 (the reversal gave its 1,500 back)
-    assert await rig.available(worker) == 4_000
+    # 10,000 - 2,500 - 2,600 - 1,000 - 700 + 500 + 300 - 800 (the reversal gave its 1,500 back)
+    assert await rig.available(worker) == 3_200
     await rig.check_books()
 
 
@@ -253,4 +257,15 @@ async def test_events_delivered_several_at_once_and_twice_end_in_the_same_books(
     rig.fake.deliver(shuffle=True, duplicate=True, seed=11, parallel=8, retry=6)
     assert {d.status for d in rig.fake.deliveries} == {200}  # no race needed a retry
     assert await _books_of(rig, racing) == expected
+    await rig.check_books()
+
+
+async def test_a_partial_reversal_gives_back_the_part_no_longer_authorized(rig: Rig) -> None:
+    worker, card = await rig.new_card(wallet_pence=5_000)
+    auth = rig.pay(card, 3_000, category="hotels_motels_and_resorts", category_code="7011", name="Travelodge")
+    rig.act(auth["id"], "reverse", reverse_amount=1_000)
+    assert await rig.available(worker) == 3_000
+    assert (await _purchase(rig, auth["id"])).amount == 2_000
+    rig.capture(auth["id"], 2_000)
+    assert await rig.available(worker) == 3_000
     await rig.check_books()
