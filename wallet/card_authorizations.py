@@ -192,6 +192,9 @@ async def _decide(
     if found is None:
         return decline("unknown_card"), None
     card, wallet, funding_source_id, existing = found
+    if existing is not None and existing.status != "pending":
+        # Stripe has already closed it (it stopped waiting for this answer): hold nothing.
+        return decline("authorization_already_final"), None
     refusal = _refusal(ask, card, wallet, funding_source_id)
     if refusal is not None or ask.category is None or funding_source_id is None:
         answer = decline(refusal or "merchant_category_not_allowed")

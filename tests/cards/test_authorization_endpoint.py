@@ -15,6 +15,7 @@ from api.stripe_gateway import API_VERSION, StripeConfig
 from tests.cards.conftest import settings_for
 from tests.cards.support import card_for, request_event, signed
 from tests.wallet.support import County
+from wallet import card_events
 from wallet.cards import category_for
 from wallet.clock import now_utc
 from wallet.policies import current_policy, publish_policy
@@ -110,3 +111,18 @@ async def test_a_newly_published_policy_applies_to_the_next_authorization(
         )
     _, after, _ = await _ask(client, request_event(card, 100))
     assert after == {"approved": False, "metadata": {"tide_reasons": "category_CLOTH"}}
+
+
+async def test_an_answer_too_late_for_an_authorization_stripe_already_closed_holds_nothing(
+    client: AsyncTestClient[Any], county: County
+) -> None:
+    worker = await county.new_key_worker(wallet_pence=10_000)
+    card = await card_for(county, worker)
+    late = request_event(card, 700)
+    closed = {**late["data"]["object"], "status": "closed", "approved": False, "pending_request": None}
+    created = {**late, "id": late["id"] + "c", "type": "issuing_authorization.created", "data": {"object": closed}}
+    async with county.session() as db:  # Stripe timed out and told the webhook before Tide answered
+        await card_events.apply_event(db, event=created, now=now_utc())
+    _, answer, _ = await _ask(client, late)
+    assert answer == {"approved": False, "metadata": {"tide_reasons": "authorization_already_final"}}
+    assert await county.available(worker.wallet_id) == 10_000
