@@ -154,6 +154,7 @@ def nav_for(user: WebUser | None) -> list[tuple[str, str]]:
         links += [("/finance", "Month")]
     if who.has("admin"):
         links += [("/admin", "Admin")]
+    links.append(("/messages", "Messages"))
     return links
 
 

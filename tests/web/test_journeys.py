@@ -169,8 +169,11 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
     finally:
         manager.context.close()
 
-    # 4. The worker completes it: the money is set aside.
-    page.goto(purchase_url)
+    # 4. The worker reads the manager's answer in their messages and completes the purchase.
+    phone.go("/messages")
+    phone.check("worker-messages")
+    page.get_by_role("button", name=re.compile(r"Approved: up to £30\.00")).click()
+    assert page.url.split("?")[0] == purchase_url
     expect(page.get_by_role("heading", name="Approved")).to_be_visible()
     phone.check("purchase-approved")
     page.get_by_role("button", name="Complete the purchase").click()
