@@ -57,10 +57,11 @@ seed: install ## Load the demo data into DATABASE_URL
 verify: install ## Check every ledger invariant in DATABASE_URL
 	$(BIN)/wallet ledger verify
 
-bench: install ## Ledger benchmark on PostgreSQL (TIDE_BENCH_POSTGRES)
+bench: install ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, page weight, approvals, cards
 	$(BIN)/python -m benchmarks.ledger_bench
 	$(BIN)/python -m benchmarks.reports_bench
 	$(BIN)/python -m benchmarks.page_weight
+	$(BIN)/python -m benchmarks.approval_latency
 	$(BIN)/python -m benchmarks.card_auth_bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
