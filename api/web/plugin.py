@@ -18,7 +18,19 @@ from litestar.static_files import create_static_files_router
 
 import ledger
 from api.deps import CsrfFailed
-from api.web.pages import admin, auth, buy, families, finance, manager, messages, offline, purchases, worker
+from api.web.pages import (
+    admin,
+    auth,
+    buy,
+    cover,
+    families,
+    finance,
+    manager,
+    messages,
+    offline,
+    purchases,
+    worker,
+)
 from api.web.render import STATIC, page
 from api.web.security import security_headers
 from api.web.session import provide_user
@@ -120,6 +132,7 @@ def web_router() -> Router:
             *finance.HANDLERS,
             *admin.HANDLERS,
             *messages.HANDLERS,
+            *cover.HANDLERS,
             *offline.HANDLERS,
         ],
         dependencies={"user": Provide(provide_user)},

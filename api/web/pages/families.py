@@ -82,7 +82,11 @@ async def family_detail(
     db: DbDep, now: NowDep, user: UserDep, family_id: PathId, done: FromQuery[str | None] = None
 ) -> Response[str]:
     context = await _family_context(db, user, family_id, now)
-    words = {"review": "The review is recorded.", "closed": "The case is closed."}
+    words = {
+        "review": "The review is recorded.",
+        "closed": "The case is closed.",
+        "asked": "Your manager has been asked. You will get a message when they decide.",
+    }
     return page(
         "family.html.j2",
         user=user,
