@@ -31,8 +31,9 @@ from approvals.errors import (
 )
 from approvals.notifications import notify
 from wallet import allowances, audit, purchases
-from wallet.access import Principal
+from wallet.access import Principal, load_principal
 from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalMessage, ApprovalRequest, Deputy
+from wallet.card_models import CardAuthorization
 from wallet.clock import local_date
 from wallet.errors import FamilyClosed, NeedNotOpen, NotFound, NoWallet, UnknownCode
 from wallet.families import get_family
@@ -498,3 +499,38 @@ async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datet
             )  # fmt: skip
     await db.flush()
     return escalated
+
+
+#: A worker retrying at the till is not asking again: one open card request covers them all.
+CARD_REQUEST_WINDOW = timedelta(minutes=30)
+
+
+async def raise_for_card_decline(
+    db: AsyncSession, *, authorization_stripe_id: str, rules: ApprovalRules, now: datetime
+) -> ApprovalRequest | None:
+    """A card payment the policy sent for approval was declined at the till: ask the worker's
+    managers at once, so that their yes lets the retry through. One open request per worker,
+    category and amount band at a time (the worker may try the card several times)."""
+    found = (
+        await db.execute(
+            select(Purchase)
+            .join(CardAuthorization, CardAuthorization.purchase_id == Purchase.id)
+            .where(CardAuthorization.stripe_id == authorization_stripe_id)
+        )
+    ).scalar_one_or_none()
+    if found is None or found.policy_decision != "needs_approval" or found.status != "declined":
+        return None
+    already = await db.execute(
+        select(ApprovalRequest.id).where(
+            ApprovalRequest.requester_id == found.worker_id,
+            ApprovalRequest.category == found.category,
+            ApprovalRequest.status.in_(OPEN_STATUSES),
+            ApprovalRequest.amount >= found.amount,
+            ApprovalRequest.created_at >= now - CARD_REQUEST_WINDOW,
+        )
+    )
+    if already.first() is not None:
+        return None
+    who = await load_principal(db, person_id=found.worker_id)
+    reason = f"Card payment at {found.supplier} declined at the till: it needs a manager's approval"
+    return await raise_for_purchase(db, who=who, purchase=found, reason=reason, rules=rules, now=now)

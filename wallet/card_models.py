@@ -138,7 +138,7 @@ class CardTransaction(Base):
     ledger_transfer_id: Mapped[str | None] = mapped_column(String(100))
     #: What the wallet could not cover and the overspend receivable took (flagged).
     overspend: Mapped[int] = mapped_column(BigInteger, default=0)
-    dispute_status: Mapped[str | None] = mapped_column(String(20))
+    dispute_status: Mapped[str | None] = mapped_column(String(40))
 
 
 class StripeEvent(Base):

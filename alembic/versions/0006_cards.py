@@ -177,7 +177,7 @@ def upgrade() -> None:
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("ledger_transfer_id", sa.String(length=100), nullable=True),
         sa.Column("overspend", sa.BigInteger(), nullable=False),
-        sa.Column("dispute_status", sa.String(length=20), nullable=True),
+        sa.Column("dispute_status", sa.String(length=40), nullable=True),
         sa.CheckConstraint("kind IN ('capture', 'refund')", name=op.f("ck_card_transactions_kind_known")),
         sa.CheckConstraint("amount > 0", name=op.f("ck_card_transactions_amount_positive")),
         sa.CheckConstraint(

@@ -34,10 +34,12 @@ from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
 from api.schemas import PurchaseRead
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
+from approvals.requests import raise_for_card_decline
 from wallet import card_authorizations, card_events, cards
 from wallet.access import Principal
 from wallet.card_authorizations import CardAnswer
 from wallet.card_models import Card
+from wallet.policies import current_policy
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,11 @@ async def _decide(
     async with sessions() as db:
         try:
             answer = await card_authorizations.decide(db, event=event, now=now, allow_partial=partial)
+            if not answer.approved and not answer.replayed:
+                _, policy = await current_policy(db)
+                await raise_for_card_decline(
+                    db, authorization_stripe_id=str(event["data"]["object"]["id"]), rules=policy.approvals, now=now
+                )
             await db.commit()
         except BaseException:
             await db.rollback()

@@ -7,12 +7,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from approvals import requests
 from tests.cards.conftest import Rig, make_rig
 from tests.wallet.support import County, Worker
 from wallet import allowances
+from wallet.access import load_principal
+from wallet.approval_models import ApprovalRequest
 from wallet.card_models import CardAuthorization, CardTransaction
 from wallet.clock import now_utc
 from wallet.models import Purchase
+from wallet.policy import DEFAULT_POLICY
 
 
 async def _transaction(rig: Rig, stripe_id: str) -> CardTransaction:
@@ -268,4 +272,34 @@ async def test_a_partial_reversal_gives_back_the_part_no_longer_authorized(rig: 
     assert (await _purchase(rig, auth["id"])).amount == 2_000
     rig.capture(auth["id"], 2_000)
     assert await rig.available(worker) == 3_000
+    await rig.check_books()
+
+
+async def test_a_card_payment_needing_approval_asks_the_manager_whose_yes_lets_the_retry_through(rig: Rig) -> None:
+    worker, card = await rig.new_card(wallet_pence=50_000)
+    first = rig.pay(card, 15_000)  # above £100: declined at the till, and the managers are asked
+    assert first["approved"] is False
+    second_try = rig.pay(card, 15_000)  # trying again before anyone decided asks nobody twice
+    assert second_try["approved"] is False
+    manager_id = await rig.county.person_id("manager.exeter")
+    async with rig.county.session() as db:
+        raised = list(
+            (
+                await db.execute(select(ApprovalRequest).where(ApprovalRequest.requester_id == worker.person_id))
+            ).scalars()
+        )
+        assert [(r.origin, r.amount, r.category, r.status, r.family_id) for r in raised] == [
+            ("card", 15_000, "CLOTH", "open", None)
+        ]
+        manager = await load_principal(db, person_id=manager_id)
+        await requests.decide(
+            db, who=manager, request_id=raised[0].id, verdict="approve", ceiling=None, reason=None,
+            rules=DEFAULT_POLICY.approvals, now=now_utc(),
+        )  # fmt: skip
+
+    retry = rig.pay(card, 15_000)
+
+    assert retry["approved"] is True
+    assert "allowance_used" in (await _purchase(rig, retry["id"])).policy_reasons
+    assert await rig.available(worker) == 35_000
     await rig.check_books()
