@@ -22,6 +22,11 @@ Invariants, held by the code and by the database (CHECKs, triggers, a unique ind
     (the excess is separate and flagged); refunds and reversals never exceed the original.
     Transfers are never updated or deleted. ``verify`` checks all of it after the fact.
 
+Concurrency on PostgreSQL
+    A hold is one SQL function call that queues per wallet on an advisory lock; each process
+    also lets only a couple of its holds on one wallet wait inside the database at once
+    (``ledger.gates``), so a hot wallet does not collapse. Neither is needed for correctness.
+
 Public API - every function takes the caller's connection or session first and keyword-only
 arguments after it, runs inside the caller's transaction and never commits:
     ``open_account``, ``find_account``, ``allocate``, ``place_hold``, ``capture``,
