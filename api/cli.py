@@ -160,7 +160,7 @@ def worker_command() -> None:
         try:
             async with app.open_async():
                 click.echo(f"Tide's worker is running jobs: {', '.join(jobs.JOBS)}")
-                await app.run_worker_async(queues=["tide"])
+                await app.run_worker_async(queues=["tide"], delete_jobs="successful")
         finally:
             await engine.dispose()
 

@@ -176,7 +176,9 @@ async def run_jobs_in_process(
     app = job_app(settings, engine=engine, clock=clock)
     async with app.open_async():
         worker = asyncio.create_task(
-            app.run_worker_async(queues=["tide"], install_signal_handlers=False, listen_notify=False),
+            app.run_worker_async(
+                queues=["tide"], install_signal_handlers=False, listen_notify=False, delete_jobs="successful"
+            ),
             name="tide-jobs",
         )
         try:
