@@ -20,7 +20,7 @@ class SmtpMailer:
     username: str | None = None
     password: str | None = None
     starttls: bool = False
-    timeout: float = 10.0
+    timeout_seconds: int = 10
 
     async def send(self, email: Email) -> None:
         message = EmailMessage()
@@ -31,7 +31,7 @@ class SmtpMailer:
         await asyncio.to_thread(self._deliver, message)
 
     def _deliver(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
             if self.starttls:
                 smtp.starttls()
             if self.username and self.password:

@@ -60,7 +60,7 @@ def context(county: County, port: int, moment: datetime) -> JobContext:
     return JobContext(
         sessionmaker=async_sessionmaker(county.engine, expire_on_commit=False),
         clock=at(moment),
-        mailer=SmtpMailer(host="127.0.0.1", port=port, sender="tide@council.example", timeout=5),
+        mailer=SmtpMailer(host="127.0.0.1", port=port, sender="tide@council.example", timeout_seconds=5),
         base_url="https://tide.council.example",
     )
 
