@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("TIDE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -73,3 +77,45 @@ def drop_postgres_database(url: str) -> None:
 
 def sqlite_url(folder: Path, name: str = "tide.db") -> str:
     return f"sqlite+aiosqlite:///{folder / name}"
+
+
+def seed_county(url: str, county: Mapping[str, Any]) -> None:
+    """Load the demo county (``wallet.demo.seed_demo`` with ``county``'s sizes) into ``url``."""
+    from ledger.database import create_engine  # noqa: PLC0415 - keeps this module light to import
+    from wallet.demo import seed_demo  # noqa: PLC0415
+
+    async def run() -> None:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as db:
+                await seed_demo(db, **county)
+                await db.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def seeded_sqlite(folder: Path, county: Mapping[str, Any]) -> str:
+    """A migrated SQLite file in ``folder`` holding the demo county."""
+    url = sqlite_url(folder)
+    migrate(url)
+    seed_county(url, county)
+    return url
+
+
+def seeded_postgres(prefix: str, county: Mapping[str, Any], *, in_ci: bool) -> Iterator[str]:
+    """A migrated PostgreSQL database holding the demo county, dropped afterwards (a fixture's
+    body). Skips when the server is unreachable, or fails under CI."""
+    reason = postgres_unreachable_reason()
+    if reason is not None:
+        if in_ci:
+            pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)
+        pytest.skip(reason)
+    url = create_postgres_database(prefix=prefix)
+    try:
+        migrate(url)
+        seed_county(url, county)
+        yield url
+    finally:
+        drop_postgres_database(url)

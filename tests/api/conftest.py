@@ -7,35 +7,24 @@ from ``wallet.demo.seed_demo`` with small numbers; every demo account's password
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.database import create_engine
+from tests import databases
 from tests.cards.fake_stripe import FakeStripe
-from wallet.demo import DEMO_PASSWORD, email, seed_demo
+from wallet.demo import DEMO_PASSWORD, email
 
 SMALL_COUNTY = {"localities": ("Exeter", "Torridge"), "workers_per_team": 2, "families_per_worker": 2, "months": 1}
 
 
 def _seed(url: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with AsyncSession(engine, expire_on_commit=False) as db:
-                await seed_demo(db, **SMALL_COUNTY)  # type: ignore[arg-type]
-                await db.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    databases.seed_county(url, SMALL_COUNTY)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -42,7 +42,7 @@ from typing import Any, Literal
 import pytest
 from httpx import Response
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.app import create_app
 from api.jobs import JobContext, review_receipts
@@ -52,7 +52,7 @@ from tests.api.conftest import SMALL_COUNTY, settings_for
 from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
 from wallet.clock import LONDON, now_utc
-from wallet.demo import DEMO_PASSWORD, email, seed_demo
+from wallet.demo import DEMO_PASSWORD, email
 
 # The table --------------------------------------------------------------------------------
 
@@ -709,16 +709,7 @@ async def answer(
 
 
 def _seed(url: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with AsyncSession(engine, expire_on_commit=False) as db:
-                await seed_demo(db, **SMALL_COUNTY)  # type: ignore[arg-type]
-                await db.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    databases.seed_county(url, SMALL_COUNTY)
 
 
 ACCOUNTS = ("kw.exeter.01", "kw.torridge.01", "manager.exeter", "manager.torridge", "finance", "auditor", "admin")

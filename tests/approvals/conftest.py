@@ -14,7 +14,7 @@ import pytest
 from tests import databases
 from tests.conftest import IN_CI
 from tests.wallet.conftest import (  # noqa: F401 - fixtures, re-exported for this folder
-    _seed,
+    SMALL_COUNTY,
     client,
     county,
     county_url,
@@ -25,23 +25,9 @@ from tests.wallet.conftest import (  # noqa: F401 - fixtures, re-exported for th
 
 @pytest.fixture(scope="session")
 def wallet_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = databases.sqlite_url(Path(tmp_path_factory.mktemp("approvals-county")))
-    databases.migrate(url)
-    _seed(url)
-    return url
+    return databases.seeded_sqlite(Path(tmp_path_factory.mktemp("approvals-county")), SMALL_COUNTY)
 
 
 @pytest.fixture(scope="session")
 def wallet_county_postgres() -> Iterator[str]:
-    reason = databases.postgres_unreachable_reason()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)
-        pytest.skip(reason)
-    url = databases.create_postgres_database(prefix="tide_approvals_test")
-    try:
-        databases.migrate(url)
-        _seed(url)
-        yield url
-    finally:
-        databases.drop_postgres_database(url)
+    yield from databases.seeded_postgres("tide_approvals_test", SMALL_COUNTY, in_ci=IN_CI)

@@ -8,7 +8,6 @@ client's test helpers, so the fake sends signed requests and events to the runni
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -23,7 +22,7 @@ import pytest
 import stripe
 import uvicorn
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import ledger
 from api.app import create_app
@@ -38,7 +37,6 @@ from wallet import card_events, cards
 from wallet.access import load_principal
 from wallet.card_models import Card
 from wallet.clock import now_utc
-from wallet.demo import seed_demo
 
 COUNTY: dict[str, Any] = {
     "localities": ("Exeter", "Torridge"),
@@ -48,41 +46,14 @@ COUNTY: dict[str, Any] = {
 }
 
 
-def _seed(url: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with AsyncSession(engine, expire_on_commit=False) as db:
-                await seed_demo(db, **COUNTY)
-                await db.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(scope="session")
 def cards_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = databases.sqlite_url(Path(tmp_path_factory.mktemp("cards-county")))
-    databases.migrate(url)
-    _seed(url)
-    return url
+    return databases.seeded_sqlite(Path(tmp_path_factory.mktemp("cards-county")), COUNTY)
 
 
 @pytest.fixture(scope="session")
 def cards_county_postgres() -> Iterator[str]:
-    reason = databases.postgres_unreachable_reason()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)
-        pytest.skip(reason)
-    url = databases.create_postgres_database(prefix="tide_cards_test")
-    try:
-        databases.migrate(url)
-        _seed(url)
-        yield url
-    finally:
-        databases.drop_postgres_database(url)
+    yield from databases.seeded_postgres("tide_cards_test", COUNTY, in_ci=IN_CI)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

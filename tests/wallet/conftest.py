@@ -7,7 +7,6 @@ county so that sign-in lock-outs and new policies made here touch nobody else's 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from datetime import datetime
@@ -16,7 +15,6 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
 from api.settings import Settings
@@ -25,7 +23,6 @@ from tests import databases
 from tests.conftest import IN_CI
 from tests.wallet.support import County
 from wallet.clock import now_utc
-from wallet.demo import seed_demo
 
 SMALL_COUNTY: dict[str, Any] = {
     "localities": ("Exeter", "Torridge"),
@@ -36,41 +33,14 @@ SMALL_COUNTY: dict[str, Any] = {
 ClientFactory = Callable[..., Awaitable[AsyncTestClient[Any]]]
 
 
-def _seed(url: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with AsyncSession(engine, expire_on_commit=False) as db:
-                await seed_demo(db, **SMALL_COUNTY)
-                await db.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(scope="session")
 def wallet_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = databases.sqlite_url(Path(tmp_path_factory.mktemp("wallet-county")))
-    databases.migrate(url)
-    _seed(url)
-    return url
+    return databases.seeded_sqlite(Path(tmp_path_factory.mktemp("wallet-county")), SMALL_COUNTY)
 
 
 @pytest.fixture(scope="session")
 def wallet_county_postgres() -> Iterator[str]:
-    reason = databases.postgres_unreachable_reason()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)
-        pytest.skip(reason)
-    url = databases.create_postgres_database(prefix="tide_wallet_test")
-    try:
-        databases.migrate(url)
-        _seed(url)
-        yield url
-    finally:
-        databases.drop_postgres_database(url)
+    yield from databases.seeded_postgres("tide_wallet_test", SMALL_COUNTY, in_ci=IN_CI)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
