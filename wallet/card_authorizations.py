@@ -29,9 +29,9 @@ from wallet import allowances, audit
 from wallet.budgets import house_accounts
 from wallet.card_models import Card, CardAuthorization, CardDecision
 from wallet.cards import category_for
-from wallet.models import PolicyVersion, Purchase, PurchaseNeed, Team, Wallet
+from wallet.models import Purchase, PurchaseNeed, Team, Wallet
 from wallet.policies import current_policy
-from wallet.policy import DEFAULT_POLICY, Answer, Ask, PolicyDocument, Spend, evaluate
+from wallet.policy import Answer, Ask, Spend, evaluate
 from wallet.purchases import CARD_HOLD_LIFETIME, committed
 
 CURRENCY = "gbp"
@@ -250,30 +250,10 @@ async def _decide(
     return CardAnswer(approved=approved, reasons=reasons, amount=granted), hold_id
 
 
-#: Parsed policy versions by database and id. Versions are never edited (the database refuses it), so a
-#: version parsed once is good for ever; only the newest version's id is read per decision.
-_PARSED: dict[tuple[str, int], PolicyDocument] = {}
-
-
-async def _policy_in_force(db: AsyncSession) -> PolicyDocument:
-    newest = (await db.execute(select(func.max(PolicyVersion.id)))).scalar_one_or_none()
-    if newest is None:
-        return DEFAULT_POLICY
-    bind = db.get_bind()
-    key = (str(bind.engine.url), int(newest))  # per database: ids repeat across databases
-    if key not in _PARSED:
-        version_id, policy = await current_policy(db)
-        if version_id is None:  # pragma: no cover - a version was just seen
-            return policy
-        _PARSED[(key[0], version_id)] = policy
-        return policy
-    return _PARSED[key]
-
-
 async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount: int, now: datetime) -> Answer:
     """The spend policy's answer, as the app's purchases ask it (the family is not known at the
     till, so its caps wait until the key worker links the purchase)."""
-    policy = await _policy_in_force(db)
+    _, policy = await current_policy(db)
 
     async def unknown_family(_days: int = 0) -> int:
         return 0

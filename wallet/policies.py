@@ -12,13 +12,25 @@ from wallet.access import Principal
 from wallet.models import PolicyVersion
 from wallet.policy import DEFAULT_POLICY, PolicyDocument, parse_policy
 
+#: Parsed versions, by database and version. Versions are never edited (the database refuses
+#: it), so each is parsed once per process; every call still reads which version is newest.
+_PARSED: dict[tuple[str, int, datetime], PolicyDocument] = {}
+
 
 async def current_policy(db: AsyncSession) -> tuple[int | None, PolicyDocument]:
     """The version in force (``None`` and the default policy before any is published)."""
-    row = (await db.execute(select(PolicyVersion).order_by(PolicyVersion.id.desc()).limit(1))).scalar_one_or_none()
-    if row is None:
+    newest = (
+        await db.execute(select(PolicyVersion.id, PolicyVersion.created_at).order_by(PolicyVersion.id.desc()).limit(1))
+    ).first()
+    if newest is None:
         return None, DEFAULT_POLICY
-    return row.id, parse_policy(row.rules)
+    version_id, created_at = newest
+    key = (str(db.get_bind().engine.url), int(version_id), created_at)
+    policy = _PARSED.get(key)
+    if policy is None:
+        rules = (await db.execute(select(PolicyVersion.rules).where(PolicyVersion.id == version_id))).scalar_one()
+        policy = _PARSED[key] = parse_policy(rules)
+    return int(version_id), policy
 
 
 async def publish_policy(
