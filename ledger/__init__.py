@@ -10,6 +10,10 @@ Concepts
     credit account on the same ledger (currency). Never edited or deleted: corrected by a
     reversal. Kinds: allocation, hold (pending, may expire), capture, release, expiry,
     excess (capture above the hold, flagged), refund, reversal.
+    *Capture without a hold* - a capture the card network settled with no hold to take
+    (forced, late, early): a hold made and resolved at once, from the wallet as far as it
+    covers, the rest a flagged excess from the overspend receivable, like a capture above
+    its hold. Never declined; no budget moves into the wallet.
     *Operation* - a request, keyed by the client's transfer id (the idempotency key). The
     same id and request answer the first outcome again, declines included, even after a
     top-up; the same id with a different request is an ``IdempotencyConflict``.
@@ -30,7 +34,7 @@ Concurrency on PostgreSQL
 Public API - every function takes the caller's connection or session first and keyword-only
 arguments after it, runs inside the caller's transaction and never commits:
     ``open_account``, ``find_account``, ``allocate``, ``place_hold``, ``capture``,
-    ``release``, ``expire_due_holds``, ``refund``, ``reverse``, ``balance``,
+    ``capture_without_hold``, ``release``, ``expire_due_holds``, ``refund``, ``reverse``, ``balance``,
     ``close_period``, ``is_closed``, ``verify``. Money-moving functions return an
     ``Outcome`` (accepted with its transfers, or declined with a code; ``replayed`` on a
     repeat); malformed requests raise a ``LedgerError`` subclass from ``ledger.errors``.
@@ -57,6 +61,7 @@ from ledger.holds import capture, expire_due_holds, expiry_id, place_hold, relea
 from ledger.periods import close_period, is_closed
 from ledger.transfers import allocate, refund, reverse
 from ledger.types import Account, Balance, Finding, Outcome, Transfer
+from ledger.unheld import capture_without_hold
 from ledger.verify import verify
 
 __all__ = [
@@ -81,6 +86,7 @@ __all__ = [
     "allocate",
     "balance",
     "capture",
+    "capture_without_hold",
     "close_period",
     "expire_due_holds",
     "expiry_id",
