@@ -11,11 +11,14 @@ about one wallet are applied one after the other whichever process receives them
 * Transactions (``issuing_transaction.created/updated``): a capture takes the
   authorization's hold (partial: the rest goes back; over: the excess is flagged, from the
   wallet as far as it covers and from the overspend receivable beyond). A capture with no
-  hold left (forced, a second capture, after expiry, before its authorization arrived)
-  becomes a new hold captured at once, the wallet's shortfall first moved in from the
-  overspend receivable and recorded on the transaction. A refund is mapped by card: it
-  hands back the card's captures (newest first) and whatever is left over comes back to
-  the wallet from card clearing.
+  hold left (forced, a second capture, after expiry, before its authorization arrived) is
+  ``ledger.capture_without_hold``: the same shape, the wallet paying what its available
+  balance covers and the overspend receivable the rest as a flagged excess, recorded on the
+  transaction as its overspend; the purchase points at the hold it made, if nothing was
+  captured on its own. A refund is mapped by card: it hands back one of the card's captures
+  (its own authorization's first, then the newest; for a capture the wallet paid none of,
+  its excess back to the overspend receivable) and with none comes back to the wallet from
+  card clearing.
 * Disputes, cards and cardholders update their rows.
 
 Every ledger transfer a Stripe transaction makes has an id beginning ``card:<ipi_…>:``, which
@@ -469,12 +472,56 @@ async def _capture(
             how = "captured the hold"
         else:
             outcome = None  # the sweeper expired it first: new money below
+    unheld: str | None = None  # the hold the ledger made for a capture that had none
     if outcome is None:
+        # A hold's capture declined above has claimed the usual id: the late capture needs its own.
+        transfer_id = f"{prefix}:capture:late" if holds else f"{prefix}:capture"
         outcome = await _capture_without_hold(
-            db, txn=txn, wallet=wallet, clearing=clearing, overspend_account=overspend_account, now=now
+            db,
+            txn=txn,
+            wallet=wallet,
+            transfer_id=transfer_id,
+            clearing=clearing,
+            overspend_account=overspend_account,
+            now=now,
         )
+        unheld = next(t.id for t in outcome.transfers if t.kind == "hold")
         how = "captured without a hold"
     txn.ledger_transfer_id = outcome.transfer_id
+    purchase = await _purchase_of_capture(db, obj, txn=txn, wallet=wallet, authorization=authorization, now=now)
+    if purchase is not None:
+        if unheld is not None and purchase.captured_amount == 0:
+            # Nothing was captured on the purchase's own hold (it expired, or never was): its
+            # spend is what hangs on the ledger's new hold, which is where the reports look.
+            purchase.hold_transfer_id = unheld
+        txn.purchase_id = purchase.id
+        purchase.captured_amount += txn.amount
+        purchase.capture_transfer_id = purchase.capture_transfer_id or _paid_from(outcome)
+        purchase.status = "captured" if purchase.refunded_amount == 0 else "partly_refunded"
+        if txn.overspend:
+            purchase.policy_reasons = [*purchase.policy_reasons, "overspend"]
+        purchase.updated_at = now
+    flagged = f"; {txn.overspend}p to the overspend receivable (flagged)" if txn.overspend else ""
+    return how + flagged
+
+
+def _paid_from(outcome: ledger.Outcome) -> str:
+    """The capture's transfer from the wallet or, when the wallet paid none of it, its excess."""
+    paid = [t for t in outcome.transfers if t.kind in ("capture", "excess")]
+    return next((t.id for t in paid if t.kind == "capture"), paid[0].id)
+
+
+async def _purchase_of_capture(
+    db: AsyncSession,
+    obj: Mapping[str, Any],
+    *,
+    txn: CardTransaction,
+    wallet: Wallet,
+    authorization: CardAuthorization | None,
+    now: datetime,
+) -> Purchase | None:
+    """The purchase a capture pays for: its authorization's, an earlier capture's of the same
+    authorization, or a new one for a capture Tide was never asked about."""
     purchase = (
         await db.get(Purchase, authorization.purchase_id) if authorization and authorization.purchase_id else None
     )
@@ -500,67 +547,46 @@ async def _capture(
             await db.flush()
             if authorization is not None and authorization.purchase_id is None:
                 authorization.purchase_id = purchase.id
-    if purchase is not None:
-        txn.purchase_id = purchase.id
-        purchase.captured_amount += txn.amount
-        purchase.capture_transfer_id = purchase.capture_transfer_id or outcome.transfer_id
-        purchase.status = "captured" if purchase.refunded_amount == 0 else "partly_refunded"
-        if txn.overspend:
-            purchase.policy_reasons = [*purchase.policy_reasons, "overspend"]
-        purchase.updated_at = now
-    flagged = f"; {txn.overspend}p to the overspend receivable (flagged)" if txn.overspend else ""
-    return how + flagged
+    return purchase
 
 
 async def _capture_without_hold(
-    db: AsyncSession, *, txn: CardTransaction, wallet: Wallet, clearing: int, overspend_account: int, now: datetime
+    db: AsyncSession,
+    *,
+    txn: CardTransaction,
+    wallet: Wallet,
+    transfer_id: str,
+    clearing: int,
+    overspend_account: int,
+    now: datetime,
 ) -> ledger.Outcome:
-    """Captures always succeed at Stripe. Hold what the wallet has (up to the amount) and
-    capture the whole amount against it: the ledger flags the excess and takes it from the
-    overspend receivable. An empty wallet cannot take even a hold, so its shortfall is first
-    moved in from the overspend receivable (recorded on the transaction as its overspend)."""
-    prefix = f"card:{txn.stripe_id}"
-    for attempt in range(3):
-        available = (await ledger.balance(db, account_id=wallet.account_id)).available
-        if available <= 0:
-            moved = await ledger.allocate(
-                db,
-                transfer_id=f"{prefix}:overspend:{attempt}",
-                from_account_id=overspend_account,
-                to_account_id=wallet.account_id,
-                amount=txn.amount,
-                memo=f"card capture {txn.stripe_id} on an empty wallet: overspend (flagged)",
-                now=now,
-            )
-            moved.raise_if_declined()
-            txn.overspend += txn.amount
-            available = txn.amount
-        hold = await ledger.place_hold(
-            db,
-            transfer_id=f"{prefix}:hold:{attempt}",
-            wallet_id=wallet.account_id,
-            clearing_id=clearing,
-            amount=min(available, txn.amount),
-            memo=f"card capture {txn.stripe_id} without a hold",
-            now=now,
-        )
-        if hold.accepted:
-            captured = await ledger.capture(
-                db,
-                transfer_id=f"{prefix}:capture",
-                hold_id=hold.transfer_id,
-                amount=txn.amount,
-                overspend_account_id=overspend_account,
-                memo=f"card capture {txn.stripe_id}",
-                now=now,
-            )
-            captured.raise_if_declined()
-            txn.overspend = min(
-                txn.amount,
-                txn.overspend + sum(t.amount for t in captured.transfers if t.debit_account_id == overspend_account),
-            )
-            return captured
-    raise ledger.InsufficientFunds(f"card capture {txn.stripe_id}: the wallet kept changing under a locked row")
+    """Captures always succeed at Stripe. With no hold to take, the ledger captures the amount
+    from the wallet as far as its available balance covers it (perhaps nothing) and takes the
+    rest from the overspend receivable as a flagged excess, recorded on the transaction as its
+    overspend. No budget moves into the wallet."""
+    captured = await ledger.capture_without_hold(
+        db,
+        transfer_id=transfer_id,
+        wallet_id=wallet.account_id,
+        clearing_id=clearing,
+        amount=txn.amount,
+        overspend_account_id=overspend_account,
+        memo=f"card capture {txn.stripe_id} without a hold",
+        now=now,
+    )
+    txn.overspend = sum(
+        t.amount for t in captured.transfers if t.kind == "excess" and t.debit_account_id == overspend_account
+    )
+    return captured
+
+
+async def _refundable(db: AsyncSession, operation: str) -> ledger.Transfer:
+    """What a refund of a card capture hands back: the capture from the wallet or, for a capture
+    the wallet paid none of, its flagged excess (so the refund repays the overspend receivable)."""
+    try:
+        return await load_transfer(db, operation, kinds=("capture",))
+    except ledger.TransferNotFound:
+        return await load_transfer(db, f"{operation}:overspend", kinds=("excess",))
 
 
 async def _refund(db: AsyncSession, *, txn: CardTransaction, wallet: Wallet, now: datetime) -> str:
@@ -587,7 +613,7 @@ async def _refund(db: AsyncSession, *, txn: CardTransaction, wallet: Wallet, now
         c for c in captures if txn.authorization_stripe_id and c.authorization_stripe_id == txn.authorization_stripe_id
     ]
     for capture in [*own, *(c for c in captures if c not in own)]:
-        original = await load_transfer(db, str(capture.ledger_transfer_id), kinds=("capture",))
+        original = await _refundable(db, str(capture.ledger_transfer_id))
         if original.amount - await returned_so_far(db, original.id) < txn.amount:
             continue
         outcome = await ledger.refund(
