@@ -7,8 +7,8 @@ Checks, each producing *exceptions* (finance must explain them before the month 
 - card: every processor transaction of the month became a ledger movement of the same
   amount; every card capture or refund in the ledger has a processor transaction; forced
   captures (no authorization) and disputes are exceptions;
-- over-capture: a capture above its hold (flagged excess), and what the overspend
-  receivable had to take;
+- over-capture: a capture above its hold, or one with no hold the wallet could not cover
+  (flagged excess either way), and what the overspend receivable had to take;
 - purchases: each purchase captured in the month captured what the ledger captured;
 - allocations: every allocation record has its ledger transfer, for the same amount, and
   every budget transfer into a team or a wallet has its record (who, why, which pot);
@@ -282,9 +282,10 @@ async def _processor_against_ledger(db: Db, period: Period, statement: Statement
 
 async def _purchases_against_ledger(db: Db, period: Period, result: Reconciliation) -> None:
     t = transfers.c
+    # An excess counts too: a capture the wallet paid none of is its excess alone.
     in_month = (
         select(t.pending_id)
-        .where(t.kind == "capture", t.accounting_date >= period.first, t.accounting_date < period.end)
+        .where(t.kind.in_(("capture", "excess")), t.accounting_date >= period.first, t.accounting_date < period.end)
         .subquery()
     )
     captured = (
