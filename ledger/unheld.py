@@ -74,8 +74,9 @@ async def capture_without_hold(
     receivable = await account_info(db, overspend_account_id)
     ledger = same_ledger(wallet, clearing)
     same_ledger(receivable, clearing)
-    # Every account this operation changes is locked (in id order) before the wallet is read.
-    await lock_accounts(db, (wallet, clearing, receivable))
+    # The wallet is locked before it is read, and the receivable after it (by ``apply_legs``):
+    # the order ``capture`` takes them in when it posts an excess, so the two cannot deadlock.
+    await lock_accounts(db, (wallet, clearing))
     covered = min(amount, await _available(db, wallet)) if wallet.debits_must_not_exceed_credits else amount
     rest = amount - covered
     legs = [Leg(clearing, credits_posted=amount)]

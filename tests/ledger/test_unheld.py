@@ -7,12 +7,15 @@ Worked examples in pence on a wallet given 12_500 (or nothing at all).
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import ledger
+from tests.ledger.test_concurrency import Call, answers_only, storm
 from tests.ledger.test_holds import balance_of, counters, hold, resolutions_of
 from tests.ledger_support import Books, new_id, open_books
 
@@ -142,3 +145,43 @@ async def test_a_repeat_answers_the_first_outcome_and_a_different_request_under_
     assert await counters(engine, books.receivable) == (0, 500, 0, 0)
     with pytest.raises(ledger.IdempotencyConflict):
         await capture_without_hold(engine, books, 13_001, transfer_id=capture_id)
+
+
+@pytest.mark.postgresql
+async def test_captures_without_a_hold_racing_holds_and_over_captures_on_one_wallet_never_overdraw_it(
+    pg_engine: AsyncEngine,
+) -> None:
+    # A receivable opened before the wallet, as the house's is: its id is the lower of the two.
+    receivable = (await open_books(pg_engine, wallet_pence=0)).receivable
+    books = replace(await open_books(pg_engine, wallet_pence=10_000), receivable=receivable)
+    held = [(await hold(pg_engine, books, 1_000)).transfer_id for _ in range(4)]
+    seed = 5
+    amounts = [random.Random(seed + i).randint(1, 3_000) for i in range(24)]
+
+    def call(i: int, amount: int) -> Call[ledger.Outcome]:
+        async def run(db: AsyncConnection) -> ledger.Outcome:
+            if i < len(held):  # a capture above its hold takes the wallet first, the receivable after
+                return await ledger.capture(
+                    db, transfer_id=new_id("cap"), hold_id=held[i], amount=1_000 + amount,
+                    overspend_account_id=books.receivable,
+                )  # fmt: skip
+            if i % 3 == 0:
+                return await ledger.place_hold(
+                    db, transfer_id=new_id("hold"), wallet_id=books.wallet, clearing_id=books.clearing, amount=amount
+                )
+            return await ledger.capture_without_hold(
+                db, transfer_id=new_id("forced"), wallet_id=books.wallet, clearing_id=books.clearing,
+                amount=amount, overspend_account_id=books.receivable,
+            )  # fmt: skip
+
+        return run
+
+    outcomes = answers_only(await storm(pg_engine, [call(i, a) for i, a in enumerate(amounts)]), seed)
+
+    wallet = await balance_of(pg_engine, books.wallet)
+    assert wallet.debits_pending + wallet.debits_posted <= wallet.credits_posted, f"seed={seed}"
+    posted = [t for o in outcomes for t in o.transfers if t.kind in ("capture", "excess")]
+    from_receivable = sum(t.amount for t in posted if t.debit_account_id == books.receivable)
+    assert (await balance_of(pg_engine, books.receivable)).debits_posted == from_receivable, f"seed={seed}"
+    assert all(t.flagged for t in posted if t.debit_account_id == books.receivable), f"seed={seed}"
+    assert await sound(pg_engine) == [], f"seed={seed}"
