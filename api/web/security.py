@@ -36,8 +36,9 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def security_headers(message: Message, scope: Scope) -> None:
-    """A ``before_send`` hook: the headers on every response the app sends, whichever route
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook (a coroutine: a plain function would be run on a worker thread for
+    every response): the headers on every response the app sends, whichever route
     (or none) answered it, and HSTS when cookies are secure. A response that set its own
     Content-Security-Policy keeps it."""
     if message["type"] != "http.response.start":
