@@ -127,7 +127,7 @@ def _requested(authorization: Mapping[str, Any]) -> int:
 
 
 @dataclass(slots=True)
-class _Request:
+class CardRequest:
     """One authorization request, read from the event."""
 
     event_id: str
@@ -141,10 +141,10 @@ class _Request:
     card_stripe_id: str | None
 
 
-def _read(event_id: str, authorization: Mapping[str, Any]) -> _Request:
+def read_request(event_id: str, authorization: Mapping[str, Any]) -> CardRequest:
     pending = authorization.get("pending_request") or {}
     merchant_name, slug, category = merchant_of(authorization)
-    return _Request(
+    return CardRequest(
         event_id=event_id,
         stripe_id=str(authorization["id"]),
         requested=_requested(authorization),
@@ -157,7 +157,7 @@ def _read(event_id: str, authorization: Mapping[str, Any]) -> _Request:
     )
 
 
-def _refusal(ask: _Request, card: Card, wallet: Wallet, funding_source_id: int | None) -> str | None:
+def _refusal(ask: CardRequest, card: Card, wallet: Wallet, funding_source_id: int | None) -> str | None:
     """Why the request is declined before the policy is asked, if it is."""
     checks = (
         (card.status != "active", "card_not_active"),
@@ -173,7 +173,7 @@ def _refusal(ask: _Request, card: Card, wallet: Wallet, funding_source_id: int |
 async def _decide(
     db: AsyncSession, *, event_id: str, authorization: Mapping[str, Any], now: datetime, allow_partial: bool
 ) -> tuple[CardAnswer, str | None]:
-    ask = _read(event_id, authorization)
+    ask = read_request(event_id, authorization)
     found = None
     if ask.card_stripe_id:
         # The card, its wallet (locked: one decision at a time per wallet) and the team's pot.
@@ -285,7 +285,7 @@ async def _card_clearing(db: AsyncSession) -> int:
 
 
 async def _hold(
-    db: AsyncSession, ask: _Request, *, wallet: Wallet, allow_partial: bool, now: datetime
+    db: AsyncSession, ask: CardRequest, *, wallet: Wallet, allow_partial: bool, now: datetime
 ) -> tuple[str | None, int | None, list[str]]:
     """Hold the amount asked; or, when the amount is controllable and partial approval is
     allowed, what the wallet has. Returns (hold id or None, partial amount, decline reasons)."""
@@ -324,7 +324,7 @@ async def _hold(
 
 
 def _card_purchase(
-    ask: _Request, wallet: Wallet, funding_source_id: int, decision: str, reasons: list[str], *, now: datetime
+    ask: CardRequest, wallet: Wallet, funding_source_id: int, decision: str, reasons: list[str], *, now: datetime
 ) -> Purchase:
     return Purchase(
         family_id=None,
@@ -362,7 +362,7 @@ def _update_purchase(purchase: Purchase, *, first: bool, approved: bool, amount:
 
 def _record(
     db: AsyncSession,
-    ask: _Request,
+    ask: CardRequest,
     existing: CardAuthorization | None,
     *,
     card: Card,
