@@ -20,12 +20,12 @@ Configuration (environment):
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+import msgspec
 import stripe
 
 from wallet.cards import CardType
@@ -88,8 +88,8 @@ def verify(payload: bytes, header: str | None, secret: str | None) -> dict[str, 
     except stripe.SignatureVerificationError as exc:
         raise SignatureInvalid(str(exc.user_message or exc)) from exc
     try:
-        event = json.loads(payload)
-    except ValueError as exc:
+        event = msgspec.json.decode(payload)  # several times faster than json.loads, same values
+    except msgspec.DecodeError as exc:
         raise SignatureInvalid("the signed body is not JSON") from exc
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict) or "object" not in event["data"]:
         raise SignatureInvalid("the signed body is not a Stripe event")
