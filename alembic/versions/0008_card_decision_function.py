@@ -40,7 +40,48 @@ SIGNATURE = (
     " boolean, boolean, boolean, bigint, text, date, timestamptz, text, text"
 )
 
-CARD_DECIDE = """
+#: Writing the answer (every way out of ``card_decide`` but a replay): the Python path may have
+#: answered the same event meanwhile (it claims by the row itself), so a conflict hands over.
+ANSWER = """
+INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
+                            hold_transfer_id, settled, created_at)
+    VALUES (p_event, p_authorization, 'request', true, approved, granted, to_json(reasons),
+            CASE WHEN approved THEN v_hold END, false, p_now)
+    ON CONFLICT (event_id) DO NOTHING;
+IF NOT FOUND THEN
+    RAISE EXCEPTION 'answered meanwhile' USING ERRCODE = 'TD001', HINT = 'answered';
+END IF;
+"""
+
+
+def _indented(sql: str, spaces: int) -> str:
+    return "".join(" " * spaces + line + "\n" for line in sql.strip().splitlines())
+
+
+#: Placing the hold: ``approved`` says whether it was placed; ``insufficient_funds`` is added to
+#: the reasons when not (or the Python path is asked to offer part of it, where it may).
+HOLD = """
+v_outcome := ledger_place_hold(v_hold, v_found.account_id, p_clearing, p_requested, p_expires, p_memo,
+                               p_hold_hash, p_date, p_now, p_ledger);
+IF v_outcome = 'applied' THEN
+    approved := true;
+ELSIF v_outcome = 'insufficient_funds' THEN
+    IF p_allow_partial AND p_controllable THEN
+        SELECT credits_posted - debits_posted - debits_pending INTO v_available
+            FROM ledger_accounts WHERE id = v_found.account_id;
+        IF v_available > 0 THEN
+            RAISE EXCEPTION 'a partial approval' USING ERRCODE = 'TD001', HINT = 'partial';
+        END IF;
+    END IF;
+    approved := false;
+    reasons := reasons || ARRAY['insufficient_funds'];
+    v_hold := NULL;
+ELSE
+    RAISE EXCEPTION USING ERRCODE = 'TD001', HINT = 'hold', MESSAGE = 'the hold answered ' || v_outcome;
+END IF;
+"""
+
+CARD_DECIDE_TEMPLATE = """
 CREATE FUNCTION card_decide(
     p_event text, p_authorization text, p_card text, p_requested bigint, p_currency text,
     p_category text, p_merchant text, p_slug text, p_description text, p_now timestamptz,
@@ -51,7 +92,6 @@ CREATE FUNCTION card_decide(
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
-    v_claim bigint;
     v_newest bigint;
     v_found record;
     v_existing text;
@@ -62,16 +102,13 @@ DECLARE
     v_available bigint;
 BEGIN
     replayed := false;
-    INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
-                                settled, created_at)
-        VALUES (p_event, p_authorization, 'request', false, false, 0, '[]'::json, false, p_now)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING id INTO v_claim;
-    IF v_claim IS NULL THEN
-        -- A duplicate: the first request for this event has committed its answer; give it again.
-        SELECT d.approved, d.amount, ARRAY(SELECT json_array_elements_text(d.reasons))
-            INTO approved, granted, reasons
-            FROM card_decisions d WHERE d.event_id = p_event;
+    -- The claim: one request per event id at a time (a duplicate waits here for the first to
+    -- commit, then finds its answer); the answer's row is written once, at the end.
+    PERFORM pg_advisory_xact_lock(7041947, hashtext(p_event));
+    SELECT d.approved, d.amount, ARRAY(SELECT json_array_elements_text(d.reasons))
+        INTO approved, granted, reasons
+        FROM card_decisions d WHERE d.event_id = p_event;
+    IF FOUND THEN
         replayed := true;
         RETURN;
     END IF;
@@ -88,8 +125,7 @@ BEGIN
         WHERE c.stripe_id = p_card;
     IF NOT FOUND THEN
         approved := false; granted := 0; reasons := ARRAY['unknown_card'];
-        UPDATE card_decisions SET decided = true, reasons = to_json(reasons) WHERE id = v_claim;
-        RETURN;
+@@ANSWER@@        RETURN;
     END IF;
     IF v_found.person_id IS DISTINCT FROM p_worker OR v_found.team_id IS DISTINCT FROM p_team THEN
         RAISE EXCEPTION 'the card''s wallet is not the one assumed' USING ERRCODE = 'TD001', HINT = 'wallet';
@@ -100,8 +136,7 @@ BEGIN
         IF v_existing <> 'pending' THEN
             -- Stripe has already closed it (it stopped waiting for this answer): hold nothing.
             approved := false; granted := 0; reasons := ARRAY['authorization_already_final'];
-            UPDATE card_decisions SET decided = true, reasons = to_json(reasons) WHERE id = v_claim;
-            RETURN;
+@@ANSWER_INNER@@            RETURN;
         END IF;
         RAISE EXCEPTION 'an incremental authorization' USING ERRCODE = 'TD001', HINT = 'increment';
     END IF;
@@ -126,8 +161,7 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'an incremental authorization' USING ERRCODE = 'TD001', HINT = 'increment';
         END IF;
-        UPDATE card_decisions SET decided = true, reasons = to_json(reasons) WHERE id = v_claim;
-        RETURN;
+@@ANSWER@@        RETURN;
     END IF;
     IF p_decision NOT IN ('allow', 'deny') THEN
         RAISE EXCEPTION 'the policy wants an approval' USING ERRCODE = 'TD001', HINT = 'approval';
@@ -137,24 +171,7 @@ BEGIN
     approved := false;
     IF p_decision = 'allow' THEN
         v_hold := 'card:' || p_event || ':' || 'hold';  -- (no colon before a word: Alembic would bind it)
-        v_outcome := ledger_place_hold(v_hold, v_found.account_id, p_clearing, p_requested, p_expires, p_memo,
-                                       p_hold_hash, p_date, p_now, p_ledger);
-        IF v_outcome = 'applied' THEN
-            approved := true;
-        ELSIF v_outcome = 'insufficient_funds' THEN
-            IF p_allow_partial AND p_controllable THEN
-                SELECT credits_posted - debits_posted - debits_pending INTO v_available
-                    FROM ledger_accounts
-                    WHERE id = v_found.account_id;
-                IF v_available > 0 THEN
-                    RAISE EXCEPTION 'a partial approval' USING ERRCODE = 'TD001', HINT = 'partial';
-                END IF;
-            END IF;
-            reasons := reasons || ARRAY['insufficient_funds'];
-            v_hold := NULL;
-        ELSE
-            RAISE EXCEPTION USING ERRCODE = 'TD001', HINT = 'hold', MESSAGE = 'the hold answered ' || v_outcome;
-        END IF;
+@@HOLD_8@@
     END IF;
     granted := CASE WHEN approved THEN p_requested ELSE 0 END;
 
@@ -182,12 +199,14 @@ BEGIN
                 'purchase', v_purchase::text, NULL,
                 json_build_object('authorization', p_authorization, 'event', p_event, 'amount', p_requested,
                                   'reasons', to_json(reasons)));
-    UPDATE card_decisions
-        SET decided = true, approved = card_decide.approved, amount = granted, reasons = to_json(reasons),
-            hold_transfer_id = CASE WHEN card_decide.approved THEN v_hold END
-        WHERE id = v_claim;
-END $$
+@@ANSWER_END@@END $$
 """
+CARD_DECIDE = (
+    CARD_DECIDE_TEMPLATE.replace("@@ANSWER_END@@", _indented(ANSWER, 4))
+    .replace("@@HOLD_8@@\n", _indented(HOLD, 8))
+    .replace("@@ANSWER_INNER@@", _indented(ANSWER, 12))
+    .replace("@@ANSWER@@", _indented(ANSWER, 8))
+)
 
 
 #: ``ledger_place_hold`` (migration 0003) with one step added before the wallet's queue: when

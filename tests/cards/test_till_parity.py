@@ -178,9 +178,19 @@ async def test_a_duplicate_gets_the_first_answer_and_holds_nothing_more(county: 
 
 async def test_concurrent_answers_on_one_card_never_overspend(county: County) -> None:
     card, _ = await _twins(county, 10_000)
-    answers = await asyncio.gather(*(_fast(county, request_event(card, 700)) for _ in range(40)))
+    events = [request_event(card, 700) for _ in range(40)]
+    answers = await asyncio.gather(*(_fast(county, event) for event in events))
     assert sum(a.approved for a in answers) == 14  # 14 at £7 fit in £100; the 15th does not
     assert all(a.reasons == ["insufficient_funds"] for a in answers if not a.approved)
+    # Whether a decline saw the wallet short at once or queued for it, its rows say what the answer said.
+    for event, answer in zip(events, answers, strict=True):
+        rows = await _rows(county, event)
+        held = answer.approved
+        assert rows["decision"][2:5] == (held, 700 if held else 0, [] if held else ["insufficient_funds"])
+        assert rows["authorization"][1] is held
+        assert rows["purchase"][7:10] == ("held" if held else "declined", "allow", list(answer.reasons))
+        assert rows["purchase"][11] is True  # the purchase's hold is the decision's (or neither has one)
+        assert rows["audit"][0] == f"card.authorization.{'approved' if held else 'declined'}"
     async with county.session() as db:
         worker_wallet = (await db.execute(select(Card.wallet_id).where(Card.stripe_id == card))).scalar_one()
     assert await county.available(worker_wallet) == 10_000 - 14 * 700
