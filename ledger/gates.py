@@ -18,21 +18,16 @@ from weakref import WeakValueDictionary
 
 PER_WALLET = 2
 
-_gates: WeakValueDictionary[tuple[int, str, int], asyncio.Semaphore] = WeakValueDictionary()
+_gates: WeakValueDictionary[tuple[int, int], asyncio.Semaphore] = WeakValueDictionary()
 
 
 @asynccontextmanager
-async def wallet_gate(wallet_id: int, *, purpose: str = "hold", places: int = PER_WALLET) -> AsyncIterator[None]:
-    """Wait for one of this process's places for ``wallet_id`` (per event loop).
-
-    Each ``purpose`` has its own places: a caller that may hold the wallet's row lock while it
-    waits here (the card path's hold, inside its decision) must never wait behind callers that
-    are themselves waiting for that row lock (whole decisions at the till).
-    """
-    key = (id(asyncio.get_running_loop()), purpose, wallet_id)
+async def wallet_gate(wallet_id: int) -> AsyncIterator[None]:
+    """Wait for one of this process's places for ``wallet_id`` (per event loop)."""
+    key = (id(asyncio.get_running_loop()), wallet_id)
     gate = _gates.get(key)
     if gate is None:
-        gate = asyncio.Semaphore(places)
+        gate = asyncio.Semaphore(PER_WALLET)
         _gates[key] = gate
     async with gate:
         yield

@@ -4,10 +4,12 @@ Stripe waits at most two seconds for an answer, and at a busy till many requests
 once. The Python path (``card_authorizations.decide``) takes a dozen statements; on
 PostgreSQL the common answers take one: the spend policy is asked here, in Python, exactly as
 every channel asks it (``policy.evaluate``), and the ``card_decide`` function (migration 0008)
-claims the decision by event id, checks the policy version asked is still in force, locks the
-wallet, refuses what the card or wallet cannot do, places the ledger hold and records the
-purchase, the authorization, the audit entry and the answer, all in that one statement on an
-autocommit connection: its own transaction, no BEGIN or COMMIT round trips.
+claims the decision by event id, checks the policy version asked is still in force, refuses
+what the card or wallet cannot do, places the ledger hold (which keeps the wallet's limit) and
+records the purchase, the authorization, the audit entry and the answer, all in that one
+statement on an autocommit connection: its own transaction, no BEGIN or COMMIT round trips.
+Requests that arrive while a call for the same queue of wallets is in the database wait and
+then go together in one ``card_decide_many`` call (migration 0009): one commit for all.
 
 It answers only when the answer needs nothing else: the policy allows or denies, on facts
 known at the till. When the policy wants an approval (an allowance may let it through, or a
@@ -17,22 +19,21 @@ and the caller decides on the Python path. Both paths write the same rows (a tes
 them).
 
 What is remembered between calls never changes or is checked: a card's wallet and its
-worker, team and ledger account (checked again under the wallet's lock), the card clearing
-account, and the policy version in force (the function refuses a stale one; it is then read
-again).
+worker and team (checked again by the function), the card clearing account, and the policy
+version in force (the function refuses a stale one; it is then read again).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.gates import wallet_gate
 from ledger.operations import accounting_date_of, request_hash
 from wallet.budgets import CARD_CLEARING
 from wallet.card_authorizations import CardAnswer, read_request
@@ -70,11 +71,14 @@ _WALLETS: dict[tuple[str, str], _Wallet] = {}
 _CLEARING: dict[str, _Clearing] = {}
 _POLICY: dict[str, tuple[int | None, PolicyDocument]] = {}
 _REMEMBERED_CARDS = 100_000
-#: How many of this process's answers for one wallet may be in the database at once. Declines
-#: take no lock and approvals queue only for the ledger's hold, so more than the ledger's own
-#: two: fewer leave the database idle between answers at a busy till (measured: 4, 8, 16).
-TILL_PLACES = 16
 
+_DECIDE_MANY = "SELECT n, approved, granted, reasons, replayed, handover FROM card_decide_many($1::jsonb)"
+#: The most answers for one wallet decided in one transaction.
+BATCH = 32
+#: Wallets share this many queues per process (by account id): at most this many calls are in
+#: the database at once, each deciding whatever queued meanwhile. Measured on 2 cores, 64 at once
+#: over 200 cards: 4 queues 1,563 decisions/s (p99 73 ms), 8 about 1,300/s, 16 about 1,150/s.
+SHARDS = 4
 _DECIDE = (
     "SELECT approved, granted, reasons, replayed FROM card_decide("
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
@@ -103,45 +107,53 @@ async def decide(
         policy_id, policy = await _policy(driver, database)
         decision, reasons, receipt = "deny", [], False
         if ask.category is not None:
-            answer = await evaluate(
-                policy,
-                Ask(amount=ask.requested, category=ask.category, worker_id=wallet.worker_id, team_id=wallet.team_id),
-                Spend(family_in_days=_unknown_family, case=_unknown_family, wallet_in_days=_window),
-            )
+            try:
+                answer = await evaluate(
+                    policy,
+                    Ask(
+                        amount=ask.requested, category=ask.category, worker_id=wallet.worker_id, team_id=wallet.team_id
+                    ),
+                    Spend(family_in_days=_unknown_family, case=_unknown_family, wallet_in_days=_window),
+                )
+            except FullDecisionNeeded:
+                _POLICY.pop(database, None)  # (see below)
+                raise
             if answer.decision == "needs_approval":
+                # Handed over before the database could say whether this version is still in
+                # force: the next request reads it again rather than trust it.
+                _POLICY.pop(database, None)
                 raise FullDecisionNeeded("the policy wants an approval")
             decision, reasons, receipt = answer.decision, answer.codes, answer.receipt_required
         memo = f"card authorization {ask.stripe_id}"
         hold = {"wallet": wallet.account_id, "clearing": clearing.account_id, "amount": ask.requested, "memo": memo}
+        call: dict[str, Any] = {
+            "event": event_id,
+            "authorization": ask.stripe_id,
+            "card": ask.card_stripe_id,
+            "requested": ask.requested,
+            "currency": ask.currency,
+            "category": ask.category,
+            "merchant": ask.merchant_name,
+            "slug": ask.slug,
+            "description": f"Card payment at {ask.merchant_name}"[:200],
+            "now": now,
+            "policy": policy_id,
+            "worker": wallet.worker_id,
+            "team": wallet.team_id,
+            "decision": decision,
+            "reasons": reasons,
+            "receipt": receipt,
+            "allow_partial": allow_partial,
+            "controllable": ask.controllable,
+            "clearing": clearing.account_id,
+            "hold_hash": request_hash("hold", hold),
+            "date": accounting_date_of(now),
+            "expires": now + CARD_HOLD_LIFETIME,
+            "ledger": wallet.ledger,
+            "memo": memo,
+        }
         try:
-            async with wallet_gate(wallet.account_id, purpose="till", places=TILL_PLACES):
-                row = await driver.fetchrow(
-                    _DECIDE,
-                    event_id,
-                    ask.stripe_id,
-                    ask.card_stripe_id,
-                    ask.requested,
-                    ask.currency,
-                    ask.category,
-                    ask.merchant_name,
-                    ask.slug,
-                    f"Card payment at {ask.merchant_name}"[:200],
-                    now,
-                    policy_id,
-                    wallet.worker_id,
-                    wallet.team_id,
-                    decision,
-                    reasons,
-                    receipt,
-                    allow_partial,
-                    ask.controllable,
-                    clearing.account_id,
-                    request_hash("hold", hold),
-                    accounting_date_of(now),
-                    now + CARD_HOLD_LIFETIME,
-                    wallet.ledger,
-                    memo,
-                )
+            row = await _answer(driver, (database, wallet.account_id % SHARDS), call)
         except Exception as exc:
             if getattr(exc, "sqlstate", None) != FULL_DECISION:
                 raise
@@ -162,6 +174,113 @@ async def decide(
             replayed=bool(row["replayed"]),
         )
     raise FullDecisionNeeded("the policy kept changing")
+
+
+@dataclass(slots=True)
+class _Queued:
+    """One answer waiting for its wallet's turn: its ``card_decide`` arguments, by name."""
+
+    call: dict[str, Any]
+    done: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _WalletQueue:
+    busy: bool = False
+    waiting: list[_Queued] = field(default_factory=list)
+
+
+#: Per event loop, database and shard of wallets: the answers waiting while one call for the
+#: shard is in the database. Only a batcher: the database still decides every answer.
+_QUEUES: dict[tuple[int, str, int], _WalletQueue] = {}
+_LEAD = object()
+
+
+async def _answer(driver: Any, shard: tuple[str, int], call: dict[str, Any]) -> Mapping[str, Any]:
+    """``card_decide`` for one request. While another call for the same queue (its wallet's
+    shard) is in the database, requests queue here; when it returns, the first of them takes
+    everything queued (up to ``BATCH``) into one ``card_decide_many`` call: one transaction and
+    one durable commit for all their answers, instead of each waiting for a commit of its own
+    (on one busy wallet, for the previous one's). A queue's wallets are no other queue's, so two
+    calls never lock the same wallets in different orders."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), *shard)
+    queue = _QUEUES.setdefault(key, _WalletQueue())
+    mine = _Queued(call, loop.create_future())
+    queue.waiting.append(mine)
+    if queue.busy or len(queue.waiting) > 1:  # a call is in the database, or its successor is named
+        try:
+            outcome = await mine.done
+        except asyncio.CancelledError:
+            _leave(queue, mine)
+            raise
+        if outcome is not _LEAD:
+            return cast(Mapping[str, Any], outcome)
+    queue.busy = True  # this request leads: it is waiting[0]
+    batch, queue.waiting = queue.waiting[:BATCH], queue.waiting[BATCH:]
+    for queued in batch:
+        if queued.done.done():  # the leader's own "you lead", and any given up meanwhile
+            queued.done = loop.create_future()
+    try:
+        if len(batch) == 1:
+            _settle(batch[0], await driver.fetchrow(_DECIDE, *batch[0].call.values()))
+        else:
+            await _decide_many(driver, batch)
+    except BaseException as exc:
+        for queued in batch:
+            if queued is not mine:
+                _settle(
+                    queued, exc if isinstance(exc, Exception) else RuntimeError("the leading request was cancelled")
+                )
+        raise
+    finally:
+        queue.busy = False
+        _next(queue, key)
+    return cast(Mapping[str, Any], mine.done.result())
+
+
+def _settle(queued: _Queued, outcome: object) -> None:
+    if queued.done.done():  # given up (its request timed out): nobody is waiting for it
+        return
+    if isinstance(outcome, BaseException):
+        queued.done.set_exception(outcome)
+    else:
+        queued.done.set_result(outcome)
+
+
+def _next(queue: _WalletQueue, key: tuple[int, str, int]) -> None:
+    """Name the first waiting request to lead the next call (or forget the idle queue)."""
+    if queue.waiting:
+        _settle(queue.waiting[0], _LEAD)
+    elif _QUEUES.get(key) is queue:
+        del _QUEUES[key]
+
+
+def _leave(queue: _WalletQueue, mine: _Queued) -> None:
+    """A request gave up while waiting: out of the queue, and if it had been named to lead,
+    the next one is named instead."""
+    named = mine.done.done() and not mine.done.cancelled() and mine.done.result() is _LEAD
+    if mine in queue.waiting:
+        queue.waiting.remove(mine)
+    if named and not queue.busy and queue.waiting:
+        _settle(queue.waiting[0], _LEAD)
+
+
+class _Handover(Exception):
+    """One answer of a batch that the Python path must give (as ``card_decide`` raises it)."""
+
+    sqlstate = FULL_DECISION
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+async def _decide_many(driver: Any, batch: list[_Queued]) -> None:
+    calls = json.dumps([queued.call for queued in batch], default=str)
+    rows = await driver.fetch(_DECIDE_MANY, calls)
+    for queued, row in zip(batch, sorted(rows, key=lambda r: int(r["n"])), strict=True):
+        _settle(queued, row if row["handover"] is None else _Handover(str(row["handover"])))
 
 
 async def _unknown_family(_days: int = 0) -> int:

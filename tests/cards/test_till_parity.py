@@ -262,3 +262,24 @@ async def test_a_wallet_spend_window_is_summed_on_the_python_path(county: County
     finally:
         async with county.session() as db:
             await publish_policy(db, who=None, document=before.model_dump(mode="json"), note="back", now=now_utc())
+
+
+async def test_answers_queued_for_one_wallet_are_decided_together_and_a_handover_is_undone_alone(
+    county: County,
+) -> None:
+    card, _ = await _twins(county, 20_000)
+    first = request_event(card, 1_000)
+    assert (await _fast(county, first)).approved
+    increment = request_event(card, 500, authorization=first["data"]["object"]["id"])
+    others = [request_event(card, 1_000) for _ in range(12)]
+    outcomes = await asyncio.gather(
+        *(_fast(county, event) for event in [*others[:6], increment, *others[6:]]), return_exceptions=True
+    )
+    handed = outcomes.pop(6)
+    assert isinstance(handed, card_till.FullDecisionNeeded)
+    assert all(isinstance(o, CardAnswer) and o.approved for o in outcomes)
+    assert "decision" not in await _rows(county, increment)
+    rows = await _rows(county, others[0])
+    assert rows["available"] == 20_000 - 13 * 1_000
+    async with county.engine.begin() as connection:
+        assert await ledger.verify(connection) == []
