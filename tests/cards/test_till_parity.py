@@ -283,3 +283,18 @@ async def test_answers_queued_for_one_wallet_are_decided_together_and_a_handover
     assert rows["available"] == 20_000 - 13 * 1_000
     async with county.engine.begin() as connection:
         assert await ledger.verify(connection) == []
+
+
+async def test_requests_given_up_while_queued_never_stall_the_others(county: County) -> None:
+    card, _ = await _twins(county, 50_000)
+    events = [request_event(card, 500) for _ in range(16)]
+    tasks = [asyncio.ensure_future(_fast(county, event)) for event in events]
+    await asyncio.sleep(0)
+    for task in tasks[1::3]:  # given up while queued (or leading): as the route's time limit does
+        task.cancel()
+    done = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=20)
+    kept = [answer for task, answer in zip(tasks, done, strict=True) if not task.cancelled()]
+    assert kept
+    assert all(isinstance(answer, CardAnswer) and answer.approved for answer in kept)
+    assert not card_till._QUEUES  # every queue was wound up
+    assert (await _fast(county, request_event(card, 500))).approved  # and the next one is served
