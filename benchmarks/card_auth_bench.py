@@ -7,8 +7,8 @@ httptools, 32 database connections) on PostgreSQL, on loopback; closed-loop clie
 keep-alive HTTP/1.1 connections post signed ``issuing_authorization.request`` events (a fresh
 event id each, amounts and merchants from Devon's real card spend) and time the answer.
 Cases: 1, 16 and 64 concurrent requests, spread over 200 cards, then all on one hot card
-(with £600,000 it approves through the 16-client case and runs out during the 64, so the
-hot case is approvals queueing for one wallet, then declines for want of money). Then every
+(£600,000: approvals queueing for one wallet, until it runs out, if it does, and declines
+for want of money after). Then every
 Devon payment is replayed once (refunds are not authorizations: skipped); about a third of
 them want a manager's approval and take the Python path. Afterwards the ledger is verified
 and every wallet's holds are checked against its budget: zero overspend. Target: p99 ≤ 100 ms
@@ -58,7 +58,7 @@ SECRET = f"whsec_bench_{uuid.uuid4().hex}"
 BENCH_PASSWORD = uuid.uuid4().hex
 CARDS = 200
 WALLET_FUNDS = 4_000_000  # £40,000 a wallet: the many-card cases decline only by policy
-HOT_FUNDS = 60_000_000  # £600,000: the hot card approves through its 1- and 16-client cases, runs out in the 64
+HOT_FUNDS = 60_000_000  # £600,000: the hot card approves through most of its cases
 POLICY_FREE = ("childrens_and_infants_wear_stores", "5641")
 #: Requests signed ahead for each timed case (more are made on the fly if it runs out).
 PREPARED = 4_000
