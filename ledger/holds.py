@@ -26,6 +26,7 @@ from ledger.operations import (
     accounting_date_of,
     apply_legs,
     as_utc,
+    available,
     check_amount,
     check_id,
     claim,
@@ -39,7 +40,7 @@ from ledger.operations import (
     same_ledger,
     translate,
 )
-from ledger.schema import RESOLVING_KINDS, accounts, transfers
+from ledger.schema import RESOLVING_KINDS, transfers
 from ledger.types import Account, Outcome, Transfer
 
 
@@ -224,14 +225,7 @@ async def _post_excess(
     from_wallet = excess
     if wallet.debits_must_not_exceed_credits:
         # The wallet row is already locked by this transaction's capture of the hold.
-        row = (
-            await db.execute(
-                select(accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending).where(
-                    accounts.c.id == wallet.id
-                )
-            )
-        ).scalar_one()
-        from_wallet = max(0, min(excess, int(row)))
+        from_wallet = min(excess, await available(db, wallet))
     if from_wallet:
         covered = await apply_legs(
             db,

@@ -247,6 +247,16 @@ async def lock_accounts(db: Db, accounts_to_lock: Iterable[Account]) -> None:
         await db.execute(select(accounts.c.id).where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update())
 
 
+async def available(db: Db, account: Account) -> int:
+    """What an account can still pay: credits posted less every debit, pending or posted, never
+    below 0. Read inside the caller's transaction (lock the row first where that matters)."""
+    a = accounts.c
+    row = (
+        await db.execute(select(a.credits_posted - a.debits_posted - a.debits_pending).where(a.id == account.id))
+    ).scalar_one()
+    return max(0, int(row))
+
+
 async def _apply_leg(db: Db, leg: Leg) -> bool:
     a = accounts.c
     statement = (

@@ -20,8 +20,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from ledger import errors
 from ledger.operations import (
     Db,
@@ -30,6 +28,7 @@ from ledger.operations import (
     accounting_date_of,
     apply_legs,
     as_utc,
+    available,
     check_amount,
     check_id,
     claim,
@@ -38,8 +37,7 @@ from ledger.operations import (
     lock_accounts,
     same_ledger,
 )
-from ledger.schema import accounts
-from ledger.types import Account, Outcome
+from ledger.types import Outcome
 
 
 async def capture_without_hold(
@@ -77,7 +75,7 @@ async def capture_without_hold(
     # The wallet is locked before it is read, and the receivable after it (by ``apply_legs``):
     # the order ``capture`` takes them in when it posts an excess, so the two cannot deadlock.
     await lock_accounts(db, (wallet, clearing))
-    covered = min(amount, await _available(db, wallet)) if wallet.debits_must_not_exceed_credits else amount
+    covered = min(amount, await available(db, wallet)) if wallet.debits_must_not_exceed_credits else amount
     rest = amount - covered
     legs = [Leg(clearing, credits_posted=amount)]
     if covered:
@@ -132,15 +130,6 @@ async def capture_without_hold(
             **common,
         )
     return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
-
-
-async def _available(db: Db, wallet: Account) -> int:
-    """What the (locked) wallet can still pay: credits posted less every debit, never below 0."""
-    a = accounts.c
-    row = (
-        await db.execute(select(a.credits_posted - a.debits_posted - a.debits_pending).where(a.id == wallet.id))
-    ).scalar_one()
-    return max(0, int(row))
 
 
 def _note(memo: str | None, note: str) -> str:
