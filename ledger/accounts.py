@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ledger import errors
-from ledger.operations import Db, account_from_row, as_utc
+from ledger.operations import Db, account_from_row, accounts_known_by_code, as_utc
 from ledger.schema import accounts
 from ledger.types import LIMITED_KINDS, UNTRACKED_KINDS, Account, AccountKind
 
@@ -56,11 +56,16 @@ def _savepoint(db: Db):  # type: ignore[no-untyped-def]
 
 
 async def find_account(db: Db, *, code: str) -> Account:
-    """The account with ``code``."""
+    """The account with ``code`` (read once per database: an account's identity never changes)."""
+    known = accounts_known_by_code(db)
+    found = known.get(code)
+    if found is not None:
+        return found
     row = (await db.execute(select(accounts).where(accounts.c.code == code))).first()
     if row is None:
         raise errors.AccountNotFound(f"no account with code {code!r}")
-    return account_from_row(row)
+    found = known[code] = account_from_row(row)
+    return found
 
 
 async def list_accounts(db: Db) -> list[Account]:

@@ -36,8 +36,10 @@ LONDON = ZoneInfo("Europe/London")
 MAX_ID_LENGTH = 80
 MAX_AMOUNT = 10_000_000_00  # £10m in pence: anything larger is a typing error, not a purchase
 
-#: Accounts' identities, per database engine (they never change; the database refuses it).
+#: Accounts' identities, per database engine, by id and by code (they never change; the
+#: database refuses it).
 _ACCOUNT_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, Account]] = weakref.WeakKeyDictionary()
+_CODE_CACHE: weakref.WeakKeyDictionary[Engine, dict[str, Account]] = weakref.WeakKeyDictionary()
 
 
 def utcnow() -> datetime:
@@ -88,13 +90,18 @@ def dialect_name(db: Db) -> str:
     return _bind(db).dialect.name
 
 
-def _accounts_known(db: Db) -> dict[int, Account]:
+def _engine_of(db: Db) -> Engine:
     bind = _bind(db)
-    engine = bind.sync_engine if isinstance(bind, AsyncEngine) else bind.engine.sync_engine
-    known = _ACCOUNT_CACHE.get(engine)
-    if known is None:
-        known = _ACCOUNT_CACHE[engine] = {}
-    return known
+    return bind.sync_engine if isinstance(bind, AsyncEngine) else bind.engine.sync_engine
+
+
+def _accounts_known(db: Db) -> dict[int, Account]:
+    return _ACCOUNT_CACHE.setdefault(_engine_of(db), {})
+
+
+def accounts_known_by_code(db: Db) -> dict[str, Account]:
+    """The accounts already read from ``db``'s database, by code (see ``find_account``)."""
+    return _CODE_CACHE.setdefault(_engine_of(db), {})
 
 
 def request_hash(kind: str, request: Mapping[str, Any]) -> str:
