@@ -273,15 +273,22 @@ async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount
     )
 
 
-#: The card clearing account's id, per database (an account's identity never changes).
-_CLEARING: dict[str, int] = {}
-
-
-async def _card_clearing(db: AsyncSession) -> int:
-    url = str(db.get_bind().engine.url)
-    if url not in _CLEARING:
-        _CLEARING[url], _ = await house_accounts(db)
-    return _CLEARING[url]
+async def place_card_hold(
+    db: AsyncSession, *, hold_id: str, wallet: Wallet, amount: int, memo: str, now: datetime
+) -> ledger.Outcome:
+    """A card authorization's hold: from the wallet to card clearing, until it is captured,
+    released or expires (``CARD_HOLD_LIFETIME``)."""
+    clearing, _ = await house_accounts(db)
+    return await ledger.place_hold(
+        db,
+        transfer_id=hold_id,
+        wallet_id=wallet.account_id,
+        clearing_id=clearing,
+        amount=amount,
+        expires_at=now + CARD_HOLD_LIFETIME,
+        memo=memo,
+        now=now,
+    )
 
 
 async def _hold(
@@ -289,18 +296,9 @@ async def _hold(
 ) -> tuple[str | None, int | None, list[str]]:
     """Hold the amount asked; or, when the amount is controllable and partial approval is
     allowed, what the wallet has. Returns (hold id or None, partial amount, decline reasons)."""
-    clearing = await _card_clearing(db)
     hold_id = f"card:{ask.event_id}:hold"
-    outcome = await ledger.place_hold(
-        db,
-        transfer_id=hold_id,
-        wallet_id=wallet.account_id,
-        clearing_id=clearing,
-        amount=ask.requested,
-        expires_at=now + CARD_HOLD_LIFETIME,
-        memo=f"card authorization {ask.stripe_id}",
-        now=now,
-    )
+    memo = f"card authorization {ask.stripe_id}"
+    outcome = await place_card_hold(db, hold_id=hold_id, wallet=wallet, amount=ask.requested, memo=memo, now=now)
     if outcome.accepted:
         return hold_id, None, []
     reasons = [outcome.declined or "insufficient_funds"]
@@ -308,15 +306,8 @@ async def _hold(
     if not (allow_partial and ask.controllable and 0 < available < ask.requested):
         return None, None, reasons
     partial_id = f"card:{ask.event_id}:partial"
-    partial = await ledger.place_hold(
-        db,
-        transfer_id=partial_id,
-        wallet_id=wallet.account_id,
-        clearing_id=clearing,
-        amount=available,
-        expires_at=now + CARD_HOLD_LIFETIME,
-        memo=f"card authorization {ask.stripe_id} (partial)",
-        now=now,
+    partial = await place_card_hold(
+        db, hold_id=partial_id, wallet=wallet, amount=available, memo=f"{memo} (partial)", now=now
     )
     if not partial.accepted:  # pragma: no cover - the wallet row is locked
         return None, None, reasons

@@ -40,10 +40,9 @@ from ledger.operations import insert_ignoring_conflict, load_transfer, returned_
 from ledger.schema import transfers
 from wallet import audit
 from wallet.budgets import house_accounts
-from wallet.card_authorizations import merchant_of
+from wallet.card_authorizations import merchant_of, place_card_hold
 from wallet.card_models import Card, CardAuthorization, CardDecision, Cardholder, CardTransaction, StripeEvent
 from wallet.models import Purchase, Team, Wallet
-from wallet.purchases import CARD_HOLD_LIFETIME
 
 TERMINAL = frozenset({"closed", "reversed", "expired"})
 HANDLED_PREFIXES = (
@@ -269,15 +268,12 @@ async def _follow_amount(
     wallet = await db.get(Wallet, row.wallet_id)
     if wallet is None:  # pragma: no cover - the foreign key guarantees it
         return "; no wallet"
-    clearing, _ = await house_accounts(db)
     hold_id = f"card:{event_id}:rehold"
-    outcome = await ledger.place_hold(
+    outcome = await place_card_hold(
         db,
-        transfer_id=hold_id,
-        wallet_id=wallet.account_id,
-        clearing_id=clearing,
+        hold_id=hold_id,
+        wallet=wallet,
         amount=amount,
-        expires_at=now + CARD_HOLD_LIFETIME,
         memo=f"card authorization {row.stripe_id} (partly reversed)",
         now=now,
     )
@@ -321,15 +317,12 @@ async def _stand_in_hold(
     now: datetime,
 ) -> str:
     """Stripe (or the network standing in for it) approved without Tide: hold the money now."""
-    clearing, _ = await house_accounts(db)
     hold_id = f"card:{event_id}:standin"
-    outcome = await ledger.place_hold(
+    outcome = await place_card_hold(
         db,
-        transfer_id=hold_id,
-        wallet_id=wallet.account_id,
-        clearing_id=clearing,
+        hold_id=hold_id,
+        wallet=wallet,
         amount=amount,
-        expires_at=now + CARD_HOLD_LIFETIME,
         memo=f"card authorization {row.stripe_id} (approved without Tide)",
         now=now,
     )
