@@ -58,29 +58,6 @@ def _indented(sql: str, spaces: int) -> str:
     return "".join(" " * spaces + line + "\n" for line in sql.strip().splitlines())
 
 
-#: Placing the hold: ``approved`` says whether it was placed; ``insufficient_funds`` is added to
-#: the reasons when not (or the Python path is asked to offer part of it, where it may).
-HOLD = """
-v_outcome := ledger_place_hold(v_hold, v_found.account_id, p_clearing, p_requested, p_expires, p_memo,
-                               p_hold_hash, p_date, p_now, p_ledger);
-IF v_outcome = 'applied' THEN
-    approved := true;
-ELSIF v_outcome = 'insufficient_funds' THEN
-    IF p_allow_partial AND p_controllable THEN
-        SELECT credits_posted - debits_posted - debits_pending INTO v_available
-            FROM ledger_accounts WHERE id = v_found.account_id;
-        IF v_available > 0 THEN
-            RAISE EXCEPTION 'a partial approval' USING ERRCODE = 'TD001', HINT = 'partial';
-        END IF;
-    END IF;
-    approved := false;
-    reasons := reasons || ARRAY['insufficient_funds'];
-    v_hold := NULL;
-ELSE
-    RAISE EXCEPTION USING ERRCODE = 'TD001', HINT = 'hold', MESSAGE = 'the hold answered ' || v_outcome;
-END IF;
-"""
-
 CARD_DECIDE_TEMPLATE = """
 CREATE FUNCTION card_decide(
     p_event text, p_authorization text, p_card text, p_requested bigint, p_currency text,
@@ -171,7 +148,24 @@ BEGIN
     approved := false;
     IF p_decision = 'allow' THEN
         v_hold := 'card:' || p_event || ':' || 'hold';  -- (no colon before a word: Alembic would bind it)
-@@HOLD_8@@
+        v_outcome := ledger_place_hold(v_hold, v_found.account_id, p_clearing, p_requested, p_expires, p_memo,
+                                       p_hold_hash, p_date, p_now, p_ledger);
+        IF v_outcome = 'applied' THEN
+            approved := true;
+        ELSIF v_outcome = 'insufficient_funds' THEN
+            IF p_allow_partial AND p_controllable THEN
+                SELECT credits_posted - debits_posted - debits_pending INTO v_available
+                    FROM ledger_accounts WHERE id = v_found.account_id;
+                IF v_available > 0 THEN
+                    RAISE EXCEPTION 'a partial approval' USING ERRCODE = 'TD001', HINT = 'partial';
+                END IF;
+            END IF;
+            approved := false;
+            reasons := reasons || ARRAY['insufficient_funds'];
+            v_hold := NULL;
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'TD001', HINT = 'hold', MESSAGE = 'the hold answered ' || v_outcome;
+        END IF;
     END IF;
     granted := CASE WHEN approved THEN p_requested ELSE 0 END;
 
@@ -203,7 +197,6 @@ BEGIN
 """
 CARD_DECIDE = (
     CARD_DECIDE_TEMPLATE.replace("@@ANSWER_END@@", _indented(ANSWER, 4))
-    .replace("@@HOLD_8@@\n", _indented(HOLD, 8))
     .replace("@@ANSWER_INNER@@", _indented(ANSWER, 12))
     .replace("@@ANSWER@@", _indented(ANSWER, 8))
 )
