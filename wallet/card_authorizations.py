@@ -250,13 +250,15 @@ async def _decide(
     return CardAnswer(approved=approved, reasons=reasons, amount=granted), hold_id
 
 
+async def unknown_family(_days: int = 0) -> int:
+    """At the till the family is not known yet: its caps wait until the purchase is linked."""
+    return 0
+
+
 async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount: int, now: datetime) -> Answer:
     """The spend policy's answer, as the app's purchases ask it (the family is not known at the
     till, so its caps wait until the key worker links the purchase)."""
     _, policy = await current_policy(db)
-
-    async def unknown_family(_days: int = 0) -> int:
-        return 0
 
     async def wallet_in_days(days: int) -> int:
         spent = await db.execute(

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.operations import accounting_date_of, request_hash
 from wallet.budgets import CARD_CLEARING
-from wallet.card_authorizations import CardAnswer, read_request
+from wallet.card_authorizations import CardAnswer, read_request, unknown_family
 from wallet.policy import DEFAULT_POLICY, Ask, PolicyDocument, Spend, evaluate, parse_policy
 from wallet.purchases import CARD_HOLD_LIFETIME
 
@@ -113,7 +113,7 @@ async def decide(
                     Ask(
                         amount=ask.requested, category=ask.category, worker_id=wallet.worker_id, team_id=wallet.team_id
                     ),
-                    Spend(family_in_days=_unknown_family, case=_unknown_family, wallet_in_days=_window),
+                    Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=_window),
                 )
             except FullDecisionNeeded:
                 _POLICY.pop(database, None)  # (see below)
@@ -212,7 +212,7 @@ async def _answer(driver: Any, shard: tuple[str, int], call: dict[str, Any]) -> 
         try:
             outcome = await mine.done
         except asyncio.CancelledError:
-            _leave(queue, mine)
+            _leave(queue, key, mine)
             raise
         if outcome is not _LEAD:
             return cast(Mapping[str, Any], outcome)
@@ -256,14 +256,14 @@ def _next(queue: _WalletQueue, key: tuple[int, str, int]) -> None:
         del _QUEUES[key]
 
 
-def _leave(queue: _WalletQueue, mine: _Queued) -> None:
+def _leave(queue: _WalletQueue, key: tuple[int, str, int], mine: _Queued) -> None:
     """A request gave up while waiting: out of the queue, and if it had been named to lead,
     the next one is named instead."""
     named = mine.done.done() and not mine.done.cancelled() and mine.done.result() is _LEAD
     if mine in queue.waiting:
         queue.waiting.remove(mine)
-    if named and not queue.busy and queue.waiting:
-        _settle(queue.waiting[0], _LEAD)
+    if named and not queue.busy:
+        _next(queue, key)
 
 
 class _Handover(Exception):
@@ -281,11 +281,6 @@ async def _decide_many(driver: Any, batch: list[_Queued]) -> None:
     rows = await driver.fetch(_DECIDE_MANY, calls)
     for queued, row in zip(batch, sorted(rows, key=lambda r: int(r["n"])), strict=True):
         _settle(queued, row if row["handover"] is None else _Handover(str(row["handover"])))
-
-
-async def _unknown_family(_days: int = 0) -> int:
-    """At the till the family is not known yet: its caps wait until the purchase is linked."""
-    return 0
 
 
 async def _window(_days: int) -> int:
