@@ -119,3 +119,30 @@ def seeded_postgres(prefix: str, county: Mapping[str, Any], *, in_ci: bool) -> I
         yield url
     finally:
         drop_postgres_database(url)
+
+
+def county_fixtures(prefix: str, folder: str, county: Mapping[str, Any], *, in_ci: bool) -> tuple[Any, Any]:
+    """A test folder's own seeded county, as its conftest's session fixtures
+    ``{prefix}_county_sqlite`` and ``{prefix}_county_postgres`` (one database each)."""
+
+    @pytest.fixture(scope="session", name=f"{prefix}_county_sqlite")
+    def on_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+        return seeded_sqlite(Path(tmp_path_factory.mktemp(f"{folder}-county")), county)
+
+    @pytest.fixture(scope="session", name=f"{prefix}_county_postgres")
+    def on_postgres() -> Iterator[str]:
+        yield from seeded_postgres(f"tide_{folder}_test", county, in_ci=in_ci)
+
+    return on_sqlite, on_postgres
+
+
+def county_url_fixture(prefix: str) -> Any:
+    """``county_url``: the ``{prefix}`` county on SQLite, then on PostgreSQL (marked ``postgresql``)."""
+
+    @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)], name="county_url")
+    def county_url(request: pytest.FixtureRequest) -> str:
+        """The seeded county, on SQLite and on PostgreSQL."""
+        database = "sqlite" if request.param == "sqlite" else "postgres"
+        return str(request.getfixturevalue(f"{prefix}_county_{database}"))
+
+    return county_url

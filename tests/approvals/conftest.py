@@ -6,11 +6,6 @@ so the receipt-review sweeps run here (which suspend wallets) touch nobody else'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tests import databases
 from tests.conftest import IN_CI
 from tests.wallet.conftest import (  # noqa: F401 - fixtures, re-exported for this folder
@@ -22,12 +17,7 @@ from tests.wallet.conftest import (  # noqa: F401 - fixtures, re-exported for th
     pg_county,
 )
 
-
-@pytest.fixture(scope="session")
-def wallet_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return databases.seeded_sqlite(Path(tmp_path_factory.mktemp("approvals-county")), SMALL_COUNTY)
-
-
-@pytest.fixture(scope="session")
-def wallet_county_postgres() -> Iterator[str]:
-    yield from databases.seeded_postgres("tide_approvals_test", SMALL_COUNTY, in_ci=IN_CI)
+# The wallet tests' fixture names, this folder's own databases.
+wallet_county_sqlite, wallet_county_postgres = databases.county_fixtures(
+    "wallet", "approvals", SMALL_COUNTY, in_ci=IN_CI
+)

@@ -12,10 +12,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,20 +45,8 @@ COUNTY: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="session")
-def cards_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return databases.seeded_sqlite(Path(tmp_path_factory.mktemp("cards-county")), COUNTY)
-
-
-@pytest.fixture(scope="session")
-def cards_county_postgres() -> Iterator[str]:
-    yield from databases.seeded_postgres("tide_cards_test", COUNTY, in_ci=IN_CI)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def county_url(request: pytest.FixtureRequest) -> str:
-    name = "cards_county_sqlite" if request.param == "sqlite" else "cards_county_postgres"
-    return str(request.getfixturevalue(name))
+cards_county_sqlite, cards_county_postgres = databases.county_fixtures("cards", "cards", COUNTY, in_ci=IN_CI)
+county_url = databases.county_url_fixture("cards")
 
 
 @pytest.fixture

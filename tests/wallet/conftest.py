@@ -7,10 +7,9 @@ county so that sign-in lock-outs and new policies made here touch nobody else's 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,21 +32,8 @@ SMALL_COUNTY: dict[str, Any] = {
 ClientFactory = Callable[..., Awaitable[AsyncTestClient[Any]]]
 
 
-@pytest.fixture(scope="session")
-def wallet_county_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return databases.seeded_sqlite(Path(tmp_path_factory.mktemp("wallet-county")), SMALL_COUNTY)
-
-
-@pytest.fixture(scope="session")
-def wallet_county_postgres() -> Iterator[str]:
-    yield from databases.seeded_postgres("tide_wallet_test", SMALL_COUNTY, in_ci=IN_CI)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def county_url(request: pytest.FixtureRequest) -> str:
-    """The seeded county, on SQLite and on PostgreSQL."""
-    name = "wallet_county_sqlite" if request.param == "sqlite" else "wallet_county_postgres"
-    return str(request.getfixturevalue(name))
+wallet_county_sqlite, wallet_county_postgres = databases.county_fixtures("wallet", "wallet", SMALL_COUNTY, in_ci=IN_CI)
+county_url = databases.county_url_fixture("wallet")
 
 
 @pytest.fixture
