@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, and_, func, not_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,14 +24,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from ledger import errors
+from ledger import clock, errors
 from ledger.schema import RESOLVING_KINDS, accounts, operations, replays, transfers
 from ledger.types import Account, Outcome, Transfer
 
 Db = AsyncConnection | AsyncSession
 """Where ledger functions run: the caller's connection or session, inside its transaction."""
 
-LONDON = ZoneInfo("Europe/London")
 MAX_ID_LENGTH = 80
 MAX_AMOUNT = 10_000_000_00  # £10m in pence: anything larger is a typing error, not a purchase
 
@@ -42,22 +40,16 @@ _ACCOUNT_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, Account]] = weakref.
 _CODE_CACHE: weakref.WeakKeyDictionary[Engine, dict[str, Account]] = weakref.WeakKeyDictionary()
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def as_utc(moment: datetime | None) -> datetime:
-    """``moment`` (default: now) in UTC; a naive datetime is refused, not guessed at."""
-    if moment is None:
-        return utcnow()
-    if moment.tzinfo is None:
+    """``moment`` (default: the clock's now) in UTC; a naive datetime is refused, not guessed at."""
+    if moment is not None and moment.tzinfo is None:
         raise errors.InvalidTransfer("times must carry a time zone")
-    return moment.astimezone(UTC)
+    return clock.as_utc(moment)
 
 
 def accounting_date_of(moment: datetime) -> date:
     """The accounting date of a moment: its calendar date in the council's time zone."""
-    return moment.astimezone(LONDON).date()
+    return clock.local_date(moment)
 
 
 def check_id(transfer_id: str, *, what: str = "transfer id", limit: int = MAX_ID_LENGTH) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from ledger.operations import Db
 from reports import monthly
 from reports.errors import MonthClosed, MonthNotOver, NoSuchException, UnexplainedExceptions
 from reports.period import Period, as_utc
-from wallet.clock import local_date
+from wallet.clock import local_date, now_utc
 from wallet.report_models import ClosedReport, ReconciliationExplanation
 
 
@@ -115,7 +115,7 @@ async def close_month(db: AsyncSession, *, month: date, closed_by: str, now: dat
 async def _closed(db: Db, first: date, *, already: bool) -> Closed:
     rows = await db.execute(select(ClosedReport).where(ClosedReport.month == first).order_by(ClosedReport.name))
     reports = list(rows.scalars())
-    period = await monthly.period_for(db, month=first, now=datetime.now(UTC))
+    period = await monthly.period_for(db, month=first, now=now_utc())
     return Closed(month=first, closed_at=period.as_at, already=already, digests={r.name: r.sha256 for r in reports})
 
 
@@ -123,7 +123,7 @@ async def verify_closed(db: Db, *, month: date) -> list[str]:
     """Names of the closed month's reports that no longer come out as they did at the close."""
     first = month.replace(day=1)
     rows = await db.execute(select(ClosedReport).where(ClosedReport.month == first))
-    period = await monthly.period_for(db, month=first, now=datetime.now(UTC))
+    period = await monthly.period_for(db, month=first, now=now_utc())
     differ = []
     for report in rows.scalars():
         digest, _ = await fingerprint(db, period, report.name)

@@ -42,6 +42,7 @@ from wallet import audit
 from wallet.budgets import house_accounts
 from wallet.card_authorizations import merchant_of, place_card_hold
 from wallet.card_models import Card, CardAuthorization, CardDecision, Cardholder, CardTransaction, StripeEvent
+from wallet.clock import now_utc
 from wallet.models import Purchase, Team, Wallet
 
 TERMINAL = frozenset({"closed", "reversed", "expired"})
@@ -62,7 +63,7 @@ def _id_of(value: Any) -> str | None:
 
 
 def _at(created: Any) -> datetime:
-    return datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC)
+    return datetime.fromtimestamp(int(created), UTC) if created else now_utc()
 
 
 async def apply_event(db: AsyncSession, *, event: Mapping[str, Any], now: datetime) -> str:

@@ -1,26 +1,42 @@
-"""Time and ids, injectable so tests replay exactly."""
+"""Time and ids, injectable so tests replay exactly.
+
+Time lives in :mod:`ledger.clock` (the lowest package, so the ledger and everything above it
+share one clock and one time zone); this module adds the family reference, Tide's one random id
+that a person reads.
+"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from ledger.clock import (
+    LONDON,
+    as_utc,
+    local_date,
+    local_midnight,
+    month_end,
+    month_start,
+    next_month,
+    now_utc,
+    previous_month,
+    today,
+)
+
+__all__ = [
+    "LONDON",
+    "as_utc",
+    "family_reference",
+    "local_date",
+    "local_midnight",
+    "month_end",
+    "month_start",
+    "next_month",
+    "now_utc",
+    "previous_month",
+    "today",
+]
+
 _REFERENCE_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXZ"  # no vowels (no words), no 0/1/O/I
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def local_date(moment: datetime) -> date:
-    """The council's calendar date of a moment."""
-    return moment.astimezone(LONDON).date()
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
 
 
 def family_reference() -> str:
