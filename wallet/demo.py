@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import budgets, families, organisation, purchases
 from wallet.access import Principal, load_principal
-from wallet.clock import LONDON, month_start
+from wallet.clock import LONDON, as_utc, local_date, local_midnight, month_start, next_month, previous_month
 from wallet.identity import hash_password
 from wallet.models import Family, Need, Person, Purchase
 from wallet.policies import publish_policy
@@ -117,7 +117,7 @@ async def _person(db: AsyncSession, name: str, display: str, roles: list[tuple[s
 async def seed_demo(
     db: AsyncSession,
     *,
-    today: date | None = None,
+    now: datetime | None = None,
     localities: tuple[str, ...] = LOCALITIES,
     workers_per_team: int = 12,
     families_per_worker: int = 14,
@@ -139,11 +139,11 @@ async def seed_demo(
         summary.purchases = int((await db.execute(select(func.count()).select_from(Purchase))).scalar_one())
         return summary
     rng = random.Random(SEED)
-    today = today or datetime.now(UTC).astimezone(LONDON).date()
-    first_month = month_start(today)
+    now = as_utc(now)
+    first_month = month_start(local_date(now))
     for _ in range(months - 1):
-        first_month = month_start(first_month - timedelta(days=1))
-    start = datetime.combine(first_month, time(8), tzinfo=UTC)
+        first_month = previous_month(first_month)
+    start = local_midnight(first_month)
 
     await _person(db, "admin", "Alex Admin", [("admin", None)], start)
     finance_id = await _person(db, "finance", "Fran Finance", [("finance", None)], start)
@@ -199,7 +199,7 @@ async def seed_demo(
     need_codes = list(NEEDS)
     month = first_month
     for m in range(months):
-        moment = datetime.combine(month, time(8), tzinfo=UTC)
+        moment = local_midnight(month)
         for team_id in sorted({t for _, t in workers}):
             team_workers = [w for w, t in workers if t == team_id]
             await budgets.allocate(
@@ -260,12 +260,12 @@ async def seed_demo(
             workers=workers,
             finance=finance,
             month=month,
-            today=today,
+            now=now,
             categories=categories,
             weights=weights,
             summary=summary,
         )
-        month = month_start(month + timedelta(days=32))
+        month = next_month(month)
     return summary
 
 
@@ -276,7 +276,7 @@ async def _purchases_for_month(
     workers: list[tuple[Principal, int]],
     finance: Principal,
     month: date,
-    today: date,
+    now: datetime,
     categories: list[str],
     weights: list[int],
     summary: DemoSummary,
@@ -285,10 +285,7 @@ async def _purchases_for_month(
         family_rows = await db.execute(select(Family.id).where(Family.lead_worker_id == worker.person_id))
         family_ids = list(family_rows.scalars())
         for _ in range(rng.randint(1, 3)):
-            day = month + timedelta(days=rng.randint(0, 27))
-            if day >= today:
-                continue
-            when = datetime.combine(day, time(rng.randint(9, 16), rng.randint(0, 59)), tzinfo=LONDON)
+            when = _purchase_moment(rng, month=month, now=now)
             family_id = rng.choice(family_ids)
             needs = list((await db.execute(select(Need.id).where(Need.family_id == family_id))).scalars())
             category = rng.choices(categories, weights)[0]
@@ -309,13 +306,9 @@ async def _purchases_for_month(
                 summary.awaiting_approval += 1
             elif status == "declined":
                 summary.declined += 1
-            elif status == "held" and day < today - timedelta(days=2):
+            elif status == "held" and (settled := _settlement_moment(rng, bought=when, now=now)) is not None:
                 captured = await purchases.capture_purchase(
-                    db,
-                    who=finance,
-                    purchase_id=result.purchase.id,
-                    amount=result.purchase.amount,
-                    now=when + timedelta(hours=2),
+                    db, who=finance, purchase_id=result.purchase.id, amount=result.purchase.amount, now=settled
                 )
                 if rng.random() < 0.04:
                     await purchases.refund_purchase(
@@ -324,6 +317,29 @@ async def _purchases_for_month(
                         purchase_id=captured.id,
                         amount=captured.amount,
                         refund_id=f"demo:refund:{captured.id}",
-                        now=when + timedelta(days=3),
+                        now=min(when + timedelta(days=3), settled + (now - settled) / 2),
                     )
                     summary.refunded += 1
+
+
+def _purchase_moment(rng: random.Random, *, month: date, now: datetime) -> datetime:
+    """When a demo purchase was made: a working hour of a day in ``month``; one that would
+    fall after ``now`` is placed in what has passed of the month instead, so the current month
+    always has purchases to show, even in its first minutes."""
+    day = month + timedelta(days=rng.randint(0, 27))
+    when = datetime.combine(day, time(rng.randint(9, 16), rng.randint(0, 59)), tzinfo=LONDON).astimezone(UTC)
+    if when < now:
+        return when
+    opened = local_midnight(month)
+    return opened + (now - opened) * rng.uniform(0.05, 0.95)
+
+
+def _settlement_moment(rng: random.Random, *, bought: datetime, now: datetime) -> datetime | None:
+    """When the card processor settled a purchase (two hours later), or ``None`` for one still
+    pending: about half of those from the last two days are; the others settled already."""
+    settled = bought + timedelta(hours=2)
+    if settled <= now - timedelta(days=2):
+        return settled
+    if rng.random() < 0.5:
+        return None
+    return bought + (now - bought) / 2
