@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml requirements-bootstrap.lock | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test chromium lint typecheck format migrate seed verify bench lock clean
+.PHONY: help install run test test-dates chromium lint typecheck format migrate seed verify bench lock clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ run: install ## Migrate the database, load the demo data and serve on http://127
 
 test: install lint typecheck chromium ## Every test (PostgreSQL tests need the server; required when CI=true)
 	$(BIN)/pytest
+	$(BIN)/python -m tests.dates
+
+test-dates: install chromium ## The date-sensitive tests again at awkward moments (month ends, 1 April, clock changes, 29 Feb)
+	$(BIN)/python -m tests.dates
 
 chromium: ## Install Debian's chromium for the browser tests, when /usr/bin/chromium is missing
 	@test -x /usr/bin/chromium || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \

@@ -2,22 +2,58 @@
 
 Database tests run on SQLite and on PostgreSQL. PostgreSQL is required in CI (``CI=true``):
 an unreachable server fails the run there; elsewhere its tests skip and say why.
+
+The clock: with ``TIDE_TEST_NOW`` set (an ISO moment with its offset, e.g.
+``2027-03-31T23:30:00+00:00``) the whole run, app included, lives from that moment on
+(``ledger.clock.travel_to``); ``make test`` runs the date-sensitive tests (marked ``dates``) so at
+the awkward dates in ``tests/dates.py``. Every failure report names the moment the clock started.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger import clock
 from ledger.database import create_engine
 from tests import databases
 from tests.ledger_support import Books, open_books
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _pinned_moment() -> datetime | None:
+    text = os.environ.get("TIDE_TEST_NOW", "").strip()
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"TIDE_TEST_NOW must carry its offset (e.g. +00:00), not {text!r}")
+    return moment
+
+
+PINNED = _pinned_moment()
+clock.travel_to(PINNED)
+
+
+def pytest_report_header() -> str:
+    if PINNED is None:
+        return "clock: the real time"
+    return f"clock: moved to {PINNED.isoformat()} (London {PINNED.astimezone(clock.LONDON):%a %d %b %Y %H:%M %Z})"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, object, object]:
+    """A failure at a moved clock says which moment the run started from."""
+    report = yield
+    if PINNED is not None and isinstance(report, pytest.TestReport) and report.failed:
+        report.sections.append(("clock", f"TIDE_TEST_NOW={PINNED.isoformat()}: the run's clock started there"))
+    return report
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -13,6 +13,8 @@ import ledger
 from api.cli import main
 from ledger.database import create_engine
 
+pytestmark = pytest.mark.dates
+
 
 @pytest.fixture
 def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -35,7 +35,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -441,7 +440,7 @@ def _unique() -> str:
 
 
 def this_month() -> str:
-    return datetime.now(LONDON).strftime("%Y-%m")
+    return now_utc().astimezone(LONDON).strftime("%Y-%m")
 
 
 async def this_months_report(_scene: Scene, _target: str, _account: str | None) -> Call:
@@ -546,7 +545,7 @@ async def fallback_body(scene: Scene, target: str, _account: str | None) -> Call
 
 
 async def deputy_body(scene: Scene, _target: str, _account: str | None) -> Call:
-    today = datetime.now(LONDON).date().isoformat()
+    today = now_utc().astimezone(LONDON).date().isoformat()
     return Call(json={"deputy_id": scene.world.sessions["finance"].person_id, "starts_on": today, "ends_on": today})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -14,6 +15,8 @@ from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import County
 from wallet.approval_models import ApprovalRequest, Notification
 from wallet.clock import local_date, now_utc
+
+pytestmark = pytest.mark.dates
 
 
 async def test_a_deputy_decides_for_the_manager_on_their_dates_and_not_after(

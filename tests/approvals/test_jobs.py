@@ -18,6 +18,8 @@ from wallet.approval_models import ApprovalRequest
 from wallet.clock import now_utc
 from wallet.policy import DEFAULT_POLICY
 
+pytestmark = pytest.mark.dates
+
 
 def settings(url: str) -> Settings:
     return Settings(database_url=url, environment="test", host="127.0.0.1", port=8000, db_pool_size=2)

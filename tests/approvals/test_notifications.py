@@ -24,6 +24,8 @@ from wallet.approval_models import Notification
 from wallet.clock import now_utc
 from wallet.demo import email
 
+pytestmark = pytest.mark.dates
+
 
 class Inbox:
     """An aiosmtpd handler that keeps every message it is given."""

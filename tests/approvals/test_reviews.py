@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,6 +18,8 @@ from tests.wallet.support import PNG, County, SignedIn
 from wallet.approval_models import Notification, ReceiptReview
 from wallet.clock import now_utc
 from wallet.models import Wallet
+
+pytestmark = pytest.mark.dates
 
 
 async def settled(county: County, client: AsyncTestClient[Any], me: SignedIn, family_id: int, need_id: int) -> int:

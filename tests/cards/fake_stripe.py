@@ -52,6 +52,7 @@ import httpx
 import stripe
 
 from api.stripe_gateway import http_client
+from ledger.clock import now_utc
 
 #: Stripe's example objects (MIT, from Stripe's OpenAPI repository), beside the checkout.
 FIXTURES = Path(
@@ -136,7 +137,7 @@ class FakeStripe:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _queue: queue.Queue[dict[str, Any] | None] = field(default_factory=queue.Queue)
     _server: ThreadingHTTPServer | None = None
-    _clock: int = field(default_factory=lambda: int(time.time()))
+    _clock: int = field(default_factory=lambda: int(now_utc().timestamp()))
 
     # Serving -------------------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class FakeStripe:
     def now(self) -> int:
         """Stripe's clock: a second later at every event, so ``created`` orders them."""
         with self._lock:
-            self._clock = max(self._clock + 1, int(time.time()))
+            self._clock = max(self._clock + 1, int(now_utc().timestamp()))
             return self._clock
 
     # The API -------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from typing import Any
 
@@ -71,7 +70,7 @@ def request_event(
         "id": event_id or f"evt_test{uuid.uuid4().hex[:16]}",
         "object": "event",
         "api_version": API_VERSION,
-        "created": int(time.time()),
+        "created": int(now_utc().timestamp()),
         "data": {"object": auth},
         "livemode": False,
         "pending_webhooks": 1,

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import ledger
-from ledger.operations import utcnow
+from ledger.clock import now_utc as utcnow
 from ledger.schema import RESOLVING_KINDS, operations, replays, transfers
 from tests.ledger_support import Books, new_id, open_books
 

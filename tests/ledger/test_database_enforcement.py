@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import ledger
+from ledger.clock import now_utc
 from ledger.schema import accounts, operations, replays, transfers
 from tests.ledger_support import Books, new_id, open_books
 
@@ -38,7 +39,7 @@ async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 async def insert_raw_transfer(db: AsyncConnection, **values: Any) -> None:
     """Insert a transfer row (and the operation row it needs) without the ledger's code."""
-    moment = datetime.now(UTC)
+    moment = now_utc()
     values.setdefault("id", new_id("raw"))
     values.setdefault("operation_id", values["id"])
     values.setdefault("ledger", "GBP")

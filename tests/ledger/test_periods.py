@@ -20,6 +20,8 @@ import ledger
 from ledger.schema import operations, periods, transfers
 from tests.ledger_support import Books, new_id, open_books
 
+pytestmark = pytest.mark.dates
+
 _YEARS = itertools.count(1851)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import ledger
+from ledger.clock import now_utc
 from ledger.database import create_engine
 from ledger.schema import accounts, operations, transfers
 from tests import databases
@@ -94,7 +95,7 @@ async def guards_off(
 
 async def insert_raw_transfer(db: AsyncConnection, **values: Any) -> str:
     """Insert a transfer row (and its operation row) without the ledger's code; its id."""
-    moment = values.pop("recorded_at", None) or datetime.now(UTC)
+    moment = values.pop("recorded_at", None) or now_utc()
     values.setdefault("id", new_id("raw"))
     values.setdefault("accounting_date", moment.date())
     await db.execute(

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from ledger.clock import now_utc
 from ledger.database import create_engine
 from reports import close, monthly
 from reports.errors import MonthClosed, MonthNotOver, NoSuchException, UnexplainedExceptions
@@ -22,6 +23,8 @@ from tests.reports.conftest import Built, build_world, fresh_database
 from tests.reports.world import PNG, at
 from wallet import families, purchases, receipts
 from wallet.models import Purchase
+
+pytestmark = pytest.mark.dates
 
 OCTOBER = date(2026, 10, 1)
 CLOSE_TIME = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
@@ -51,7 +54,7 @@ async def sessions(closable: Built) -> AsyncIterator[Sessions]:
 
 
 async def all_reports(db: AsyncSession, month: date) -> dict[str, bytes]:
-    period = await monthly.period_for(db, month=month, now=datetime.now(UTC))
+    period = await monthly.period_for(db, month=month, now=now_utc())
     made = {}
     for name in monthly.REPORTS:
         out = io.BytesIO()
@@ -107,7 +110,7 @@ async def test_a_month_closes_only_once_over_and_with_every_exception_explained(
     assert sorted(closed.digests) == sorted(monthly.REPORTS)
     async with sessions() as db:
         assert await ledger.is_closed(db, month=OCTOBER)
-        again = await close.close_month(db, month=OCTOBER, closed_by="Someone Else", now=datetime.now(UTC))
+        again = await close.close_month(db, month=OCTOBER, closed_by="Someone Else", now=now_utc())
         assert again.already is True
         assert again.digests == closed.digests
         with pytest.raises(MonthClosed):
@@ -117,7 +120,7 @@ async def test_a_month_closes_only_once_over_and_with_every_exception_explained(
                 finding_key=keys[0],
                 explanation="changed my mind",
                 explained_by=world.finance.person_id,
-                now=datetime.now(UTC),
+                now=now_utc(),
             )
 
 

@@ -8,12 +8,13 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.clock import now_utc
 from ledger.database import create_engine
 from reports import journal, monthly, reconciliation, transparency
 from reports.money import pence_from_pounds
@@ -74,7 +75,7 @@ async def _month_totals(
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as db:
-            period = Period(first=month, as_at=datetime.now(UTC))
+            period = Period(first=month, as_at=now_utc())
             out = io.StringIO(newline="")
             totals = await transparency.write_csv(db, period, out)
             lines = await journal.journal_lines(db, period)
@@ -109,7 +110,7 @@ async def _all_five(url: str, month: date, folder: Path) -> list[Path]:
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as db:
-            return await monthly.write_all(db, Period(first=month, as_at=datetime.now(UTC)), folder)
+            return await monthly.write_all(db, Period(first=month, as_at=now_utc()), folder)
     finally:
         await engine.dispose()
 

@@ -17,6 +17,8 @@ from api.cli import main
 from tests.api.conftest import settings_for
 from tests.reports.conftest import Built
 
+pytestmark = pytest.mark.dates
+
 PASSWORD = "a long enough password"  # noqa: S105 - the worked example's test accounts
 
 

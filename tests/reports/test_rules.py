@@ -10,6 +10,8 @@ from reports.money import pence_from_pounds, pounds, pounds_display
 from reports.needs_outcomes import amount, count
 from reports.redaction import OTHER, PERSONAL, Redaction, rules_from_lists
 
+pytestmark = pytest.mark.dates
+
 
 @pytest.mark.parametrize(
     "merchant",

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pypdf
+import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,8 @@ from reports.period import Period
 from reports.redaction import OTHER, PERSONAL
 from tests.reports.conftest import Built
 from tests.reports.world import DEPARTMENT, TEAM_NAMES, WORKER_NAMES
+
+pytestmark = pytest.mark.dates
 
 OCTOBER = date(2026, 10, 1)
 AS_AT = datetime(2026, 11, 5, 9, tzinfo=UTC)

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from ledger.clock import now_utc
 from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import _seed, settings_for
@@ -112,7 +112,7 @@ async def _fresh_family_and_team_budget(url: str) -> tuple[int, str]:
     engine = create_engine(url, pool_size=1)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as db:
-            now = datetime.now(UTC)
+            now = now_utc()
             worker_id = (await db.execute(select(Person.id).where(Person.email == email("kw.exeter.01")))).scalar_one()
             finance_id = (await db.execute(select(Person.id).where(Person.email == email("finance")))).scalar_one()
             worker = await load_principal(db, person_id=worker_id)

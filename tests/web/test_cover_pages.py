@@ -4,13 +4,17 @@ on every state (empty, errors shown, done)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
+from ledger.clock import now_utc
 from tests.web.conftest import County, Server, Visit, open_phone
 from wallet.clock import LONDON
+
+pytestmark = pytest.mark.dates
 
 
 def test_a_key_worker_asks_ahead_and_the_manager_finds_it_in_the_inbox(
@@ -49,7 +53,7 @@ def test_a_manager_names_a_deputy_for_their_days_away(phone: Visit) -> None:
     phone.go("/approvals")
     page.get_by_role("link", name="Cover while you are away").click()
     phone.check("cover")
-    start = datetime.now(LONDON).date() + timedelta(days=7)
+    start = now_utc().astimezone(LONDON).date() + timedelta(days=7)
     page.get_by_label("Who will decide for you?").select_option(label="Fran Finance")
     page.get_by_label("First day").fill(start.isoformat())
     page.get_by_label("Last day").fill((start - timedelta(days=1)).isoformat())

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import County, Server, Visit, open_phone
+
+pytestmark = pytest.mark.dates
 
 JPEG = (
     b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"receipt for the web test" + b"\xff\xd9"
@@ -87,6 +90,7 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
         shop="Clarks", shot="buy")  # fmt: skip
     expect(page.get_by_role("heading", name="You can go ahead")).to_be_visible()
     phone.check("purchase-allowed")
+    shoes_id = int(page.url.split("?")[0].rstrip("/").rsplit("/", 1)[1])
     upload = page.get_by_label("Take a photo of the receipt")
     assert upload.get_attribute("accept") == "image/*"
     assert upload.get_attribute("capture") == "environment"
@@ -185,6 +189,16 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
     finance = open_phone(browser, server)
     try:
         finance.sign_in("finance")
+        # The shoes settle (finance records the capture, as the card processor's feed would):
+        # the journey's own spend is in this month's journal, whatever day the test runs on.
+        csrf = finance.page.locator('input[name="csrf_token"]').first.get_attribute("value")
+        settled = finance.context.request.post(
+            f"{finance.base}/api/v1/purchases/{shoes_id}/capture",
+            data={"amount_pence": 2499},
+            headers={"X-CSRF-Token": str(csrf), "Idempotency-Key": f"journey-shoes-{shoes_id}"},
+        )
+        assert settled.status == 200, settled.text()
+        finance.go("/")
         expect(finance.page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"\w+ \d{4}"))
         finance.check("finance-month")
         label = finance.page.get_by_label("Show another month").input_value()
