@@ -281,11 +281,14 @@ async def _purchases_for_month(
     weights: list[int],
     summary: DemoSummary,
 ) -> None:
+    nothing_settled_yet = True
     for worker, _team in workers:
         family_rows = await db.execute(select(Family.id).where(Family.lead_worker_id == worker.person_id))
         family_ids = list(family_rows.scalars())
-        for _ in range(rng.randint(1, 3)):
-            when = _purchase_moment(rng, month=month, now=now)
+        for n in range(rng.randint(1, 3)):
+            when = _purchase_moment(rng, month=month, now=now, first=n == 0)
+            if when is None:
+                continue
             family_id = rng.choice(family_ids)
             needs = list((await db.execute(select(Need.id).where(Need.family_id == family_id))).scalars())
             category = rng.choices(categories, weights)[0]
@@ -306,7 +309,10 @@ async def _purchases_for_month(
                 summary.awaiting_approval += 1
             elif status == "declined":
                 summary.declined += 1
-            elif status == "held" and (settled := _settlement_moment(rng, bought=when, now=now)) is not None:
+            elif status == "held" and (
+                settled := _settlement_moment(rng, bought=when, now=now, first=nothing_settled_yet)
+            ):
+                nothing_settled_yet = False
                 captured = await purchases.capture_purchase(
                     db, who=finance, purchase_id=result.purchase.id, amount=result.purchase.amount, now=settled
                 )
@@ -322,24 +328,28 @@ async def _purchases_for_month(
                     summary.refunded += 1
 
 
-def _purchase_moment(rng: random.Random, *, month: date, now: datetime) -> datetime:
-    """When a demo purchase was made: a working hour of a day in ``month``; one that would
-    fall after ``now`` is placed in what has passed of the month instead, so the current month
-    always has purchases to show, even in its first minutes."""
+def _purchase_moment(rng: random.Random, *, month: date, now: datetime, first: bool) -> datetime | None:
+    """When a demo purchase was made: a working hour of a day in ``month``, or ``None`` when
+    that is still to come. A worker's first purchase of the month is never to come: it is
+    placed in what has passed of the month instead, so the month so far always has purchases
+    to show, even in its first minutes, and about as many as the days gone would bring."""
     day = month + timedelta(days=rng.randint(0, 27))
     when = datetime.combine(day, time(rng.randint(9, 16), rng.randint(0, 59)), tzinfo=LONDON).astimezone(UTC)
     if when < now:
         return when
+    if not first:
+        return None
     opened = local_midnight(month)
     return opened + (now - opened) * rng.uniform(0.05, 0.95)
 
 
-def _settlement_moment(rng: random.Random, *, bought: datetime, now: datetime) -> datetime | None:
+def _settlement_moment(rng: random.Random, *, bought: datetime, now: datetime, first: bool) -> datetime | None:
     """When the card processor settled a purchase (two hours later), or ``None`` for one still
-    pending: about half of those from the last two days are; the others settled already."""
+    pending: about half of those from the last two days are, but never the month's ``first``
+    held one (so even a month minutes old has settled spend to show)."""
     settled = bought + timedelta(hours=2)
     if settled <= now - timedelta(days=2):
         return settled
-    if rng.random() < 0.5:
+    if not first and rng.random() < 0.5:
         return None
     return bought + (now - bought) / 2
