@@ -79,8 +79,14 @@ def sqlite_url(folder: Path, name: str = "tide.db") -> str:
     return f"sqlite+aiosqlite:///{folder / name}"
 
 
+#: What the tests' county adds to every key worker's wallet on top of the demo's spending,
+#: so a test that buys has room whatever the demo happened to spend by the day it runs.
+TOP_UP = 20_000
+
+
 def seed_county(url: str, county: Mapping[str, Any]) -> None:
-    """Load the demo county (``wallet.demo.seed_demo`` with ``county``'s sizes) into ``url``."""
+    """Load the demo county (``wallet.demo.seed_demo`` with ``county``'s sizes) into ``url``,
+    then give every wallet :data:`TOP_UP` more (through its team's budget, as finance would)."""
     from ledger.database import create_engine  # noqa: PLC0415 - keeps this module light to import
     from wallet.demo import seed_demo  # noqa: PLC0415
 
@@ -89,11 +95,40 @@ def seed_county(url: str, county: Mapping[str, Any]) -> None:
         try:
             async with AsyncSession(engine, expire_on_commit=False) as db:
                 await seed_demo(db, **county)
+                await _top_up(db)
                 await db.commit()
         finally:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+async def _top_up(db: AsyncSession) -> None:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from ledger.clock import now_utc  # noqa: PLC0415
+    from wallet import budgets  # noqa: PLC0415
+    from wallet.access import load_principal  # noqa: PLC0415
+    from wallet.demo import email  # noqa: PLC0415
+    from wallet.models import FundingSource, Person, Wallet  # noqa: PLC0415
+
+    now = now_utc()
+    finance_id = (await db.execute(select(Person.id).where(Person.email == email("finance")))).scalar_one()
+    finance = await load_principal(db, person_id=finance_id)
+    source = (await db.execute(select(FundingSource).where(FundingSource.code == "prevention"))).scalar_one()
+    wallets = list((await db.execute(select(Wallet).order_by(Wallet.id))).scalars())
+    await budgets.fund_pot(
+        db, actor=finance, funding_source_id=source.id, transfer_id="tests:top-up", amount=TOP_UP * len(wallets),
+        reason="Room for the tests to buy", now=now,
+    )  # fmt: skip
+    for wallet in wallets:
+        for level, wallet_id in (("team", None), ("wallet", wallet.id)):
+            given = await budgets.allocate(
+                db, actor=finance, transfer_id=f"tests:top-up:{level}:{wallet.id}", funding_source_id=source.id,
+                team_id=wallet.team_id, wallet_id=wallet_id, amount=TOP_UP, month=None,
+                reason="Room for the tests to buy", now=now,
+            )  # fmt: skip
+            assert given.declined is None, given.declined
 
 
 def seeded_sqlite(folder: Path, county: Mapping[str, Any]) -> str:
