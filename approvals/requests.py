@@ -30,6 +30,7 @@ from approvals.errors import (
     SelfApprovalRefused,
 )
 from approvals.notifications import notify
+from ledger.money import pounds_display
 from wallet import allowances, audit, purchases
 from wallet.access import Principal, load_principal
 from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalMessage, ApprovalRequest, Deputy
@@ -43,10 +44,6 @@ from wallet.taxonomy import CATEGORIES
 
 Verdict = Literal["approve", "decline"]
 OPEN_STATUSES = ("open", "awaiting_second")
-
-
-def _pounds(pence: int) -> str:
-    return f"£{pence // 100:,}.{pence % 100:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +160,8 @@ async def _open(
         db,
         recipient_ids=await cover.first_approvers(db, request=request, now=now),
         kind="approval.raised",
-        subject=f"Approval needed: {_pounds(amount)} for {label}",
-        body=f"{who.display_name} asks to spend up to {_pounds(amount)} on {label}. Reason: {reason}",
+        subject=f"Approval needed: {pounds_display(amount)} for {label}",
+        body=f"{who.display_name} asks to spend up to {pounds_display(amount)} on {label}. Reason: {reason}",
         link=f"/approvals/{request.id}",
         now=now,
     )
@@ -259,7 +256,7 @@ async def decide(
         return await _finish(db, who=who, request=request, status="declined", ceiling=None, reason=reason, now=now)
     ceiling = limit if ceiling is None else ceiling
     if ceiling > limit:
-        raise CeilingAboveRequest(f"the approval cannot be for more than {_pounds(limit)}")
+        raise CeilingAboveRequest(f"the approval cannot be for more than {pounds_display(limit)}")
     if request.status == "open" and ceiling > rules.second_approver_above:
         request.status = "awaiting_second"
         request.first_approver_id, request.first_ceiling, request.first_approved_at = who.person_id, ceiling, now
@@ -273,9 +270,9 @@ async def decide(
             db,
             recipient_ids=await cover.second_approvers(db, request=request),
             kind="approval.second_needed",
-            subject=f"Second approval needed: {_pounds(ceiling)}",
-            body=f"{who.display_name} approved up to {_pounds(ceiling)}; above {_pounds(rules.second_approver_above)} "
-            "a second person must approve too.",
+            subject=f"Second approval needed: {pounds_display(ceiling)}",
+            body=f"{who.display_name} approved up to {pounds_display(ceiling)}; "
+            f"above {pounds_display(rules.second_approver_above)} a second person must approve too.",
             link=f"/approvals/{request.id}",
             now=now,
         )
@@ -324,8 +321,8 @@ async def _finish(
         details={"ceiling": ceiling, "reason": reason, "allowance_id": request.allowance_id},
     )  # fmt: skip
     if status == "approved" and ceiling is not None:
-        subject = f"Approved: up to {_pounds(ceiling)}"
-        body = f"{who.display_name} approved up to {_pounds(ceiling)}. Try the purchase again now."
+        subject = f"Approved: up to {pounds_display(ceiling)}"
+        body = f"{who.display_name} approved up to {pounds_display(ceiling)}. Try the purchase again now."
     elif status == "declined":
         subject, body = "Not approved", f"{who.display_name} declined the request: {reason}"
     else:
@@ -493,7 +490,10 @@ async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datet
         if fallback is not None and fallback != request.requester_id:
             await notify(
                 db, recipient_ids=[fallback], kind="approval.escalated",
-                subject=f"Escalated to you: {_pounds(request.amount)} waiting {rules.escalate_after_minutes} minutes",
+                subject=(
+                    f"Escalated to you: {pounds_display(request.amount)} "
+                    f"waiting {rules.escalate_after_minutes} minutes"
+                ),
                 body="A key worker's request has waited past the escalation time; you are the team's fallback.",
                 link=f"/approvals/{request.id}", now=now,
             )  # fmt: skip

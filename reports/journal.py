@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ledger.money import pounds
 from ledger.operations import Db
 from reports import vat
-from reports.money import pounds
 from reports.movements import Movement, stream_movements
 from reports.period import Period
 from wallet.taxonomy import CATEGORIES

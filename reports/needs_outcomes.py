@@ -36,8 +36,8 @@ from sqlalchemy import (
     union_all,
 )
 
+from ledger.money import pounds
 from ledger.operations import Db, dialect_name
-from reports.money import pounds
 from reports.movements import net_spend_query
 from reports.period import Period
 from reports.scratch import Scratch, scratch

@@ -27,7 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from reports.money import pounds_display
+from ledger.money import pounds_display
 from reports.needs_outcomes import NOTE, NeedsOutcomes
 from reports.reconciliation import Reconciliation
 

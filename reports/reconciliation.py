@@ -31,10 +31,10 @@ from typing import Literal, TextIO
 from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from ledger.money import pounds
 from ledger.operations import Db
 from ledger.schema import RESOLVING_KINDS, accounts, transfers
 from reports.card_source import Statement, statement_for
-from reports.money import pounds
 from reports.movements import movements_query
 from reports.period import Period
 from wallet.clock import LONDON

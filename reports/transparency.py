@@ -19,9 +19,9 @@ import csv
 from dataclasses import dataclass
 from typing import TextIO
 
+from ledger.money import pounds
 from ledger.operations import Db
 from reports import vat
-from reports.money import pounds
 from reports.movements import Movement, stream_movements
 from reports.period import Period
 from reports.redaction import Redaction

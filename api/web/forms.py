@@ -16,7 +16,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.idempotency import HEADER, REPLAYED_HEADER, _claim, _store
 from api.web.render import page
 from api.web.session import CSRF_FIELD, WebUser
+from ledger.money import pence_from_pounds
 from wallet.models import IdempotencyRecord
 
 KEY_FIELD = "idempotency_key"
@@ -73,7 +73,7 @@ def parse_pounds(text: str) -> int | None:
     cleaned = text.strip().removeprefix("£").replace(",", "").strip()
     if not POUNDS.fullmatch(cleaned):
         return None
-    pence = int(Decimal(cleaned) * 100)
+    pence = pence_from_pounds(cleaned)
     return pence if 0 < pence <= MAX_PENCE else None
 
 

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import MediaType, Response
 
 from api.web.session import WebUser
+from ledger.money import pounds_display
 from wallet.clock import LONDON
 from wallet.taxonomy import CATEGORIES, NEEDS
 
@@ -76,12 +77,7 @@ WORDS = {
 def money(pence: int | Decimal | None) -> str:
     """Whole pence as pounds: 123456 → £1,234.56 (negative with a minus sign). PostgreSQL's
     ``SUM`` of whole pence comes back as a ``Decimal`` of whole pence: taken as it is."""
-    if pence is None:
-        return ""
-    pence = int(pence)
-    sign = "-" if pence < 0 else ""
-    pence = abs(pence)
-    return f"{sign}£{pence // 100:,}.{pence % 100:02d}"
+    return "" if pence is None else pounds_display(pence)
 
 
 def long_date(value: date | datetime | None) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reports.money import pence_from_pounds
+from ledger.money import pence_from_pounds
 from tests.reports.world import ALLOW_ALL, _person
 from wallet import budgets, families, organisation, purchases
 from wallet.access import Principal, load_principal

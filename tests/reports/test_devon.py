@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.clock import now_utc
 from ledger.database import create_engine
+from ledger.money import pence_from_pounds
 from reports import journal, monthly, reconciliation, transparency
-from reports.money import pence_from_pounds
 from reports.period import Period
 from tests import databases
 from tests.reports import devon

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.money import pence_from_pounds, pounds
 from reports import vat
-from reports.money import pence_from_pounds, pounds
 
 PENCE = st.integers(min_value=-(10**12), max_value=10**12)
 POSITIVE = st.integers(min_value=1, max_value=10**9)

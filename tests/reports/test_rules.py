@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.money import pence_from_pounds, pounds, pounds_display
 from reports import vat
 from reports.journal import FIELDS, JournalFormat, oracle_gl_interface
-from reports.money import pence_from_pounds, pounds, pounds_display
 from reports.needs_outcomes import amount, count
 from reports.redaction import OTHER, PERSONAL, Redaction, rules_from_lists
 
