@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.access import Principal
+from wallet.listing import DEFAULT_LIMIT, Listing, fetch_page
 from wallet.models import AuditEntry
 
 
@@ -33,3 +35,22 @@ async def record(
             details=details or {},
         )
     )
+
+
+async def list_entries(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Listing[AuditEntry]:
+    """The audit log, newest first (admins and auditors only)."""
+    who.require("admin", "auditor")
+    statement = select(AuditEntry)
+    if subject_type is not None:
+        statement = statement.where(AuditEntry.subject_type == subject_type)
+    if subject_id is not None:
+        statement = statement.where(AuditEntry.subject_id == subject_id)
+    return await fetch_page(db, statement, AuditEntry.id, cursor=cursor, limit=limit)

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
 from wallet import audit
-from wallet.access import Principal
+from wallet.access import Principal, visible_wallets
 from wallet.clock import LONDON, local_date, month_start
 from wallet.errors import DuplicateRecord, NotAllowed, NotFound
+from wallet.listing import DEFAULT_LIMIT, Listing, fetch_page
 from wallet.models import Allocation, FundingSource, Person, Purchase, RoleGrant, Team, TeamBudget, Wallet
 
 CARD_CLEARING = "house:card-clearing"
@@ -279,3 +280,54 @@ async def key_worker_team(db: AsyncSession, *, person_id: int) -> int | None:
         select(RoleGrant.team_id).where(RoleGrant.person_id == person_id, RoleGrant.role == "key_worker").limit(1)
     )
     return row.scalar_one_or_none()
+
+
+async def list_funding_sources(db: AsyncSession) -> list[FundingSource]:
+    """Every funding source (separate pots of money), oldest first."""
+    return list((await db.execute(select(FundingSource).order_by(FundingSource.id))).scalars())
+
+
+async def list_wallets(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    team_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Listing[Wallet]:
+    """The wallets ``who`` may see, newest first."""
+    statement = select(Wallet).where(visible_wallets(who))
+    if team_id is not None:
+        statement = statement.where(Wallet.team_id == team_id)
+    return await fetch_page(db, statement, Wallet.id, cursor=cursor, limit=limit)
+
+
+async def get_wallet(db: AsyncSession, *, who: Principal, wallet_id: int) -> Wallet:
+    """A wallet ``who`` may see, or ``NotFound`` (also when it exists but is not theirs)."""
+    found = await db.execute(select(Wallet).where(Wallet.id == wallet_id, visible_wallets(who)))
+    wallet = found.scalar_one_or_none()
+    if wallet is None:
+        raise NotFound(f"no wallet {wallet_id}")
+    return wallet
+
+
+async def list_allocations(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    team_id: int | None = None,
+    wallet_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Listing[Allocation]:
+    """Allocations ``who`` may see (all for finance; their teams' and their own wallet's for others)."""
+    statement = select(Allocation)
+    if not who.sees_all_money:
+        statement = statement.where(
+            (Allocation.team_id.in_(who.managed_team_ids)) | (Allocation.wallet_id == (who.wallet_id or -1))
+        )
+    if team_id is not None:
+        statement = statement.where(Allocation.team_id == team_id)
+    if wallet_id is not None:
+        statement = statement.where(Allocation.wallet_id == wallet_id)
+    return await fetch_page(db, statement, Allocation.id, cursor=cursor, limit=limit)

@@ -17,6 +17,7 @@ from wallet import audit
 from wallet.access import Principal, may_see_needs, visible_families
 from wallet.clock import family_reference
 from wallet.errors import DatesOutOfOrder, FamilyClosed, NotAllowed, NotFound, NothingToChange, UnknownCode
+from wallet.listing import DEFAULT_LIMIT, Listing, fetch_page
 from wallet.models import Family, FamilyCaseLink, FamilyWorker, Need, NeedReview, RoleGrant
 from wallet.taxonomy import AGE_BANDS, CLOSURE_REASONS, EVIDENCE_SOURCES, NEEDS, REVIEW_OUTCOMES, WHOSE_NEED
 
@@ -282,3 +283,59 @@ async def get_case_link(db: AsyncSession, *, who: Principal, family_id: int) -> 
     if link is None:
         raise NotFound(f"family {family_id} has no case-system link")
     return link
+
+
+async def list_families(
+    db: AsyncSession,
+    *,
+    who: Principal,
+    team_id: int | None = None,
+    status: str | None = None,
+    reference: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Listing[Family]:
+    """The families ``who`` works with (or whose teams they manage), newest first; none for a
+    role that sees no needs (finance, auditors)."""
+    if not may_see_needs(who):
+        return Listing(rows=[], next_cursor=None)
+    statement = select(Family).where(visible_families(who))
+    if team_id is not None:
+        statement = statement.where(Family.team_id == team_id)
+    if status is not None:
+        statement = statement.where(Family.status == status)
+    if reference is not None:
+        statement = statement.where(Family.reference == reference.strip().upper())
+    return await fetch_page(db, statement, Family.id, cursor=cursor, limit=limit)
+
+
+async def needs_of(db: AsyncSession, *, who: Principal, family_id: int, only_open: bool = False) -> list[Need]:
+    """The needs of a family ``who`` may see, in the order they were recorded."""
+    await get_family(db, who=who, family_id=family_id)
+    statement = select(Need).where(Need.family_id == family_id).order_by(Need.id)
+    if only_open:
+        statement = statement.where(Need.status == "open")
+    return list((await db.execute(statement)).scalars())
+
+
+async def reviews_of(db: AsyncSession, *, who: Principal, need_id: int) -> list[NeedReview]:
+    """The reviews of a need ``who`` may see, oldest first."""
+    await get_need(db, who=who, need_id=need_id)
+    rows = await db.execute(select(NeedReview).where(NeedReview.need_id == need_id).order_by(NeedReview.id))
+    return list(rows.scalars())
+
+
+async def families_to_buy_for(db: AsyncSession, *, who: Principal) -> list[Family]:
+    """The open families ``who`` works with (those a key worker can buy for), by reference."""
+    rows = await db.execute(
+        select(Family)
+        .join(FamilyWorker, FamilyWorker.family_id == Family.id)
+        .where(FamilyWorker.person_id == who.person_id, Family.status == "open")
+        .order_by(Family.reference)
+    )
+    return list(rows.scalars())
+
+
+async def needs_by_id(db: AsyncSession, *, need_ids: list[int]) -> list[Need]:
+    """Needs by id, in id order (for a request or purchase ``who`` was already allowed to see)."""
+    return list((await db.execute(select(Need).where(Need.id.in_(need_ids)).order_by(Need.id))).scalars())

@@ -126,6 +126,12 @@ async def create_token(db: AsyncSession, *, person_id: int, name: str, now: date
     return token, secret
 
 
+async def tokens_of(db: AsyncSession, *, person_id: int) -> list[ApiToken]:
+    """A person's API tokens (their hashes and names; the secrets are never kept)."""
+    rows = await db.execute(select(ApiToken).where(ApiToken.person_id == person_id).order_by(ApiToken.id))
+    return list(rows.scalars())
+
+
 async def token_person(db: AsyncSession, *, secret: str, now: datetime) -> int:
     """The person a live API token belongs to, or ``NotSignedIn``."""
     token = (

@@ -116,6 +116,32 @@ async def list_teams(db: AsyncSession) -> list[Team]:
     return list((await db.execute(select(Team).order_by(Team.name))).scalars())
 
 
+async def get_team(db: AsyncSession, *, team_id: int) -> Team:
+    """One team (every signed-in person may see the teams: they are the council's cost centres)."""
+    team = await db.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"no team {team_id}")
+    return team
+
+
+async def list_people(db: AsyncSession, *, who: Principal) -> list[Person]:
+    """Every member of staff (admins and auditors only)."""
+    who.require("admin", "auditor")
+    return list((await db.execute(select(Person).order_by(Person.id))).scalars())
+
+
+async def staff_with_roles(
+    db: AsyncSession, *, who: Principal, limit: int = 500
+) -> list[tuple[Person, list[RoleGrant]]]:
+    """Members of staff by name, each with the roles they hold (admins only)."""
+    who.require("admin")
+    people = list((await db.execute(select(Person).order_by(Person.display_name).limit(limit))).scalars())
+    grants: dict[int, list[RoleGrant]] = {}
+    for grant in (await db.execute(select(RoleGrant).where(RoleGrant.person_id.in_([p.id for p in people])))).scalars():
+        grants.setdefault(grant.person_id, []).append(grant)
+    return [(person, grants.get(person.id, [])) for person in people]
+
+
 async def _add_unique(db: AsyncSession, row: object, message: str) -> None:
     try:
         async with db.begin_nested():

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal, cast
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromQuery
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.approval_schemas import (
@@ -30,16 +29,15 @@ from api.approval_schemas import (
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.pagination import DEFAULT_LIMIT, Page
 from api.routes.common import PathId, QueryId, body, problems
 from api.routes.purchases import purchase_read
 from api.schemas import PurchaseRead
-from approvals import cover, notifications, requests, reviews
+from approvals import cover, lists, notifications, requests, reviews
 from approvals.context import context_for
 from wallet import purchases
 from wallet.access import Principal, may_see_needs
 from wallet.approval_models import Allowance, ApprovalRequest
-from wallet.models import Person
 from wallet.policies import current_policy
 
 Box = Literal["all", "inbox", "mine"]
@@ -48,8 +46,8 @@ Box = Literal["all", "inbox", "mine"]
 async def approval_read(
     db: AsyncSession, who: Principal, row: ApprovalRequest, now: datetime, *, with_context: bool = True
 ) -> ApprovalRead:
-    requester = await db.get(Person, row.requester_id)
-    allowance = await db.get(Allowance, row.allowance_id) if row.allowance_id else None
+    parties = await lists.parties_of(db, request=row)
+    allowance = parties.allowance
     context = None
     if with_context:
         found = await context_for(db, who=who, request=row, now=now)
@@ -64,7 +62,7 @@ async def approval_read(
         status=row.status,
         origin=row.origin,
         requester_id=row.requester_id,
-        requester_name=requester.display_name if requester else "",
+        requester_name=parties.requester_name,
         wallet_id=row.wallet_id,
         team_id=row.team_id,
         family_id=row.family_id,
@@ -135,20 +133,13 @@ class ApprovalController(Controller):
             rows = await requests.inbox_for_manager(db, who=who, now=now)
             items = [(await approval_read(db, who, r, now)).model_dump(mode="json") for r in rows]
             return Page[ApprovalRead].model_validate({"items": items, "next_cursor": None})
-        limit = max(1, min(limit, MAX_LIMIT))
-        statement = select(ApprovalRequest).where(await requests.visible_requests(db, who=who, now=now))
-        if box == "mine":
-            statement = statement.where(ApprovalRequest.requester_id == who.person_id)
-        if status is not None:
-            statement = statement.where(ApprovalRequest.status == status)
-        if team_id is not None:
-            statement = statement.where(ApprovalRequest.team_id == team_id)
-        found = list((await db.execute(paginate(statement, ApprovalRequest.id, cursor=cursor, limit=limit))).scalars())
-        next_cursor = page_of(found, limit=limit, convert=lambda r: r)["next_cursor"]
+        listing = await lists.list_requests(
+            db, who=who, now=now, box=box, status=status, team_id=team_id, cursor=cursor, limit=limit
+        )
         items = [
-            (await approval_read(db, who, r, now, with_context=False)).model_dump(mode="json") for r in found[:limit]
+            (await approval_read(db, who, r, now, with_context=False)).model_dump(mode="json") for r in listing.rows
         ]
-        return Page[ApprovalRead].model_validate({"items": items, "next_cursor": next_cursor})
+        return Page[ApprovalRead].model_validate({"items": items, "next_cursor": listing.next_cursor})
 
     @get("/{request_id:int}", summary="One approval request, with its messages and context", responses=problems(404))
     async def read_request(self, db: DbDep, now: NowDep, who: WhoDep, request_id: PathId) -> ApprovalRead:
@@ -239,15 +230,7 @@ class AllowanceController(Controller):
         self, db: DbDep, who: WhoDep, usable_at: FromQuery[datetime | None] = None
     ) -> list[AllowanceRead]:
         """A key worker sees their own; managers their teams'; finance, auditors and admins all."""
-        from wallet.models import Wallet  # noqa: PLC0415 - a filter only
-
-        statement = select(Allowance).order_by(Allowance.id.desc()).limit(MAX_LIMIT)
-        if not who.has("finance", "auditor", "admin"):
-            team_wallets = select(Wallet.id).where(Wallet.team_id.in_(who.managed_team_ids))
-            statement = statement.where((Allowance.worker_id == who.person_id) | Allowance.wallet_id.in_(team_wallets))
-        if usable_at is not None:
-            statement = statement.where(Allowance.consumed_at.is_(None), Allowance.expires_at > usable_at)
-        return [_allowance_read(a) for a in (await db.execute(statement)).scalars()]
+        return [_allowance_read(a) for a in await lists.list_allowances(db, who=who, usable_at=usable_at)]
 
 
 def _allowance_read(row: Allowance) -> AllowanceRead:

@@ -6,7 +6,6 @@ from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
-from sqlalchemy import select
 
 from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep
 from api.errors import problem_for
@@ -15,8 +14,7 @@ from api.routes.common import PathId, body, problems
 from api.schemas import MeRead, SignedInRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead
 from wallet.access import Principal, load_principal
 from wallet.errors import NotFound, SignInFailed, TooManySignInAttempts
-from wallet.identity import create_token, revoke_token, sign_in, sign_out
-from wallet.models import ApiToken
+from wallet.identity import create_token, revoke_token, sign_in, sign_out, tokens_of
 
 
 def me(who: Principal) -> dict[str, Any]:
@@ -89,8 +87,7 @@ class MeController(Controller):
 
     @get("/tokens", summary="My API tokens", responses=problems())
     async def list_tokens(self, db: DbDep, who: WhoDep) -> list[TokenRead]:
-        rows = await db.execute(select(ApiToken).where(ApiToken.person_id == who.person_id).order_by(ApiToken.id))
-        return [TokenRead.model_validate(t) for t in rows.scalars()]
+        return [TokenRead.model_validate(t) for t in await tokens_of(db, person_id=who.person_id)]
 
     @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems(409))
     @idempotent(status_code=201)

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromQuery
-from sqlalchemy import select
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import PathId, QueryId, body, problems
 from api.schemas import (
     CaseLinkRead,
@@ -25,9 +24,8 @@ from api.schemas import (
     ReviewRead,
 )
 from wallet import families
-from wallet.access import may_see_needs, visible_families
 from wallet.clock import local_date
-from wallet.models import Family, Need, NeedReview
+from wallet.models import Need
 from wallet.taxonomy import NEEDS
 
 
@@ -62,19 +60,11 @@ class FamilyController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[FamilyRead]:
-        limit = max(1, min(limit, MAX_LIMIT))
-        if not may_see_needs(who):
-            return Page[FamilyRead](items=[], next_cursor=None)
-        statement = select(Family).where(visible_families(who))
-        if team_id is not None:
-            statement = statement.where(Family.team_id == team_id)
-        if status is not None:
-            statement = statement.where(Family.status == status)
-        if reference is not None:
-            statement = statement.where(Family.reference == reference.strip().upper())
-        rows = list((await db.execute(paginate(statement, Family.id, cursor=cursor, limit=limit))).scalars())
+        listing = await families.list_families(
+            db, who=who, team_id=team_id, status=status, reference=reference, cursor=cursor, limit=limit
+        )
         return Page[FamilyRead].model_validate(
-            page_of(rows, limit=limit, convert=lambda f: FamilyRead.model_validate(f).model_dump(mode="json"))
+            page_from(listing, lambda f: FamilyRead.model_validate(f).model_dump(mode="json"))
         )
 
     @post("/", summary="Open a family's case", responses=problems(403, 404, 409))
@@ -144,9 +134,8 @@ class FamilyController(Controller):
 
     @get("/{family_id:int}/needs", summary="The family's needs", responses=problems(404))
     async def list_needs(self, db: DbDep, who: WhoDep, family_id: PathId) -> list[NeedRead]:
-        await families.get_family(db, who=who, family_id=family_id)
-        rows = await db.execute(select(Need).where(Need.family_id == family_id).order_by(Need.id))
-        return [NeedRead.model_validate(need_read(n)) for n in rows.scalars()]
+        needs = await families.needs_of(db, who=who, family_id=family_id)
+        return [NeedRead.model_validate(need_read(n)) for n in needs]
 
     @post("/{family_id:int}/needs", summary="Record an identified need", responses=problems(403, 404, 409))
     @idempotent(status_code=201)
@@ -191,9 +180,8 @@ class NeedController(Controller):
 
     @get("/{need_id:int}/reviews", summary="The need's reviews", responses=problems(404))
     async def list_reviews(self, db: DbDep, who: WhoDep, need_id: PathId) -> list[ReviewRead]:
-        await families.get_need(db, who=who, need_id=need_id)
-        rows = await db.execute(select(NeedReview).where(NeedReview.need_id == need_id).order_by(NeedReview.id))
-        return [ReviewRead.model_validate(r) for r in rows.scalars()]
+        reviews = await families.reviews_of(db, who=who, need_id=need_id)
+        return [ReviewRead.model_validate(r) for r in reviews]
 
     @post(
         "/{need_id:int}/reviews",

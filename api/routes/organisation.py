@@ -7,13 +7,12 @@ from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import PathId, QueryId, body, problems
 from api.schemas import (
     AllocationCreate,
@@ -31,9 +30,7 @@ from api.schemas import (
     WalletRead,
 )
 from wallet import budgets, organisation
-from wallet.access import visible_wallets
-from wallet.errors import NotFound
-from wallet.models import Allocation, FundingSource, Person, Team, Wallet
+from wallet.models import Allocation, Wallet
 
 
 def allocation_read(row: Allocation) -> dict[str, Any]:
@@ -76,10 +73,7 @@ class TeamController(Controller):
 
     @get("/{team_id:int}", summary="One team", responses=problems(404))
     async def read_team(self, db: DbDep, who: WhoDep, team_id: PathId) -> TeamRead:
-        team = await db.get(Team, team_id)
-        if team is None:
-            raise NotFound(f"no team {team_id}")
-        return TeamRead.model_validate(team)
+        return TeamRead.model_validate(await organisation.get_team(db, team_id=team_id))
 
     @post("/", summary="Create a team (admin)", responses=problems(403, 409))
     @idempotent(status_code=201)
@@ -101,9 +95,7 @@ class PeopleController(Controller):
 
     @get("/", summary="Every member of staff (admin, auditor)", responses=problems(403))
     async def list_people(self, db: DbDep, who: WhoDep) -> list[PersonRead]:
-        who.require("admin", "auditor")
-        rows = await db.execute(select(Person).order_by(Person.id))
-        return [PersonRead.model_validate(p) for p in rows.scalars()]
+        return [PersonRead.model_validate(p) for p in await organisation.list_people(db, who=who)]
 
     @post("/", summary="Create a member of staff (admin)", responses=problems(403, 409))
     @idempotent(status_code=201)
@@ -141,8 +133,7 @@ class FundingController(Controller):
 
     @get("/", summary="Funding sources (separate pots of money)", responses=problems())
     async def list_sources(self, db: DbDep, who: WhoDep) -> list[FundingSourceRead]:
-        rows = await db.execute(select(FundingSource).order_by(FundingSource.id))
-        return [FundingSourceRead.model_validate(f) for f in rows.scalars()]
+        return [FundingSourceRead.model_validate(f) for f in await budgets.list_funding_sources(db)]
 
     @post("/", summary="Create a funding source (finance, admin)", responses=problems(403, 409))
     @idempotent(status_code=201)
@@ -200,23 +191,13 @@ class WalletController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[WalletRead]:
-        limit = max(1, min(limit, MAX_LIMIT))
-        statement = select(Wallet).where(visible_wallets(who))
-        if team_id is not None:
-            statement = statement.where(Wallet.team_id == team_id)
-        rows = list((await db.execute(paginate(statement, Wallet.id, cursor=cursor, limit=limit))).scalars())
-        reads = [await wallet_read(db, w, now) for w in rows[:limit]]
-        page = page_of(rows, limit=limit, convert=lambda w: w)
-        return Page[WalletRead](items=reads, next_cursor=page["next_cursor"])
+        listing = await budgets.list_wallets(db, who=who, team_id=team_id, cursor=cursor, limit=limit)
+        reads = [await wallet_read(db, w, now) for w in listing.rows]
+        return Page[WalletRead](items=reads, next_cursor=listing.next_cursor)
 
     @get("/{wallet_id:int}", summary="One wallet: available, held, spent this month", responses=problems(404))
     async def read_wallet(self, db: DbDep, now: NowDep, who: WhoDep, wallet_id: PathId) -> WalletRead:
-        wallet = (
-            await db.execute(select(Wallet).where(Wallet.id == wallet_id, visible_wallets(who)))
-        ).scalar_one_or_none()
-        if wallet is None:
-            raise NotFound(f"no wallet {wallet_id}")
-        return await wallet_read(db, wallet, now)
+        return await wallet_read(db, await budgets.get_wallet(db, who=who, wallet_id=wallet_id), now)
 
     @post("/", summary="Open a key worker's wallet (admin)", responses=problems(403, 404, 409))
     @idempotent(status_code=201)
@@ -246,18 +227,10 @@ class AllocationController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[AllocationRead]:
-        limit = max(1, min(limit, MAX_LIMIT))
-        statement = select(Allocation)
-        if not who.sees_all_money:
-            statement = statement.where(
-                (Allocation.team_id.in_(who.managed_team_ids)) | (Allocation.wallet_id == (who.wallet_id or -1))
-            )
-        if team_id is not None:
-            statement = statement.where(Allocation.team_id == team_id)
-        if wallet_id is not None:
-            statement = statement.where(Allocation.wallet_id == wallet_id)
-        rows = list((await db.execute(paginate(statement, Allocation.id, cursor=cursor, limit=limit))).scalars())
-        return Page[AllocationRead].model_validate(page_of(rows, limit=limit, convert=allocation_read))
+        listing = await budgets.list_allocations(
+            db, who=who, team_id=team_id, wallet_id=wallet_id, cursor=cursor, limit=limit
+        )
+        return Page[AllocationRead].model_validate(page_from(listing, allocation_read))
 
     @post(
         "/",

@@ -6,13 +6,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, get, put
 from litestar.params import FromQuery
-from sqlalchemy import select
 
 from api.deps import DbDep, NowDep, WhoDep
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import body, problems
 from api.schemas import AuditRead, CodeRead, PolicyRead, PolicyWrite
-from wallet.models import AuditEntry
+from wallet import audit
 from wallet.policies import current_policy, policy_versions, publish_policy
 from wallet.policy import parse_policy
 from wallet.taxonomy import CATEGORIES, NEEDS
@@ -62,16 +61,11 @@ class AuditController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[AuditRead]:
-        who.require("admin", "auditor")
-        limit = max(1, min(limit, MAX_LIMIT))
-        statement = select(AuditEntry)
-        if subject_type is not None:
-            statement = statement.where(AuditEntry.subject_type == subject_type)
-        if subject_id is not None:
-            statement = statement.where(AuditEntry.subject_id == subject_id)
-        rows = list((await db.execute(paginate(statement, AuditEntry.id, cursor=cursor, limit=limit))).scalars())
+        listing = await audit.list_entries(
+            db, who=who, subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=limit
+        )
         return Page[AuditRead].model_validate(
-            page_of(rows, limit=limit, convert=lambda r: AuditRead.model_validate(r).model_dump(mode="json"))
+            page_from(listing, lambda r: AuditRead.model_validate(r).model_dump(mode="json"))
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
@@ -13,13 +13,12 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromQuery, MultipartBody
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep, WhoDep
-from api.errors import problem
+from api.errors import DECLINED, problem
 from api.idempotency import idempotent, transfer_id_for
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_of, paginate
+from api.pagination import DEFAULT_LIMIT, Page
 from api.routes.common import PathId, QueryId, body, problems
 from api.schemas import (
     CaptureCreate,
@@ -29,20 +28,15 @@ from api.schemas import (
     ReceiptRead,
     RefundCreate,
 )
-from approvals.requests import raise_for_purchase
-from wallet import purchases, receipts
-from wallet.access import Principal, may_see_needs, visible_purchases
-from wallet.clock import LONDON
-from wallet.errors import NotFound, ReceiptRejected
-from wallet.models import Purchase, PurchaseNeed
-from wallet.policies import current_policy
+from approvals import buying
+from wallet import purchase_history, purchases, receipts
+from wallet.access import Principal
+from wallet.errors import ReceiptRejected
+from wallet.models import Purchase
 
 
 async def purchase_read(db: AsyncSession, who: Principal, row: Purchase) -> dict[str, Any]:
-    need_ids: list[int] | None = None
-    if may_see_needs(who):
-        found = await db.execute(select(PurchaseNeed.need_id).where(PurchaseNeed.purchase_id == row.id))
-        need_ids = sorted(found.scalars())
+    need_ids = await purchase_history.need_ids_of(db, who=who, purchase=row)
     return PurchaseRead(
         id=row.id,
         family_id=row.family_id,
@@ -77,10 +71,6 @@ async def a_file_is_attached(connection: ASGIConnection[Any, Any, Any, Any], _: 
         raise ReceiptRejected("attach the receipt as a file")
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LONDON)
-
-
 class PurchaseController(Controller):
     path = "/api/v1/purchases"
     tags = ["purchases"]
@@ -101,30 +91,12 @@ class PurchaseController(Controller):
         limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[PurchaseRead]:
         """Newest first. ``date_from``/``date_to`` are inclusive calendar dates (UK time)."""
-        limit = max(1, min(limit, MAX_LIMIT))
-        statement = select(Purchase).where(visible_purchases(who))
-        if date_from is not None:
-            statement = statement.where(Purchase.created_at >= _start_of(date_from))
-        if date_to is not None and date_to < date.max:  # nothing is later than the last day there is
-            statement = statement.where(Purchase.created_at < _start_of(date_to + timedelta(days=1)))
-        for column, value in (
-            (Purchase.team_id, team_id),
-            (Purchase.worker_id, worker_id),
-            (Purchase.family_id, family_id),
-            (Purchase.status, status),
-        ):
-            if value is not None:
-                statement = statement.where(column == value)
-        if need_id is not None and not may_see_needs(who):
-            raise NotFound(f"no need {need_id}")  # finance sees no needs: filtering by one would be silent
-        if need_id is not None:
-            statement = statement.where(
-                Purchase.id.in_(select(PurchaseNeed.purchase_id).where(PurchaseNeed.need_id == need_id))
-            )
-        rows = list((await db.execute(paginate(statement, Purchase.id, cursor=cursor, limit=limit))).scalars())
-        items = [await purchase_read(db, who, row) for row in rows[:limit]]
-        next_cursor = page_of(rows, limit=limit, convert=lambda r: r)["next_cursor"]
-        return Page[PurchaseRead].model_validate({"items": items, "next_cursor": next_cursor})
+        listing = await purchase_history.list_purchases(
+            db, who=who, date_from=date_from, date_to=date_to, team_id=team_id, worker_id=worker_id,
+            family_id=family_id, need_id=need_id, status=status, cursor=cursor, limit=limit,
+        )  # fmt: skip
+        items = [await purchase_read(db, who, row) for row in listing.rows]
+        return Page[PurchaseRead].model_validate({"items": items, "next_cursor": listing.next_cursor})
 
     @post(
         "/",
@@ -152,7 +124,6 @@ class PurchaseController(Controller):
         declined (by the policy or because the wallet cannot cover it) — declines are
         recorded. Send an ``Idempotency-Key``: a retry answers the first response again."""
 
-        _, policy = await current_policy(db)
         ask = purchases.PurchaseAsk(
             family_id=data.family_id,
             need_ids=data.need_ids,
@@ -166,42 +137,22 @@ class PurchaseController(Controller):
             vat_amount=data.vat_amount_pence,
             funding_source_id=data.funding_source_id,
         )
-        result = await purchases.make_purchase(db, who=who, ask=ask, policy=policy, now=now)
-        read = await purchase_read(db, who, result.purchase)
-        reasons = [{"code": r.code, "effect": r.effect, "sentence": r.sentence} for r in result.answer.reasons]
-        if result.ledger_decline:
-            reasons.append(
-                {
-                    "code": result.ledger_decline,
-                    "effect": "deny",
-                    "sentence": "Your wallet does not have enough left for this.",
-                }
-            )
-        message = " ".join(r["sentence"] for r in reasons) or result.answer.sentence
-        if result.purchase.status == "declined":
-            declined = problem(
-                402, "purchase-declined", "The purchase was declined", message, reasons=reasons, purchase=read
-            )
+        bought = await buying.buy(db, who=who, ask=ask, now=now, ask_manager=True)
+        read = await purchase_read(db, who, bought.purchase)
+        reasons = [{"code": r.code, "effect": r.effect, "sentence": r.sentence} for r in bought.reasons]
+        if bought.declined:
+            declined = problem(*DECLINED, bought.message, reasons=reasons, purchase=read)
             return cast("Response[PurchaseDecisionRead]", declined)
-        approval_request_id = None
-        if result.purchase.status == "needs_approval":
-            raised = await raise_for_purchase(
-                db, who=who, purchase=result.purchase, reason=message, rules=policy.approvals, now=now
-            )
-            approval_request_id = raised.id
-            message = f"{message} Your manager has been asked."
-        elif result.allowance_id is not None:
-            message = "Allowed: your manager's approval covers this."
         decision = {
-            "decision": result.purchase.policy_decision,
+            "decision": bought.purchase.policy_decision,
             "reasons": reasons,
-            "message": message,
+            "message": bought.message,
             "purchase": read,
-            "approval_request_id": approval_request_id,
-            "allowance_id": result.allowance_id,
+            "approval_request_id": bought.approval_request.id if bought.approval_request else None,
+            "allowance_id": bought.allowance_id,
         }
         return Response(
-            PurchaseDecisionRead.model_validate(decision), status_code=201 if result.purchase.status == "held" else 202
+            PurchaseDecisionRead.model_validate(decision), status_code=201 if bought.purchase.status == "held" else 202
         )
 
     @get("/{purchase_id:int}", summary="One purchase", responses=problems(404))
