@@ -143,3 +143,25 @@ async def _require_approver_role(db: AsyncSession, *, person_id: int) -> None:
     roles = set((await db.execute(select(RoleGrant.role).where(RoleGrant.person_id == person_id))).scalars())
     if not roles & {"team_manager", "finance"}:
         raise NotAnApprover("only a team manager or a finance officer can approve")
+
+
+async def possible_approvers(db: AsyncSession, *, besides: int | None = None) -> list[tuple[int, str]]:
+    """Everyone who may deputise or be a fallback (active managers and finance officers), by
+    name, as (person id, display name); ``besides``: leave that person out."""
+    statement = (
+        select(Person.id, Person.display_name)
+        .join(RoleGrant, RoleGrant.person_id == Person.id)
+        .where(RoleGrant.role.in_(("team_manager", "finance")), Person.active.is_(True))
+        .distinct()
+        .order_by(Person.display_name)
+    )
+    if besides is not None:
+        statement = statement.where(Person.id != besides)
+    return [(int(i), str(n)) for i, n in (await db.execute(statement)).tuples()]
+
+
+async def fallbacks(db: AsyncSession) -> list[tuple[Team, int | None]]:
+    """Every team, by name, with its fallback approver's person id (``None`` when not named)."""
+    teams = list((await db.execute(select(Team).order_by(Team.name))).scalars())
+    chosen = {c.team_id: c.fallback_approver_id for c in (await db.execute(select(ApprovalCover))).scalars()}
+    return [(team, chosen.get(team.id)) for team in teams]

@@ -178,6 +178,12 @@ async def review_queue(db: AsyncSession, *, who: Principal, status: str | None =
     return list((await db.execute(statement.order_by(ReceiptReview.due_at, ReceiptReview.id))).scalars())
 
 
+async def purchases_under_review(db: AsyncSession, *, reviews: list[ReceiptReview]) -> dict[int, Purchase]:
+    """The purchases the receipt reviews are about, by id (the reviews were read with ``who``'s rights)."""
+    found = await db.execute(select(Purchase).where(Purchase.id.in_([r.purchase_id for r in reviews])))
+    return {p.id: p for p in found.scalars()}
+
+
 async def get_review(db: AsyncSession, *, who: Principal, review_id: int, for_update: bool = False) -> ReceiptReview:
     statement = select(ReceiptReview).where(ReceiptReview.id == review_id, visible_reviews(who))
     if for_update:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ledger.money import pounds_display
 from wallet.errors import InvalidPolicy
 from wallet.taxonomy import CATEGORIES
 
@@ -161,14 +162,15 @@ class Answer:
         return [r.code for r in self.reasons]
 
 
-def _applicable(rules: tuple[Rule, ...], ask: Ask) -> list[Rule]:
-    """For each kind (and, for categories, each category set), the rules of the narrowest scope."""
+def rules_for(rules: tuple[Rule, ...], *, team_id: int | None, worker_id: int | None) -> list[Rule]:
+    """The rules that apply to a worker in a team: for each kind (and, for categories, each
+    category set), those of the narrowest scope that has one."""
 
     def matches(rule: Rule) -> bool:
         return (
             rule.scope == "council"
-            or (rule.scope == "team" and rule.scope_id == ask.team_id)
-            or (rule.scope == "worker" and rule.scope_id == ask.worker_id)
+            or (rule.scope == "team" and rule.scope_id == team_id)
+            or (rule.scope == "worker" and rule.scope_id == worker_id)
         )
 
     rank = {"worker": 0, "team": 1, "council": 2}
@@ -182,15 +184,11 @@ def _applicable(rules: tuple[Rule, ...], ask: Ask) -> list[Rule]:
     return chosen
 
 
-def _pounds(pence: int) -> str:
-    return f"£{pence // 100:,}.{pence % 100:02d}"
-
-
 async def evaluate(policy: PolicyDocument, ask: Ask, spend: Spend) -> Answer:
     """Ask the policy about one purchase."""
     reasons: list[Reason] = []
     receipt = False
-    for rule in _applicable(policy.rules, ask):
+    for rule in rules_for(policy.rules, team_id=ask.team_id, worker_id=ask.worker_id):
         limit = rule.limit or 0
         if rule.kind == "receipt_over":
             receipt = receipt or ask.amount > limit
@@ -198,7 +196,7 @@ async def evaluate(policy: PolicyDocument, ask: Ask, spend: Spend) -> Answer:
         broken: Reason | None = None
         verb = "needs a manager's approval" if rule.effect == "needs_approval" else "is not allowed"
         if rule.kind == "purchase_over" and ask.amount > limit:
-            broken = Reason(f"purchase_over_{limit}", rule.effect, f"A purchase above {_pounds(limit)} {verb}.")
+            broken = Reason(f"purchase_over_{limit}", rule.effect, f"A purchase above {pounds_display(limit)} {verb}.")
         elif rule.kind == "category" and ask.category in rule.categories:
             label = CATEGORIES[ask.category].label
             broken = Reason(f"category_{ask.category}", rule.effect, f"Buying {label.lower()} {verb}.")
@@ -206,19 +204,19 @@ async def evaluate(policy: PolicyDocument, ask: Ask, spend: Spend) -> Answer:
             broken = Reason(
                 "case_cap",
                 rule.effect,
-                f"This would take the family's spend this case past {_pounds(limit)}, which {verb}.",
+                f"This would take the family's spend this case past {pounds_display(limit)}, which {verb}.",
             )
         elif rule.kind == "family_period_over" and await spend.family_in_days(rule.days or 0) + ask.amount > limit:
             broken = Reason(
                 "family_period_cap",
                 rule.effect,
-                f"This would take the family's spend in {rule.days} days past {_pounds(limit)}, which {verb}.",
+                f"This would take the family's spend in {rule.days} days past {pounds_display(limit)}, which {verb}.",
             )
         elif rule.kind == "wallet_period_over" and await spend.wallet_in_days(rule.days or 0) + ask.amount > limit:
             broken = Reason(
                 "wallet_period_cap",
                 rule.effect,
-                f"This would take your spend in {rule.days} days past {_pounds(limit)}, which {verb}.",
+                f"This would take your spend in {rule.days} days past {pounds_display(limit)}, which {verb}.",
             )
         if broken is not None:
             reasons.append(broken)

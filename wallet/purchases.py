@@ -75,7 +75,8 @@ def committed() -> ColumnElement[int]:
     )
 
 
-async def _sum(db: AsyncSession, *where: ColumnElement[bool]) -> int:
+async def committed_sum(db: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """What the purchases matching ``where`` take from budgets now (:func:`committed`), summed."""
     total = await db.execute(select(func.coalesce(func.sum(committed()), 0)).where(*where))
     return int(total.scalar_one())
 
@@ -124,9 +125,13 @@ async def make_purchase(
         return now - timedelta(days=days)
 
     spend = Spend(
-        family_in_days=lambda days: _sum(db, Purchase.family_id == family.id, Purchase.created_at >= since(days)),
-        case=lambda: _sum(db, Purchase.family_id == family.id),
-        wallet_in_days=lambda days: _sum(db, Purchase.wallet_id == wallet.id, Purchase.created_at >= since(days)),
+        family_in_days=lambda days: committed_sum(
+            db, Purchase.family_id == family.id, Purchase.created_at >= since(days)
+        ),
+        case=lambda: committed_sum(db, Purchase.family_id == family.id),
+        wallet_in_days=lambda days: committed_sum(
+            db, Purchase.wallet_id == wallet.id, Purchase.created_at >= since(days)
+        ),
     )
     answer = await evaluate(
         policy, Ask(amount=ask.amount, category=ask.category, worker_id=who.person_id, team_id=wallet.team_id), spend

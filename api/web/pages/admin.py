@@ -8,18 +8,16 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
-from api.web.pages.worker import limits_in_words
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import budgets, organisation
-from wallet.access import Principal
 from wallet.errors import NotAllowed, WalletError
-from wallet.models import ROLES, FundingSource, Person, RoleGrant
+from wallet.limits import limits_in_words
+from wallet.models import ROLES
 from wallet.policies import current_policy, policy_versions, publish_policy
 
 MIN_PASSWORD = 12
@@ -66,24 +64,19 @@ async def _submit(
 @get("/admin")
 async def overview(db: DbDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
     _admin(user)
-    people = await db.execute(select(Person).order_by(Person.display_name).limit(500))
-    grants = await db.execute(select(RoleGrant))
-    roles: dict[int, list[RoleGrant]] = {}
-    for grant in grants.scalars():
-        roles.setdefault(grant.person_id, []).append(grant)
+    staff = await organisation.staff_with_roles(db, who=user.who)
     _, policy = await current_policy(db)
-    council = Principal(person_id=0, display_name="", roles=frozenset())
     return page(
         "admin.html.j2",
         user=user,
         title="Admin",
         current="/admin",
-        people=list(people.scalars()),
-        roles=roles,
+        people=[person for person, _ in staff],
+        roles={person.id: grants for person, grants in staff},
         teams=await organisation.list_teams(db),
         team_names={t.id: t.name for t in await organisation.list_teams(db)},
-        sources=list((await db.execute(select(FundingSource).order_by(FundingSource.id))).scalars()),
-        limits=limits_in_words(policy, council, None),
+        sources=await budgets.list_funding_sources(db),
+        limits=limits_in_words(policy, team_id=None, worker_id=None),
         done=DONE.get(done or ""),
     )
 
@@ -143,8 +136,7 @@ async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
 
 
 async def _source_options(db: AsyncSession) -> list[tuple[str, str]]:
-    rows = await db.execute(select(FundingSource).order_by(FundingSource.id))
-    return [(str(s.id), s.name) for s in rows.scalars()]
+    return [(str(s.id), s.name) for s in await budgets.list_funding_sources(db)]
 
 
 @get("/admin/teams/new")
@@ -183,12 +175,11 @@ async def team_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, u
 
 async def _policy_page(db: AsyncSession, user: WebUser, form: Form | None, status: int = 200) -> Response[str]:
     _, policy = await current_policy(db)
-    council = Principal(person_id=0, display_name="", roles=frozenset())
     document = json.dumps(policy.model_dump(mode="json"), indent=2)
     if form is not None:
         form.values.setdefault("document", document)
     return _form_page("admin_policy.html.j2", user, form, status, title="Spend policy",
-                      limits=limits_in_words(policy, council, None), document=document,
+                      limits=limits_in_words(policy, team_id=None, worker_id=None), document=document,
                       versions=(await policy_versions(db))[:10])  # fmt: skip
 
 

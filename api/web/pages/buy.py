@@ -14,16 +14,17 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
-from sqlalchemy import select
 
 from api.deps import DbDep, NowDep
 from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form, valid_key
-from api.web.pages.worker import family_limits_left
 from api.web.render import money, new_key, page
 from api.web.session import UserDep, WebUser
+from approvals import buying
+from wallet import families as family_cases
 from wallet import purchases
 from wallet.errors import NotFound, WalletError
-from wallet.models import Family, FamilyWorker, Need
+from wallet.limits import family_limits_left
+from wallet.models import Family, Need
 from wallet.policies import current_policy
 from wallet.taxonomy import CATEGORIES, NEEDS, PAYMENT_METHODS
 
@@ -84,13 +85,7 @@ def _draft_from_query(request: Request[Any, Any, Any]) -> Draft:
 
 
 async def _my_open_families(db: DbDep, user: WebUser) -> list[Family]:
-    rows = await db.execute(
-        select(Family)
-        .join(FamilyWorker, FamilyWorker.family_id == Family.id)
-        .where(FamilyWorker.person_id == user.who.person_id, Family.status == "open")
-        .order_by(Family.reference)
-    )
-    return list(rows.scalars())
+    return await family_cases.families_to_buy_for(db, who=user.who)
 
 
 async def _family(db: DbDep, user: WebUser, draft: Draft) -> Family:
@@ -100,9 +95,8 @@ async def _family(db: DbDep, user: WebUser, draft: Draft) -> Family:
     return families[draft.family]
 
 
-async def _open_needs(db: DbDep, family: Family) -> list[Need]:
-    rows = await db.execute(select(Need).where(Need.family_id == family.id, Need.status == "open").order_by(Need.id))
-    return list(rows.scalars())
+async def _open_needs(db: DbDep, user: WebUser, family: Family) -> list[Need]:
+    return await family_cases.needs_of(db, who=user.who, family_id=family.id, only_open=True)
 
 
 def _family_options(families: list[Family]) -> list[tuple[str, str, str]]:
@@ -152,7 +146,7 @@ async def need_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -
     draft = _draft_from_query(request)
     family = await _family(db, user, draft)
     return _step("buy_need.html.j2", user, draft, title="Which needs does this help with?", family=family,
-                 needs=await _open_needs(db, family), back=draft.url("/buy"))  # fmt: skip
+                 needs=await _open_needs(db, user, family), back=draft.url("/buy"))  # fmt: skip
 
 
 @post("/buy/need")
@@ -160,7 +154,7 @@ async def need_submit(request: Request[Any, Any, Any], db: DbDep, user: UserDep)
     form = await read_form(request)
     draft = Draft.read(form.values, form.lists)
     family = await _family(db, user, draft)
-    needs = await _open_needs(db, family)
+    needs = await _open_needs(db, user, family)
     if not draft.needs or not set(draft.needs) <= {n.id for n in needs}:
         form.error("need", "Select at least one of the family's needs")
         return _step("buy_need.html.j2", user, draft, form, title="Which needs does this help with?",
@@ -220,9 +214,9 @@ async def _check_page(db: DbDep, user: WebUser, now: datetime, draft: Draft, for
     family = await _family(db, user, draft)
     _, policy = await current_policy(db)
     limits = await family_limits_left(
-        db, policy=policy, who=user.who, team_id=family.team_id, family_id=family.id, now=now
+        db, policy=policy, team_id=family.team_id, worker_id=user.who.person_id, family_id=family.id, now=now
     )
-    needs = {n.id: n for n in await _open_needs(db, family)}
+    needs = {n.id: n for n in await _open_needs(db, user, family)}
     chosen = [needs[n] for n in draft.needs if n in needs]
     return _step("buy_check.html.j2", user, draft, form, title="Check your answers before buying", family=family,
                  chosen=chosen, need_labels={c: n.label for c, n in NEEDS.items()},
@@ -245,7 +239,6 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
     pence = parse_pounds(draft.amount)
     if not form.ok or pence is None:
         return await _check_page(db, user, now, draft, form)
-    _, policy = await current_policy(db)
     ask = purchases.PurchaseAsk(
         family_id=family.id,
         need_ids=draft.needs,
@@ -257,8 +250,8 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
     )
 
     async def act() -> str:
-        result = await purchases.make_purchase(db, who=user.who, ask=ask, policy=policy, now=now)
-        return f"/purchases/{result.purchase.id}?done=purchase"
+        bought = await buying.buy(db, who=user.who, ask=ask, now=now, ask_manager=False)
+        return f"/purchases/{bought.purchase.id}?done=purchase"
 
     try:
         result = await once(request, db, user=user, now=now, act=act)

@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
@@ -18,9 +17,8 @@ from api.web.session import UserDep, WebUser
 from approvals import cover, requests
 from approvals.errors import ApprovalError
 from wallet import families
-from wallet.approval_models import ApprovalCover
 from wallet.errors import NotAllowed, WalletError
-from wallet.models import Family, Need, Person, RoleGrant, Team
+from wallet.models import Family
 from wallet.policies import current_policy
 from wallet.taxonomy import CATEGORIES
 
@@ -32,9 +30,7 @@ _BUYABLE = [(code, c.label) for code, c in CATEGORIES.items() if code not in ("C
 async def _ask_page(
     db: AsyncSession, user: WebUser, family: Family, form: Form | None = None, status: int = 200
 ) -> Response[str]:
-    needs = (
-        await db.execute(select(Need).where(Need.family_id == family.id, Need.status == "open").order_by(Need.id))
-    ).scalars()
+    needs = await families.needs_of(db, who=user.who, family_id=family.id, only_open=True)
     return page(
         "ask_ahead.html.j2",
         user=user,
@@ -100,14 +96,7 @@ async def ask_submit(
 
 async def _approvers(db: AsyncSession, *, besides: int) -> list[tuple[str, str]]:
     """Everyone who may deputise: managers and finance officers, by name."""
-    found = await db.execute(
-        select(Person.id, Person.display_name)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role.in_(("team_manager", "finance")), Person.active.is_(True), Person.id != besides)
-        .distinct()
-        .order_by(Person.display_name)
-    )
-    return [(str(i), str(n)) for i, n in found.all()]
+    return [(str(i), n) for i, n in await cover.possible_approvers(db, besides=besides)]
 
 
 async def _cover_page(
@@ -175,8 +164,9 @@ async def cover_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, 
 async def _fallback_page(
     db: AsyncSession, user: WebUser, form: Form | None = None, status: int = 200, done: str | None = None
 ) -> Response[str]:
-    teams = list((await db.execute(select(Team).order_by(Team.name))).scalars())
-    chosen = {c.team_id: c.fallback_approver_id for c in (await db.execute(select(ApprovalCover))).scalars()}
+    named = await cover.fallbacks(db)
+    teams = [team for team, _ in named]
+    chosen = {team.id: person_id for team, person_id in named if person_id is not None}
     people = dict(await _approvers(db, besides=0))
     return page(
         "admin_cover.html.j2",

@@ -7,72 +7,43 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
-from sqlalchemy import func, select
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
-from api.web.pages.worker import family_limits_left
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
-from wallet import families
-from wallet.access import may_see_needs, visible_families, visible_purchases
+from wallet import casefile, families
 from wallet.clock import local_date
 from wallet.errors import NotFound, WalletError
-from wallet.models import Family, Need, NeedReview, Purchase, PurchaseNeed
+from wallet.limits import family_limits_left
+from wallet.models import Family, Need
 from wallet.policies import current_policy
-from wallet.purchases import committed
 from wallet.taxonomy import CLOSURE_REASONS, REVIEW_OUTCOMES
 
 
 @get("/families")
 async def family_list(db: DbDep, user: UserDep) -> Response[str]:
-    if not may_see_needs(user.who):
-        raise NotFound("no families")
-    open_needs = select(func.count()).where(Need.family_id == Family.id, Need.status == "open").scalar_subquery()
-    spent = select(func.coalesce(func.sum(committed()), 0)).where(Purchase.family_id == Family.id).scalar_subquery()
-    rows = await db.execute(
-        select(Family, open_needs, spent)
-        .where(visible_families(user.who))
-        .order_by(Family.status.desc(), Family.reference)
-        .limit(200)
-    )
-    return page("families.html.j2", user=user, title="Your families", current="/families", rows=rows.all())
+    lines = await casefile.family_lines(db, who=user.who)
+    rows = [(line.family, line.open_needs, line.spent) for line in lines]
+    return page("families.html.j2", user=user, title="Your families", current="/families", rows=rows)
 
 
 async def _family_context(db: DbDep, user: WebUser, family_id: int, now: datetime) -> dict[str, Any]:
-    family = await families.get_family(db, who=user.who, family_id=family_id)
-    needs = list((await db.execute(select(Need).where(Need.family_id == family.id).order_by(Need.id))).scalars())
-    reviews = await db.execute(
-        select(NeedReview).where(NeedReview.need_id.in_([n.id for n in needs])).order_by(NeedReview.reviewed_on)
-    )
-    by_need: dict[int, list[NeedReview]] = {}
-    for review in reviews.scalars():
-        by_need.setdefault(review.need_id, []).append(review)
-    bought = await db.execute(
-        select(Purchase)
-        .where(Purchase.family_id == family.id, visible_purchases(user.who))
-        .order_by(Purchase.id.desc())
-        .limit(100)
-    )
-    purchases = list(bought.scalars())
-    links = await db.execute(select(PurchaseNeed).where(PurchaseNeed.purchase_id.in_([p.id for p in purchases])))
-    needs_of: dict[int, list[int]] = {}
-    for link in links.scalars():
-        needs_of.setdefault(link.purchase_id, []).append(link.need_id)
-    codes = {n.id: n.code for n in needs}
+    case = await casefile.case_file(db, who=user.who, family_id=family_id)
+    family = case.family
+    codes = {n.id: n.code for n in case.needs}
     _, policy = await current_policy(db)
     limits = await family_limits_left(
-        db, policy=policy, who=user.who, team_id=family.team_id, family_id=family.id, now=now
+        db, policy=policy, team_id=family.team_id, worker_id=user.who.person_id, family_id=family.id, now=now
     )
-    spent = sum(p.amount if p.status == "held" else p.captured_amount - p.refunded_amount for p in purchases)
     return {
         "family": family,
-        "needs": needs,
-        "reviews": by_need,
-        "purchases": purchases,
-        "purchase_codes": {pid: [codes.get(n, "") for n in ids] for pid, ids in needs_of.items()},
-        "spent": spent,
+        "needs": case.needs,
+        "reviews": case.reviews,
+        "purchases": case.purchases,
+        "purchase_codes": {pid: [codes.get(n, "") for n in ids] for pid, ids in case.needs_answered.items()},
+        "spent": case.spent,
         "limits": limits,
     }
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
-from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
@@ -17,10 +16,9 @@ from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from reports import close, monthly
 from reports.errors import ReportsError
-from wallet.clock import LONDON, local_date, month_start
+from reports.month_by_team import month_by_team
+from wallet.clock import local_date, month_start, next_month, previous_month
 from wallet.errors import NotAllowed, NotFound
-from wallet.models import Allocation, Purchase, Receipt, Team
-from wallet.purchases import committed
 
 
 def _month(text: str | None, now: datetime) -> date:
@@ -34,44 +32,8 @@ def _recent_months(now: datetime, count: int = 12) -> list[date]:
     months, month = [], month_start(local_date(now))
     for _ in range(count):
         months.append(month)
-        month = month_start(month - timedelta(days=1))
+        month = previous_month(month)
     return months
-
-
-async def _by_team(db: AsyncSession, month: date) -> list[dict[str, Any]]:
-    start = datetime(month.year, month.month, 1, tzinfo=LONDON)
-    end_day = month_start(month + timedelta(days=32))
-    end = datetime(end_day.year, end_day.month, 1, tzinfo=LONDON)
-    in_month = (Purchase.created_at >= start, Purchase.created_at < end)
-    no_receipt = ~select(Receipt.id).where(Receipt.purchase_id == Purchase.id).exists()
-    settled = Purchase.status.in_(("held", "captured"))
-    spend = await db.execute(
-        select(
-            Purchase.team_id,
-            func.coalesce(func.sum(committed()), 0),
-            func.count(Purchase.id),
-            func.sum(case((Purchase.status == "declined", 1), else_=0)),
-            func.sum(case((and_(Purchase.receipt_required.is_(True), no_receipt, settled), 1), else_=0)),
-        )
-        .where(*in_month)
-        .group_by(Purchase.team_id)
-    )
-    figures = {row[0]: row[1:] for row in spend.all()}
-    given = await db.execute(
-        select(Allocation.team_id, func.coalesce(func.sum(Allocation.amount), 0))
-        .where(Allocation.month == month, Allocation.level == "team")
-        .group_by(Allocation.team_id)
-    )
-    allocated = dict(given.all())
-    teams = (await db.execute(select(Team).order_by(Team.name))).scalars()
-    rows = []
-    for team in teams:
-        spent, count, declined, missing = figures.get(team.id, (0, 0, 0, 0))
-        rows.append(
-            {"team": team, "allocated": int(allocated.get(team.id, 0)), "spent": int(spent), "count": int(count),
-             "declined": int(declined or 0), "missing": int(missing or 0)}
-        )  # fmt: skip
-    return rows
 
 
 async def _finance_page(
@@ -82,8 +44,8 @@ async def _finance_page(
         raise NotAllowed("this is for finance")
     period = await monthly.period_for(db, month=month, now=now)
     found = await monthly.reconcile(db, period)
-    rows = await _by_team(db, month)
-    totals = {k: sum(r[k] for r in rows) for k in ("allocated", "spent", "count", "declined", "missing")}
+    rows = await month_by_team(db, month=month)
+    totals = {k: sum(getattr(r, k) for r in rows) for k in ("allocated", "spent", "count", "declined", "missing")}
     return page(
         "finance.html.j2",
         user=user,
@@ -97,7 +59,7 @@ async def _finance_page(
         totals=totals,
         reconciliation=found,
         closed=await ledger.is_closed(db, month=month),
-        ended=month_start(month + timedelta(days=32)) <= local_date(now),
+        ended=next_month(month) <= local_date(now),
         reports=list(monthly.REPORTS),
         errors=form.errors if form else {},
         key=new_key(),

@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
@@ -22,12 +21,11 @@ from approvals import requests as approvals
 from approvals import reviews
 from approvals.context import context_for
 from approvals.errors import ApprovalError
-from wallet import budgets
-from wallet.clock import LONDON, local_date, month_start
-from wallet.errors import NotAllowed, NotFound, WalletError
-from wallet.models import Need, Person, Purchase, PurchaseNeed, Team, Wallet
+from wallet import budgets, families, team
+from wallet.clock import local_date, month_start
+from wallet.errors import NotAllowed, WalletError
+from wallet.models import Wallet
 from wallet.policies import current_policy
-from wallet.purchases import committed
 
 DONE = {
     "approved": "You approved the request. The key worker can go ahead.",
@@ -44,8 +42,7 @@ def _require_manager(user: WebUser) -> None:
 
 
 async def _names(db: AsyncSession, ids: set[int]) -> dict[int, str]:
-    rows = await db.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))
-    return {int(i): str(n) for i, n in rows.all()}
+    return await team.names_of(db, ids)
 
 
 # The approvals inbox ------------------------------------------------------------------------
@@ -74,7 +71,7 @@ async def _decision_page(
 ) -> Response[str]:
     request = await approvals.get_request(db, who=user.who, request_id=request_id, now=now)
     names = await _names(db, {request.requester_id})
-    needs = list((await db.execute(select(Need).where(Need.id.in_(request.need_ids)))).scalars())
+    needs = await families.needs_by_id(db, need_ids=request.need_ids)
     return page(
         "approval.html.j2",
         user=user,
@@ -150,17 +147,11 @@ async def decision_submit(
 
 
 async def _team_wallets(db: AsyncSession, user: WebUser) -> list[tuple[Wallet, str]]:
-    rows = await db.execute(
-        select(Wallet, Person.display_name)
-        .join(Person, Person.id == Wallet.person_id)
-        .where(Wallet.team_id.in_(user.who.managed_team_ids))
-        .order_by(Person.display_name)
-    )
-    return [(w, str(n)) for w, n in rows.all()]
+    return await team.team_wallets(db, who=user.who)
 
 
 @get("/team")
-async def team(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
+async def team_spend(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
     if not user.who.managed_team_ids:
         raise NotAllowed("this is for team managers")
     workers = [
@@ -168,28 +159,17 @@ async def team(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None
         for wallet, name in await _team_wallets(db, user)
     ]
     month = month_start(local_date(now))
-    since = datetime(month.year, month.month, 1, tzinfo=LONDON)
-    by_need = await db.execute(
-        select(Need.code, func.count(func.distinct(Purchase.id)), func.coalesce(func.sum(committed()), 0))
-        .join(PurchaseNeed, PurchaseNeed.purchase_id == Purchase.id)
-        .join(Need, Need.id == PurchaseNeed.need_id)
-        .where(Purchase.team_id.in_(user.who.managed_team_ids), Purchase.created_at >= since)
-        .group_by(Need.code)
-        .order_by(func.coalesce(func.sum(committed()), 0).desc())
-    )
-    teams = list((await db.execute(select(Team).where(Team.id.in_(user.who.managed_team_ids)))).scalars())
-    left = {}
-    for t in teams:
-        if t.default_funding_source_id is not None:
-            budget = await budgets.team_budget(db, team_id=t.id, funding_source_id=t.default_funding_source_id)
-            left[t.id] = (await ledger.balance(db, account_id=budget.account_id)).available
+    by_need = [(s.code, s.purchases, s.amount) for s in await team.spend_by_need(db, who=user.who, month=month)]
+    budgets_left = await team.team_budgets_left(db, who=user.who)
+    teams = [t for t, _ in budgets_left]
+    left = {t.id: amount for t, amount in budgets_left if amount is not None}
     return page(
         "team.html.j2",
         user=user,
         title="Team spend",
         current="/team",
         workers=workers,
-        by_need=by_need.all(),
+        by_need=by_need,
         teams=teams,
         left=left,
         month=month,
@@ -235,20 +215,14 @@ async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
         form.error("reason", "Say what the budget is for")
     if not form.ok or wallet is None or amount is None:
         return await _allocate_page(db, user, form, status=422)
-    team_row = await db.get(Team, wallet.team_id)
-    if team_row is None or team_row.default_funding_source_id is None:
-        raise NotFound("the team has no funding source")
-    source_id = team_row.default_funding_source_id
     key = form.get("idempotency_key")
     transfer_id = "web-allocation:" + hashlib.sha256(f"{user.who.person_id}:{key}".encode()).hexdigest()[:32]
+    wallet_id, pence = wallet.id, amount
 
     async def act() -> str:
-        result = await budgets.allocate(
-            db, actor=user.who, transfer_id=transfer_id, funding_source_id=source_id, team_id=wallet.team_id,
-            wallet_id=wallet.id, amount=amount, month=None, reason=reason, now=now,
-        )  # fmt: skip
-        if result.allocation is None:
-            raise ledger.InsufficientFunds("the team budget does not have that much left")
+        await team.give_to_worker(
+            db, who=user.who, wallet_id=wallet_id, amount=pence, reason=reason, transfer_id=transfer_id, now=now
+        )
         return "/team?done=allocated"
 
     try:
@@ -266,13 +240,8 @@ async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
 async def review_queue(db: DbDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
     _require_manager(user)
     queue = await reviews.review_queue(db, who=user.who)
-    found = await db.execute(select(Purchase).where(Purchase.id.in_([r.purchase_id for r in queue])))
-    bought = {p.id: p for p in found.scalars()}
-    suspended = await db.execute(
-        select(Wallet, Person.display_name)
-        .join(Person, Person.id == Wallet.person_id)
-        .where(Wallet.team_id.in_(user.who.managed_team_ids), Wallet.status == "suspended")
-    )
+    bought = await reviews.purchases_under_review(db, reviews=queue)
+    suspended = await team.team_wallets(db, who=user.who, suspended_only=True)
     names = await _names(db, {r.worker_id for r in queue})
     return page(
         "reviews.html.j2",
@@ -282,7 +251,7 @@ async def review_queue(db: DbDep, user: UserDep, done: FromQuery[str | None] = N
         queue=queue,
         bought=bought,
         names=names,
-        suspended=suspended.all(),
+        suspended=suspended,
         done=DONE.get(done or ""),
     )
 
@@ -291,7 +260,7 @@ async def _review_page(
     db: AsyncSession, user: WebUser, review_id: int, form: Form | None = None, status: int = 200
 ) -> Response[str]:
     review = await reviews.get_review(db, who=user.who, review_id=review_id)
-    purchase = await db.get(Purchase, review.purchase_id)
+    purchase = (await reviews.purchases_under_review(db, reviews=[review])).get(review.purchase_id)
     names = await _names(db, {review.worker_id})
     return page(
         "receipt_review.html.j2",
@@ -340,7 +309,7 @@ HANDLERS = [
     inbox,
     decision_form,
     decision_submit,
-    team,
+    team_spend,
     allocate_form,
     allocate_submit,
     review_queue,

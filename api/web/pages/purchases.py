@@ -7,20 +7,19 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery
-from sqlalchemy import select
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import category_label, money, page
 from api.web.session import UserDep, WebUser
+from approvals import buying
 from approvals import requests as approvals
 from approvals.errors import ApprovalError
+from approvals.purchase_file import purchase_file
 from wallet import purchases, receipts
-from wallet.approval_models import ApprovalMessage, ApprovalRequest
-from wallet.errors import PurchaseNotInState, WalletError
-from wallet.models import Family, Need, Purchase, PurchaseNeed, Receipt
-from wallet.policies import current_policy
+from wallet.errors import WalletError
+from wallet.models import Purchase
 
 DONE = {
     "purchase": None,
@@ -52,32 +51,17 @@ def reason_in_words(code: str, *, declined: bool = False) -> str:
 
 
 async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]:
-    purchase = await purchases.get_purchase(db, who=user.who, purchase_id=purchase_id)
-    family = await db.get(Family, purchase.family_id)
-    need_rows = await db.execute(
-        select(Need).join(PurchaseNeed, PurchaseNeed.need_id == Need.id).where(PurchaseNeed.purchase_id == purchase.id)
-    )
-    found = await db.execute(select(Receipt).where(Receipt.purchase_id == purchase.id).order_by(Receipt.id))
-    request = (
-        await db.execute(
-            select(ApprovalRequest)
-            .where(ApprovalRequest.purchase_id == purchase.id)
-            .order_by(ApprovalRequest.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    messages: list[ApprovalMessage] = []
-    if request is not None:
-        messages = await approvals.messages(db, request_id=request.id)
+    found = await purchase_file(db, who=user.who, purchase_id=purchase_id)
+    purchase = found.purchase
     mine = purchase.worker_id == user.who.person_id
     return {
         "purchase": purchase,
-        "family": family,
-        "needs": list(need_rows.scalars()),
-        "receipts": list(found.scalars()),
+        "family": found.family,
+        "needs": found.needs,
+        "receipts": found.receipts,
         "reasons": [reason_in_words(c, declined=purchase.status == "declined") for c in purchase.policy_reasons],
-        "request": request,
-        "messages": messages,
+        "request": found.request,
+        "messages": found.messages,
         "mine": mine,
         "may_add_receipt": (mine or purchase.team_id in user.who.managed_team_ids)
         and purchase.status in ("held", "captured", "needs_approval", "partly_refunded"),
@@ -169,13 +153,7 @@ async def ask_manager(
         return _purchase_page(user, context, errors={"reason": "Say why this is needed"}, status=422)
 
     async def act() -> str:
-        purchase = await purchases.get_purchase(db, who=user.who, purchase_id=purchase_id)
-        if purchase.worker_id != user.who.person_id or purchase.status != "needs_approval":
-            raise PurchaseNotInState("only your own purchase waiting for approval goes to your manager")
-        _, policy = await current_policy(db)
-        await approvals.raise_for_purchase(
-            db, who=user.who, purchase=purchase, reason=reason[:500], rules=policy.approvals, now=now
-        )
+        await buying.ask_manager_about(db, who=user.who, purchase_id=purchase_id, reason=reason, now=now)
         return f"/purchases/{purchase_id}?done=asked"
 
     return await _act_on_purchase(request, db, now, user, purchase_id, "reason", act)
