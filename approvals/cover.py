@@ -157,7 +157,7 @@ async def possible_approvers(db: AsyncSession, *, besides: int | None = None) ->
     )
     if besides is not None:
         statement = statement.where(Person.id != besides)
-    return [(int(i), str(n)) for i, n in (await db.execute(statement)).tuples()]
+    return [(int(i), str(n)) for i, n in (await db.execute(statement)).all()]
 
 
 async def fallbacks(db: AsyncSession) -> list[tuple[Team, int | None]]:

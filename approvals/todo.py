@@ -88,7 +88,7 @@ async def _approvals(db: AsyncSession, who: Principal) -> list[ApprovalToActOn]:
         .limit(SHOWN)
     )
     found: list[ApprovalToActOn] = []
-    for purchase, request_id, status in parked.tuples():  # no request yet: both None (outer join)
+    for purchase, request_id, status in parked.all():  # no request yet: both None (outer join)
         asked: str | None = status
         state: Waiting = "waiting"
         if asked is None:

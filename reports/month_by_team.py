@@ -55,7 +55,7 @@ async def month_by_team(db: AsyncSession, *, month: date) -> list[TeamMonth]:
         .where(Allocation.month == month, Allocation.level == "team")
         .group_by(Allocation.team_id)
     )
-    allocated = {int(team_id): int(amount) for team_id, amount in given.tuples()}
+    allocated = {int(team_id): int(amount) for team_id, amount in given.all()}
     rows = []
     for team in (await db.execute(select(Team).order_by(Team.name))).scalars():
         spent, count, declined, missing = figures.get(team.id, (0, 0, 0, 0))

@@ -57,7 +57,7 @@ async def family_lines(db: AsyncSession, *, who: Principal) -> list[FamilyLine]:
         .order_by(Family.status.desc(), Family.reference)
         .limit(FAMILIES_SHOWN)
     )
-    return [FamilyLine(family, int(count), int(total)) for family, count, total in rows.tuples()]
+    return [FamilyLine(family, int(count), int(total)) for family, count, total in rows.all()]
 
 
 async def case_file(db: AsyncSession, *, who: Principal, family_id: int) -> CaseFile:

@@ -35,7 +35,7 @@ class NeedSpend:
 async def names_of(db: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
     """Display names by person id (staff only: families have no names in Tide)."""
     rows = await db.execute(select(Person.id, Person.display_name).where(Person.id.in_(set(ids))))
-    return {int(i): str(n) for i, n in rows.tuples()}
+    return {int(i): str(n) for i, n in rows.all()}
 
 
 async def team_wallets(db: AsyncSession, *, who: Principal, suspended_only: bool = False) -> list[tuple[Wallet, str]]:
@@ -48,7 +48,7 @@ async def team_wallets(db: AsyncSession, *, who: Principal, suspended_only: bool
     )
     if suspended_only:
         statement = statement.where(Wallet.status == "suspended")
-    return [(wallet, str(name)) for wallet, name in (await db.execute(statement)).tuples()]
+    return [(wallet, str(name)) for wallet, name in (await db.execute(statement)).all()]
 
 
 async def spend_by_need(db: AsyncSession, *, who: Principal, month: date) -> list[NeedSpend]:
@@ -62,7 +62,7 @@ async def spend_by_need(db: AsyncSession, *, who: Principal, month: date) -> lis
         .group_by(Need.code)
         .order_by(total.desc())
     )
-    return [NeedSpend(str(code), int(count), int(amount)) for code, count, amount in rows.tuples()]
+    return [NeedSpend(str(code), int(count), int(amount)) for code, count, amount in rows.all()]
 
 
 async def team_budgets_left(db: AsyncSession, *, who: Principal) -> list[tuple[Team, int | None]]:
