@@ -65,6 +65,15 @@ _SUPPLIERS = {
 }
 
 
+SIGN_INS = (
+    ("admin", "admin"),
+    ("finance", "finance"),
+    ("auditor", "auditor"),
+    ("manager.exeter", "team manager"),
+    ("kw.exeter.01", "key worker"),
+)
+
+
 @dataclass
 class DemoSummary:
     """What seeding made; ``already`` when the demo was loaded before."""
@@ -123,16 +132,9 @@ async def seed_demo(
     families_per_worker: int = 14,
     months: int = 3,
 ) -> DemoSummary:
-    """Load the demo county (or report that it is already there)."""
-    summary = DemoSummary(
-        sign_ins=[
-            (email("admin"), "admin"),
-            (email("finance"), "finance"),
-            (email("auditor"), "auditor"),
-            (email("manager.exeter"), "team manager"),
-            (email("kw.exeter.01"), "key worker"),
-        ]
-    )
+    """Load the demo county (or report that it is already there): ``months`` months ending with
+    the one ``now`` (default: the clock's) falls in."""
+    summary = DemoSummary(sign_ins=[(email(name), role) for name, role in SIGN_INS])
     if (await db.execute(select(Person.id).where(Person.email == email("admin")))).first():
         summary.already = True
         summary.families = int((await db.execute(select(func.count()).select_from(Family))).scalar_one())
@@ -144,7 +146,26 @@ async def seed_demo(
     for _ in range(months - 1):
         first_month = previous_month(first_month)
     start = local_midnight(first_month)
+    finance, source_id = await _council(
+        db, start=start, funding=WALLET_PER_MONTH * workers_per_team * len(localities) * months
+    )
+    workers = await _teams(
+        db, localities=localities, workers_per_team=workers_per_team, source_id=source_id, start=start, summary=summary
+    )
+    month = first_month
+    for m in range(months):
+        await _monthly_budgets(db, finance=finance, workers=workers, source_id=source_id, month=month)
+        if m == 0:
+            await _families(
+                db, rng=rng, workers=workers, per_worker=families_per_worker, first_month=first_month, summary=summary
+            )
+        await _purchases_for_month(db, rng=rng, workers=workers, finance=finance, month=month, now=now, summary=summary)
+        month = next_month(month)
+    return summary
 
+
+async def _council(db: AsyncSession, *, start: datetime, funding: int) -> tuple[Principal, int]:
+    """The council-wide people, the spend policy and the funding: finance, and the grant's id."""
     await _person(db, "admin", "Alex Admin", [("admin", None)], start)
     finance_id = await _person(db, "finance", "Fran Finance", [("finance", None)], start)
     await _person(db, "auditor", "Audrey Auditor", [("auditor", None)], start)
@@ -160,113 +181,80 @@ async def seed_demo(
     )
     await budgets.create_funding_source(db, actor=None, code="public-health", name="Public Health Grant", now=start)
     finance = await load_principal(db, person_id=finance_id)
-    total = WALLET_PER_MONTH * workers_per_team * len(localities) * months
     await budgets.fund_pot(
-        db,
-        actor=finance,
-        funding_source_id=prevention.id,
-        transfer_id="demo:grant",
-        amount=total,
-        reason="Prevention grant for the quarter",
-        now=start,
-    )
+        db, actor=finance, funding_source_id=prevention.id, transfer_id="demo:grant", amount=funding,
+        reason="Prevention grant for the quarter", now=start,
+    )  # fmt: skip
+    return finance, prevention.id
 
+
+async def _teams(
+    db: AsyncSession, *, localities: tuple[str, ...], workers_per_team: int, source_id: int, start: datetime,
+    summary: DemoSummary,
+) -> list[tuple[Principal, int]]:  # fmt: skip
+    """A team per locality with its manager and key workers, each with a wallet: (worker, team id)."""
     workers: list[tuple[Principal, int]] = []
     for locality in localities:
         slug = locality.lower().replace(" ", "-")
         team = await organisation.create_team(
-            db,
-            actor=None,
-            name=f"{locality} Early Help",
-            locality=locality,
-            cost_centre=f"EH-{slug.upper()[:8]}",
-            department="Children's Services - Early Help",
-            default_funding_source_id=prevention.id,
-            now=start,
-        )
+            db, actor=None, name=f"{locality} Early Help", locality=locality, cost_centre=f"EH-{slug.upper()[:8]}",
+            department="Children's Services - Early Help", default_funding_source_id=source_id, now=start,
+        )  # fmt: skip
         summary.teams += 1
         await _person(db, f"manager.{slug}", f"{locality} Manager", [("team_manager", team.id)], start)
         for n in range(1, workers_per_team + 1):
-            person_id = await _person(
-                db, f"kw.{slug}.{n:02d}", f"Key Worker {locality} {n}", [("key_worker", team.id)], start
-            )
+            name = f"Key Worker {locality} {n}"
+            person_id = await _person(db, f"kw.{slug}.{n:02d}", name, [("key_worker", team.id)], start)
             await budgets.open_wallet(db, actor=None, person_id=person_id, team_id=team.id, now=start)
             workers.append((await load_principal(db, person_id=person_id), team.id))
             summary.key_workers += 1
+    return workers
 
-    categories = list(_CATEGORY_WEIGHTS)
-    weights = list(_CATEGORY_WEIGHTS.values())
-    need_codes = list(NEEDS)
-    month = first_month
-    for m in range(months):
-        moment = local_midnight(month)
-        for team_id in sorted({t for _, t in workers}):
-            team_workers = [w for w, t in workers if t == team_id]
+
+async def _monthly_budgets(
+    db: AsyncSession, *, finance: Principal, workers: list[tuple[Principal, int]], source_id: int, month: date
+) -> None:
+    """The month's budgets, pushed down at its first moment: pot → each team → each wallet."""
+    moment = local_midnight(month)
+    for team_id in sorted({t for _, t in workers}):
+        team_workers = [w for w, t in workers if t == team_id]
+        gifts: list[tuple[str, int | None, int, str]] = [
+            (f"team:{team_id}", None, WALLET_PER_MONTH * len(team_workers), "Monthly team budget")
+        ]
+        gifts += [
+            (f"wallet:{w.wallet_id}", w.wallet_id, WALLET_PER_MONTH, "Monthly wallet budget") for w in team_workers
+        ]
+        for key, wallet_id, amount, reason in gifts:
             await budgets.allocate(
-                db,
-                actor=finance,
-                transfer_id=f"demo:{month:%Y-%m}:team:{team_id}",
-                funding_source_id=prevention.id,
-                team_id=team_id,
-                wallet_id=None,
-                amount=WALLET_PER_MONTH * len(team_workers),
-                month=month,
-                reason="Monthly team budget",
-                now=moment,
-            )
-            for worker in team_workers:
-                await budgets.allocate(
-                    db,
-                    actor=finance,
-                    transfer_id=f"demo:{month:%Y-%m}:wallet:{worker.wallet_id}",
-                    funding_source_id=prevention.id,
-                    team_id=team_id,
-                    wallet_id=worker.wallet_id,
-                    amount=WALLET_PER_MONTH,
-                    month=month,
-                    reason="Monthly wallet budget",
-                    now=moment,
-                )
-        if m == 0:
-            for worker, team_id in workers:
-                for _ in range(families_per_worker):
-                    family = await families.open_family(
-                        db,
-                        who=worker,
-                        team_id=team_id,
-                        lead_worker_id=worker.person_id,
-                        locality=LOCALITIES[team_id % len(LOCALITIES)],
-                        age_bands=rng.sample(["0-4", "5-10", "11-15", "16-18"], rng.randint(1, 3)),
-                        opened_on=first_month - timedelta(days=rng.randint(0, 120)),
-                        now=moment,
-                    )
-                    summary.families += 1
-                    for code in rng.sample(need_codes, rng.randint(2, 4)):
-                        await families.add_need(
-                            db,
-                            who=worker,
-                            family_id=family.id,
-                            code=code,
-                            whose=rng.choice(["child", "parent", "household"]),
-                            identified_on=family.opened_on,
-                            evidence_source=rng.choice(EVIDENCE_SOURCES),
-                            baseline_score=rng.randint(2, 6),
-                            now=moment,
-                        )
-                        summary.needs += 1
-        await _purchases_for_month(
-            db,
-            rng=rng,
-            workers=workers,
-            finance=finance,
-            month=month,
-            now=now,
-            categories=categories,
-            weights=weights,
-            summary=summary,
-        )
-        month = next_month(month)
-    return summary
+                db, actor=finance, transfer_id=f"demo:{month:%Y-%m}:{key}", funding_source_id=source_id,
+                team_id=team_id, wallet_id=wallet_id, amount=amount, month=month, reason=reason, now=moment,
+            )  # fmt: skip
+
+
+async def _families(
+    db: AsyncSession, *, rng: random.Random, workers: list[tuple[Principal, int]], per_worker: int,
+    first_month: date, summary: DemoSummary,
+) -> None:  # fmt: skip
+    """Each worker's families, opened up to four months before the demo's first month, each
+    with two to four coded needs."""
+    moment = local_midnight(first_month)
+    need_codes = list(NEEDS)
+    for worker, team_id in workers:
+        for _ in range(per_worker):
+            family = await families.open_family(
+                db, who=worker, team_id=team_id, lead_worker_id=worker.person_id,
+                locality=LOCALITIES[team_id % len(LOCALITIES)],
+                age_bands=rng.sample(["0-4", "5-10", "11-15", "16-18"], rng.randint(1, 3)),
+                opened_on=first_month - timedelta(days=rng.randint(0, 120)), now=moment,
+            )  # fmt: skip
+            summary.families += 1
+            for code in rng.sample(need_codes, rng.randint(2, 4)):
+                await families.add_need(
+                    db, who=worker, family_id=family.id, code=code, whose=rng.choice(["child", "parent", "household"]),
+                    identified_on=family.opened_on, evidence_source=rng.choice(EVIDENCE_SOURCES),
+                    baseline_score=rng.randint(2, 6), now=moment,
+                )  # fmt: skip
+                summary.needs += 1
 
 
 async def _purchases_for_month(
@@ -277,10 +265,9 @@ async def _purchases_for_month(
     finance: Principal,
     month: date,
     now: datetime,
-    categories: list[str],
-    weights: list[int],
     summary: DemoSummary,
 ) -> None:
+    categories, weights = list(_CATEGORY_WEIGHTS), list(_CATEGORY_WEIGHTS.values())
     nothing_settled_yet = True
     for worker, _team in workers:
         family_rows = await db.execute(select(Family.id).where(Family.lead_worker_id == worker.person_id))
