@@ -35,7 +35,6 @@ ALLOWED_SQLALCHEMY = {"sqlalchemy.ext.asyncio": {"AsyncSession", "AsyncEngine", 
 
 #: Debts to pay: each over-long module or function and its length today. Shrink, never grow.
 STILL_TOO_LONG: dict[str, int] = {
-    "api/schemas.py": 529,
     "wallet/card_events.py": 770,
     "wallet/cards.py": 574,
     "wallet/models.py": 407,

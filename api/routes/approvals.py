@@ -26,13 +26,13 @@ from api.approval_schemas import (
     NotificationRead,
     ReviewRead,
 )
+from api.case_schemas import PurchaseRead
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, Page
 from api.routes.common import PathId, QueryId, body, problems
 from api.routes.purchases import purchase_read
-from api.schemas import PurchaseRead
 from approvals import cover, lists, notifications, requests, reviews
 from approvals.context import context_for
 from wallet import purchases

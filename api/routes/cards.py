@@ -27,12 +27,12 @@ from litestar.types import ControllerRouterHandler
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.case_schemas import PurchaseRead
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
-from api.schemas import PurchaseRead
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
 from wallet import card_authorizations, card_events, card_till, cards

@@ -7,11 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromQuery
 
-from api.deps import DbDep, NowDep, WhoDep
-from api.idempotency import idempotent
-from api.pagination import DEFAULT_LIMIT, Page, page_from
-from api.routes.common import PathId, QueryId, body, problems
-from api.schemas import (
+from api.case_schemas import (
     CaseLinkRead,
     CaseLinkWrite,
     FamilyClose,
@@ -23,6 +19,10 @@ from api.schemas import (
     ReviewCreate,
     ReviewRead,
 )
+from api.deps import DbDep, NowDep, WhoDep
+from api.idempotency import idempotent
+from api.pagination import DEFAULT_LIMIT, Page, page_from
+from api.routes.common import PathId, QueryId, body, problems
 from wallet import families
 from wallet.clock import local_date
 from wallet.models import Need

@@ -15,12 +15,7 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIRespon
 from litestar.params import FromQuery, MultipartBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import DbDep, NowDep, WhoDep
-from api.errors import DECLINED, problem
-from api.idempotency import idempotent, transfer_id_for
-from api.pagination import DEFAULT_LIMIT, Page
-from api.routes.common import PathId, QueryId, body, problems
-from api.schemas import (
+from api.case_schemas import (
     CaptureCreate,
     PurchaseCreate,
     PurchaseDecisionRead,
@@ -28,6 +23,11 @@ from api.schemas import (
     ReceiptRead,
     RefundCreate,
 )
+from api.deps import DbDep, NowDep, WhoDep
+from api.errors import DECLINED, problem
+from api.idempotency import idempotent, transfer_id_for
+from api.pagination import DEFAULT_LIMIT, Page
+from api.routes.common import PathId, QueryId, body, problems
 from approvals import buying
 from wallet import purchase_history, purchases, receipts
 from wallet.access import Principal
