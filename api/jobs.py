@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import card_sync
 from api.settings import Settings
-from approvals import notifications, requests, reviews
+from approvals import escalation, notifications, reviews
 from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
 from wallet.policies import current_policy
@@ -80,7 +80,7 @@ async def escalate_approvals(ctx: JobContext) -> int:
     """Hand requests that waited past the escalation time to the fallback approver."""
     async with ctx.sessionmaker() as db, db.begin():
         _, policy = await current_policy(db)
-        return len(await requests.escalate_overdue(db, rules=policy.approvals, now=ctx.clock()))
+        return len(await escalation.escalate_overdue(db, rules=policy.approvals, now=ctx.clock()))
 
 
 async def review_receipts(ctx: JobContext) -> reviews.SweepReport:

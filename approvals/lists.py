@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from approvals.requests import visible_requests
+from approvals.requests import covered_team_ids, visible_requests
 from wallet.access import Principal
-from wallet.approval_models import Allowance, ApprovalRequest
+from wallet.approval_models import Allowance, ApprovalCover, ApprovalRequest
 from wallet.listing import DEFAULT_LIMIT, MAX_LIMIT, Listing, fetch_page
 from wallet.models import Person, Wallet
 
@@ -68,4 +68,39 @@ async def list_allowances(db: AsyncSession, *, who: Principal, usable_at: dateti
         statement = statement.where((Allowance.worker_id == who.person_id) | Allowance.wallet_id.in_(team_wallets))
     if usable_at is not None:
         statement = statement.where(Allowance.consumed_at.is_(None), Allowance.expires_at > usable_at)
+    return list((await db.execute(statement)).scalars())
+
+
+async def inbox_for_manager(db: AsyncSession, *, who: Principal, now: datetime) -> list[ApprovalRequest]:
+    """What ``who`` can decide now, oldest first: first decisions for the teams they manage or
+    cover, and second approvals they may give."""
+    covered = await covered_team_ids(db, who=who, now=now)
+    fallback_teams = set(
+        (
+            await db.execute(select(ApprovalCover.team_id).where(ApprovalCover.fallback_approver_id == who.person_id))
+        ).scalars()
+    )
+    deputy_teams = covered - fallback_teams
+    first = or_(
+        ApprovalRequest.team_id.in_(who.managed_team_ids | deputy_teams),
+        and_(ApprovalRequest.team_id.in_(fallback_teams), ApprovalRequest.escalated_at.is_not(None)),
+    )
+    second_teams = true() if who.has("finance") else ApprovalRequest.team_id.in_(who.managed_team_ids)
+    statement = (
+        select(ApprovalRequest)
+        .where(
+            ApprovalRequest.requester_id != who.person_id,
+            or_(
+                and_(ApprovalRequest.status == "open", first),
+                and_(
+                    ApprovalRequest.status == "awaiting_second",
+                    ApprovalRequest.first_approver_id != who.person_id,
+                    second_teams,
+                ),
+            ),
+        )
+        .order_by(ApprovalRequest.created_at, ApprovalRequest.id)
+    )
+    if who.wallet_id is not None:
+        statement = statement.where(ApprovalRequest.wallet_id != who.wallet_id)
     return list((await db.execute(statement)).scalars())

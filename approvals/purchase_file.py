@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from approvals.requests import messages
+from approvals.conversation import messages
 from wallet import purchases
 from wallet.access import Principal
 from wallet.approval_models import ApprovalMessage, ApprovalRequest

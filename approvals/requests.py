@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals import cover
@@ -33,7 +33,7 @@ from approvals.notifications import notify
 from ledger.money import pounds_display
 from wallet import allowances, audit, purchases
 from wallet.access import Principal, load_principal
-from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalMessage, ApprovalRequest, Deputy
+from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalRequest, Deputy
 from wallet.card_models import CardAuthorization
 from wallet.clock import local_date
 from wallet.errors import FamilyClosed, NeedNotOpen, NotFound, NoWallet, UnknownCode
@@ -176,13 +176,13 @@ async def visible_requests(db: AsyncSession, *, who: Principal, now: datetime) -
     clauses: list[ColumnElement[bool]] = [ApprovalRequest.requester_id == who.person_id]
     if who.managed_team_ids:
         clauses.append(ApprovalRequest.team_id.in_(who.managed_team_ids))
-    covered = await _covered_team_ids(db, who=who, now=now)
+    covered = await covered_team_ids(db, who=who, now=now)
     if covered:
         clauses.append(ApprovalRequest.team_id.in_(covered))
     return or_(*clauses) if clauses else false()
 
 
-async def _covered_team_ids(db: AsyncSession, *, who: Principal, now: datetime) -> set[int]:
+async def covered_team_ids(db: AsyncSession, *, who: Principal, now: datetime) -> set[int]:
     today = local_date(now)
     deputising_for = select(Deputy.manager_id).where(
         Deputy.deputy_id == who.person_id, Deputy.starts_on <= today, Deputy.ends_on >= today
@@ -218,7 +218,8 @@ async def get_request(
     return request
 
 
-def _refuse_own(who: Principal, request: ApprovalRequest) -> None:
+def refuse_own(who: Principal, request: ApprovalRequest) -> None:
+    """Nobody decides, or questions as an approver, their own request or their own wallet's."""
     if request.requester_id == who.person_id:
         raise SelfApprovalRefused("nobody approves their own request")
     if who.wallet_id is not None and request.wallet_id == who.wallet_id:
@@ -240,16 +241,8 @@ async def decide(
     request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
     if request.status in FINAL_STATUSES:
         raise ApprovalAlreadyDecided(f"the request was already {request.status}")
-    _refuse_own(who, request)
-    if request.status == "open":
-        await cover.capacity_of(db, who=who, request=request, now=now)
-        limit = request.amount
-    else:
-        if who.person_id == request.first_approver_id:
-            raise SecondApproverRequired("the second approval must come from someone else")
-        if who.person_id not in await cover.second_approvers(db, request=request):
-            raise NotAnApprover("the second approval comes from another manager of the team, or finance")
-        limit = request.first_ceiling or request.amount
+    refuse_own(who, request)
+    limit = await _limit_for(db, who=who, request=request, now=now)
     if verdict == "decline":
         if not reason:
             raise ReasonRequired("say why the request is declined")
@@ -258,38 +251,52 @@ async def decide(
     if ceiling > limit:
         raise CeilingAboveRequest(f"the approval cannot be for more than {pounds_display(limit)}")
     if request.status == "open" and ceiling > rules.second_approver_above:
-        request.status = "awaiting_second"
-        request.first_approver_id, request.first_ceiling, request.first_approved_at = who.person_id, ceiling, now
-        request.updated_at = now
-        await db.flush()
-        await audit.record(
-            db, actor=who, action="approval.first_approved", subject_type="approval", subject_id=request.id,
-            now=now, details={"ceiling": ceiling},
-        )  # fmt: skip
-        await notify(
-            db,
-            recipient_ids=await cover.second_approvers(db, request=request),
-            kind="approval.second_needed",
-            subject=f"Second approval needed: {pounds_display(ceiling)}",
-            body=f"{who.display_name} approved up to {pounds_display(ceiling)}; "
-            f"above {pounds_display(rules.second_approver_above)} a second person must approve too.",
-            link=f"/approvals/{request.id}",
-            now=now,
-        )
-        return request
+        return await _park_for_second(db, who=who, request=request, ceiling=ceiling, rules=rules, now=now)
     allowance = await allowances.grant(
-        db,
-        worker_id=request.requester_id,
-        wallet_id=request.wallet_id,
-        family_id=request.family_id,
-        need_ids=request.need_ids,
-        category=request.category,
-        ceiling=ceiling,
-        expires_at=now + timedelta(hours=rules.allowance_hours),
-        now=now,
-    )
+        db, worker_id=request.requester_id, wallet_id=request.wallet_id, family_id=request.family_id,
+        need_ids=request.need_ids, category=request.category, ceiling=ceiling,
+        expires_at=now + timedelta(hours=rules.allowance_hours), now=now,
+    )  # fmt: skip
     request.allowance_id = allowance.id
     return await _finish(db, who=who, request=request, status="approved", ceiling=ceiling, reason=reason, now=now)
+
+
+async def _limit_for(db: AsyncSession, *, who: Principal, request: ApprovalRequest, now: datetime) -> int:
+    """The most ``who`` may approve on the request now: all of it for a first decision (as a
+    manager, deputy or fallback), the first approver's ceiling for a second one by someone else."""
+    if request.status == "open":
+        await cover.capacity_of(db, who=who, request=request, now=now)
+        return request.amount
+    if who.person_id == request.first_approver_id:
+        raise SecondApproverRequired("the second approval must come from someone else")
+    if who.person_id not in await cover.second_approvers(db, request=request):
+        raise NotAnApprover("the second approval comes from another manager of the team, or finance")
+    return request.first_ceiling or request.amount
+
+
+async def _park_for_second(
+    db: AsyncSession, *, who: Principal, request: ApprovalRequest, ceiling: int, rules: ApprovalRules, now: datetime
+) -> ApprovalRequest:
+    """A first approval above the threshold: the request waits for a second person, who is told."""
+    request.status = "awaiting_second"
+    request.first_approver_id, request.first_ceiling, request.first_approved_at = who.person_id, ceiling, now
+    request.updated_at = now
+    await db.flush()
+    await audit.record(
+        db, actor=who, action="approval.first_approved", subject_type="approval", subject_id=request.id,
+        now=now, details={"ceiling": ceiling},
+    )  # fmt: skip
+    await notify(
+        db,
+        recipient_ids=await cover.second_approvers(db, request=request),
+        kind="approval.second_needed",
+        subject=f"Second approval needed: {pounds_display(ceiling)}",
+        body=f"{who.display_name} approved up to {pounds_display(ceiling)}; "
+        f"above {pounds_display(rules.second_approver_above)} a second person must approve too.",
+        link=f"/approvals/{request.id}",
+        now=now,
+    )
+    return request
 
 
 async def _finish(
@@ -334,79 +341,6 @@ async def _finish(
     return request
 
 
-async def ask_question(
-    db: AsyncSession, *, who: Principal, request_id: int, body: str, now: datetime
-) -> ApprovalMessage:
-    """An approver asks the worker something; the request stays open."""
-    request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
-    if request.status in FINAL_STATUSES:
-        raise ApprovalAlreadyDecided(f"the request was already {request.status}")
-    _refuse_own(who, request)
-    if request.status == "open":
-        await cover.capacity_of(db, who=who, request=request, now=now)
-    elif who.person_id not in await cover.second_approvers(db, request=request) + [request.first_approver_id]:
-        raise NotAnApprover("only the request's approvers ask questions")
-    message = await _message(db, who=who, request=request, kind="question", body=body, now=now)
-    await notify(
-        db, recipient_ids=[request.requester_id], kind="approval.question", subject="A question about your request",
-        body=f"{who.display_name} asks: {body}", link=f"/approvals/{request.id}", now=now,
-    )  # fmt: skip
-    return message
-
-
-async def answer(db: AsyncSession, *, who: Principal, request_id: int, body: str, now: datetime) -> ApprovalMessage:
-    """The worker answers (or adds to) their own open request."""
-    request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
-    if request.requester_id != who.person_id:
-        raise NotTheRequester("only the worker who asked answers on the request")
-    if request.status in FINAL_STATUSES:
-        raise ApprovalAlreadyDecided(f"the request was already {request.status}")
-    message = await _message(db, who=who, request=request, kind="answer", body=body, now=now)
-    asked = (
-        await db.execute(
-            select(ApprovalMessage.author_id).where(
-                ApprovalMessage.request_id == request.id, ApprovalMessage.kind == "question"
-            )
-        )
-    ).scalars()
-    recipients = set(asked) or set(await cover.first_approvers(db, request=request, now=now))
-    await notify(
-        db, recipient_ids=sorted(recipients - {who.person_id}), kind="approval.answer",
-        subject="An answer on an approval request", body=f"{who.display_name}: {body}",
-        link=f"/approvals/{request.id}", now=now,
-    )  # fmt: skip
-    return message
-
-
-async def comment(db: AsyncSession, *, who: Principal, request_id: int, body: str, now: datetime) -> ApprovalMessage:
-    """Anyone who can see the request, and is not read-only, adds a note to it."""
-    who.require_writer()
-    request = await get_request(db, who=who, request_id=request_id, now=now)
-    if request.requester_id == who.person_id:
-        return await answer(db, who=who, request_id=request_id, body=body, now=now)
-    return await _message(db, who=who, request=request, kind="comment", body=body, now=now)
-
-
-async def _message(
-    db: AsyncSession, *, who: Principal, request: ApprovalRequest, kind: str, body: str, now: datetime
-) -> ApprovalMessage:
-    message = ApprovalMessage(request_id=request.id, author_id=who.person_id, kind=kind, body=body, created_at=now)
-    db.add(message)
-    request.updated_at = now
-    await db.flush()
-    await audit.record(
-        db, actor=who, action=f"approval.{kind}", subject_type="approval", subject_id=request.id, now=now
-    )
-    return message
-
-
-async def messages(db: AsyncSession, *, request_id: int) -> list[ApprovalMessage]:
-    found = await db.execute(
-        select(ApprovalMessage).where(ApprovalMessage.request_id == request_id).order_by(ApprovalMessage.id)
-    )
-    return list(found.scalars())
-
-
 async def cancel(db: AsyncSession, *, who: Principal, request_id: int, now: datetime) -> ApprovalRequest:
     """The worker withdraws their request (a parked purchase is cancelled with it)."""
     request = await get_request(db, who=who, request_id=request_id, now=now, for_update=True)
@@ -415,90 +349,6 @@ async def cancel(db: AsyncSession, *, who: Principal, request_id: int, now: date
     if request.status in FINAL_STATUSES:
         raise ApprovalAlreadyDecided(f"the request was already {request.status}")
     return await _finish(db, who=who, request=request, status="cancelled", ceiling=None, reason=None, now=now)
-
-
-async def inbox_for_manager(db: AsyncSession, *, who: Principal, now: datetime) -> list[ApprovalRequest]:
-    """What ``who`` can decide now, oldest first: first decisions for the teams they manage or
-    cover, and second approvals they may give."""
-    covered = await _covered_team_ids(db, who=who, now=now)
-    fallback_teams = set(
-        (
-            await db.execute(select(ApprovalCover.team_id).where(ApprovalCover.fallback_approver_id == who.person_id))
-        ).scalars()
-    )
-    deputy_teams = covered - fallback_teams
-    first = or_(
-        ApprovalRequest.team_id.in_(who.managed_team_ids | deputy_teams),
-        and_(ApprovalRequest.team_id.in_(fallback_teams), ApprovalRequest.escalated_at.is_not(None)),
-    )
-    second_teams = true() if who.has("finance") else ApprovalRequest.team_id.in_(who.managed_team_ids)
-    statement = (
-        select(ApprovalRequest)
-        .where(
-            ApprovalRequest.requester_id != who.person_id,
-            or_(
-                and_(ApprovalRequest.status == "open", first),
-                and_(
-                    ApprovalRequest.status == "awaiting_second",
-                    ApprovalRequest.first_approver_id != who.person_id,
-                    second_teams,
-                ),
-            ),
-        )
-        .order_by(ApprovalRequest.created_at, ApprovalRequest.id)
-    )
-    if who.wallet_id is not None:
-        statement = statement.where(ApprovalRequest.wallet_id != who.wallet_id)
-    return list((await db.execute(statement)).scalars())
-
-
-async def requests_of_worker(db: AsyncSession, *, who: Principal, limit: int = 100) -> list[ApprovalRequest]:
-    """The worker's own requests, newest first."""
-    found = await db.execute(
-        select(ApprovalRequest)
-        .where(ApprovalRequest.requester_id == who.person_id)
-        .order_by(ApprovalRequest.id.desc())
-        .limit(limit)
-    )
-    return list(found.scalars())
-
-
-async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> list[int]:
-    """Requests undecided past the escalation time go to the team's fallback approver (a job)."""
-    cutoff = now - timedelta(minutes=rules.escalate_after_minutes)
-    due = (
-        await db.execute(
-            select(ApprovalRequest)
-            .where(
-                ApprovalRequest.status.in_(OPEN_STATUSES),
-                ApprovalRequest.escalated_at.is_(None),
-                ApprovalRequest.created_at <= cutoff,
-            )
-            .order_by(ApprovalRequest.id)
-            .with_for_update(skip_locked=True)
-        )
-    ).scalars()
-    escalated: list[int] = []
-    for request in due:
-        request.escalated_at, request.updated_at = now, now
-        escalated.append(request.id)
-        fallback = await cover.fallback_of(db, team_id=request.team_id)
-        await audit.record(
-            db, actor=None, action="approval.escalated", subject_type="approval", subject_id=request.id, now=now,
-            details={"fallback_approver_id": fallback},
-        )  # fmt: skip
-        if fallback is not None and fallback != request.requester_id:
-            await notify(
-                db, recipient_ids=[fallback], kind="approval.escalated",
-                subject=(
-                    f"Escalated to you: {pounds_display(request.amount)} "
-                    f"waiting {rules.escalate_after_minutes} minutes"
-                ),
-                body="A key worker's request has waited past the escalation time; you are the team's fallback.",
-                link=f"/approvals/{request.id}", now=now,
-            )  # fmt: skip
-    await db.flush()
-    return escalated
 
 
 #: A worker retrying at the till is not asking again: one open card request covers them all.

@@ -33,7 +33,7 @@ from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, Page
 from api.routes.common import PathId, QueryId, body, problems
 from api.routes.purchases import purchase_read
-from approvals import cover, lists, notifications, requests, reviews
+from approvals import conversation, cover, lists, notifications, requests, reviews
 from approvals.context import context_for
 from wallet import purchases
 from wallet.access import Principal, may_see_needs
@@ -84,7 +84,7 @@ async def approval_read(
         escalated_at=row.escalated_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        messages=[MessageRead.model_validate(m) for m in await requests.messages(db, request_id=row.id)],
+        messages=[MessageRead.model_validate(m) for m in await conversation.messages(db, request_id=row.id)],
         context=context,
     )
 
@@ -130,7 +130,7 @@ class ApprovalController(Controller):
         """``box=inbox``: what you can decide now, oldest first (not paged); ``box=mine``: your
         own requests; ``box=all``: every request you may see, with filters."""
         if box == "inbox":
-            rows = await requests.inbox_for_manager(db, who=who, now=now)
+            rows = await lists.inbox_for_manager(db, who=who, now=now)
             items = [(await approval_read(db, who, r, now)).model_dump(mode="json") for r in rows]
             return Page[ApprovalRead].model_validate({"items": items, "next_cursor": None})
         listing = await lists.list_requests(
@@ -191,7 +191,7 @@ class ApprovalController(Controller):
         data: Annotated[MessageCreate, body(MessageCreate)],
     ) -> MessageRead:
         """The request stays open until it is decided."""
-        message = await requests.ask_question(db, who=who, request_id=request_id, body=data.body, now=now)
+        message = await conversation.ask_question(db, who=who, request_id=request_id, body=data.body, now=now)
         return MessageRead.model_validate(message)
 
     @post(
@@ -209,7 +209,7 @@ class ApprovalController(Controller):
         request_id: PathId,
         data: Annotated[MessageCreate, body(MessageCreate)],
     ) -> MessageRead:
-        message = await requests.comment(db, who=who, request_id=request_id, body=data.body, now=now)
+        message = await conversation.comment(db, who=who, request_id=request_id, body=data.body, now=now)
         return MessageRead.model_validate(message)
 
     @post("/{request_id:int}/cancel", summary="Withdraw your own request", responses=problems(403, 404, 409))

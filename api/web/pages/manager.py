@@ -17,8 +17,8 @@ from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
+from approvals import conversation, lists, reviews
 from approvals import requests as approvals
-from approvals import reviews
 from approvals.context import context_for
 from approvals.errors import ApprovalError
 from wallet import budgets, families, team
@@ -51,7 +51,7 @@ async def _names(db: AsyncSession, ids: set[int]) -> dict[int, str]:
 @get("/approvals")
 async def inbox(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
     _require_manager(user)
-    waiting = await approvals.inbox_for_manager(db, who=user.who, now=now)
+    waiting = await lists.inbox_for_manager(db, who=user.who, now=now)
     names = await _names(db, {r.requester_id for r in waiting})
     contexts = {r.id: await context_for(db, who=user.who, request=r, now=now) for r in waiting}
     return page(
@@ -83,7 +83,7 @@ async def _decision_page(
         requester=names.get(request.requester_id, "A key worker"),
         needs=needs,
         context=await context_for(db, who=user.who, request=request, now=now),
-        messages=await approvals.messages(db, request_id=request.id),
+        messages=await conversation.messages(db, request_id=request.id),
         values=form.values if form else {},
         errors=form.errors if form else {},
         key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
@@ -120,7 +120,7 @@ async def decision_submit(
 
     async def act() -> str:
         if choice == "ask":
-            await approvals.ask_question(db, who=user.who, request_id=request_id, body=note, now=now)
+            await conversation.ask_question(db, who=user.who, request_id=request_id, body=note, now=now)
             return "/approvals?done=asked"
         verdict: approvals.Verdict = "approve" if choice == "approve" else "decline"
         await approvals.decide(

@@ -13,8 +13,7 @@ from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import category_label, money, page
 from api.web.session import UserDep, WebUser
-from approvals import buying
-from approvals import requests as approvals
+from approvals import buying, conversation
 from approvals.errors import ApprovalError
 from approvals.purchase_file import purchase_file
 from wallet import purchases, receipts
@@ -171,7 +170,7 @@ async def answer_manager(
     request_id = context["request"].id
 
     async def act() -> str:
-        await approvals.answer(db, who=user.who, request_id=request_id, body=body[:2000], now=now)
+        await conversation.answer(db, who=user.who, request_id=request_id, body=body[:2000], now=now)
         return f"/purchases/{purchase_id}?done=answered"
 
     return await _act_on_purchase(request, db, now, user, purchase_id, "answer", act)

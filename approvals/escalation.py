@@ -1,0 +1,56 @@
+"""Escalation: a request undecided past the council's escalation time goes to its team's
+fallback approver, who is told. A job runs it; each request escalates once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from approvals import cover
+from approvals.notifications import notify
+from approvals.requests import OPEN_STATUSES
+from ledger.money import pounds_display
+from wallet import audit
+from wallet.approval_models import ApprovalRequest
+from wallet.policy import ApprovalRules
+
+
+async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> list[int]:
+    """Requests undecided past the escalation time go to the team's fallback approver (a job)."""
+    cutoff = now - timedelta(minutes=rules.escalate_after_minutes)
+    due = (
+        await db.execute(
+            select(ApprovalRequest)
+            .where(
+                ApprovalRequest.status.in_(OPEN_STATUSES),
+                ApprovalRequest.escalated_at.is_(None),
+                ApprovalRequest.created_at <= cutoff,
+            )
+            .order_by(ApprovalRequest.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars()
+    escalated: list[int] = []
+    for request in due:
+        request.escalated_at, request.updated_at = now, now
+        escalated.append(request.id)
+        fallback = await cover.fallback_of(db, team_id=request.team_id)
+        await audit.record(
+            db, actor=None, action="approval.escalated", subject_type="approval", subject_id=request.id, now=now,
+            details={"fallback_approver_id": fallback},
+        )  # fmt: skip
+        if fallback is not None and fallback != request.requester_id:
+            await notify(
+                db, recipient_ids=[fallback], kind="approval.escalated",
+                subject=(
+                    f"Escalated to you: {pounds_display(request.amount)} "
+                    f"waiting {rules.escalate_after_minutes} minutes"
+                ),
+                body="A key worker's request has waited past the escalation time; you are the team's fallback.",
+                link=f"/approvals/{request.id}", now=now,
+            )  # fmt: skip
+    await db.flush()
+    return escalated
