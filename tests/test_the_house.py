@@ -46,7 +46,6 @@ STILL_TOO_LONG: dict[str, int] = {
     "wallet/card_events.py:_stand_in_hold": 69,
     "wallet/card_events.py:_capture": 65,
     "wallet/card_till.py:decide": 89,
-    "wallet/purchases.py:make_purchase": 96,
     "wallet/returns.py:return_unspent": 62,
     "ledger/holds.py:capture": 65,
     "ledger/unheld.py:capture_without_hold": 90,

@@ -32,7 +32,7 @@ from wallet.errors import (
     WalletSuspended,
 )
 from wallet.families import get_family
-from wallet.models import FamilyWorker, FundingSource, Need, Purchase, PurchaseNeed, Team, Wallet
+from wallet.models import Family, FamilyWorker, FundingSource, Need, Purchase, PurchaseNeed, Team, Wallet
 from wallet.policy import Answer, Ask, PolicyDocument, Spend, evaluate
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
 
@@ -101,6 +101,48 @@ async def make_purchase(
 ) -> PurchaseResult:
     """Decide and record one purchase; hold the money when the policy allows it."""
     _validate(ask)
+    family, needs, wallet, funding_source_id = await _where_it_goes(db, who=who, ask=ask)
+    answer = await evaluate(
+        policy,
+        Ask(amount=ask.amount, category=ask.category, worker_id=who.person_id, team_id=wallet.team_id),
+        _spend_so_far(db, family_id=family.id, wallet_id=wallet.id, now=now),
+    )
+    allowance = None
+    if answer.decision == "needs_approval":
+        allowance = await allowances.find_usable(
+            db, worker_id=who.person_id, category=ask.category, amount=ask.amount, family_id=family.id, now=now
+        )
+    decision = "allow" if allowance is not None else answer.decision
+    status = {"allow": "held", "needs_approval": "needs_approval", "deny": "declined"}[decision]
+    reasons = [*answer.codes, "allowance_used"] if allowance is not None else answer.codes
+    purchase = Purchase(
+        family_id=family.id, wallet_id=wallet.id, team_id=wallet.team_id, worker_id=who.person_id,
+        funding_source_id=funding_source_id, category=ask.category, description=ask.description,
+        supplier=ask.supplier, amount=ask.amount, vat_rate=ask.vat_rate, vat_amount=ask.vat_amount,
+        vat_evidence=ask.vat_evidence, payment_method=ask.payment_method, status=status, policy_decision=decision,
+        policy_reasons=reasons, receipt_required=answer.receipt_required, created_at=now, updated_at=now,
+    )  # fmt: skip
+    db.add(purchase)
+    await db.flush()
+    db.add_all(PurchaseNeed(purchase_id=purchase.id, need_id=need.id) for need in needs)
+    ledger_decline = await _hold(db, purchase=purchase, wallet=wallet, now=now) if status == "held" else None
+    used = allowance.id if allowance is not None and ledger_decline is None else None
+    if allowance is not None and used is not None:
+        await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
+    await db.flush()
+    await audit.record(
+        db, actor=who, action=f"purchase.{purchase.status}", subject_type="purchase", subject_id=purchase.id, now=now,
+        details={"amount": ask.amount, "decision": decision, "reasons": reasons, "ledger": ledger_decline,
+                 "allowance": used},
+    )  # fmt: skip
+    return PurchaseResult(purchase=purchase, answer=answer, ledger_decline=ledger_decline, allowance_id=used)
+
+
+async def _where_it_goes(
+    db: AsyncSession, *, who: Principal, ask: PurchaseAsk
+) -> tuple[Family, Sequence[Need], Wallet, int]:
+    """The family (locked), its needs the purchase answers, the buyer's wallet (locked) and the
+    funding source; each refused with the rule it breaks."""
     family = await get_family(db, who=who, family_id=ask.family_id, for_update=True)  # unseen: not found
     if who.wallet_id is None or not who.has("key_worker"):
         raise NoWallet("only a key worker with a wallet makes purchases")
@@ -120,78 +162,24 @@ async def make_purchase(
         raise NotFound("the team has no default funding source; name one")
     if await db.get(FundingSource, funding_source_id) is None:
         raise NotFound(f"no funding source {funding_source_id}")
+    return family, needs, wallet, funding_source_id
+
+
+def _spend_so_far(db: AsyncSession, *, family_id: int, wallet_id: int, now: datetime) -> Spend:
+    """What the policy's spend limits count, asked only when a rule needs it."""
 
     def since(days: int) -> datetime:
         return now - timedelta(days=days)
 
-    spend = Spend(
+    return Spend(
         family_in_days=lambda days: committed_sum(
-            db, Purchase.family_id == family.id, Purchase.created_at >= since(days)
+            db, Purchase.family_id == family_id, Purchase.created_at >= since(days)
         ),
-        case=lambda: committed_sum(db, Purchase.family_id == family.id),
+        case=lambda: committed_sum(db, Purchase.family_id == family_id),
         wallet_in_days=lambda days: committed_sum(
-            db, Purchase.wallet_id == wallet.id, Purchase.created_at >= since(days)
+            db, Purchase.wallet_id == wallet_id, Purchase.created_at >= since(days)
         ),
     )
-    answer = await evaluate(
-        policy, Ask(amount=ask.amount, category=ask.category, worker_id=who.person_id, team_id=wallet.team_id), spend
-    )
-    allowance = None
-    if answer.decision == "needs_approval":
-        allowance = await allowances.find_usable(
-            db, worker_id=who.person_id, category=ask.category, amount=ask.amount, family_id=family.id, now=now
-        )
-    decision = "allow" if allowance is not None else answer.decision
-    status = {"allow": "held", "needs_approval": "needs_approval", "deny": "declined"}[decision]
-    reasons = [*answer.codes, "allowance_used"] if allowance is not None else answer.codes
-    purchase = Purchase(
-        family_id=family.id,
-        wallet_id=wallet.id,
-        team_id=wallet.team_id,
-        worker_id=who.person_id,
-        funding_source_id=funding_source_id,
-        category=ask.category,
-        description=ask.description,
-        supplier=ask.supplier,
-        amount=ask.amount,
-        vat_rate=ask.vat_rate,
-        vat_amount=ask.vat_amount,
-        vat_evidence=ask.vat_evidence,
-        payment_method=ask.payment_method,
-        status=status,
-        policy_decision=decision,
-        policy_reasons=reasons,
-        receipt_required=answer.receipt_required,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(purchase)
-    await db.flush()
-    for need in needs:
-        db.add(PurchaseNeed(purchase_id=purchase.id, need_id=need.id))
-    ledger_decline = None
-    if status == "held":
-        ledger_decline = await _hold(db, purchase=purchase, wallet=wallet, now=now)
-    if allowance is not None and ledger_decline is None:
-        await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
-    await db.flush()
-    await audit.record(
-        db,
-        actor=who,
-        action=f"purchase.{purchase.status}",
-        subject_type="purchase",
-        subject_id=purchase.id,
-        now=now,
-        details={
-            "amount": ask.amount,
-            "decision": decision,
-            "reasons": reasons,
-            "ledger": ledger_decline,
-            "allowance": allowance.id if allowance is not None and ledger_decline is None else None,
-        },
-    )
-    used = allowance.id if allowance is not None and ledger_decline is None else None
-    return PurchaseResult(purchase=purchase, answer=answer, ledger_decline=ledger_decline, allowance_id=used)
 
 
 async def _hold(db: AsyncSession, *, purchase: Purchase, wallet: Wallet, now: datetime) -> str | None:
