@@ -143,6 +143,44 @@ async def allocate(
 ) -> AllocationResult:
     """Push budget down for a month: pot → team (finance or admin), or team → wallet (the
     team's manager, or finance). Declined, and recorded, when the giver cannot cover it."""
+    giver, receiver = await _giver_and_receiver(
+        db, actor=actor, funding_source_id=funding_source_id, team_id=team_id, wallet_id=wallet_id
+    )
+    month = month_start(month or local_date(now))
+    # Dated today: the month it is for is recorded on the allocation, not back-dated in the ledger.
+    outcome = await ledger.allocate(
+        db, transfer_id=transfer_id, from_account_id=giver, to_account_id=receiver, amount=amount, memo=reason[:200],
+        now=now,
+    )  # fmt: skip
+    if not outcome.accepted:
+        await audit.record(
+            db, actor=actor, action="allocation.declined", subject_type="team", subject_id=team_id, now=now,
+            details={"amount": amount, "reason": outcome.declined, "transfer_id": transfer_id},
+        )  # fmt: skip
+        return AllocationResult(allocation=None, declined=outcome.declined, replayed=outcome.replayed)
+    existing = (await db.execute(select(Allocation).where(Allocation.transfer_id == transfer_id))).scalar_one_or_none()
+    if existing is not None:
+        return AllocationResult(allocation=existing, declined=None, replayed=True)
+    allocation = Allocation(
+        transfer_id=transfer_id, level="team" if wallet_id is None else "wallet", team_id=team_id,
+        wallet_id=wallet_id, funding_source_id=funding_source_id, month=month, amount=amount,
+        carried_over=carried_over, reason=reason, allocated_by=actor.person_id, created_at=now,
+    )  # fmt: skip
+    db.add(allocation)
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="allocation.made", subject_type="allocation", subject_id=allocation.id, now=now,
+        details={"amount": amount, "team_id": team_id, "wallet_id": wallet_id},
+    )  # fmt: skip
+    return AllocationResult(allocation=allocation, declined=None, replayed=False)
+
+
+async def _giver_and_receiver(
+    db: AsyncSession, *, actor: Principal, funding_source_id: int, team_id: int, wallet_id: int | None
+) -> tuple[int, int]:
+    """The ledger accounts an allocation moves money between, once ``actor`` may make it:
+    the pot and the team's budget (finance, admin), or the team's budget and a wallet in it
+    (the team's manager, finance, admin). Someone who cannot see the wallet is told it is not there."""
     source = await db.get(FundingSource, funding_source_id)
     team = await db.get(Team, team_id)
     if source is None or team is None:
@@ -150,68 +188,17 @@ async def allocate(
     if wallet_id is None:
         if not actor.has("finance", "admin"):
             raise NotAllowed("only finance allocates budget to teams")
-        giver = source.pot_account_id
-        receiver = (await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)).account_id
-    else:
-        wallet = await db.get(Wallet, wallet_id)
-        if wallet is None or wallet.team_id != team_id:
-            raise NotFound(f"no wallet {wallet_id} in team {team_id}")
-        if not (actor.has("finance", "admin") or team_id in actor.managed_team_ids):
-            if actor.sees_all_money or wallet.id == actor.wallet_id:  # seen, so refused rather than hidden
-                raise NotAllowed("only the team's manager or finance allocates to a wallet")
-            raise NotFound(f"no wallet {wallet_id} in team {team_id}")
-        giver = (await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)).account_id
-        receiver = wallet.account_id
-    month = month_start(month or local_date(now))
-    # Dated today: the month it is for is recorded on the allocation, not back-dated in the ledger.
-    outcome = await ledger.allocate(
-        db,
-        transfer_id=transfer_id,
-        from_account_id=giver,
-        to_account_id=receiver,
-        amount=amount,
-        memo=reason[:200],
-        now=now,
-    )
-    if not outcome.accepted:
-        await audit.record(
-            db,
-            actor=actor,
-            action="allocation.declined",
-            subject_type="team",
-            subject_id=team_id,
-            now=now,
-            details={"amount": amount, "reason": outcome.declined, "transfer_id": transfer_id},
-        )
-        return AllocationResult(allocation=None, declined=outcome.declined, replayed=outcome.replayed)
-    existing = (await db.execute(select(Allocation).where(Allocation.transfer_id == transfer_id))).scalar_one_or_none()
-    if existing is not None:
-        return AllocationResult(allocation=existing, declined=None, replayed=True)
-    allocation = Allocation(
-        transfer_id=transfer_id,
-        level="team" if wallet_id is None else "wallet",
-        team_id=team_id,
-        wallet_id=wallet_id,
-        funding_source_id=funding_source_id,
-        month=month,
-        amount=amount,
-        carried_over=carried_over,
-        reason=reason,
-        allocated_by=actor.person_id,
-        created_at=now,
-    )
-    db.add(allocation)
-    await db.flush()
-    await audit.record(
-        db,
-        actor=actor,
-        action="allocation.made",
-        subject_type="allocation",
-        subject_id=allocation.id,
-        now=now,
-        details={"amount": amount, "team_id": team_id, "wallet_id": wallet_id},
-    )
-    return AllocationResult(allocation=allocation, declined=None, replayed=False)
+        budget = await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)
+        return source.pot_account_id, budget.account_id
+    wallet = await db.get(Wallet, wallet_id)
+    if wallet is None or wallet.team_id != team_id:
+        raise NotFound(f"no wallet {wallet_id} in team {team_id}")
+    if not (actor.has("finance", "admin") or team_id in actor.managed_team_ids):
+        if actor.sees_all_money or wallet.id == actor.wallet_id:  # seen, so refused rather than hidden
+            raise NotAllowed("only the team's manager or finance allocates to a wallet")
+        raise NotFound(f"no wallet {wallet_id} in team {team_id}")
+    budget = await team_budget(db, team_id=team_id, funding_source_id=funding_source_id)
+    return budget.account_id, wallet.account_id
 
 
 async def fund_pot(

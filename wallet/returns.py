@@ -48,38 +48,20 @@ async def return_unspent(
         raise NothingToChange("the wallet has nothing unspent to return")
     budget = await team_budget(db, team_id=wallet.team_id, funding_source_id=funding_source_id)
     outcome = await ledger.allocate(
-        db,
-        transfer_id=transfer_id,
-        from_account_id=wallet.account_id,
-        to_account_id=budget.account_id,
-        amount=wanted,
-        memo=f"return: {reason}"[:200],
-        now=now,
-    )
+        db, transfer_id=transfer_id, from_account_id=wallet.account_id, to_account_id=budget.account_id,
+        amount=wanted, memo=f"return: {reason}"[:200], now=now,
+    )  # fmt: skip
     if not outcome.accepted:
         return AllocationResult(allocation=None, declined=outcome.declined, replayed=outcome.replayed)
     allocation = Allocation(
-        transfer_id=transfer_id,
-        level="return",
-        team_id=wallet.team_id,
-        wallet_id=wallet.id,
-        funding_source_id=funding_source_id,
-        month=month_start(local_date(now)),
-        amount=wanted,
-        carried_over=False,
-        reason=reason,
-        allocated_by=actor.person_id,
-        created_at=now,
-    )
+        transfer_id=transfer_id, level="return", team_id=wallet.team_id, wallet_id=wallet.id,
+        funding_source_id=funding_source_id, month=month_start(local_date(now)), amount=wanted, carried_over=False,
+        reason=reason, allocated_by=actor.person_id, created_at=now,
+    )  # fmt: skip
     db.add(allocation)
     await db.flush()
     await audit.record(
-        db,
-        actor=actor,
-        action="allocation.returned",
-        subject_type="allocation",
-        subject_id=allocation.id,
-        now=now,
+        db, actor=actor, action="allocation.returned", subject_type="allocation", subject_id=allocation.id, now=now,
         details={"amount": wanted, "wallet_id": wallet.id},
-    )
+    )  # fmt: skip
     return AllocationResult(allocation=allocation, declined=None, replayed=False)
