@@ -177,17 +177,9 @@ async def capture(
     # The hold's accounts are locked before its resolution is written: see expire_due_holds.
     await lock_accounts(db, (wallet, clearing))
     resolved = await insert_transfer(
-        db,
-        on_conflict_index=True,
-        id=transfer_id,
-        operation_id=transfer_id,
-        kind="capture",
-        debit_account_id=wallet.id,
-        credit_account_id=clearing.id,
-        amount=captured,
-        pending_id=hold.id,
-        **common,
-    )
+        db, on_conflict_index=True, id=transfer_id, operation_id=transfer_id, kind="capture",
+        debit_account_id=wallet.id, credit_account_id=clearing.id, amount=captured, pending_id=hold.id, **common,
+    )  # fmt: skip
     if not resolved:
         return await decline(db, operation_id=transfer_id, error=errors.HoldAlreadyResolved)
     await apply_legs(
@@ -199,15 +191,9 @@ async def capture(
     )
     if amount > hold.amount:
         await _post_excess(
-            db,
-            transfer_id=transfer_id,
-            hold=hold,
-            wallet=wallet,
-            clearing=clearing,
-            excess=amount - hold.amount,
-            overspend_account_id=overspend_account_id,
-            common=common,
-        )
+            db, transfer_id=transfer_id, hold=hold, wallet=wallet, clearing=clearing, excess=amount - hold.amount,
+            overspend_account_id=overspend_account_id, common=common,
+        )  # fmt: skip
     return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
 
 

@@ -37,7 +37,7 @@ from ledger.operations import (
     lock_accounts,
     same_ledger,
 )
-from ledger.types import Outcome
+from ledger.types import Account, Outcome
 
 
 async def capture_without_hold(
@@ -89,8 +89,29 @@ async def capture_without_hold(
         "accounting_date": accounting_date or accounting_date_of(now),
         "recorded_at": now,
     }
-    hold_id = f"{transfer_id}:hold"
     held_from = wallet if covered else receivable
+    await _record(
+        db, transfer_id=transfer_id, held_from=held_from, clearing=clearing, receivable=receivable,
+        covered=covered, rest=rest, memo=memo, common=common,
+    )  # fmt: skip
+    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
+
+
+async def _record(
+    db: Db,
+    *,
+    transfer_id: str,
+    held_from: Account,
+    clearing: Account,
+    receivable: Account,
+    covered: int,
+    rest: int,
+    memo: str | None,
+    common: dict[str, Any],
+) -> None:
+    """The transfers: the hold (the wallet's for what it covers, else the receivable's for the
+    shortfall), resolved at once by a capture or a release, and the flagged excess when short."""
+    hold_id = f"{transfer_id}:hold"
     held = covered or rest
     await insert_transfer(
         db,
@@ -129,7 +150,6 @@ async def capture_without_hold(
             memo=memo,
             **common,
         )
-    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
 
 
 def _note(memo: str | None, note: str) -> str:

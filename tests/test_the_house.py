@@ -45,8 +45,6 @@ STILL_TOO_LONG: dict[str, int] = {
     "wallet/card_events.py:_stand_in_hold": 69,
     "wallet/card_events.py:_capture": 65,
     "wallet/card_till.py:decide": 89,
-    "ledger/holds.py:capture": 65,
-    "ledger/unheld.py:capture_without_hold": 90,
     "reports/reconciliation.py:_processor_against_ledger": 66,
     "reports/reconciliation.py:_allocations": 62,
 }
