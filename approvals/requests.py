@@ -30,10 +30,10 @@ from approvals.errors import (
     SelfApprovalRefused,
 )
 from approvals.notifications import notify
+from cards.models import CardAuthorization
 from wallet import allowances, audit, purchases
 from wallet.access import Principal, load_principal
 from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalMessage, ApprovalRequest, Deputy
-from wallet.card_models import CardAuthorization
 from wallet.clock import local_date
 from wallet.errors import FamilyClosed, NeedNotOpen, NotFound, NoWallet, UnknownCode
 from wallet.families import get_family

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards import till
+from cards.models import CardDecision
+from cards.till import CardAnswer
 from ledger.database import create_engine
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
-from wallet import card_authorizations
-from wallet.card_authorizations import CardAnswer
-from wallet.card_models import CardDecision
 from wallet.clock import now_utc
 
 pytestmark = pytest.mark.postgresql
@@ -33,7 +33,7 @@ async def pg_county(cards_county_postgres: str) -> AsyncIterator[County]:
 
 async def _decide(county: County, event: dict[str, object]) -> CardAnswer:
     async with AsyncSession(county.engine, expire_on_commit=False) as db:
-        answer = await card_authorizations.decide(db, event=event, now=now_utc())
+        answer = await till.decide(db, event=event, now=now_utc())
         await db.commit()
         return answer
 

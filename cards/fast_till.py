@@ -1,7 +1,7 @@
 """Answering the till in one database call (PostgreSQL).
 
 Stripe waits at most two seconds for an answer, and at a busy till many requests arrive at
-once. The Python path (``card_authorizations.decide``) takes a dozen statements; on
+once. The Python path (``cards.till.decide``) takes a dozen statements; on
 PostgreSQL the common answers take one: the spend policy is asked here, in Python, exactly as
 every channel asks it (``policy.evaluate``), and the ``card_decide`` function (migration 0008)
 claims the decision by event id, checks the policy version asked is still in force, refuses
@@ -34,9 +34,9 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cards.till import CardAnswer, read_request, unknown_family
 from ledger.operations import accounting_date_of, request_hash
 from wallet.budgets import CARD_CLEARING
-from wallet.card_authorizations import CardAnswer, read_request, unknown_family
 from wallet.policy import DEFAULT_POLICY, Ask, PolicyDocument, Spend, evaluate, parse_policy
 from wallet.purchases import CARD_HOLD_LIFETIME
 

@@ -36,12 +36,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards.models import Card, CardAuthorization, CardDecision, Cardholder, CardTransaction, StripeEvent
+from cards.till import merchant_of, place_card_hold
 from ledger.operations import insert_ignoring_conflict, load_transfer, returned_so_far
 from ledger.schema import transfers
 from wallet import audit
 from wallet.budgets import house_accounts
-from wallet.card_authorizations import merchant_of, place_card_hold
-from wallet.card_models import Card, CardAuthorization, CardDecision, Cardholder, CardTransaction, StripeEvent
 from wallet.clock import now_utc
 from wallet.models import Purchase, Team, Wallet
 

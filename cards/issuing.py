@@ -19,11 +19,11 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cards.errors import CardNotInState
+from cards.models import Card, Cardholder
 from wallet import audit
 from wallet.access import Principal
-from wallet.card_models import Card, Cardholder
 from wallet.errors import (
-    CardNotInState,
     FamilyClosed,
     NeedNotOpen,
     NotAllowed,

@@ -24,11 +24,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards.issuing import category_for
+from cards.models import Card, CardAuthorization, CardDecision
 from ledger.operations import insert_ignoring_conflict
 from wallet import allowances, audit
 from wallet.budgets import house_accounts
-from wallet.card_models import Card, CardAuthorization, CardDecision
-from wallet.cards import category_for
 from wallet.models import Purchase, PurchaseNeed, Team, Wallet
 from wallet.policies import current_policy
 from wallet.policy import Answer, Ask, Spend, evaluate

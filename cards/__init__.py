@@ -1,0 +1,1 @@
+"""Cards: key workers' Tide cards (Stripe Issuing), spending their wallets."""
