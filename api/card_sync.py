@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.stripe_gateway import StripeConfig, StripeGateway
 from cards import events, issuing
 from cards.events import apply_event
+from cards.issuer import CardIssuer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class SyncReport:
 
 async def sync_stripe(
     sessions: async_sessionmaker[AsyncSession],
-    issuer: issuing.CardIssuer,
+    issuer: CardIssuer,
     *,
     since: datetime,
     until: datetime,
@@ -64,7 +65,7 @@ async def sync_stripe(
     return report
 
 
-def issuer_from_env() -> issuing.CardIssuer | None:
+def issuer_from_env() -> CardIssuer | None:
     """The Stripe gateway when a key is configured, else ``None`` (the jobs then do nothing)."""
     config = StripeConfig.from_env()
     return StripeGateway(config) if config.api_key else None
@@ -75,9 +76,7 @@ async def expire_card_holds(sessions: async_sessionmaker[AsyncSession], *, now: 
         return len(await events.expire_card_holds(db, now=now))
 
 
-async def cards_follow_wallets(
-    sessions: async_sessionmaker[AsyncSession], issuer: issuing.CardIssuer, *, now: datetime
-) -> int:
+async def cards_follow_wallets(sessions: async_sessionmaker[AsyncSession], issuer: CardIssuer, *, now: datetime) -> int:
     """Bring every card whose status disagrees with its wallet's into line; returns how many."""
     async with sessions() as db, db.begin():
         wallet_ids = await issuing.wallets_out_of_step(db)

@@ -36,8 +36,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards.merchants import merchant_of
 from cards.models import Card, CardAuthorization, CardDecision, Cardholder, CardTransaction, StripeEvent
-from cards.till import merchant_of, place_card_hold
+from cards.till import place_card_hold
 from ledger.operations import insert_ignoring_conflict, load_transfer, returned_so_far
 from ledger.schema import transfers
 from wallet import audit

@@ -1,278 +1,30 @@
-"""Cards: a key worker's Tide card, issued through Stripe Issuing, spending their wallet.
+"""Issuing cards: a key worker's cardholder and cards, freezing, cancelling and replacing them,
+and keeping them in step with their wallet (a suspended wallet's cards go inactive).
 
-The card issuer is reached through ``CardIssuer`` (implemented in ``api.stripe_gateway``, the
-only module that imports ``stripe``), so the domain never knows Stripe's client. Stripe's
-spending controls are a coarse backstop only (GB merchants, gambling, cash and alcohol
-blocked, a per-authorization ceiling); the real check is Tide's own, at authorization time.
-
-Also here: which purchase category a merchant category is (``category_for``), and linking a
-card purchase to the family and needs it was for once the key worker knows.
+Every change is made at the issuer first (``cards.issuer.CardIssuer``, with an idempotency
+key, so a retried request changes it once) and then recorded, with an audit entry. The key
+worker, their team's manager or an admin manages a wallet's cards; whoever sees the money
+sees them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.errors import CardNotInState
+from cards.issuer import CardIssuer, CardType, spending_controls
 from cards.models import Card, Cardholder
 from wallet import audit
 from wallet.access import Principal
-from wallet.errors import (
-    FamilyClosed,
-    NeedNotOpen,
-    NotAllowed,
-    NotFound,
-    NoWallet,
-    PurchaseNotInState,
-    UnknownCode,
-)
-from wallet.models import Family, FamilyWorker, Need, Person, Purchase, PurchaseNeed, Wallet
-from wallet.policies import current_policy
-from wallet.policy import Ask, Spend, evaluate
-from wallet.purchases import committed
+from wallet.errors import NotAllowed, NotFound, UnknownCode
+from wallet.models import Person, Wallet
 
-#: The largest single card payment Stripe itself lets through (the policy decides below it).
-PER_AUTHORIZATION_CEILING = 25_000
-#: Merchant categories Stripe refuses before asking Tide.
-BLOCKED_CATEGORIES = (
-    "automated_cash_disburse",
-    "manual_cash_disburse",
-    "betting_casino_gambling",
-    "government_licensed_online_casions_online_gambling_us_region_only",
-    "government_owned_lotteries_non_us_region",
-    "government_owned_lotteries_us_region_only",
-    "government_licensed_horse_dog_racing_us_region_only",
-    "package_stores_beer_wine_and_liquor",
-    "drinking_places",
-    "wires_money_orders",
-    "non_fi_money_orders",
-    "non_fi_stored_value_card_purchase_load",
-    "financial_institutions",
-)
-
-CardType = Literal["virtual", "physical"]
 CardAction = Literal["freeze", "unfreeze", "cancel"]
-
-
-class CardIssuer(Protocol):
-    """What Tide asks of the card issuer. Every call that creates or changes something takes
-    an idempotency key, so a retried request changes it once. Objects come back as plain dicts
-    with Stripe's field names."""
-
-    async def create_cardholder(
-        self, *, name: str, email: str, phone_number: str | None, metadata: Mapping[str, str], idempotency_key: str
-    ) -> dict[str, Any]: ...
-
-    async def create_card(
-        self,
-        *,
-        cardholder: str,
-        card_type: CardType,
-        status: str,
-        spending_controls: Mapping[str, Any],
-        metadata: Mapping[str, str],
-        replacement_for: str | None,
-        replacement_reason: str | None,
-        idempotency_key: str,
-    ) -> dict[str, Any]: ...
-
-    async def update_card(
-        self, *, card: str, status: str, cancellation_reason: str | None, idempotency_key: str
-    ) -> dict[str, Any]: ...
-
-    async def list_events(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]: ...
-
-    async def list_transactions(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]: ...
-
-
-def spending_controls() -> dict[str, Any]:
-    """The coarse backstop set on every card."""
-    return {
-        "allowed_merchant_countries": ["GB"],
-        "blocked_categories": list(BLOCKED_CATEGORIES),
-        "spending_limits": [{"amount": PER_AUTHORIZATION_CEILING, "interval": "per_authorization"}],
-    }
-
-
-# Merchant categories ----------------------------------------------------------------------
-
-_BY_SLUG: dict[str, str] = {}
-for _code, _slugs in {
-    "HH-ESS": (
-        "furniture_home_furnishings_and_equipment_stores_except_appliances",
-        "household_appliance_stores",
-        "home_supply_warehouse_stores",
-        "hardware_stores",
-        "department_stores",
-        "discount_stores",
-        "variety_stores",
-        "miscellaneous_home_furnishing_specialty_stores",
-        "drapery_window_covering_and_upholstery_stores",
-        "floor_covering_stores",
-        "miscellaneous_general_merchandise",
-        "lumber_building_materials_stores",
-        "catalog_merchant",
-        "direct_marketing_catalog_merchant",
-        "miscellaneous_specialty_retail",
-    ),
-    "CLOTH": (
-        "family_clothing_stores",
-        "childrens_and_infants_wear_stores",
-        "shoe_stores",
-        "mens_and_boys_clothing_and_accessories_stores",
-        "womens_ready_to_wear_stores",
-        "mens_womens_clothing_stores",
-        "miscellaneous_apparel_and_accessory_shops",
-        "sports_apparel_riding_apparel_stores",
-        "family_clothing",
-    ),
-    "FOOD-VCH": (
-        "grocery_stores_supermarkets",
-        "convenience_stores_and_specialty_markets",
-        "bakeries",
-        "candy_nut_and_confectionery_stores",
-        "dairy_products_stores",
-        "miscellaneous_food_stores",
-        "eating_places_restaurants",
-        "fast_food_restaurants",
-        "caterers",
-        "freezer_and_locker_meat_provisioners",
-    ),
-    "TRAVEL": (
-        "bus_lines",
-        "commuter_transport_and_ferries",
-        "passenger_railways",
-        "taxicabs_limousines",
-        "service_stations",
-        "automated_fuel_dispensers",
-        "transportation_services",
-        "parking_lots_garages",
-        "tolls_and_bridge_fees",
-    ),
-    "ACTIVITY": (
-        "recreation_services",
-        "amusement_parks_carnivals",
-        "aquariums",
-        "sporting_recreation_camps",
-        "tourist_attractions_and_exhibits",
-        "motion_picture_theaters",
-        "theatrical_ticket_agencies",
-        "bowling_alleys",
-        "dance_hall_studios_schools",
-        "sporting_goods_stores",
-        "hobby_toy_and_game_shops",
-        "membership_clubs_sports_recreation_athletic",
-    ),
-    "LEARN": (
-        "book_stores",
-        "books_periodicals_and_newspapers",
-        "educational_services",
-        "schools_and_educational_services",
-        "elementary_secondary_schools",
-        "colleges_universities",
-        "stationery_stores_office_school_supply_stores",
-        "stationary_office_supplies_printing_and_writing_paper",
-        "child_care_services",
-        "art_and_craft_supply_stores",
-        "music_stores_musical_instruments_pianos_and_sheet_music",
-    ),
-    "SEND-EQ": ("orthopedic_goods_prosthetic_devices", "hearing_aids_sales_and_supplies"),
-    "SAFETY": ("electrical_parts_and_equipment",),
-    "HOUSING": (
-        "real_estate_agents_and_managers_rentals",
-        "motor_freight_carriers_and_trucking",
-        "public_warehousing_and_storage",
-        "utilities",
-        "truck_utility_trailer_rentals",
-        "hotels_motels_and_resorts",
-    ),
-    "DIGITAL": (
-        "electronics_stores",
-        "computer_software_stores",
-        "computers_peripherals_and_software",
-        "telecommunication_services",
-        "telecommunication_equipment_and_telephone_sales",
-        "camera_and_photographic_supply_stores",
-    ),
-    "HEALTH": (
-        "drug_stores_and_pharmacies",
-        "dentists_orthodontists",
-        "doctors",
-        "medical_services",
-        "opticians_eyeglasses",
-        "optometrists_ophthalmologist",
-        "chiropodists_podiatrists",
-        "hospitals",
-    ),
-    "CASH": (
-        "automated_cash_disburse",
-        "manual_cash_disburse",
-        "financial_institutions",
-        "wires_money_orders",
-        "non_fi_money_orders",
-        "non_fi_stored_value_card_purchase_load",
-    ),
-    "GAMBLING": (
-        "betting_casino_gambling",
-        "government_licensed_online_casions_online_gambling_us_region_only",
-        "government_owned_lotteries_non_us_region",
-        "government_owned_lotteries_us_region_only",
-        "government_licensed_horse_dog_racing_us_region_only",
-    ),
-    "ALCOHOL": ("package_stores_beer_wine_and_liquor", "drinking_places"),
-}.items():
-    for _slug in _slugs:
-        _BY_SLUG[_slug] = _code
-
-#: Merchant category code ranges, for slugs the table above does not name.
-_BY_CODE_RANGE: tuple[tuple[int, int, str], ...] = (
-    (4000, 4799, "TRAVEL"),
-    (4812, 4816, "DIGITAL"),
-    (5200, 5399, "HH-ESS"),
-    (5411, 5499, "FOOD-VCH"),
-    (5541, 5542, "TRAVEL"),
-    (5600, 5699, "CLOTH"),
-    (5700, 5722, "HH-ESS"),
-    (5732, 5735, "DIGITAL"),
-    (5811, 5814, "FOOD-VCH"),
-    (5912, 5912, "HEALTH"),
-    (5921, 5921, "ALCOHOL"),
-    (5940, 5949, "ACTIVITY"),
-    (6010, 6012, "CASH"),
-    (7800, 7999, "ACTIVITY"),
-    (8000, 8099, "HEALTH"),
-    (8200, 8299, "LEARN"),
-    (8351, 8351, "LEARN"),
-)
-
-
-def category_for(slug: str | None, code: str | None) -> str | None:
-    """The purchase category of a merchant category (Stripe's slug, else its MCC), or ``None``
-    when Tide has no purchase category for it (the authorization is declined)."""
-    if slug and slug in _BY_SLUG:
-        return _BY_SLUG[slug]
-    if code and code.isdigit():
-        number = int(code)
-        for low, high, category in _BY_CODE_RANGE:
-            if low <= number <= high:
-                return category
-    return None
-
-
-# Card lifecycle --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CardView:
-    card: Card
-    person_id: int
-    team_id: int
 
 
 def _may_manage(who: Principal, wallet: Wallet) -> bool:
@@ -477,86 +229,6 @@ async def follow_wallet_status(db: AsyncSession, issuer: CardIssuer, *, wallet_i
         )
     await db.flush()
     return changed
-
-
-# Linking a card purchase to its family ----------------------------------------------------
-
-
-async def link_card_purchase(
-    db: AsyncSession, *, who: Principal, purchase_id: int, family_id: int, need_ids: Sequence[int], now: datetime
-) -> Purchase:
-    """The key worker says which family and needs a card purchase was for."""
-    purchase = (
-        await db.execute(select(Purchase).where(Purchase.id == purchase_id).with_for_update())
-    ).scalar_one_or_none()
-    if purchase is None or not (
-        purchase.worker_id == who.person_id or who.sees_all_money or purchase.team_id in who.managed_team_ids
-    ):
-        raise NotFound(f"no purchase {purchase_id}")
-    if purchase.worker_id != who.person_id:
-        raise NotAllowed("only the key worker who paid links a card purchase")
-    if who.wallet_id is None:
-        raise NoWallet("only a key worker with a wallet links card purchases")
-    if purchase.payment_method != "card" or purchase.family_id is not None:
-        raise PurchaseNotInState("only a card purchase still waiting for its family is linked")
-    if await db.get(FamilyWorker, (family_id, who.person_id)) is None:
-        raise NotFound(f"no family {family_id}")
-    family_needs = (await db.execute(select(Need).where(Need.id.in_(list(need_ids))))).scalars().all()
-    if not need_ids or len(family_needs) != len(set(need_ids)):
-        raise NeedNotOpen("a purchase answers at least one of the family's open needs")
-    if any(n.family_id != family_id or n.status != "open" for n in family_needs):
-        raise NeedNotOpen("every need must be one of this family's open needs")
-    family = (await db.execute(select(Family).where(Family.id == family_id).with_for_update())).scalar_one_or_none()
-    if family is None or family.status != "open":
-        raise FamilyClosed("the case is closed; it takes no new purchases")
-    broken = await _family_caps_broken(db, purchase=purchase, family_id=family_id, now=now)
-    if broken:  # the money is spent already: the purchase is flagged for its manager, not refused
-        purchase.policy_reasons = [*purchase.policy_reasons, *broken]
-    purchase.family_id, purchase.updated_at = family_id, now
-    for need in family_needs:
-        db.add(PurchaseNeed(purchase_id=purchase.id, need_id=need.id))
-    await db.flush()
-    await audit.record(
-        db,
-        actor=who,
-        action="purchase.linked",
-        subject_type="purchase",
-        subject_id=purchase.id,
-        now=now,
-        details={"family_id": family_id, "need_ids": sorted(need_ids), "flagged": broken},
-    )
-    return purchase
-
-
-async def _family_caps_broken(db: AsyncSession, *, purchase: Purchase, family_id: int, now: datetime) -> list[str]:
-    """The family's caps this card purchase passes, now that the family is known (at the till
-    it was not): ``case_cap_when_linked``, ``family_period_cap_when_linked``."""
-    _, policy = await current_policy(db)
-
-    async def spent(*where: ColumnElement[bool]) -> int:
-        total = await db.execute(
-            select(func.coalesce(func.sum(committed()), 0)).where(Purchase.family_id == family_id, *where)
-        )
-        return int(total.scalar_one())
-
-    async def family_in_days(days: int) -> int:
-        return await spent(Purchase.created_at >= now - timedelta(days=days))
-
-    async def case() -> int:
-        return await spent()
-
-    async def wallet_in_days(_days: int) -> int:
-        return 0  # the wallet's own limits were asked at the till
-
-    amount = purchase.amount if purchase.status == "held" else purchase.captured_amount - purchase.refunded_amount
-    if amount <= 0:
-        return []
-    answer = await evaluate(
-        policy,
-        Ask(amount=amount, category=purchase.category, worker_id=purchase.worker_id, team_id=purchase.team_id),
-        Spend(family_in_days=family_in_days, case=case, wallet_in_days=wallet_in_days),
-    )
-    return [f"{r.code}_when_linked" for r in answer.reasons if r.code in ("case_cap", "family_period_cap")]
 
 
 async def wallets_out_of_step(db: AsyncSession) -> list[int]:

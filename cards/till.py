@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
-from cards.issuing import category_for
+from cards.merchants import merchant_of
 from cards.models import Card, CardAuthorization, CardDecision
 from ledger.operations import insert_ignoring_conflict
 from wallet import allowances, audit
@@ -66,14 +66,6 @@ def _card_id(authorization: Mapping[str, Any]) -> str | None:
     if isinstance(card, Mapping):
         return str(card.get("id") or "") or None
     return str(card) if card else None
-
-
-def merchant_of(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
-    """(merchant name, Stripe's category slug, Tide's purchase category or ``None``)."""
-    merchant = obj.get("merchant_data") or {}
-    slug = str(merchant.get("category") or "")
-    name = str(merchant.get("name") or "Unknown merchant")
-    return name, slug, category_for(slug, str(merchant.get("category_code") or ""))
 
 
 async def decide(

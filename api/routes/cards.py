@@ -35,7 +35,8 @@ from api.routes.purchases import purchase_read
 from api.schemas import PurchaseRead
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
-from cards import events, fast_till, issuing, till
+from cards import events, fast_till, issuing, linking, till
+from cards.issuer import CardIssuer
 from cards.models import Card
 from cards.till import CardAnswer
 from wallet.access import Principal
@@ -52,7 +53,7 @@ def stripe_config(state: State) -> StripeConfig:
     return config if isinstance(config, StripeConfig) else StripeConfig.from_env()
 
 
-def card_issuer(state: State) -> issuing.CardIssuer:
+def card_issuer(state: State) -> CardIssuer:
     """The card issuer, made on first use (card management only; authorizations never call it)."""
     issuer = getattr(state, "card_issuer", None)
     if issuer is None:
@@ -315,7 +316,7 @@ class CardController(Controller):
         purchase_id: PathId,
         data: Annotated[PurchaseLink, body(PurchaseLink)],
     ) -> PurchaseRead:
-        row = await issuing.link_card_purchase(
+        row = await linking.link_card_purchase(
             db, who=who, purchase_id=purchase_id, family_id=data.family_id, need_ids=data.need_ids, now=now
         )
         return PurchaseRead.model_validate(await purchase_read(db, who, row))

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.stripe_gateway import API_VERSION, StripeConfig
 from cards import events
-from cards.issuing import category_for
+from cards.merchants import category_for
 from tests.cards.conftest import settings_for
 from tests.cards.support import card_for, request_event, signed
 from tests.wallet.support import County

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cards import issuing, till
+from cards import linking, till
 from cards.models import CardAuthorization
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
@@ -40,7 +40,7 @@ async def test_linking_flags_the_family_caps_the_till_could_not_check(county: Co
         purchase_id = await _card_purchase(county, card, 9_000)
         async with county.session() as db:
             who = await load_principal(db, person_id=worker.person_id)
-            linked = await issuing.link_card_purchase(
+            linked = await linking.link_card_purchase(
                 db, who=who, purchase_id=purchase_id, family_id=case.family_id, need_ids=case.need_ids, now=now_utc()
             )
             flagged.append(sorted(r for r in linked.policy_reasons if r.endswith("_when_linked")))
@@ -64,7 +64,7 @@ async def test_only_the_worker_who_paid_links_once_to_their_familys_open_needs(c
     async with county.session() as db:
         manager = await load_principal(db, person_id=await county.person_id("manager.exeter"))
         with pytest.raises(NotAllowed):
-            await issuing.link_card_purchase(
+            await linking.link_card_purchase(
                 db,
                 who=manager,
                 purchase_id=purchase_id,
@@ -75,7 +75,7 @@ async def test_only_the_worker_who_paid_links_once_to_their_familys_open_needs(c
     async with county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
         with pytest.raises(NeedNotOpen):
-            await issuing.link_card_purchase(
+            await linking.link_card_purchase(
                 db,
                 who=who,
                 purchase_id=purchase_id,
@@ -85,12 +85,12 @@ async def test_only_the_worker_who_paid_links_once_to_their_familys_open_needs(c
             )
     async with county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
-        await issuing.link_card_purchase(
+        await linking.link_card_purchase(
             db, who=who, purchase_id=purchase_id, family_id=case.family_id, need_ids=case.need_ids, now=now_utc()
         )
     async with county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
         with pytest.raises(PurchaseNotInState):
-            await issuing.link_card_purchase(
+            await linking.link_card_purchase(
                 db, who=who, purchase_id=purchase_id, family_id=case.family_id, need_ids=case.need_ids, now=now_utc()
             )
