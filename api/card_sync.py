@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.stripe_gateway import StripeConfig, StripeGateway
-from cards import events, issuing
+from cards import holds, issuing
 from cards.events import apply_event
 from cards.issuer import CardIssuer
 
@@ -73,7 +73,7 @@ def issuer_from_env() -> CardIssuer | None:
 
 async def expire_card_holds(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
     async with sessions() as db, db.begin():
-        return len(await events.expire_card_holds(db, now=now))
+        return len(await holds.expire_card_holds(db, now=now))
 
 
 async def cards_follow_wallets(sessions: async_sessionmaker[AsyncSession], issuer: CardIssuer, *, now: datetime) -> int:

@@ -24,15 +24,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards.holds import place_card_hold
 from cards.merchants import merchant_of
 from cards.models import Card, CardAuthorization, CardDecision
 from ledger.operations import insert_ignoring_conflict
 from wallet import allowances, audit
-from wallet.budgets import house_accounts
 from wallet.models import Purchase, PurchaseNeed, Team, Wallet
 from wallet.policies import current_policy
 from wallet.policy import Answer, Ask, Spend, evaluate
-from wallet.purchases import CARD_HOLD_LIFETIME, committed
+from wallet.purchases import committed
 
 CURRENCY = "gbp"
 
@@ -264,24 +264,6 @@ async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount
         policy,
         Ask(amount=amount, category=category, worker_id=wallet.person_id, team_id=wallet.team_id),
         Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=wallet_in_days),
-    )
-
-
-async def place_card_hold(
-    db: AsyncSession, *, hold_id: str, wallet: Wallet, amount: int, memo: str, now: datetime
-) -> ledger.Outcome:
-    """A card authorization's hold: from the wallet to card clearing, until it is captured,
-    released or expires (``CARD_HOLD_LIFETIME``)."""
-    clearing, _ = await house_accounts(db)
-    return await ledger.place_hold(
-        db,
-        transfer_id=hold_id,
-        wallet_id=wallet.account_id,
-        clearing_id=clearing,
-        amount=amount,
-        expires_at=now + CARD_HOLD_LIFETIME,
-        memo=memo,
-        now=now,
     )
 
 

@@ -27,7 +27,7 @@ import ledger
 from api.app import create_app
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig, StripeGateway
-from cards import events, issuing
+from cards import issuing, reconciliation
 from cards.models import Card
 from ledger.database import create_engine
 from tests import databases
@@ -200,7 +200,7 @@ class Rig:
         async with self.county.session() as db:
             assert await ledger.verify(db) == []
             stripe_side = list(self.fake.transactions.values())
-            findings = await events.reconcile(db, stripe_transactions=stripe_side)
+            findings = await reconciliation.reconcile(db, stripe_transactions=stripe_side)
             assert findings == [], findings
 
     async def card_row(self, stripe_id: str) -> Card:

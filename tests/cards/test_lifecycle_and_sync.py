@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api import card_sync
 from api.cli import main
 from api.stripe_gateway import StripeGateway
-from cards import events, issuing
+from cards import holds, issuing
 from cards.errors import CardNotInState
 from cards.models import Card, CardAuthorization
 from tests.cards.conftest import Rig
@@ -83,7 +83,7 @@ async def test_the_sweeper_expires_an_overdue_hold_and_a_late_capture_still_land
     worker, card = await rig.new_card(wallet_pence=5_000)
     auth = rig.pay(card, 2_000)
     async with rig.county.session() as db:
-        expired = await events.expire_card_holds(db, now=now_utc() + timedelta(days=8))
+        expired = await holds.expire_card_holds(db, now=now_utc() + timedelta(days=8))
         assert len(expired) >= 1
     assert await rig.available(worker) == 5_000
     rig.capture(auth["id"], 2_000)  # captured after Tide let the hold go

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import ledger
-from cards import events
+from cards import holds
 from cards.models import CardTransaction
 from ledger.schema import transfers
 from reports.movements import Movement, stream_movements
@@ -106,7 +106,7 @@ async def test_a_late_capture_after_the_hold_expired_takes_what_the_wallet_has_a
     worker, card = await rig.new_card(wallet_pence=5_000)
     auth = rig.pay(card, 2_000)
     async with rig.county.session() as db:
-        assert await events.expire_card_holds(db, now=now_utc() + timedelta(days=8))
+        assert await holds.expire_card_holds(db, now=now_utc() + timedelta(days=8))
     spent = rig.pay(card, 4_000)
     rig.capture(spent["id"], 4_000)
     assert await rig.available(worker) == 1_000
