@@ -1,7 +1,7 @@
 """Answering the till in one database call (PostgreSQL).
 
 Stripe waits at most two seconds for an answer, and at a busy till many requests arrive at
-once. The Python path (``cards.till.decide``) takes a dozen statements; on
+once. The Python path (``cards.till.answer_authorization``) takes a dozen statements; on
 PostgreSQL the common answers take one: the spend policy is asked here, in Python, exactly as
 every channel asks it (``policy.evaluate``), and the ``card_decide`` function (migration 0008)
 claims the decision by event id, checks the policy version asked is still in force, refuses
@@ -85,7 +85,7 @@ _DECIDE = (
 )
 
 
-async def decide(
+async def answer_in_one_call(
     connection: AsyncConnection, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
 ) -> CardAnswer:
     """Answer one ``issuing_authorization.request`` (already signature-checked) in one call.
@@ -225,7 +225,7 @@ async def _answer(driver: Any, shard: tuple[str, int], call: dict[str, Any]) -> 
         if len(batch) == 1:
             _settle(batch[0], await driver.fetchrow(_DECIDE, *batch[0].call.values()))
         else:
-            await _decide_many(driver, batch)
+            await _answer_many(driver, batch)
     except BaseException as exc:
         for queued in batch:
             if queued is not mine:
@@ -276,7 +276,7 @@ class _Handover(Exception):
         self.hint = hint
 
 
-async def _decide_many(driver: Any, batch: list[_Queued]) -> None:
+async def _answer_many(driver: Any, batch: list[_Queued]) -> None:
     calls = json.dumps([queued.call for queued in batch], default=str)
     rows = await driver.fetch(_DECIDE_MANY, calls)
     for queued, row in zip(batch, sorted(rows, key=lambda r: int(r["n"])), strict=True):

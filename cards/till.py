@@ -68,7 +68,7 @@ def _card_id(authorization: Mapping[str, Any]) -> str | None:
     return str(card) if card else None
 
 
-async def decide(
+async def answer_authorization(
     db: AsyncSession, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
 ) -> CardAnswer:
     """Answer one ``issuing_authorization.request`` event (already signature-checked).
@@ -99,7 +99,7 @@ async def decide(
             amount=first.amount if partial else None,
             replayed=True,
         )
-    answer, hold_id = await _decide(
+    answer, hold_id = await _answer_request(
         db, event_id=event_id, authorization=authorization, now=now, allow_partial=allow_partial
     )
     granted = answer.amount if answer.amount is not None else (_requested(authorization) if answer.approved else 0)
@@ -162,7 +162,7 @@ def _refusal(ask: CardRequest, card: Card, wallet: Wallet, funding_source_id: in
     return next((reason for failed, reason in checks if failed), None)
 
 
-async def _decide(
+async def _answer_request(
     db: AsyncSession, *, event_id: str, authorization: Mapping[str, Any], now: datetime, allow_partial: bool
 ) -> tuple[CardAnswer, str | None]:
     ask = read_request(event_id, authorization)

@@ -69,20 +69,20 @@ def _answer(answer: CardAnswer) -> Response[dict[str, Any]]:
     return Response(answer.body(), status_code=200, headers={"Stripe-Version": API_VERSION})
 
 
-async def _decide(state: State, event: dict[str, Any], now: datetime, partial: bool) -> CardAnswer:
+async def _answer_authorization(state: State, event: dict[str, Any], now: datetime, partial: bool) -> CardAnswer:
     """On PostgreSQL the common answers take one call (``cards.fast_till``); the rest, and SQLite,
     take the Python path in a transaction of its own."""
     engine: AsyncEngine = state.engine
     if engine.dialect.name == "postgresql":
         try:
             async with engine.connect() as connection:
-                return await fast_till.decide(connection, event=event, now=now, allow_partial=partial)
+                return await fast_till.answer_in_one_call(connection, event=event, now=now, allow_partial=partial)
         except fast_till.FullDecisionNeeded:
             pass
     sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
     async with sessions() as db:
         try:
-            answer = await till.decide(db, event=event, now=now, allow_partial=partial)
+            answer = await till.answer_authorization(db, event=event, now=now, allow_partial=partial)
             if not answer.approved and not answer.replayed:
                 _, policy = await current_policy(db)
                 await raise_for_card_decline(
@@ -109,7 +109,7 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
         return _answer(till.decline("not_an_authorization_request"))
     try:
         answer = await asyncio.wait_for(
-            _decide(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
+            _answer_authorization(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
         )
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)

@@ -19,7 +19,7 @@ from wallet.models import PurchaseNeed
 async def _card_purchase(county: County, card: str, amount: int) -> int:
     event = request_event(card, amount)
     async with AsyncSession(county.engine, expire_on_commit=False) as db:
-        answer = await till.decide(db, event=event, now=now_utc())
+        answer = await till.answer_authorization(db, event=event, now=now_utc())
         await db.commit()
     assert answer.approved, answer
     async with county.session() as db:

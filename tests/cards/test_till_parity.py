@@ -38,12 +38,12 @@ async def county(cards_county_postgres: str) -> AsyncIterator[County]:
 
 async def _fast(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:
     async with county.engine.connect() as connection:
-        return await fast_till.decide(connection, event=event, now=now_utc(), allow_partial=partial)
+        return await fast_till.answer_in_one_call(connection, event=event, now=now_utc(), allow_partial=partial)
 
 
 async def _slow(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:
     async with county.session() as db:
-        return await till.decide(db, event=event, now=now_utc(), allow_partial=partial)
+        return await till.answer_authorization(db, event=event, now=now_utc(), allow_partial=partial)
 
 
 async def _rows(county: County, event: dict[str, Any]) -> dict[str, Any]:
