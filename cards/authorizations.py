@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import ledger
 from cards.holds import any_hold, open_holds, place_card_hold, release_hold
 from cards.merchants import merchant_of
-from cards.models import CardAuthorization, CardDecision
+from cards.models import Card, CardAuthorization, CardDecision, CardTransaction
 from cards.payments import find_card, funding_source_of, id_of, lock_wallet, purchase_for_payment, transactions_of
 from wallet import audit
 from wallet.models import Purchase, Wallet
@@ -29,6 +30,7 @@ TERMINAL = frozenset({"closed", "reversed", "expired"})
 async def apply_authorization(
     db: AsyncSession, obj: Mapping[str, Any], *, event_id: str, created: int, now: datetime
 ) -> str:
+    """One authorization event, applied under the wallet's lock; returns what it came to."""
     stripe_id = str(obj["id"])
     card = await find_card(db, id_of(obj.get("card")))
     if card is None:
@@ -40,28 +42,9 @@ async def apply_authorization(
     status = str(obj.get("status") or "pending")
     approved = bool(obj.get("approved"))
     amount = int(obj.get("amount") or 0)
-    name, slug, category = merchant_of(obj)
     captures = await transactions_of(db, stripe_id)
     if row is None:
-        requested = sum(int(r.get("amount") or 0) for r in obj.get("request_history") or []) or amount
-        purchase_id = next((t.purchase_id for t in captures if t.purchase_id is not None), None)
-        row = CardAuthorization(
-            stripe_id=stripe_id,
-            card_id=card.id,
-            wallet_id=wallet.id,
-            purchase_id=purchase_id,
-            status=status,
-            approved=approved,
-            amount=max(amount, 0),
-            requested_amount=max(requested, 0),
-            currency=str(obj.get("currency") or "gbp")[:3],
-            merchant_name=name[:200],
-            merchant_category=slug[:80],
-            category=category or "",
-            stripe_seen=created,
-            created_at=now,
-            updated_at=now,
-        )
+        row = _unasked(obj, card=card, wallet=wallet, captures=captures, created=created, now=now)
         db.add(row)
         await db.flush()
         outcome = "recorded an authorization Tide was not asked about"
@@ -91,6 +74,41 @@ async def apply_authorization(
         )
     await db.flush()
     return outcome
+
+
+def _unasked(
+    obj: Mapping[str, Any],
+    *,
+    card: Card,
+    wallet: Wallet,
+    captures: Sequence[CardTransaction],
+    created: int,
+    now: datetime,
+) -> CardAuthorization:
+    """The row for an authorization Tide was not asked about at the till, as its event has it
+    (its purchase, if a capture made one before it arrived)."""
+    status = str(obj.get("status") or "pending")
+    amount = int(obj.get("amount") or 0)
+    name, slug, category = merchant_of(obj)
+    requested = sum(int(r.get("amount") or 0) for r in obj.get("request_history") or []) or amount
+    purchase_id = next((t.purchase_id for t in captures if t.purchase_id is not None), None)
+    return CardAuthorization(
+        stripe_id=str(obj["id"]),
+        card_id=card.id,
+        wallet_id=wallet.id,
+        purchase_id=purchase_id,
+        status=status,
+        approved=bool(obj.get("approved")),
+        amount=max(amount, 0),
+        requested_amount=max(requested, 0),
+        currency=str(obj.get("currency") or "gbp")[:3],
+        merchant_name=name[:200],
+        merchant_category=slug[:80],
+        category=category or "",
+        stripe_seen=created,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def _follow_amount(
@@ -177,6 +195,32 @@ async def _stand_in_hold(
             created_at=now,
         )
     )
+    await _stand_in_purchase(db, obj, row=row, wallet=wallet, amount=amount, hold_id=hold_id, outcome=outcome, now=now)
+    await audit.record(
+        db,
+        actor=None,
+        action="card.authorization.stand_in",
+        subject_type="card_authorization",
+        subject_id=row.stripe_id,
+        now=now,
+        details={"amount": amount, "held": outcome.accepted},
+    )
+    return "; held for a stand-in approval" if outcome.accepted else "; stand-in approval the wallet cannot cover"
+
+
+async def _stand_in_purchase(
+    db: AsyncSession,
+    obj: Mapping[str, Any],
+    *,
+    row: CardAuthorization,
+    wallet: Wallet,
+    amount: int,
+    hold_id: str,
+    outcome: ledger.Outcome,
+    now: datetime,
+) -> None:
+    """The stand-in's purchase: a new one, or the one Tide declined at the till, held now
+    (if the wallet could cover it)."""
     if row.purchase_id is None:
         funding = await funding_source_of(db, wallet)
         if funding is not None:
@@ -202,13 +246,3 @@ async def _stand_in_hold(
             declined.hold_transfer_id = hold_id if outcome.accepted else None
             declined.policy_reasons = [*declined.policy_reasons, "approved_without_tide"]
             declined.updated_at = now
-    await audit.record(
-        db,
-        actor=None,
-        action="card.authorization.stand_in",
-        subject_type="card_authorization",
-        subject_id=row.stripe_id,
-        now=now,
-        details={"amount": amount, "held": outcome.accepted},
-    )
-    return "; held for a stand-in approval" if outcome.accepted else "; stand-in approval the wallet cannot cover"

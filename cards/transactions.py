@@ -17,7 +17,7 @@ is what ``cards.reconciliation`` matches against.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from cards.holds import open_holds, release_hold
 from cards.merchants import merchant_of
-from cards.models import CardAuthorization, CardTransaction
+from cards.models import CardAuthorization, CardDecision, CardTransaction
 from cards.payments import (
     find_card,
     funding_source_of,
@@ -97,6 +97,8 @@ async def apply_transaction(db: AsyncSession, obj: Mapping[str, Any], *, now: da
 async def _capture(
     db: AsyncSession, obj: Mapping[str, Any], *, txn: CardTransaction, wallet: Wallet, now: datetime
 ) -> str:
+    """A capture: it takes the authorization's hold, or lands without one; the purchase it pays
+    for is found (or made) and paid. Returns what it came to."""
     clearing, overspend_account = await house_accounts(db)
     prefix = f"card:{txn.stripe_id}"
     authorization = None
@@ -107,27 +109,8 @@ async def _capture(
             )
         ).scalar_one_or_none()
     holds = await open_holds(db, txn.authorization_stripe_id) if txn.authorization_stripe_id else []
-    outcome: ledger.Outcome | None = None
-    how = ""
-    if holds:
-        for other in holds[1:]:
-            await release_hold(db, other, now=now)
-        first = holds[0]
-        outcome = await ledger.capture(
-            db,
-            transfer_id=f"{prefix}:capture",
-            hold_id=str(first.hold_transfer_id),
-            amount=txn.amount,
-            overspend_account_id=overspend_account,
-            memo=f"card capture {txn.stripe_id}",
-            now=now,
-        )
-        first.settled = True
-        if outcome.accepted:
-            txn.overspend = sum(t.amount for t in outcome.transfers if t.debit_account_id == overspend_account)
-            how = "captured the hold"
-        else:
-            outcome = None  # the sweeper expired it first: new money below
+    outcome = await _capture_hold(db, txn=txn, holds=holds, overspend_account=overspend_account, now=now)
+    how = "captured the hold" if outcome is not None else ""
     unheld: str | None = None  # the hold the ledger made for a capture that had none
     if outcome is None:
         # A hold's capture declined above has claimed the usual id: the late capture needs its own.
@@ -146,19 +129,53 @@ async def _capture(
     txn.ledger_transfer_id = outcome.transfer_id
     purchase = await _purchase_of_capture(db, obj, txn=txn, wallet=wallet, authorization=authorization, now=now)
     if purchase is not None:
-        if unheld is not None and purchase.captured_amount == 0:
-            # Nothing was captured on the purchase's own hold (it expired, or never was): its
-            # spend is what hangs on the ledger's new hold, which is where the reports look.
-            purchase.hold_transfer_id = unheld
-        txn.purchase_id = purchase.id
-        purchase.captured_amount += txn.amount
-        purchase.capture_transfer_id = purchase.capture_transfer_id or _paid_from(outcome)
-        purchase.status = "captured" if purchase.refunded_amount == 0 else "partly_refunded"
-        if txn.overspend:
-            purchase.policy_reasons = [*purchase.policy_reasons, "overspend"]
-        purchase.updated_at = now
+        _pay(purchase, txn=txn, outcome=outcome, unheld=unheld, now=now)
     flagged = f"; {txn.overspend}p to the overspend receivable (flagged)" if txn.overspend else ""
     return how + flagged
+
+
+async def _capture_hold(
+    db: AsyncSession, *, txn: CardTransaction, holds: Sequence[CardDecision], overspend_account: int, now: datetime
+) -> ledger.Outcome | None:
+    """Capture the authorization's first open hold (any others go back to the wallet), or
+    ``None`` when there is none, or the sweeper expired it first."""
+    if not holds:
+        return None
+    for other in holds[1:]:
+        await release_hold(db, other, now=now)
+    first = holds[0]
+    outcome = await ledger.capture(
+        db,
+        transfer_id=f"card:{txn.stripe_id}:capture",
+        hold_id=str(first.hold_transfer_id),
+        amount=txn.amount,
+        overspend_account_id=overspend_account,
+        memo=f"card capture {txn.stripe_id}",
+        now=now,
+    )
+    first.settled = True
+    if not outcome.accepted:
+        return None  # the sweeper expired it first: new money (a capture without a hold)
+    txn.overspend = sum(t.amount for t in outcome.transfers if t.debit_account_id == overspend_account)
+    return outcome
+
+
+def _pay(
+    purchase: Purchase, *, txn: CardTransaction, outcome: ledger.Outcome, unheld: str | None, now: datetime
+) -> None:
+    """The purchase the capture pays for: captured (the overspend flagged), pointing at the
+    ledger's transfers the reports read."""
+    if unheld is not None and purchase.captured_amount == 0:
+        # Nothing was captured on the purchase's own hold (it expired, or never was): its
+        # spend is what hangs on the ledger's new hold, which is where the reports look.
+        purchase.hold_transfer_id = unheld
+    txn.purchase_id = purchase.id
+    purchase.captured_amount += txn.amount
+    purchase.capture_transfer_id = purchase.capture_transfer_id or _paid_from(outcome)
+    purchase.status = "captured" if purchase.refunded_amount == 0 else "partly_refunded"
+    if txn.overspend:
+        purchase.policy_reasons = [*purchase.policy_reasons, "overspend"]
+    purchase.updated_at = now
 
 
 def _paid_from(outcome: ledger.Outcome) -> str:

@@ -36,9 +36,9 @@ from api.schemas import PurchaseRead
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
 from cards import events, fast_till, issuing, linking, till
+from cards.answers import CardAnswer, decline
 from cards.issuer import CardIssuer
 from cards.models import Card
-from cards.till import CardAnswer
 from wallet.access import Principal
 from wallet.policies import current_policy
 
@@ -106,17 +106,17 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
     except SignatureInvalid as exc:
         return problem(400, "signature-invalid", "The Stripe signature does not check out", str(exc))
     if event.get("type") != "issuing_authorization.request":
-        return _answer(till.decline("not_an_authorization_request"))
+        return _answer(decline("not_an_authorization_request"))
     try:
         answer = await asyncio.wait_for(
             _answer_authorization(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
         )
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
-        answer = till.decline("tide_timeout")
+        answer = decline("tide_timeout")
     except Exception:
         log.exception("card authorization %s could not be decided", event.get("id"))
-        answer = till.decline("tide_error")
+        answer = decline("tide_error")
     return _answer(answer)
 
 

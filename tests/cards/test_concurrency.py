@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
 from cards import till
+from cards.answers import CardAnswer
 from cards.models import CardDecision
-from cards.till import CardAnswer
 from ledger.database import create_engine
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 import ledger
 from cards import fast_till, till
+from cards.answers import CardAnswer
 from cards.models import Card, CardAuthorization, CardDecision
-from cards.till import CardAnswer
 from ledger.database import create_engine
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
