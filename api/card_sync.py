@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.stripe_gateway import StripeConfig, StripeGateway
-from wallet import card_events, cards
+from cards import holds, issuing
+from cards.events import apply_event
+from cards.issuer import CardIssuer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class SyncReport:
 
 async def sync_stripe(
     sessions: async_sessionmaker[AsyncSession],
-    issuer: cards.CardIssuer,
+    issuer: CardIssuer,
     *,
     since: datetime,
     until: datetime,
@@ -51,7 +53,7 @@ async def sync_stripe(
     for event in events:
         try:
             async with sessions() as db, db.begin():
-                outcome = await card_events.apply_event(db, event=event, now=now)
+                outcome = await apply_event(db, event=event, now=now)
         except Exception:
             log.exception("Stripe event %s could not be applied", event.get("id"))
             report.failed.append(str(event.get("id")))
@@ -63,7 +65,7 @@ async def sync_stripe(
     return report
 
 
-def issuer_from_env() -> cards.CardIssuer | None:
+def issuer_from_env() -> CardIssuer | None:
     """The Stripe gateway when a key is configured, else ``None`` (the jobs then do nothing)."""
     config = StripeConfig.from_env()
     return StripeGateway(config) if config.api_key else None
@@ -71,17 +73,15 @@ def issuer_from_env() -> cards.CardIssuer | None:
 
 async def expire_card_holds(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
     async with sessions() as db, db.begin():
-        return len(await card_events.expire_card_holds(db, now=now))
+        return len(await holds.expire_card_holds(db, now=now))
 
 
-async def cards_follow_wallets(
-    sessions: async_sessionmaker[AsyncSession], issuer: cards.CardIssuer, *, now: datetime
-) -> int:
+async def cards_follow_wallets(sessions: async_sessionmaker[AsyncSession], issuer: CardIssuer, *, now: datetime) -> int:
     """Bring every card whose status disagrees with its wallet's into line; returns how many."""
     async with sessions() as db, db.begin():
-        wallet_ids = await cards.wallets_out_of_step(db)
+        wallet_ids = await issuing.wallets_out_of_step(db)
     changed = 0
     for wallet_id in wallet_ids:
         async with sessions() as db, db.begin():
-            changed += len(await cards.follow_wallet_status(db, issuer, wallet_id=wallet_id, now=now))
+            changed += len(await issuing.follow_wallet_status(db, issuer, wallet_id=wallet_id, now=now))
     return changed

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import ledger
 from approvals import errors as approval_errors
+from cards import errors as card_errors
 from reports import errors as report_errors
 from wallet import errors as wallet_errors
 
@@ -59,8 +60,8 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     report_errors.MonthNotOver: (409, "month-not-over", "The month has not ended yet"),
     report_errors.MonthClosed: (409, "month-closed", "That month is closed"),
     report_errors.NoSuchException: (422, "no-such-exception", "The reconciliation has no such exception"),
-    wallet_errors.CardNotInState: (409, "card-not-in-state", "The card cannot take this step now"),
-    wallet_errors.CardIssuerUnavailable: (503, "card-issuer-unavailable", "The card issuer could not be reached"),
+    card_errors.CardNotInState: (409, "card-not-in-state", "The card cannot take this step now"),
+    card_errors.CardIssuerUnavailable: (503, "card-issuer-unavailable", "The card issuer could not be reached"),
     wallet_errors.AllowanceAlreadyUsed: (409, "allowance-already-used", "That approval has already been used"),
     approval_errors.ApprovalAlreadyDecided: (409, "approval-already-decided", "The request has already been decided"),
     approval_errors.SelfApprovalRefused: (403, "self-approval-refused", "Nobody approves their own spending"),

@@ -1,6 +1,6 @@
 """Stripe, in one place: the only module in Tide that imports ``stripe``.
 
-``StripeGateway`` implements ``wallet.cards.CardIssuer`` with stripe-python's
+``StripeGateway`` implements ``cards.issuer.CardIssuer`` with stripe-python's
 ``StripeClient``: one pinned API version (``API_VERSION``, also sent back on every
 synchronous authorization answer), network retries (Stripe retries none unless asked), and an
 idempotency key on every call that creates or changes something, reused across its retries.
@@ -28,8 +28,8 @@ from typing import Any, cast
 import msgspec
 import stripe
 
-from wallet.cards import CardType
-from wallet.errors import CardIssuerUnavailable
+from cards.errors import CardIssuerUnavailable
+from cards.issuer import CardType
 
 #: The one API version Tide speaks, everywhere: client, authorization answers, webhook endpoints.
 API_VERSION = "2026-10-28.endive"

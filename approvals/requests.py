@@ -30,11 +30,11 @@ from approvals.errors import (
     SelfApprovalRefused,
 )
 from approvals.notifications import notify
+from cards.models import CardAuthorization
 from ledger.money import pounds_display
 from wallet import allowances, audit, purchases
 from wallet.access import Principal, load_principal
 from wallet.approval_models import FINAL_STATUSES, ApprovalCover, ApprovalRequest, Deputy
-from wallet.card_models import CardAuthorization
 from wallet.clock import local_date
 from wallet.errors import FamilyClosed, NeedNotOpen, NotFound, NoWallet, UnknownCode
 from wallet.families import get_family

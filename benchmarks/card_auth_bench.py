@@ -43,13 +43,13 @@ import ledger
 from api.migrations import upgrade
 from api.stripe_gateway import API_VERSION
 from benchmarks.ledger_bench import DEFAULT_ADMIN, _admin
+from cards.models import Card, Cardholder
 from ledger.database import create_engine
 from tests.cards.devon import Payment, payments
 from tests.cards.fake_stripe import templates
 from tests.cards.support import signed
 from wallet import budgets, organisation
 from wallet.access import load_principal
-from wallet.card_models import Card, Cardholder
 from wallet.clock import now_utc
 from wallet.demo import email, seed_demo
 from wallet.models import FundingSource, Person, Purchase, Wallet

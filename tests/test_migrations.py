@@ -1,5 +1,5 @@
 """The migrations: they go up, down and up again on both databases, and the tables the code
-queries (``wallet.schema.metadata``) are exactly the tables the migrations build.
+queries (``api.schema.metadata``) are exactly the tables the migrations build.
 
 Each test migrates a database of its own, never the shared test databases.
 """
@@ -17,9 +17,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from api.schema import metadata
 from ledger.database import create_engine
 from tests import databases
-from wallet.schema import metadata
 
 LEDGER_TABLES = {"ledger_accounts", "ledger_operations", "ledger_periods", "ledger_replays", "ledger_transfers"}
 

@@ -35,16 +35,9 @@ ALLOWED_SQLALCHEMY = {"sqlalchemy.ext.asyncio": {"AsyncSession", "AsyncEngine", 
 
 #: Debts to pay: each over-long module or function and its length today. Shrink, never grow.
 STILL_TOO_LONG: dict[str, int] = {
-    "wallet/card_events.py": 770,
-    "wallet/cards.py": 574,
     "wallet/models.py": 407,
     "reports/reconciliation.py": 439,
     "api/app.py:create_app": 85,
-    "wallet/card_authorizations.py:_decide": 78,
-    "wallet/card_events.py:_apply_authorization": 65,
-    "wallet/card_events.py:_stand_in_hold": 69,
-    "wallet/card_events.py:_capture": 65,
-    "wallet/card_till.py:decide": 89,
     "reports/reconciliation.py:_processor_against_ledger": 66,
     "reports/reconciliation.py:_allocations": 62,
 }

@@ -109,15 +109,3 @@ class AllowanceAlreadyUsed(WalletError):
     """An allowance lets exactly one purchase through; this one has been used."""
 
     code = "allowance_already_used"
-
-
-class CardNotInState(WalletError):
-    """The card cannot take this step now (already frozen, cancelled, or its wallet is suspended)."""
-
-    code = "card_not_in_state"
-
-
-class CardIssuerUnavailable(WalletError):
-    """The card issuer (Stripe) could not be reached or refused the request; nothing changed."""
-
-    code = "card_issuer_unavailable"

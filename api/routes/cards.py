@@ -35,10 +35,11 @@ from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
-from wallet import card_authorizations, card_events, card_till, cards
+from cards import events, fast_till, issuing, linking, till
+from cards.answers import CardAnswer, decline
+from cards.issuer import CardIssuer
+from cards.models import Card
 from wallet.access import Principal
-from wallet.card_authorizations import CardAnswer
-from wallet.card_models import Card
 from wallet.policies import current_policy
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def stripe_config(state: State) -> StripeConfig:
     return config if isinstance(config, StripeConfig) else StripeConfig.from_env()
 
 
-def card_issuer(state: State) -> cards.CardIssuer:
+def card_issuer(state: State) -> CardIssuer:
     """The card issuer, made on first use (card management only; authorizations never call it)."""
     issuer = getattr(state, "card_issuer", None)
     if issuer is None:
@@ -68,20 +69,20 @@ def _answer(answer: CardAnswer) -> Response[dict[str, Any]]:
     return Response(answer.body(), status_code=200, headers={"Stripe-Version": API_VERSION})
 
 
-async def _decide(state: State, event: dict[str, Any], now: datetime, partial: bool) -> CardAnswer:
-    """On PostgreSQL the common answers take one call (``card_till``); the rest, and SQLite,
+async def _answer_authorization(state: State, event: dict[str, Any], now: datetime, partial: bool) -> CardAnswer:
+    """On PostgreSQL the common answers take one call (``cards.fast_till``); the rest, and SQLite,
     take the Python path in a transaction of its own."""
     engine: AsyncEngine = state.engine
     if engine.dialect.name == "postgresql":
         try:
             async with engine.connect() as connection:
-                return await card_till.decide(connection, event=event, now=now, allow_partial=partial)
-        except card_till.FullDecisionNeeded:
+                return await fast_till.answer_in_one_call(connection, event=event, now=now, allow_partial=partial)
+        except fast_till.FullDecisionNeeded:
             pass
     sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
     async with sessions() as db:
         try:
-            answer = await card_authorizations.decide(db, event=event, now=now, allow_partial=partial)
+            answer = await till.answer_authorization(db, event=event, now=now, allow_partial=partial)
             if not answer.approved and not answer.replayed:
                 _, policy = await current_policy(db)
                 await raise_for_card_decline(
@@ -105,17 +106,17 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
     except SignatureInvalid as exc:
         return problem(400, "signature-invalid", "The Stripe signature does not check out", str(exc))
     if event.get("type") != "issuing_authorization.request":
-        return _answer(card_authorizations.decline("not_an_authorization_request"))
+        return _answer(decline("not_an_authorization_request"))
     try:
         answer = await asyncio.wait_for(
-            _decide(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
+            _answer_authorization(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
         )
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
-        answer = card_authorizations.decline("tide_timeout")
+        answer = decline("tide_timeout")
     except Exception:
         log.exception("card authorization %s could not be decided", event.get("id"))
-        answer = card_authorizations.decline("tide_error")
+        answer = decline("tide_error")
     return _answer(answer)
 
 
@@ -132,7 +133,7 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
     try:
         async with sessions() as db:
             try:
-                outcome = await card_events.apply_event(db, event=event, now=state.clock())
+                outcome = await events.apply_event(db, event=event, now=state.clock())
                 await db.commit()
             except BaseException:
                 await db.rollback()
@@ -198,11 +199,11 @@ class CardController(Controller):
 
     @get("/cards", summary="The cards I may see", responses=problems())
     async def list_cards(self, db: DbDep, who: WhoDep) -> list[CardRead]:
-        return [_read(card) for card in await cards.list_cards(db, who=who)]
+        return [_read(card) for card in await issuing.list_cards(db, who=who)]
 
     @get("/cards/{card_id:int}", summary="One card", responses=problems(404))
     async def read_card(self, db: DbDep, who: WhoDep, card_id: PathId) -> CardRead:
-        card, _ = await cards.get_card(db, who=who, card_id=card_id)
+        card, _ = await issuing.get_card(db, who=who, card_id=card_id)
         return _read(card)
 
     @post(
@@ -222,7 +223,7 @@ class CardController(Controller):
         data: Annotated[CardCreate, body(CardCreate)],
     ) -> CardRead:
         issuer = card_issuer(request.app.state)
-        card = await cards.issue_card(
+        card = await issuing.issue_card(
             db, issuer, who=who, wallet_id=wallet_id, card_type=data.type, key=_key(who, request), now=now
         )
         return _read(card)
@@ -233,12 +234,12 @@ class CardController(Controller):
         db: AsyncSession,
         who: Any,
         card_id: int,
-        action: cards.CardAction,
+        action: issuing.CardAction,
         now: datetime,
     ) -> CardRead:
         issuer = card_issuer(request.app.state)
         return _read(
-            await cards.change_card(
+            await issuing.change_card(
                 db, issuer, who=who, card_id=card_id, action=action, key=_key(who, request), now=now
             )
         )
@@ -294,7 +295,7 @@ class CardController(Controller):
     ) -> CardRead:
         issuer = card_issuer(request.app.state)
         return _read(
-            await cards.replace_card(
+            await issuing.replace_card(
                 db, issuer, who=who, card_id=card_id, reason=data.reason, key=_key(who, request), now=now
             )
         )
@@ -315,7 +316,7 @@ class CardController(Controller):
         purchase_id: PathId,
         data: Annotated[PurchaseLink, body(PurchaseLink)],
     ) -> PurchaseRead:
-        row = await cards.link_card_purchase(
+        row = await linking.link_card_purchase(
             db, who=who, purchase_id=purchase_id, family_id=data.family_id, need_ids=data.need_ids, now=now
         )
         return PurchaseRead.model_validate(await purchase_read(db, who, row))

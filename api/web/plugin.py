@@ -35,6 +35,7 @@ from api.web.render import STATIC, page
 from api.web.security import security_headers
 from api.web.session import provide_user
 from approvals.errors import ApprovalError
+from cards.errors import CardError
 from reports.errors import ReportsError
 from wallet import errors as wallet_errors
 
@@ -111,6 +112,7 @@ WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     wallet_errors.WalletError: _conflict,
     ledger.LedgerError: _conflict,
     ApprovalError: _conflict,
+    CardError: _conflict,
     ReportsError: _conflict,
     ValidationException: _bad_request,
     HTTPException: _http,

@@ -27,14 +27,14 @@ import ledger
 from api.app import create_app
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig, StripeGateway
+from cards import issuing, reconciliation
+from cards.models import Card
 from ledger.database import create_engine
 from tests import databases
 from tests.cards.fake_stripe import FakeStripe
 from tests.conftest import IN_CI
 from tests.wallet.support import County, Worker
-from wallet import card_events, cards
 from wallet.access import load_principal
-from wallet.card_models import Card
 from wallet.clock import now_utc
 
 COUNTY: dict[str, Any] = {
@@ -122,7 +122,7 @@ class Rig:
         async with self.county.session() as db:
             who = await load_principal(db, person_id=manager_id)
             assert worker.wallet_id is not None
-            card = await cards.issue_card(
+            card = await issuing.issue_card(
                 db,
                 gateway,
                 who=who,
@@ -200,7 +200,7 @@ class Rig:
         async with self.county.session() as db:
             assert await ledger.verify(db) == []
             stripe_side = list(self.fake.transactions.values())
-            findings = await card_events.reconcile(db, stripe_transactions=stripe_side)
+            findings = await reconciliation.reconcile(db, stripe_transactions=stripe_side)
             assert findings == [], findings
 
     async def card_row(self, stripe_id: str) -> Card:

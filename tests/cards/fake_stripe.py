@@ -394,7 +394,7 @@ class FakeStripe:
         )
         with self._lock:
             self.authorizations[auth["id"]] = auth
-        approved_amount, reason = self._decide(auth, card, amount, controllable)
+        approved_amount, reason = self._network_answer(auth, card, amount, controllable)
         self._history(auth, amount, approved_amount, reason)
         auth["pending_request"] = None
         if approved_amount:
@@ -404,7 +404,11 @@ class FakeStripe:
         self.emit("issuing_authorization.created", auth)
         return auth
 
-    def _decide(self, auth: dict[str, Any], card: dict[str, Any], amount: int, controllable: bool) -> tuple[int, str]:
+    def _network_answer(
+        self, auth: dict[str, Any], card: dict[str, Any], amount: int, controllable: bool
+    ) -> tuple[int, str]:
+        """(amount approved, why): the card's spending controls first, then a stand-in approval
+        while the network is down, else Tide's own answer."""
         merchant = auth["merchant_data"]
         refused = self._controls_say(card, amount, merchant["category"], merchant["country"])
         if refused is not None:
@@ -498,7 +502,9 @@ class FakeStripe:
                 "network_risk_score": None,
             }
             card = self.cards[auth["card"]["id"]]
-            approved, reason = self._decide(auth, card, increase, auth["pending_request"]["is_amount_controllable"])
+            approved, reason = self._network_answer(
+                auth, card, increase, auth["pending_request"]["is_amount_controllable"]
+            )
             self._history(auth, increase, approved, reason)
             auth["pending_request"] = None
             auth["amount"] += approved

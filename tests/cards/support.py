@@ -9,9 +9,9 @@ from typing import Any
 
 import stripe
 
+from cards.models import Card, Cardholder
 from tests.cards.fake_stripe import API_VERSION, templates
 from tests.wallet.support import County, Worker
-from wallet.card_models import Card, Cardholder
 from wallet.clock import now_utc
 
 

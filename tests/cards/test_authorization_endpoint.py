@@ -12,11 +12,11 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.stripe_gateway import API_VERSION, StripeConfig
+from cards import events
+from cards.merchants import category_for
 from tests.cards.conftest import settings_for
 from tests.cards.support import card_for, request_event, signed
 from tests.wallet.support import County
-from wallet import card_events
-from wallet.cards import category_for
 from wallet.clock import now_utc
 from wallet.policies import current_policy, publish_policy
 
@@ -122,7 +122,7 @@ async def test_an_answer_too_late_for_an_authorization_stripe_already_closed_hol
     closed = {**late["data"]["object"], "status": "closed", "approved": False, "pending_request": None}
     created = {**late, "id": late["id"] + "c", "type": "issuing_authorization.created", "data": {"object": closed}}
     async with county.session() as db:  # Stripe timed out and told the webhook before Tide answered
-        await card_events.apply_event(db, event=created, now=now_utc())
+        await events.apply_event(db, event=created, now=now_utc())
     _, answer, _ = await _ask(client, late)
     assert answer == {"approved": False, "metadata": {"tide_reasons": "authorization_already_final"}}
     assert await county.available(worker.wallet_id) == 10_000

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards import till
+from cards.answers import CardAnswer
+from cards.models import CardDecision
 from ledger.database import create_engine
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
-from wallet import card_authorizations
-from wallet.card_authorizations import CardAnswer
-from wallet.card_models import CardDecision
 from wallet.clock import now_utc
 
 pytestmark = pytest.mark.postgresql
@@ -31,9 +31,9 @@ async def pg_county(cards_county_postgres: str) -> AsyncIterator[County]:
         await engine.dispose()
 
 
-async def _decide(county: County, event: dict[str, object]) -> CardAnswer:
+async def _answer(county: County, event: dict[str, object]) -> CardAnswer:
     async with AsyncSession(county.engine, expire_on_commit=False) as db:
-        answer = await card_authorizations.decide(db, event=event, now=now_utc())
+        answer = await till.answer_authorization(db, event=event, now=now_utc())
         await db.commit()
         return answer
 
@@ -42,7 +42,7 @@ async def test_many_concurrent_authorizations_on_one_card_cannot_overspend(pg_co
     worker = await pg_county.new_key_worker(wallet_pence=10_000)
     card = await card_for(pg_county, worker)
     events = [request_event(card, 700) for _ in range(50)]  # 35,000p asked of 10,000p
-    answers = await asyncio.gather(*(_decide(pg_county, e) for e in events))
+    answers = await asyncio.gather(*(_answer(pg_county, e) for e in events))
     approved = sum(1 for a in answers if a.approved)
     assert approved == 10_000 // 700  # every one the wallet could cover, and not one more
     assert all("insufficient_funds" in a.reasons for a in answers if not a.approved)
@@ -55,7 +55,7 @@ async def test_copies_of_one_request_racing_get_one_answer_and_one_hold(pg_count
     worker = await pg_county.new_key_worker(wallet_pence=10_000)
     card = await card_for(pg_county, worker)
     event = request_event(card, 2_000)
-    answers = await asyncio.gather(*(_decide(pg_county, event) for _ in range(12)))
+    answers = await asyncio.gather(*(_answer(pg_county, event) for _ in range(12)))
     assert {a.approved for a in answers} == {True}
     assert sum(1 for a in answers if not a.replayed) == 1
     assert await pg_county.available(worker.wallet_id) == 8_000

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from cards.models import CardAuthorization, CardTransaction
 from tests.cards.conftest import Rig
 from tests.cards.devon import sample
-from wallet.card_models import CardAuthorization, CardTransaction
 
 
 async def test_a_sample_of_devons_card_spend_replays_cleanly(rig: Rig) -> None:

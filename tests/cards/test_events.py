@@ -8,12 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from approvals import requests
+from cards.models import CardAuthorization, CardTransaction
 from tests.cards.conftest import Rig, make_rig
 from tests.wallet.support import County, Worker
 from wallet import allowances
 from wallet.access import load_principal
 from wallet.approval_models import ApprovalRequest
-from wallet.card_models import CardAuthorization, CardTransaction
 from wallet.clock import now_utc
 from wallet.models import Purchase
 from wallet.policy import DEFAULT_POLICY

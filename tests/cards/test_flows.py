@@ -7,9 +7,9 @@ import httpx
 from sqlalchemy import select
 
 from api.stripe_gateway import API_VERSION
+from cards.models import CardAuthorization, CardDecision, CardTransaction
 from tests.cards.conftest import Rig
 from tests.cards.support import request_event, signed
-from wallet.card_models import CardAuthorization, CardDecision, CardTransaction
 from wallet.models import Purchase
 
 

@@ -14,21 +14,21 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api import card_sync
 from api.cli import main
 from api.stripe_gateway import StripeGateway
+from cards import holds, issuing
+from cards.errors import CardNotInState
+from cards.models import Card, CardAuthorization
 from tests.cards.conftest import Rig
 from tests.cards.fake_stripe import FakeStripe
-from wallet import card_events, cards
 from wallet.access import load_principal
-from wallet.card_models import Card, CardAuthorization
 from wallet.clock import now_utc
-from wallet.errors import CardNotInState
 from wallet.models import Purchase, Wallet
 
 
-async def _change(rig: Rig, card: str, action: cards.CardAction, *, person: str = "manager.exeter") -> Card:
+async def _change(rig: Rig, card: str, action: issuing.CardAction, *, person: str = "manager.exeter") -> Card:
     row = await rig.card_row(card)
     async with rig.county.session() as db:
         who = await load_principal(db, person_id=await rig.county.person_id(person))
-        return await cards.change_card(
+        return await issuing.change_card(
             db, StripeGateway(rig.config), who=who, card_id=row.id, action=action, key=uuid.uuid4().hex, now=now_utc()
         )
 
@@ -69,7 +69,7 @@ async def test_a_lost_card_is_cancelled_and_replaced_on_the_same_wallet(rig: Rig
     old = await rig.card_row(card)
     async with rig.county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
-        new = await cards.replace_card(
+        new = await issuing.replace_card(
             db, StripeGateway(rig.config), who=who, card_id=old.id, reason="lost", key=uuid.uuid4().hex, now=now_utc()
         )
     assert rig.fake.cards[card]["status"] == "canceled"
@@ -83,7 +83,7 @@ async def test_the_sweeper_expires_an_overdue_hold_and_a_late_capture_still_land
     worker, card = await rig.new_card(wallet_pence=5_000)
     auth = rig.pay(card, 2_000)
     async with rig.county.session() as db:
-        expired = await card_events.expire_card_holds(db, now=now_utc() + timedelta(days=8))
+        expired = await holds.expire_card_holds(db, now=now_utc() + timedelta(days=8))
         assert len(expired) >= 1
     assert await rig.available(worker) == 5_000
     rig.capture(auth["id"], 2_000)  # captured after Tide let the hold go

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cards import linking, till
+from cards.models import CardAuthorization
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
-from wallet import card_authorizations, cards
 from wallet.access import load_principal
-from wallet.card_models import CardAuthorization
 from wallet.clock import now_utc
 from wallet.errors import NeedNotOpen, NotAllowed, PurchaseNotInState
 from wallet.models import PurchaseNeed
@@ -19,7 +19,7 @@ from wallet.models import PurchaseNeed
 async def _card_purchase(county: County, card: str, amount: int) -> int:
     event = request_event(card, amount)
     async with AsyncSession(county.engine, expire_on_commit=False) as db:
-        answer = await card_authorizations.decide(db, event=event, now=now_utc())
+        answer = await till.answer_authorization(db, event=event, now=now_utc())
         await db.commit()
     assert answer.approved, answer
     async with county.session() as db:
@@ -40,7 +40,7 @@ async def test_linking_flags_the_family_caps_the_till_could_not_check(county: Co
         purchase_id = await _card_purchase(county, card, 9_000)
         async with county.session() as db:
             who = await load_principal(db, person_id=worker.person_id)
-            linked = await cards.link_card_purchase(
+            linked = await linking.link_card_purchase(
                 db, who=who, purchase_id=purchase_id, family_id=case.family_id, need_ids=case.need_ids, now=now_utc()
             )
             flagged.append(sorted(r for r in linked.policy_reasons if r.endswith("_when_linked")))
@@ -64,7 +64,7 @@ async def test_only_the_worker_who_paid_links_once_to_their_familys_open_needs(c
     async with county.session() as db:
         manager = await load_principal(db, person_id=await county.person_id("manager.exeter"))
         with pytest.raises(NotAllowed):
-            await cards.link_card_purchase(
+            await linking.link_card_purchase(
                 db,
                 who=manager,
                 purchase_id=purchase_id,
@@ -75,7 +75,7 @@ async def test_only_the_worker_who_paid_links_once_to_their_familys_open_needs(c
     async with county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
         with pytest.raises(NeedNotOpen):
-            await cards.link_card_purchase(
+            await linking.link_card_purchase(
                 db,
                 who=who,
                 purchase_id=purchase_id,
@@ -85,12 +85,12 @@ async def test_only_the_worker_who_paid_links_once_to_their_familys_open_needs(c
             )
     async with county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
-        await cards.link_card_purchase(
+        await linking.link_card_purchase(
             db, who=who, purchase_id=purchase_id, family_id=case.family_id, need_ids=case.need_ids, now=now_utc()
         )
     async with county.session() as db:
         who = await load_principal(db, person_id=worker.person_id)
         with pytest.raises(PurchaseNotInState):
-            await cards.link_card_purchase(
+            await linking.link_card_purchase(
                 db, who=who, purchase_id=purchase_id, family_id=case.family_id, need_ids=case.need_ids, now=now_utc()
             )

@@ -13,14 +13,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import ledger
+from cards import holds
+from cards.models import CardTransaction
 from ledger.schema import transfers
 from reports.movements import Movement, stream_movements
 from reports.period import Period
 from reports.reconciliation import Finding, reconcile
 from tests.cards.conftest import Rig
-from wallet import card_events
 from wallet.budgets import house_accounts
-from wallet.card_models import CardTransaction
 from wallet.clock import local_date, month_start, now_utc
 from wallet.models import Purchase, Wallet
 
@@ -106,7 +106,7 @@ async def test_a_late_capture_after_the_hold_expired_takes_what_the_wallet_has_a
     worker, card = await rig.new_card(wallet_pence=5_000)
     auth = rig.pay(card, 2_000)
     async with rig.county.session() as db:
-        assert await card_events.expire_card_holds(db, now=now_utc() + timedelta(days=8))
+        assert await holds.expire_card_holds(db, now=now_utc() + timedelta(days=8))
     spent = rig.pay(card, 4_000)
     rig.capture(spent["id"], 4_000)
     assert await rig.available(worker) == 1_000

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 import ledger
+from cards import fast_till, till
+from cards.answers import CardAnswer
+from cards.models import Card, CardAuthorization, CardDecision
 from ledger.database import create_engine
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
-from wallet import card_authorizations, card_till
-from wallet.card_authorizations import CardAnswer
-from wallet.card_models import Card, CardAuthorization, CardDecision
 from wallet.clock import now_utc
 from wallet.models import AuditEntry, Purchase
 from wallet.policies import current_policy, publish_policy
@@ -38,12 +38,12 @@ async def county(cards_county_postgres: str) -> AsyncIterator[County]:
 
 async def _fast(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:
     async with county.engine.connect() as connection:
-        return await card_till.decide(connection, event=event, now=now_utc(), allow_partial=partial)
+        return await fast_till.answer_in_one_call(connection, event=event, now=now_utc(), allow_partial=partial)
 
 
 async def _slow(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:
     async with county.session() as db:
-        return await card_authorizations.decide(db, event=event, now=now_utc(), allow_partial=partial)
+        return await till.answer_authorization(db, event=event, now=now_utc(), allow_partial=partial)
 
 
 async def _rows(county: County, event: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +204,7 @@ async def _nothing_kept(county: County, event: dict[str, Any]) -> None:
 async def test_an_answer_that_wants_an_approval_is_left_to_the_python_path(county: County) -> None:
     card, _ = await _twins(county, 50_000)
     event = request_event(card, 15_000)  # above £100: the policy wants a manager
-    with pytest.raises(card_till.FullDecisionNeeded):
+    with pytest.raises(fast_till.FullDecisionNeeded):
         await _fast(county, event)
     await _nothing_kept(county, event)
     answer = await _slow(county, event)
@@ -217,13 +217,13 @@ async def test_an_increment_and_a_possible_partial_approval_are_left_to_the_pyth
     first = request_event(card, 1_000)
     assert (await _fast(county, first)).approved
     increment = request_event(card, 500, authorization=first["data"]["object"]["id"])
-    with pytest.raises(card_till.FullDecisionNeeded):
+    with pytest.raises(fast_till.FullDecisionNeeded):
         await _fast(county, increment)
     rows = await _rows(county, increment)  # the first request's rows, untouched
     assert "decision" not in rows
     assert (rows["authorization"][3], rows["available"]) == (1_000, 4_000)
     partial = request_event(card, 6_000, controllable=True)
-    with pytest.raises(card_till.FullDecisionNeeded):
+    with pytest.raises(fast_till.FullDecisionNeeded):
         await _fast(county, partial, partial=True)
     await _nothing_kept(county, partial)
     answer = await _slow(county, partial, partial=True)
@@ -256,7 +256,7 @@ async def test_a_wallet_spend_window_is_summed_on_the_python_path(county: County
         await publish_policy(db, who=None, document=windowed, note="a weekly wallet cap, for a test", now=now_utc())
     try:
         event = request_event(card, 600)
-        with pytest.raises(card_till.FullDecisionNeeded):
+        with pytest.raises(fast_till.FullDecisionNeeded):
             await _fast(county, event)
         await _nothing_kept(county, event)
     finally:
@@ -276,7 +276,7 @@ async def test_answers_queued_for_one_wallet_are_decided_together_and_a_handover
         *(_fast(county, event) for event in [*others[:6], increment, *others[6:]]), return_exceptions=True
     )
     handed = outcomes.pop(6)
-    assert isinstance(handed, card_till.FullDecisionNeeded)
+    assert isinstance(handed, fast_till.FullDecisionNeeded)
     assert all(isinstance(o, CardAnswer) and o.approved for o in outcomes)
     assert "decision" not in await _rows(county, increment)
     rows = await _rows(county, others[0])
@@ -296,5 +296,5 @@ async def test_requests_given_up_while_queued_never_stall_the_others(county: Cou
     kept = [answer for task, answer in zip(tasks, done, strict=True) if not task.cancelled()]
     assert kept
     assert all(isinstance(answer, CardAnswer) and answer.approved for answer in kept)
-    assert not card_till._QUEUES  # every queue was wound up
+    assert not fast_till._QUEUES  # every queue was wound up
     assert (await _fast(county, request_event(card, 500))).approved  # and the next one is served

@@ -27,11 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from cards import issuing
 from ledger.clock import now_utc
 from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import _seed, settings_for
-from wallet import budgets, cards, families
+from wallet import budgets, families
 from wallet.access import load_principal
 from wallet.clock import local_date
 from wallet.demo import email
@@ -143,7 +144,7 @@ async def _fresh_family_and_team_budget(url: str) -> tuple[int, str]:
                 db, actor=finance, transfer_id="web-tests:team", funding_source_id=source.id, team_id=team_id,
                 wallet_id=None, amount=50_000, month=None, reason="Top-up for the web tests", now=now,
             )  # fmt: skip
-            await cards.issue_card(
+            await issuing.issue_card(
                 db, FakeCardIssuer(), who=worker, wallet_id=worker.wallet_id or 0, card_type="virtual",
                 key="web-tests-card", now=now,
             )  # fmt: skip

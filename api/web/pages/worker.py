@@ -19,8 +19,10 @@ from api.web.forms import AlreadySent, already_sent, once
 from api.web.render import money, need_label, page
 from api.web.session import UserDep, WebUser
 from approvals import todo
-from wallet import budgets, cards
-from wallet.cards import CardAction
+from cards import issuing
+from cards.errors import CardError
+from cards.issuing import CardAction
+from wallet import budgets
 from wallet.errors import WalletError
 from wallet.limits import limits_in_words
 from wallet.policies import current_policy
@@ -77,7 +79,7 @@ async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: s
     summary = await budgets.summarise_wallet(db, wallet=wallet, now=now) if wallet else None
     _, policy = await current_policy(db)
     own_cards = [
-        c for c in await cards.list_cards(db, who=who) if c.wallet_id == who.wallet_id and c.status != "canceled"
+        c for c in await issuing.list_cards(db, who=who) if c.wallet_id == who.wallet_id and c.status != "canceled"
     ]
     return page(
         "worker_home.html.j2",
@@ -116,12 +118,12 @@ async def _change_card(
     key = hashlib.sha256(f"{user.who.person_id}:{form.get('idempotency_key')}".encode()).hexdigest()[:32]
 
     async def act() -> str:
-        await cards.change_card(db, issuer, who=user.who, card_id=card_id, action=action, key=f"web:{key}", now=now)
+        await issuing.change_card(db, issuer, who=user.who, card_id=card_id, action=action, key=f"web:{key}", now=now)
         return f"/?done={'frozen' if action == 'freeze' else 'unfrozen'}"
 
     try:
         result = await once(request, db, user=user, now=now, act=act)
-    except WalletError as exc:
+    except (WalletError, CardError) as exc:
         return page("error.html.j2", user=user, status_code=409, title="The card was not changed",
                     message=f"{str(exc).capitalize()}.")  # fmt: skip
     return already_sent(user, result) if isinstance(result, AlreadySent) else result

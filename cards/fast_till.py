@@ -1,7 +1,7 @@
 """Answering the till in one database call (PostgreSQL).
 
 Stripe waits at most two seconds for an answer, and at a busy till many requests arrive at
-once. The Python path (``card_authorizations.decide``) takes a dozen statements; on
+once. The Python path (``cards.till.answer_authorization``) takes a dozen statements; on
 PostgreSQL the common answers take one: the spend policy is asked here, in Python, exactly as
 every channel asks it (``policy.evaluate``), and the ``card_decide`` function (migration 0008)
 claims the decision by event id, checks the policy version asked is still in force, refuses
@@ -34,9 +34,10 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cards.answers import CardAnswer, CardRequest, read_request
+from cards.till import unknown_family
 from ledger.operations import accounting_date_of, request_hash
 from wallet.budgets import CARD_CLEARING
-from wallet.card_authorizations import CardAnswer, read_request, unknown_family
 from wallet.policy import DEFAULT_POLICY, Ask, PolicyDocument, Spend, evaluate, parse_policy
 from wallet.purchases import CARD_HOLD_LIFETIME
 
@@ -85,7 +86,7 @@ _DECIDE = (
 )
 
 
-async def decide(
+async def answer_in_one_call(
     connection: AsyncConnection, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
 ) -> CardAnswer:
     """Answer one ``issuing_authorization.request`` (already signature-checked) in one call.
@@ -105,53 +106,10 @@ async def decide(
         if wallet.ledger != clearing.ledger or not wallet.limited or clearing.limited:
             raise FullDecisionNeeded("the accounts are not a card wallet and clearing")
         policy_id, policy = await _policy(driver, database)
-        decision, reasons, receipt = "deny", [], False
-        if ask.category is not None:
-            try:
-                answer = await evaluate(
-                    policy,
-                    Ask(
-                        amount=ask.requested, category=ask.category, worker_id=wallet.worker_id, team_id=wallet.team_id
-                    ),
-                    Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=_window),
-                )
-            except FullDecisionNeeded:
-                _POLICY.pop(database, None)  # (see below)
-                raise
-            if answer.decision == "needs_approval":
-                # Handed over before the database could say whether this version is still in
-                # force: the next request reads it again rather than trust it.
-                _POLICY.pop(database, None)
-                raise FullDecisionNeeded("the policy wants an approval")
-            decision, reasons, receipt = answer.decision, answer.codes, answer.receipt_required
-        memo = f"card authorization {ask.stripe_id}"
-        hold = {"wallet": wallet.account_id, "clearing": clearing.account_id, "amount": ask.requested, "memo": memo}
-        call: dict[str, Any] = {
-            "event": event_id,
-            "authorization": ask.stripe_id,
-            "card": ask.card_stripe_id,
-            "requested": ask.requested,
-            "currency": ask.currency,
-            "category": ask.category,
-            "merchant": ask.merchant_name,
-            "slug": ask.slug,
-            "description": f"Card payment at {ask.merchant_name}"[:200],
-            "now": now,
-            "policy": policy_id,
-            "worker": wallet.worker_id,
-            "team": wallet.team_id,
-            "decision": decision,
-            "reasons": reasons,
-            "receipt": receipt,
-            "allow_partial": allow_partial,
-            "controllable": ask.controllable,
-            "clearing": clearing.account_id,
-            "hold_hash": request_hash("hold", hold),
-            "date": accounting_date_of(now),
-            "expires": now + CARD_HOLD_LIFETIME,
-            "ledger": wallet.ledger,
-            "memo": memo,
-        }
+        policy_answer = await _policy_answer(database, policy, ask, wallet)
+        call = _arguments(
+            ask, wallet, clearing, policy_id=policy_id, answer=policy_answer, allow_partial=allow_partial, now=now
+        )
         try:
             row = await _answer(driver, (database, wallet.account_id % SHARDS), call)
         except Exception as exc:
@@ -174,6 +132,72 @@ async def decide(
             replayed=bool(row["replayed"]),
         )
     raise FullDecisionNeeded("the policy kept changing")
+
+
+async def _policy_answer(
+    database: str, policy: PolicyDocument, ask: CardRequest, wallet: _Wallet
+) -> tuple[str, list[str], bool]:
+    """The spend policy's decision, its reasons and whether a receipt is required, asked as
+    every channel asks it; ``FullDecisionNeeded`` when it wants more than the till knows."""
+    if ask.category is None:
+        return "deny", [], False
+    try:
+        answer = await evaluate(
+            policy,
+            Ask(amount=ask.requested, category=ask.category, worker_id=wallet.worker_id, team_id=wallet.team_id),
+            Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=_window),
+        )
+    except FullDecisionNeeded:
+        _POLICY.pop(database, None)  # (see below)
+        raise
+    if answer.decision == "needs_approval":
+        # Handed over before the database could say whether this version is still in
+        # force: the next request reads it again rather than trust it.
+        _POLICY.pop(database, None)
+        raise FullDecisionNeeded("the policy wants an approval")
+    return answer.decision, answer.codes, answer.receipt_required
+
+
+def _arguments(
+    ask: CardRequest,
+    wallet: _Wallet,
+    clearing: _Clearing,
+    *,
+    policy_id: int | None,
+    answer: tuple[str, list[str], bool],
+    allow_partial: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """``card_decide``'s arguments, by name, in the function's order."""
+    decision, reasons, receipt = answer
+    memo = f"card authorization {ask.stripe_id}"
+    hold = {"wallet": wallet.account_id, "clearing": clearing.account_id, "amount": ask.requested, "memo": memo}
+    return {
+        "event": ask.event_id,
+        "authorization": ask.stripe_id,
+        "card": ask.card_stripe_id,
+        "requested": ask.requested,
+        "currency": ask.currency,
+        "category": ask.category,
+        "merchant": ask.merchant_name,
+        "slug": ask.slug,
+        "description": f"Card payment at {ask.merchant_name}"[:200],
+        "now": now,
+        "policy": policy_id,
+        "worker": wallet.worker_id,
+        "team": wallet.team_id,
+        "decision": decision,
+        "reasons": reasons,
+        "receipt": receipt,
+        "allow_partial": allow_partial,
+        "controllable": ask.controllable,
+        "clearing": clearing.account_id,
+        "hold_hash": request_hash("hold", hold),
+        "date": accounting_date_of(now),
+        "expires": now + CARD_HOLD_LIFETIME,
+        "ledger": wallet.ledger,
+        "memo": memo,
+    }
 
 
 @dataclass(slots=True)
@@ -225,7 +249,7 @@ async def _answer(driver: Any, shard: tuple[str, int], call: dict[str, Any]) -> 
         if len(batch) == 1:
             _settle(batch[0], await driver.fetchrow(_DECIDE, *batch[0].call.values()))
         else:
-            await _decide_many(driver, batch)
+            await _answer_many(driver, batch)
     except BaseException as exc:
         for queued in batch:
             if queued is not mine:
@@ -276,7 +300,7 @@ class _Handover(Exception):
         self.hint = hint
 
 
-async def _decide_many(driver: Any, batch: list[_Queued]) -> None:
+async def _answer_many(driver: Any, batch: list[_Queued]) -> None:
     calls = json.dumps([queued.call for queued in batch], default=str)
     rows = await driver.fetch(_DECIDE_MANY, calls)
     for queued, row in zip(batch, sorted(rows, key=lambda r: int(r["n"])), strict=True):

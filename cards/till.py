@@ -16,7 +16,6 @@ Stripe. Whatever cannot be decided is a decline with a reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,59 +23,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards.answers import CardAnswer, CardRequest, decline, read_request, requested_amount
+from cards.holds import place_card_hold
+from cards.models import Card, CardAuthorization, CardDecision
 from ledger.operations import insert_ignoring_conflict
 from wallet import allowances, audit
-from wallet.budgets import house_accounts
-from wallet.card_models import Card, CardAuthorization, CardDecision
-from wallet.cards import category_for
+from wallet.approval_models import Allowance
 from wallet.models import Purchase, PurchaseNeed, Team, Wallet
 from wallet.policies import current_policy
 from wallet.policy import Answer, Ask, Spend, evaluate
-from wallet.purchases import CARD_HOLD_LIFETIME, committed
+from wallet.purchases import committed
 
 CURRENCY = "gbp"
 
 
-@dataclass(frozen=True, slots=True)
-class CardAnswer:
-    """Tide's answer to one authorization request."""
-
-    approved: bool
-    reasons: list[str] = field(default_factory=list)
-    #: Set only for a partial approval (less than was asked).
-    amount: int | None = None
-    replayed: bool = False
-
-    def body(self) -> dict[str, Any]:
-        """The JSON Stripe expects back: ``approved``, a partial ``amount``, and why."""
-        answer: dict[str, Any] = {"approved": self.approved}
-        if self.amount is not None:
-            answer["amount"] = self.amount
-        if self.reasons:
-            answer["metadata"] = {"tide_reasons": ",".join(self.reasons)[:500]}
-        return answer
-
-
-def decline(*reasons: str) -> CardAnswer:
-    return CardAnswer(approved=False, reasons=list(reasons))
-
-
-def _card_id(authorization: Mapping[str, Any]) -> str | None:
-    card = authorization.get("card")
-    if isinstance(card, Mapping):
-        return str(card.get("id") or "") or None
-    return str(card) if card else None
-
-
-def merchant_of(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
-    """(merchant name, Stripe's category slug, Tide's purchase category or ``None``)."""
-    merchant = obj.get("merchant_data") or {}
-    slug = str(merchant.get("category") or "")
-    name = str(merchant.get("name") or "Unknown merchant")
-    return name, slug, category_for(slug, str(merchant.get("category_code") or ""))
-
-
-async def decide(
+async def answer_authorization(
     db: AsyncSession, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
 ) -> CardAnswer:
     """Answer one ``issuing_authorization.request`` event (already signature-checked).
@@ -107,10 +68,11 @@ async def decide(
             amount=first.amount if partial else None,
             replayed=True,
         )
-    answer, hold_id = await _decide(
+    answer, hold_id = await _answer_request(
         db, event_id=event_id, authorization=authorization, now=now, allow_partial=allow_partial
     )
-    granted = answer.amount if answer.amount is not None else (_requested(authorization) if answer.approved else 0)
+    requested = requested_amount(authorization) if answer.approved else 0
+    granted = answer.amount if answer.amount is not None else requested
     await db.execute(
         update(CardDecision)
         .where(CardDecision.id == int(claimed[0]))
@@ -119,42 +81,6 @@ async def decide(
         )
     )
     return answer
-
-
-def _requested(authorization: Mapping[str, Any]) -> int:
-    pending = authorization.get("pending_request") or {}
-    return int(pending.get("amount") or 0)
-
-
-@dataclass(slots=True)
-class CardRequest:
-    """One authorization request, read from the event."""
-
-    event_id: str
-    stripe_id: str
-    requested: int
-    currency: str
-    controllable: bool
-    merchant_name: str
-    slug: str
-    category: str | None
-    card_stripe_id: str | None
-
-
-def read_request(event_id: str, authorization: Mapping[str, Any]) -> CardRequest:
-    pending = authorization.get("pending_request") or {}
-    merchant_name, slug, category = merchant_of(authorization)
-    return CardRequest(
-        event_id=event_id,
-        stripe_id=str(authorization["id"]),
-        requested=_requested(authorization),
-        currency=str(pending.get("currency") or authorization.get("currency") or "").lower(),
-        controllable=bool(pending.get("is_amount_controllable")),
-        merchant_name=merchant_name,
-        slug=slug,
-        category=category,
-        card_stripe_id=_card_id(authorization),
-    )
 
 
 def _refusal(ask: CardRequest, card: Card, wallet: Wallet, funding_source_id: int | None) -> str | None:
@@ -170,25 +96,14 @@ def _refusal(ask: CardRequest, card: Card, wallet: Wallet, funding_source_id: in
     return next((reason for failed, reason in checks if failed), None)
 
 
-async def _decide(
+async def _answer_request(
     db: AsyncSession, *, event_id: str, authorization: Mapping[str, Any], now: datetime, allow_partial: bool
 ) -> tuple[CardAnswer, str | None]:
+    """The answer and the hold placed for it, if any: the card and its wallet (locked), what
+    they refuse, the spend policy (and any allowance a manager gave), the hold; then the
+    purchase, the authorization's row and the audit entry are recorded."""
     ask = read_request(event_id, authorization)
-    found = None
-    if ask.card_stripe_id:
-        # The card, its wallet (locked: one decision at a time per wallet) and the team's pot.
-        # An earlier request for the same authorization (an increment) comes too; the wallet's
-        # lock serialises every decision on it.
-        found = (
-            await db.execute(
-                select(Card, Wallet, Team.default_funding_source_id, CardAuthorization)
-                .join(Wallet, Wallet.id == Card.wallet_id)
-                .join(Team, Team.id == Wallet.team_id)
-                .outerjoin(CardAuthorization, CardAuthorization.stripe_id == ask.stripe_id)
-                .where(Card.stripe_id == ask.card_stripe_id)
-                .with_for_update(of=Wallet)
-            )
-        ).first()
+    found = await _card_and_wallet(db, ask)
     if found is None:
         return decline("unknown_card"), None
     card, wallet, funding_source_id, existing = found
@@ -216,6 +131,67 @@ async def _decide(
         hold_id, granted, declined = await _hold(db, ask, wallet=wallet, allow_partial=allow_partial, now=now)
         approved = hold_id is not None
         reasons.extend(declined)
+    purchase = await _purchase_for(
+        db,
+        ask,
+        existing,
+        wallet=wallet,
+        funding_source_id=funding_source_id,
+        policy_answer=policy_answer,
+        reasons=reasons,
+        approved=approved,
+        hold_id=hold_id,
+        granted=granted,
+        now=now,
+    )
+    if approved and allowance is not None:
+        await _use_allowance(db, allowance, purchase=purchase, reasons=reasons, now=now)
+    await _keep(
+        db, ask, existing, card=card, wallet=wallet, purchase=purchase, approved=approved, reasons=reasons, now=now
+    )
+    return CardAnswer(approved=approved, reasons=reasons, amount=granted), hold_id
+
+
+async def _card_and_wallet(
+    db: AsyncSession, ask: CardRequest
+) -> tuple[Card, Wallet, int | None, CardAuthorization | None] | None:
+    """The card, its wallet (locked: one decision at a time per wallet) and the team's pot.
+    An earlier request for the same authorization (an increment) comes too; the wallet's
+    lock serialises every decision on it."""
+    if not ask.card_stripe_id:
+        return None
+    found = (
+        await db.execute(
+            select(Card, Wallet, Team.default_funding_source_id, CardAuthorization)
+            .join(Wallet, Wallet.id == Card.wallet_id)
+            .join(Team, Team.id == Wallet.team_id)
+            .outerjoin(CardAuthorization, CardAuthorization.stripe_id == ask.stripe_id)
+            .where(Card.stripe_id == ask.card_stripe_id)
+            .with_for_update(of=Wallet)
+        )
+    ).first()
+    if found is None:
+        return None
+    card, wallet, funding_source_id, existing = found
+    return card, wallet, funding_source_id, existing
+
+
+async def _purchase_for(
+    db: AsyncSession,
+    ask: CardRequest,
+    existing: CardAuthorization | None,
+    *,
+    wallet: Wallet,
+    funding_source_id: int,
+    policy_answer: Answer,
+    reasons: list[str],
+    approved: bool,
+    hold_id: str | None,
+    granted: int | None,
+    now: datetime,
+) -> Purchase:
+    """The authorization's purchase: made on its first request, or (an increment) added to
+    when approved. ``granted`` is set for a partial approval only."""
     purchase = await db.get(Purchase, existing.purchase_id) if existing and existing.purchase_id else None
     if purchase is None:  # made with its outcome already known: one INSERT, no UPDATE after it
         purchase = _card_purchase(ask, wallet, funding_source_id, policy_answer.decision, reasons, now=now)
@@ -227,13 +203,35 @@ async def _decide(
     elif approved:
         _update_purchase(purchase, first=False, approved=True, amount=granted or ask.requested, hold_id=hold_id)
         purchase.policy_decision = "allow"
-    if approved and allowance is not None:
-        await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
-        reasons.append("allowance_used")
-        if purchase.family_id is None and allowance.family_id is not None:
-            purchase.family_id = allowance.family_id
-            for need_id in allowance.need_ids:
-                db.add(PurchaseNeed(purchase_id=purchase.id, need_id=int(need_id)))
+    return purchase
+
+
+async def _use_allowance(
+    db: AsyncSession, allowance: Allowance, *, purchase: Purchase, reasons: list[str], now: datetime
+) -> None:
+    """A manager's allowance let the request through: it is used, and if the approval named the
+    family and needs, the purchase is linked to them."""
+    await allowances.consume(db, allowance=allowance, purchase_id=purchase.id, now=now)
+    reasons.append("allowance_used")
+    if purchase.family_id is None and allowance.family_id is not None:
+        purchase.family_id = allowance.family_id
+        for need_id in allowance.need_ids:
+            db.add(PurchaseNeed(purchase_id=purchase.id, need_id=int(need_id)))
+
+
+async def _keep(
+    db: AsyncSession,
+    ask: CardRequest,
+    existing: CardAuthorization | None,
+    *,
+    card: Card,
+    wallet: Wallet,
+    purchase: Purchase,
+    approved: bool,
+    reasons: list[str],
+    now: datetime,
+) -> None:
+    """The answer kept: the purchase's reasons, the authorization's row and the audit entry."""
     if list(purchase.policy_reasons) != reasons:
         purchase.policy_reasons, purchase.updated_at = list(reasons), now
     _record(db, ask, existing, card=card, wallet=wallet, approved=approved, purchase=purchase, now=now)
@@ -245,9 +243,8 @@ async def _decide(
         subject_type="purchase",
         subject_id=purchase.id,
         now=now,
-        details={"authorization": ask.stripe_id, "event": event_id, "amount": ask.requested, "reasons": reasons},
+        details={"authorization": ask.stripe_id, "event": ask.event_id, "amount": ask.requested, "reasons": reasons},
     )
-    return CardAnswer(approved=approved, reasons=reasons, amount=granted), hold_id
 
 
 async def unknown_family(_days: int = 0) -> int:
@@ -272,24 +269,6 @@ async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount
         policy,
         Ask(amount=amount, category=category, worker_id=wallet.person_id, team_id=wallet.team_id),
         Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=wallet_in_days),
-    )
-
-
-async def place_card_hold(
-    db: AsyncSession, *, hold_id: str, wallet: Wallet, amount: int, memo: str, now: datetime
-) -> ledger.Outcome:
-    """A card authorization's hold: from the wallet to card clearing, until it is captured,
-    released or expires (``CARD_HOLD_LIFETIME``)."""
-    clearing, _ = await house_accounts(db)
-    return await ledger.place_hold(
-        db,
-        transfer_id=hold_id,
-        wallet_id=wallet.account_id,
-        clearing_id=clearing,
-        amount=amount,
-        expires_at=now + CARD_HOLD_LIFETIME,
-        memo=memo,
-        now=now,
     )
 
 

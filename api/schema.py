@@ -1,0 +1,12 @@
+"""Every table Tide has, on one ``MetaData``: the ledger's, the wallet domain's and the cards'.
+
+Alembic's ``env.py`` and the migrations test read it; the app never needs it (each package
+imports its own tables). It lives in ``api``, which may import every package below it.
+"""
+
+import wallet.approval_models
+import wallet.models
+import wallet.report_models  # noqa: F401  (registers the domain's, approvals', cards' and reports' tables)
+from ledger.schema import metadata
+
+__all__ = ["metadata"]

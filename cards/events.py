@@ -1,0 +1,101 @@
+"""Applying Stripe Issuing's asynchronous events to the wallet and the ledger, idempotently.
+
+Events arrive at least once and in any order. Each is claimed by its id first (a redelivery
+does nothing), and every event about a wallet locks that wallet's row first, so two events
+about one wallet are applied one after the other whichever process receives them.
+
+* Authorizations (``issuing_authorization.created/updated``): ``cards.authorizations``.
+* Transactions (``issuing_transaction.created/updated``), captures and refunds:
+  ``cards.transactions``.
+* Disputes, cards and cardholders update their rows (here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.authorizations import apply_authorization
+from cards.models import Cardholder, CardTransaction, StripeEvent
+from cards.payments import find_card, id_of
+from cards.transactions import apply_transaction
+from ledger.operations import insert_ignoring_conflict
+
+HANDLED_PREFIXES = (
+    "issuing_authorization.",
+    "issuing_transaction.",
+    "issuing_card.",
+    "issuing_cardholder.",
+    "issuing_dispute.",
+)
+
+
+async def apply_event(db: AsyncSession, *, event: Mapping[str, Any], now: datetime) -> str:
+    """Apply one signature-checked event; returns what it came to (``duplicate`` when seen)."""
+    obj: Mapping[str, Any] = event["data"]["object"]
+    kind = str(event["type"])
+    table = StripeEvent.__table__
+    claim = insert_ignoring_conflict(db, table, index_elements=["id"]).values(
+        id=str(event["id"]),
+        type=kind[:60],
+        created=int(event.get("created") or 0),
+        object_id=str(obj.get("id") or "")[:64],
+        received_at=now,
+        outcome="",
+        attempts=1,
+    )
+    if (await db.execute(claim.returning(table.c.id))).first() is None:
+        return "duplicate"
+    created = int(event.get("created") or 0)
+    if kind == "issuing_authorization.request":
+        outcome = "a request is answered by the authorization endpoint, not here"
+    elif kind.startswith("issuing_authorization."):
+        outcome = await apply_authorization(db, obj, event_id=str(event["id"]), created=created, now=now)
+    elif kind.startswith("issuing_transaction."):
+        outcome = await apply_transaction(db, obj, now=now)
+    elif kind.startswith("issuing_dispute."):
+        outcome = await _apply_dispute(db, obj)
+    elif kind.startswith("issuing_card."):
+        outcome = await _apply_card(db, obj, now=now)
+    elif kind.startswith("issuing_cardholder."):
+        outcome = await _apply_cardholder(db, obj, now=now)
+    else:
+        outcome = "ignored"
+    await db.execute(update(StripeEvent).where(StripeEvent.id == str(event["id"])).values(outcome=outcome[:200]))
+    return outcome
+
+
+async def _apply_dispute(db: AsyncSession, obj: Mapping[str, Any]) -> str:
+    transaction_id = id_of(obj.get("transaction"))
+    txn = (
+        await db.execute(select(CardTransaction).where(CardTransaction.stripe_id == transaction_id))
+    ).scalar_one_or_none()
+    if txn is None:
+        return "dispute on a transaction not seen yet"
+    txn.dispute_status = str(obj.get("status") or "unsubmitted")[:20]
+    return f"dispute {txn.dispute_status}"
+
+
+async def _apply_card(db: AsyncSession, obj: Mapping[str, Any], *, now: datetime) -> str:
+    card = await find_card(db, id_of(obj))
+    if card is None:
+        return "unknown card"
+    status = str(obj.get("status") or card.status)
+    if status in ("active", "inactive", "canceled") and status != card.status:
+        card.status, card.updated_at = status, now
+        return f"card {status}"
+    return "card unchanged"
+
+
+async def _apply_cardholder(db: AsyncSession, obj: Mapping[str, Any], *, now: datetime) -> str:
+    holder = (await db.execute(select(Cardholder).where(Cardholder.stripe_id == id_of(obj)))).scalar_one_or_none()
+    if holder is None:
+        return "unknown cardholder"
+    status = str(obj.get("status") or holder.status)
+    if status in ("active", "inactive", "blocked"):
+        holder.status, holder.updated_at = status, now
+    return f"cardholder {holder.status}"

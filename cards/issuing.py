@@ -1,0 +1,246 @@
+"""Issuing cards: a key worker's cardholder and cards, freezing, cancelling and replacing them,
+and keeping them in step with their wallet (a suspended wallet's cards go inactive).
+
+Every change is made at the issuer first (``cards.issuer.CardIssuer``, with an idempotency
+key, so a retried request changes it once) and then recorded, with an audit entry. The key
+worker, their team's manager or an admin manages a wallet's cards; whoever sees the money
+sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.errors import CardNotInState
+from cards.issuer import CardIssuer, CardType, spending_controls
+from cards.models import Card, Cardholder
+from wallet import audit
+from wallet.access import Principal
+from wallet.errors import NotAllowed, NotFound, UnknownCode
+from wallet.models import Person, Wallet
+
+CardAction = Literal["freeze", "unfreeze", "cancel"]
+
+
+def _may_manage(who: Principal, wallet: Wallet) -> bool:
+    return wallet.id == who.wallet_id or wallet.team_id in who.managed_team_ids or who.has("admin")
+
+
+def _sees(who: Principal, wallet: Wallet) -> bool:
+    return _may_manage(who, wallet) or who.sees_all_money
+
+
+async def _wallet_for_management(db: AsyncSession, *, who: Principal, wallet_id: int) -> Wallet:
+    wallet = await db.get(Wallet, wallet_id)
+    if wallet is None or not _sees(who, wallet):
+        raise NotFound(f"no wallet {wallet_id}")
+    if not _may_manage(who, wallet):
+        raise NotAllowed("the key worker, their manager or an admin manages cards")
+    return wallet
+
+
+async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, wallet: Wallet, key: str, now: datetime) -> Cardholder:
+    found = (await db.execute(select(Cardholder).where(Cardholder.person_id == wallet.person_id))).scalar_one_or_none()
+    if found is not None:
+        return found
+    person = await db.get(Person, wallet.person_id)
+    if person is None:  # pragma: no cover - the foreign key guarantees it
+        raise NotFound("no such person")
+    created = await issuer.create_cardholder(
+        name=person.display_name,
+        email=person.email,
+        phone_number=None,
+        metadata={"tide_person_id": str(person.id)},
+        idempotency_key=f"{key}:cardholder",
+    )
+    holder = Cardholder(
+        stripe_id=str(created["id"]), person_id=person.id, status=str(created["status"]), created_at=now, updated_at=now
+    )
+    db.add(holder)
+    await db.flush()
+    return holder
+
+
+async def issue_card(
+    db: AsyncSession,
+    issuer: CardIssuer,
+    *,
+    who: Principal,
+    wallet_id: int,
+    card_type: CardType,
+    key: str,
+    now: datetime,
+    replacing: Card | None = None,
+    replacement_reason: str | None = None,
+) -> Card:
+    """A new card on the wallet (active, unless the wallet is suspended).
+
+    ``key`` makes the issuer's side idempotent: the same key (a retried request) gets the
+    same cardholder and card back from Stripe, never a second card."""
+    wallet = await _wallet_for_management(db, who=who, wallet_id=wallet_id)
+    if card_type not in ("virtual", "physical"):
+        raise UnknownCode(f"unknown card type {card_type!r}")
+    holder = await _cardholder(db, issuer, wallet=wallet, key=key, now=now)
+    status = "active" if wallet.status == "active" else "inactive"
+    created = await issuer.create_card(
+        cardholder=holder.stripe_id,
+        card_type=card_type,
+        status=status,
+        spending_controls=spending_controls(),
+        metadata={"tide_wallet_id": str(wallet.id)},
+        replacement_for=replacing.stripe_id if replacing else None,
+        replacement_reason=replacement_reason,
+        idempotency_key=f"{key}:card",
+    )
+    card = Card(
+        stripe_id=str(created["id"]),
+        cardholder_id=holder.id,
+        wallet_id=wallet.id,
+        status=str(created["status"]),
+        frozen_reason=None if status == "active" else "wallet_suspended",
+        last4=str(created.get("last4") or "0000"),
+        type=card_type,
+        replacement_for_id=replacing.id if replacing else None,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(card)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=who,
+        action="card.issued",
+        subject_type="card",
+        subject_id=card.id,
+        now=now,
+        details={"type": card_type},
+    )
+    return card
+
+
+async def get_card(db: AsyncSession, *, who: Principal, card_id: int, for_update: bool = False) -> tuple[Card, Wallet]:
+    statement = select(Card, Wallet).join(Wallet, Wallet.id == Card.wallet_id).where(Card.id == card_id)
+    if for_update:
+        statement = statement.with_for_update(of=Card)
+    row = (await db.execute(statement)).first()
+    if row is None or not _sees(who, row[1]):
+        raise NotFound(f"no card {card_id}")
+    return row[0], row[1]
+
+
+async def list_cards(db: AsyncSession, *, who: Principal) -> Sequence[Card]:
+    rows = await db.execute(select(Card, Wallet).join(Wallet, Wallet.id == Card.wallet_id).order_by(Card.id.desc()))
+    return [card for card, wallet in rows if _sees(who, wallet)]
+
+
+async def change_card(
+    db: AsyncSession,
+    issuer: CardIssuer,
+    *,
+    who: Principal,
+    card_id: int,
+    action: CardAction,
+    key: str,
+    now: datetime,
+) -> Card:
+    """Freeze (inactive), unfreeze (active again) or cancel (for good) a card."""
+    card, wallet = await get_card(db, who=who, card_id=card_id, for_update=True)
+    if not _may_manage(who, wallet):
+        raise NotAllowed("the key worker, their manager or an admin manages cards")
+    if card.status == "canceled":
+        raise CardNotInState("the card is cancelled")
+    if action == "unfreeze" and wallet.status != "active":
+        raise CardNotInState("the wallet is suspended: its cards stay frozen until a manager clears it")
+    target, reason = {"freeze": ("inactive", "frozen"), "unfreeze": ("active", None), "cancel": ("canceled", None)}[
+        action
+    ]
+    if card.status == target:
+        raise CardNotInState(f"the card is already {target}")
+    updated = await issuer.update_card(
+        card=card.stripe_id,
+        status=target,
+        cancellation_reason="lost" if action == "cancel" else None,
+        idempotency_key=f"{key}:{action}",
+    )
+    card.status, card.frozen_reason, card.updated_at = str(updated["status"]), reason, now
+    await db.flush()
+    await audit.record(db, actor=who, action=f"card.{action}", subject_type="card", subject_id=card.id, now=now)
+    return card
+
+
+async def replace_card(
+    db: AsyncSession, issuer: CardIssuer, *, who: Principal, card_id: int, reason: str, key: str, now: datetime
+) -> Card:
+    """Cancel a lost, stolen or damaged card and issue its replacement on the same wallet."""
+    if reason not in ("lost", "stolen", "damaged", "expired"):
+        raise UnknownCode(f"unknown replacement reason {reason!r}")
+    card, wallet = await get_card(db, who=who, card_id=card_id, for_update=True)
+    if card.status != "canceled":
+        card = await change_card(db, issuer, who=who, card_id=card_id, action="cancel", key=key, now=now)
+    return await issue_card(
+        db,
+        issuer,
+        who=who,
+        wallet_id=wallet.id,
+        card_type="virtual" if card.type == "virtual" else "physical",
+        key=f"{key}:replacement",
+        now=now,
+        replacing=card,
+        replacement_reason=reason,
+    )
+
+
+async def follow_wallet_status(db: AsyncSession, issuer: CardIssuer, *, wallet_id: int, now: datetime) -> list[Card]:
+    """Make the wallet's cards follow it: a suspended wallet's active cards go inactive; when it
+    is active again, the cards that were frozen for the suspension come back. Returns those
+    changed. (Authorizations on a suspended wallet are declined whatever Stripe thinks.)"""
+    wallet = await db.get(Wallet, wallet_id)
+    if wallet is None:
+        raise NotFound(f"no wallet {wallet_id}")
+    cards = (await db.execute(select(Card).where(Card.wallet_id == wallet_id).with_for_update())).scalars().all()
+    changed = []
+    for card in cards:
+        if wallet.status != "active" and card.status == "active":
+            target, reason = "inactive", "wallet_suspended"
+        elif wallet.status == "active" and card.status == "inactive" and card.frozen_reason == "wallet_suspended":
+            target, reason = "active", None
+        else:
+            continue
+        updated = await issuer.update_card(
+            card=card.stripe_id,
+            status=target,
+            cancellation_reason=None,
+            idempotency_key=f"tide-wallet-{wallet_id}-card-{card.id}-{target}-{now.isoformat()}",
+        )
+        card.status, card.frozen_reason, card.updated_at = str(updated["status"]), reason, now
+        changed.append(card)
+        await audit.record(
+            db,
+            actor=None,
+            action=f"card.{'frozen' if target == 'inactive' else 'unfrozen'}_with_wallet",
+            subject_type="card",
+            subject_id=card.id,
+            now=now,
+        )
+    await db.flush()
+    return changed
+
+
+async def wallets_out_of_step(db: AsyncSession) -> list[int]:
+    """Wallets with a card that does not follow the wallet's status (active on a suspended
+    wallet, or still frozen for a suspension the manager has cleared)."""
+    rows = await db.execute(
+        select(Card.wallet_id)
+        .join(Wallet, Wallet.id == Card.wallet_id)
+        .where(
+            ((Wallet.status != "active") & (Card.status == "active"))
+            | ((Wallet.status == "active") & (Card.status == "inactive") & (Card.frozen_reason == "wallet_suspended"))
+        )
+        .distinct()
+    )
+    return sorted(int(row[0]) for row in rows)
