@@ -1,7 +1,7 @@
 """Alembic environment: runs migrations on the async engine for DATABASE_URL.
 
 The URL comes from the config's ``sqlalchemy.url`` when a caller sets it (tests, the CLI),
-else from ``DATABASE_URL``, else the embedded SQLite default.
+else from the settings (``DATABASE_URL``, else the embedded SQLite default).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from ledger.database import create_engine, database_url_from_env
+from api.settings import Settings
+from ledger.database import create_engine
 from wallet.schema import metadata
 
 config = context.config
@@ -23,7 +24,7 @@ target_metadata = metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or database_url_from_env()
+    return config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
 
 
 def _run(connection: Connection) -> None:
