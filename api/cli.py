@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 import ledger
 from api import card_sync, jobs, migrations
+from api.council import report_options
 from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
 from ledger.database import create_engine
@@ -235,6 +236,7 @@ def report_group() -> None:
 )
 def report_monthly(month: str, out_dir: Path) -> None:
     """Write the month's PDF pack, GL journal, Transparency file, needs and outcomes, and reconciliation."""
+    settings = _settings()
     try:
         first = parse_month(month)
     except InvalidMonth as exc:
@@ -243,8 +245,9 @@ def report_monthly(month: str, out_dir: Path) -> None:
 
         async def work(db: Db) -> list[Path]:
             period = await period_for(db, month=first, now=now_utc())
-            return await write_all(db, period, out_dir, progress=lambda _name: bar.update(1))
+            options = report_options(settings)
+            return await write_all(db, period, out_dir, options=options, progress=lambda _name: bar.update(1))
 
-        written = _in_transaction(work)
+        written = _in_transaction(work, settings)
     for path in written:
         click.echo(str(path))

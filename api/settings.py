@@ -3,7 +3,7 @@
 ``Settings.from_env()`` reads and validates every setting once, at start-up (``create_app``,
 each ``wallet`` command, Alembic's environment), and what needs a value is handed it: the
 database's URL to the engine, Stripe's keys and the council's billing address to the Stripe
-gateway. Nothing else in Tide reads
+gateway, the council's name and account codes to the reports. Nothing else in Tide reads
 ``os.environ``. A bad value stops start-up with one line per bad setting, naming the
 variable (``TIDE_DB_POOL_SIZE must be a whole number, not 'lots'``) and never echoing a secret.
 
@@ -75,11 +75,19 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     card_partial_approval: bool = False
 
-    # The council: the address Stripe bills its cardholders at.
+    # The council: its name, the address Stripe bills its cardholders at, its account codes.
+    council_name: str = "Devon County Council"
     billing_line1: str = "County Hall"
     billing_city: str = "Exeter"
     billing_postal_code: str = "EX2 4QD"
     billing_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "GB"
+    gl_supplies_and_services: str = "Supplies and Services"
+    gl_transport: str = "Transport"
+    gl_third_party_payments: str = "Third Party Payments"
+    gl_transfer_payments: str = "Transfer Payments"
+    gl_vat_recoverable: str = "VAT Recoverable"
+    gl_card_control: str = "Procurement Card Control"
+    gl_corporate_cost_centre: str = "CORPORATE"
 
     @model_validator(mode="before")
     @classmethod

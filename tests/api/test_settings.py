@@ -57,6 +57,8 @@ def test_each_setting_is_read_from_its_own_environment_variable(monkeypatch: pyt
         "TIDE_JOBS_IN_PROCESS": "yes",
         "TIDE_STRIPE_API_KEY": "sk_test_from_env",
         "TIDE_CARD_PARTIAL_APPROVAL": "true",
+        "TIDE_COUNCIL_NAME": "Torbay Council",
+        "TIDE_GL_CARD_CONTROL": "9100",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -67,6 +69,7 @@ def test_each_setting_is_read_from_its_own_environment_variable(monkeypatch: pyt
     assert settings.runs_jobs_in_process
     assert settings.stripe_api_key.get_secret_value() == "sk_test_from_env"
     assert settings.card_partial_approval
+    assert (settings.council_name, settings.gl_card_control) == ("Torbay Council", "9100")
 
 
 def test_with_nothing_set_every_setting_takes_its_default() -> None:
