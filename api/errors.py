@@ -53,6 +53,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     ledger.InvalidTransfer: (422, "invalid-transfer", "The money movement is not valid"),
     ledger.PeriodClosed: (409, "period-closed", "That month is closed"),
     ledger.OverspendAccountRequired: (409, "overspend-account-required", "The overspend needs a receivable"),
+    ledger.AccountCodeTaken: (409, "account-code-taken", "That account code is already used"),
     report_errors.UnknownReport: (404, "not-found", "Not found"),
     report_errors.InvalidMonth: (422, "invalid-month", "That is not a month Tide keeps books for"),
     report_errors.UnexplainedExceptions: (409, "unexplained-exceptions", "Explain every exception first"),
