@@ -238,6 +238,7 @@ REFUSALS = [
     Refusal("admin", "GET", "/buy", NotAllowed),  # an admin is not a key worker
     Refusal("kw.exeter.01", "GET", "/purchases/999999", NotFound),
     Refusal("kw.exeter.01", "POST", "/cards/999999/freeze", CardIssuerUnavailable),  # no Stripe key: was 409
+    Refusal("kw.exeter.01", "POST", "/cards/999999/freeze", NotFound, stripe_key="sk_test_unused"),  # was 409
 ]
 
 

@@ -24,7 +24,6 @@ from wallet.access import Principal
 from wallet.approval_models import ApprovalMessage, ApprovalRequest
 from wallet.cards import CardAction
 from wallet.clock import local_date
-from wallet.errors import WalletError
 from wallet.models import Family, FamilyWorker, Need, NeedReview, Purchase, Receipt, Wallet
 from wallet.policies import current_policy
 from wallet.policy import PolicyDocument, Rule
@@ -231,11 +230,9 @@ async def _change_card(
         await cards.change_card(db, issuer, who=user.who, card_id=card_id, action=action, key=f"web:{key}", now=now)
         return f"/?done={'frozen' if action == 'freeze' else 'unfrozen'}"
 
-    try:
-        result = await once(request, db, user=user, now=now, act=act)
-    except WalletError as exc:
-        return page("error.html.j2", user=user, status_code=409, title="The card was not changed",
-                    message=f"{str(exc).capitalize()}.")  # fmt: skip
+    # A refusal (someone else's card, a card that cannot take the step, Stripe unreachable) is
+    # answered by the pages' error handler from the API's table: the card is not changed.
+    result = await once(request, db, user=user, now=now, act=act)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
