@@ -1,7 +1,7 @@
 """Alembic environment: runs migrations on the async engine for DATABASE_URL.
 
 The URL comes from the config's ``sqlalchemy.url`` when a caller sets it (tests, the CLI),
-else from ``DATABASE_URL``, else the embedded SQLite default.
+else from the settings (``DATABASE_URL``, else the embedded SQLite default).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from api.schema import metadata
-from ledger.database import create_engine, database_url_from_env
+from api.settings import Settings
+from ledger.database import create_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -23,7 +24,7 @@ target_metadata = metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or database_url_from_env()
+    return config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
 
 
 def _run(connection: Connection) -> None:

@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from api.council import report_options
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.health import health
@@ -48,13 +49,10 @@ from wallet.clock import now_utc
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    clock: Callable[[], datetime] = now_utc,
-    stripe: StripeConfig | None = None,
-) -> Litestar:
-    """Build the app for ``settings`` (default: from the environment); ``clock`` is injectable."""
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = now_utc) -> Litestar:
+    """Build the app for ``settings`` (default: read from the environment now, once); ``clock``
+    is injectable. What needs a setting is handed it here: the engine its URL, the Stripe
+    endpoints and gateway their config, the reports the council's options."""
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
 
@@ -63,7 +61,8 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.clock = clock
-        app.state.stripe_config = stripe or StripeConfig.from_env()
+        app.state.stripe_config = StripeConfig.from_settings(settings)
+        app.state.report_options = report_options(settings)
         app.state.secure_cookies = not settings.is_development and settings.environment != "test"
         app.state.settings = settings
         if settings.environment == "production":

@@ -65,9 +65,8 @@ async def sync_stripe(
     return report
 
 
-def issuer_from_env() -> CardIssuer | None:
+def issuer_for(config: StripeConfig) -> CardIssuer | None:
     """The Stripe gateway when a key is configured, else ``None`` (the jobs then do nothing)."""
-    config = StripeConfig.from_env()
     return StripeGateway(config) if config.api_key else None
 
 

@@ -9,7 +9,8 @@
     wallet run-job NAME      run one background job now
     wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
 
-The database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
+Settings are read from the environment once per command (the README's Configuration table);
+the database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 import ledger
 from api import card_sync, jobs, migrations
+from api.council import report_options
 from api.settings import Settings, SettingsError
+from api.stripe_gateway import StripeConfig
 from ledger.database import create_engine
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
@@ -43,17 +46,19 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    """The settings, or the command stops with one line per bad value."""
     try:
         return Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _in_transaction(work: Callable[[Db], Awaitable[T]]) -> T:
+def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+    url = (settings or _settings()).database_url
 
     async def run() -> T:
-        engine = create_engine(_settings().database_url, pool_size=1)
+        engine = create_engine(url, pool_size=1)
         try:
             async with engine.begin() as db:
                 return await work(db)
@@ -176,13 +181,8 @@ def run_job_command(name: str) -> None:
     async def run() -> object:
         engine = create_engine(settings.database_url, pool_size=2)
         try:
-            ctx = jobs.JobContext(
-                sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
-                clock=now_utc,
-                mailer=jobs.mailer_from(settings),
-                base_url=settings.base_url,
-            )
-            return await jobs.JOBS[name](ctx)
+            sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+            return await jobs.JOBS[name](jobs.job_context(settings, sessionmaker=sessionmaker, clock=now_utc))
         finally:
             await engine.dispose()
 
@@ -199,7 +199,7 @@ def stripe_group() -> None:
 def stripe_sync(hours: int) -> None:
     """Pull Stripe's Issuing events of the last HOURS and apply any Tide missed (idempotent)."""
     settings = _settings()
-    issuer = card_sync.issuer_from_env()
+    issuer = card_sync.issuer_for(StripeConfig.from_settings(settings))
     if issuer is None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
@@ -236,6 +236,7 @@ def report_group() -> None:
 )
 def report_monthly(month: str, out_dir: Path) -> None:
     """Write the month's PDF pack, GL journal, Transparency file, needs and outcomes, and reconciliation."""
+    settings = _settings()
     try:
         first = parse_month(month)
     except InvalidMonth as exc:
@@ -244,8 +245,9 @@ def report_monthly(month: str, out_dir: Path) -> None:
 
         async def work(db: Db) -> list[Path]:
             period = await period_for(db, month=first, now=now_utc())
-            return await write_all(db, period, out_dir, progress=lambda _name: bar.update(1))
+            options = report_options(settings)
+            return await write_all(db, period, out_dir, options=options, progress=lambda _name: bar.update(1))
 
-        written = _in_transaction(work)
+        written = _in_transaction(work, settings)
     for path in written:
         click.echo(str(path))

@@ -1,12 +1,15 @@
 """Every domain error, mapped to an RFC 9457 problem in one table.
 
 A problem's ``type`` is a stable URN per rule (``urn:tide:problem:insufficient-funds``);
-``title`` is the rule in plain English, ``detail`` the particular case. Validation errors list
-each field that was wrong. Nothing here decides anything: it only translates.
+``title`` is the rule in plain English, ``detail`` the particular case. ``problem_of`` is the
+one translation: the JSON API answers it as problem+json and the pages (``api.web.plugin``)
+as the HTML error page, with the same status, title and detail. Validation errors list each
+field that was wrong. Nothing here decides anything: it only translates.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -54,6 +57,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     ledger.InvalidTransfer: (422, "invalid-transfer", "The money movement is not valid"),
     ledger.PeriodClosed: (409, "period-closed", "That month is closed"),
     ledger.OverspendAccountRequired: (409, "overspend-account-required", "The overspend needs a receivable"),
+    ledger.AccountCodeTaken: (409, "account-code-taken", "That account code is already used"),
     report_errors.UnknownReport: (404, "not-found", "Not found"),
     report_errors.InvalidMonth: (422, "invalid-month", "That is not a month Tide keeps books for"),
     report_errors.UnexplainedExceptions: (409, "unexplained-exceptions", "Explain every exception first"),
@@ -94,13 +98,32 @@ def problem(status: int, slug: str, title: str, detail: str | None = None, **ext
     return Response(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def problem_for(exc: Exception) -> Response[dict[str, Any]]:
-    """The problem response for a domain error (walking up its classes to the nearest mapped one)."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A domain error as the person asking sees it: the rule's status, slug and title, and
+    the particular case (the error's message) as detail."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str | None = None
+
+
+def problem_of(exc: Exception) -> Problem | None:
+    """The problem for a domain error, from its nearest mapped class; ``None`` if unmapped."""
     for cls in type(exc).__mro__:
         if cls in PROBLEMS:
             status, slug, title = PROBLEMS[cls]
-            return problem(status, slug, title, str(exc) or None)
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Something went wrong on our side")
+            return Problem(status=status, slug=slug, title=title, detail=str(exc) or None)
+    return None
+
+
+def problem_for(exc: Exception) -> Response[dict[str, Any]]:
+    """The problem+json response for a domain error (an unmapped one is our failure: 500)."""
+    found = problem_of(exc)
+    if found is None:
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Something went wrong on our side")
+    return problem(found.status, found.slug, found.title, found.detail)
 
 
 def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -143,4 +166,13 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
     return handlers
 
 
-__all__ = ["PROBLEM_JSON", "MediaType", "exception_handlers", "problem", "problem_for"]
+__all__ = [
+    "PROBLEMS",
+    "PROBLEM_JSON",
+    "MediaType",
+    "Problem",
+    "exception_handlers",
+    "problem",
+    "problem_for",
+    "problem_of",
+]

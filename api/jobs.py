@@ -25,9 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import card_sync
 from api.settings import Settings
+from api.stripe_gateway import StripeConfig
 from approvals import escalation, notifications, reviews
 from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
+from cards.issuer import CardIssuer
 from wallet.policies import current_policy
 
 JOB_SCHEMA = "procrastinate"
@@ -45,12 +47,27 @@ SCHEDULE: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """What every job needs: a way to the database, the time, and (if configured) a mailer."""
+    """What every job needs: a way to the database, the time, and (if configured) a mailer
+    and the card issuer."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Callable[[], datetime]
     mailer: Mailer | None
     base_url: str = ""
+    issuer: CardIssuer | None = None
+
+
+def job_context(
+    settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+) -> JobContext:
+    """The jobs' context, configured from ``settings``."""
+    return JobContext(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        mailer=mailer_from(settings),
+        base_url=settings.base_url,
+        issuer=card_sync.issuer_for(StripeConfig.from_settings(settings)),
+    )
 
 
 def mailer_from(settings: Settings) -> Mailer | None:
@@ -62,7 +79,7 @@ def mailer_from(settings: Settings) -> Mailer | None:
         port=settings.smtp_port,
         sender=settings.smtp_from,
         username=settings.smtp_username or None,
-        password=settings.smtp_password or None,
+        password=settings.smtp_password.get_secret_value() or None,
         starttls=settings.smtp_starttls,
     )
 
@@ -97,19 +114,19 @@ async def expire_card_holds(ctx: JobContext) -> int:
 
 async def cards_follow_wallets(ctx: JobContext) -> int:
     """Cards of suspended wallets go inactive at Stripe; they come back when the wallet does."""
-    issuer = card_sync.issuer_from_env()
-    return 0 if issuer is None else await card_sync.cards_follow_wallets(ctx.sessionmaker, issuer, now=ctx.clock())
+    if ctx.issuer is None:
+        return 0
+    return await card_sync.cards_follow_wallets(ctx.sessionmaker, ctx.issuer, now=ctx.clock())
 
 
 async def sync_stripe_events(ctx: JobContext) -> int:
     """Apply any Issuing event of the last two hours the webhook missed."""
-    issuer = card_sync.issuer_from_env()
-    if issuer is None:
+    if ctx.issuer is None:
         return 0
     now = ctx.clock()
     since = now - card_sync.SYNC_WINDOW
     report = await card_sync.sync_stripe(
-        ctx.sessionmaker, issuer, since=since, until=now + card_sync.CLOCK_SKEW, now=now
+        ctx.sessionmaker, ctx.issuer, since=since, until=now + card_sync.CLOCK_SKEW, now=now
     )
     return report.applied
 
@@ -145,12 +162,7 @@ def job_app(settings: Settings, *, engine: AsyncEngine, clock: Callable[[], date
             max_size=4,
         )
     app = procrastinate.App(connector=connector)
-    ctx = JobContext(
-        sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
-        clock=clock,
-        mailer=mailer_from(settings),
-        base_url=settings.base_url,
-    )
+    ctx = job_context(settings, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=clock)
     for name, job in JOBS.items():
         _register(app, name=name, job=job, ctx=ctx)
     return app

@@ -6,28 +6,23 @@ synchronous authorization answer), network retries (Stripe retries none unless a
 idempotency key on every call that creates or changes something, reused across its retries.
 ``verify`` checks a signed request on its raw body before anything reads it.
 
-Configuration (environment):
-
-=============================== ==========================================================
-``TIDE_STRIPE_API_KEY``          the secret key (``sk_…``); without it, card management is
-                                 unavailable (authorizations and webhooks still work)
-``TIDE_STRIPE_AUTHORIZATION_SECRET`` signing secret of the synchronous authorization endpoint
-``TIDE_STRIPE_WEBHOOK_SECRET``   signing secret of the webhook endpoint
-``TIDE_STRIPE_API_BASE``         another API address (the offline fake in tests)
-``TIDE_CARD_PARTIAL_APPROVAL``   ``true`` to approve part of a controllable amount
-=============================== ==========================================================
+Configuration comes from Tide's settings (``StripeConfig.from_settings``; the README's table
+lists the ``TIDE_STRIPE_*`` variables): the secret key (without it, card management is
+unavailable; authorizations and webhooks still work), the two endpoints' signing secrets, another
+API address for the offline fake, partial approval, and the council's billing address, which
+Stripe requires on every cardholder.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import msgspec
 import stripe
 
+from api.settings import Settings
 from cards.errors import CardIssuerUnavailable
 from cards.issuer import CardType
 
@@ -55,27 +50,45 @@ class SignatureInvalid(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class BillingAddress:
+    """Where Stripe bills Tide's cardholders: the council's own address (they are its staff)."""
+
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+
+    def as_stripe(self) -> dict[str, str]:
+        return {"line1": self.line1, "city": self.city, "postal_code": self.postal_code, "country": self.country}
+
+
+@dataclass(frozen=True, slots=True)
 class StripeConfig:
     """What Tide needs to talk to Stripe and to check what Stripe sends."""
 
-    api_key: str | None = None
-    authorization_secret: str | None = None
-    webhook_secret: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    authorization_secret: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
     api_base: str | None = None
     allow_partial: bool = False
+    billing: BillingAddress | None = None
     max_network_retries: int = 2
 
     @classmethod
-    def from_env(cls) -> StripeConfig:
-        def get(name: str) -> str | None:
-            return os.environ.get(name, "").strip() or None
-
+    def from_settings(cls, settings: Settings) -> StripeConfig:
+        """Stripe's part of the settings (an empty value: not configured)."""
         return cls(
-            api_key=get("TIDE_STRIPE_API_KEY"),
-            authorization_secret=get("TIDE_STRIPE_AUTHORIZATION_SECRET"),
-            webhook_secret=get("TIDE_STRIPE_WEBHOOK_SECRET"),
-            api_base=get("TIDE_STRIPE_API_BASE"),
-            allow_partial=(get("TIDE_CARD_PARTIAL_APPROVAL") or "").lower() in {"1", "true", "yes"},
+            api_key=settings.stripe_api_key.get_secret_value() or None,
+            authorization_secret=settings.stripe_authorization_secret.get_secret_value() or None,
+            webhook_secret=settings.stripe_webhook_secret.get_secret_value() or None,
+            api_base=settings.stripe_api_base or None,
+            allow_partial=settings.card_partial_approval,
+            billing=BillingAddress(
+                line1=settings.billing_line1,
+                city=settings.billing_city,
+                postal_code=settings.billing_postal_code,
+                country=settings.billing_country,
+            ),
         )
 
 
@@ -122,6 +135,7 @@ class StripeGateway:
     def __init__(self, config: StripeConfig) -> None:
         if not config.api_key:
             raise CardIssuerUnavailable("no Stripe API key is configured (TIDE_STRIPE_API_KEY)")
+        self.billing = config.billing
         self.client = stripe.StripeClient(
             config.api_key,
             stripe_version=API_VERSION,
@@ -133,19 +147,14 @@ class StripeGateway:
     async def create_cardholder(
         self, *, name: str, email: str, phone_number: str | None, metadata: Mapping[str, str], idempotency_key: str
     ) -> dict[str, Any]:
+        if self.billing is None:
+            raise CardIssuerUnavailable("no billing address is configured for cardholders (TIDE_BILLING_*)")
         params: dict[str, Any] = {
             "type": "individual",
             "name": name[:24],
             "email": email,
             "metadata": dict(metadata),
-            "billing": {
-                "address": {
-                    "line1": "County Hall",
-                    "city": "Exeter",
-                    "postal_code": "EX2 4QD",
-                    "country": "GB",
-                }
-            },
+            "billing": {"address": self.billing.as_stripe()},
             "status": "active",
         }
         if phone_number:

@@ -4,12 +4,12 @@ PostgreSQL (``postgresql+asyncpg://``) in production and CI, at READ COMMITTED: 
 ledger's conditional updates and row locks make that enough. SQLite
 (``sqlite+aiosqlite://``) as the embedded default: foreign keys on, WAL, and every
 transaction opened with ``BEGIN IMMEDIATE`` so writers are serialised and a read-then-write
-can never interleave with another writer.
+can never interleave with another writer. The URL is the caller's (Tide's settings hold it):
+the ledger reads no environment.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import event
@@ -58,11 +58,3 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 def is_postgresql(url: str) -> bool:
     """Whether ``url`` names a PostgreSQL database."""
     return make_url(url).get_backend_name() == "postgresql"
-
-
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tide.db"
-
-
-def database_url_from_env() -> str:
-    """``DATABASE_URL`` from the environment, or the embedded SQLite file in the working directory."""
-    return os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL

@@ -61,8 +61,10 @@ class Computed:
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """A council's choices: its redaction lists and its finance system's journal layout."""
+    """A council's choices: its name (on the pack's cover), its redaction lists, its finance
+    system's journal layout and its account codes."""
 
+    council_name: str = ""
     redaction: Redaction = field(default_factory=Redaction)
     journal_style: journal.JournalFormat = journal.GENERIC
     chart: journal.ChartOfAccounts = field(default_factory=journal.ChartOfAccounts)
@@ -189,10 +191,11 @@ async def _daily(db: Db, period: Period) -> list[tuple[date, int]]:
     return out
 
 
-async def pack_for(db: Db, period: Period, computed: Computed | None = None) -> pdf.Pack:
+async def pack_for(db: Db, period: Period, computed: Computed | None = None, *, council_name: str = "") -> pdf.Pack:
     """Everything the PDF pack shows, summed from the ledger and the domain."""
     computed = computed or Computed()
     return pdf.Pack(
+        council_name=council_name,
         period_label=period.label,
         period_title=period.title,
         generated_at=period.as_at,
@@ -218,7 +221,7 @@ async def write_report(
     options = options or ReportOptions()
     computed = computed or Computed()
     if name == "finance-pack.pdf":
-        pdf.write_pdf(await pack_for(db, period, computed), out)
+        pdf.write_pdf(await pack_for(db, period, computed, council_name=options.council_name), out)
         return
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:

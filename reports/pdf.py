@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from html import escape
 from typing import Any, BinaryIO
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -57,6 +58,7 @@ class Pack:
     period_title: str
     generated_at: datetime
     closed: bool
+    council_name: str = ""
     teams: list[TeamMonth] = field(default_factory=list)
     daily_spend: list[tuple[date, int]] = field(default_factory=list)
     reconciliation: Reconciliation | None = None
@@ -139,8 +141,10 @@ def _cover(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     status = "closed" if pack.closed else "open (figures may still change)"
     budget = sum(t.budget for t in pack.teams)
     spend = sum(t.spend for t in pack.teams)
+    council = [Paragraph(escape(pack.council_name, quote=False), s["h1"])] if pack.council_name else []
     return [
         Spacer(1, 40 * mm),
+        *council,
         Paragraph("Tide monthly finance pack", s["title"]),
         Paragraph(pack.period_title, s["h1"]),
         Spacer(1, 10 * mm),
@@ -298,7 +302,7 @@ def write_pdf(pack: Pack, out: BinaryIO) -> None:
         topMargin=15 * mm,
         bottomMargin=18 * mm,
         title=f"Tide monthly finance pack {pack.period_label}",
-        author="Tide",
+        author=pack.council_name or "Tide",
         creator="Tide",
         invariant=True,
     )

@@ -49,8 +49,9 @@ DECISION_BUDGET_SECONDS = 1.5
 
 
 def stripe_config(state: State) -> StripeConfig:
-    config = getattr(state, "stripe_config", None)
-    return config if isinstance(config, StripeConfig) else StripeConfig.from_env()
+    """Stripe's part of the settings, made once at start-up (``create_app``)."""
+    config: StripeConfig = state.stripe_config
+    return config
 
 
 def card_issuer(state: State) -> CardIssuer:

@@ -16,8 +16,8 @@ from litestar.plugins import InitPluginProtocol
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-import ledger
 from api.deps import CsrfFailed
+from api.errors import PROBLEMS, Problem, problem_of
 from api.web.pages import (
     admin,
     auth,
@@ -34,24 +34,43 @@ from api.web.pages import (
 from api.web.render import STATIC, page
 from api.web.security import security_headers
 from api.web.session import provide_user
-from approvals.errors import ApprovalError
-from cards.errors import CardError
-from reports.errors import ReportsError
 from wallet import errors as wallet_errors
 
 ONE_YEAR = 365 * 24 * 3600
 LOG = logging.getLogger(__name__)
 
 
-def _error_page(status: int, title: str, message: str) -> Response[str]:
-    return page("error.html.j2", user=None, status_code=status, title=title, message=message)
+def _error_page(status: int, title: str, message: str, *, advice: str | None = None) -> Response[str]:
+    return page("error.html.j2", user=None, status_code=status, title=title, message=message, advice=advice)
 
 
-def _not_signed_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+def _sentence(detail: str | None) -> str:
+    """A problem's detail written as a sentence for a page (the API gives it as it is)."""
+    if not detail:
+        return "Go back and try again."
+    text = detail[:1].upper() + detail[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _problem_page(problem: Problem, *, advice: str | None = None) -> Response[str]:
+    """The API's problem for a domain error as the HTML error page: same status, title, detail."""
+    return _error_page(problem.status, problem.title, _sentence(problem.detail), advice=advice)
+
+
+def _domain(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    found = problem_of(exc)
+    return _server_error(request, exc) if found is None else _problem_page(found)
+
+
+def _not_signed_in(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A page asked for while signed out goes to sign-in and comes back; a form sent says why it failed."""
     if request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/sign-in?next={quote(target, safe='')}", status_code=303)
-    return _error_page(401, "Sign in again", "Your session has ended. Sign in again, then send the form again.")
+    found = problem_of(exc)
+    if found is None:  # NotSignedIn is in PROBLEMS; kept total for the type checker
+        return _server_error(request, exc)
+    return _problem_page(found, advice="Your session has ended. Sign in again, then send the form again.")
 
 
 def _csrf(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
@@ -62,14 +81,6 @@ def _csrf(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
 
 def _not_found(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
     return _error_page(404, "Page not found", "If you typed the web address, check it is correct.")
-
-
-def _not_allowed(_: Request[Any, Any, Any], exc: Exception) -> Response[str]:
-    return _error_page(403, "You cannot do this", f"Your role does not allow it: {exc}.")
-
-
-def _conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[str]:
-    return _error_page(409, "That could not be done", f"{str(exc).capitalize()}.")
 
 
 def _bad_request(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
@@ -101,19 +112,14 @@ def _not_found_for_people(api_handler: Any) -> Any:
     return handle
 
 
+#: The pages' handlers: every domain error through the API's table (``api.errors.PROBLEMS``),
+#: then what only pages do: sign-in redirects, the expired-form page, the unknown-address
+#: page, and a logged 500 page for anything unexpected.
 WEB_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    **dict.fromkeys(PROBLEMS, _domain),
     wallet_errors.NotSignedIn: _not_signed_in,
     CsrfFailed: _csrf,
-    wallet_errors.NotFound: _not_found,
-    ledger.AccountNotFound: _not_found,
-    ledger.TransferNotFound: _not_found,
     NotFoundException: _not_found,
-    wallet_errors.NotAllowed: _not_allowed,
-    wallet_errors.WalletError: _conflict,
-    ledger.LedgerError: _conflict,
-    ApprovalError: _conflict,
-    CardError: _conflict,
-    ReportsError: _conflict,
     ValidationException: _bad_request,
     HTTPException: _http,
     Exception: _server_error,

@@ -58,7 +58,8 @@ async def county(county_url: str) -> AsyncIterator[County]:
         await engine.dispose()
 
 
-def settings_for(url: str, *, pool_size: int = 5) -> Settings:
+def settings_for(url: str, *, pool_size: int = 5, **stripe: Any) -> Settings:
+    """The app's settings for these tests; ``stripe`` sets the ``stripe_*`` and card settings."""
     return Settings(
         database_url=url,
         environment="test",
@@ -66,6 +67,7 @@ def settings_for(url: str, *, pool_size: int = 5) -> Settings:
         port=8000,
         db_pool_size=pool_size,
         jobs_in_process=False,
+        **stripe,
     )
 
 
@@ -78,9 +80,9 @@ def free_port() -> int:
 class LiveApp:
     """The app under uvicorn on a loopback port, in a thread of its own."""
 
-    def __init__(self, url: str, config: StripeConfig, port: int) -> None:
+    def __init__(self, settings: Settings, port: int) -> None:
         self.port = port
-        app = create_app(settings_for(url), stripe=config)
+        app = create_app(settings)
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
         )
@@ -218,15 +220,17 @@ async def make_rig(county: County, url: str, *, allow_partial: bool = False) -> 
         authorization_secret=authorization_secret,
         webhook_secret=webhook_secret,
     ).start()
-    config = StripeConfig(
-        api_key="sk_test_fake",
-        api_base=fake.base_url,
-        authorization_secret=authorization_secret,
-        webhook_secret=webhook_secret,
-        allow_partial=allow_partial,
+    settings = settings_for(
+        url,
+        stripe_api_key="sk_test_fake",
+        stripe_api_base=fake.base_url,
+        stripe_authorization_secret=authorization_secret,
+        stripe_webhook_secret=webhook_secret,
+        card_partial_approval=allow_partial,
     )
+    config = StripeConfig.from_settings(settings)
     try:
-        with LiveApp(url, config, port):
+        with LiveApp(settings, port):
             yield Rig(fake=fake, county=county, config=config, client=fake.client())
     finally:
         fake.stop()

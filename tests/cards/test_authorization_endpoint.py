@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.stripe_gateway import API_VERSION, StripeConfig
+from api.stripe_gateway import API_VERSION
 from cards import events
 from cards.merchants import category_for
 from tests.cards.conftest import settings_for
@@ -25,7 +25,7 @@ SECRET = "whsec_endpoint_test"  # noqa: S105 - a test secret
 
 @pytest.fixture
 async def client(county_url: str) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(settings_for(county_url), stripe=StripeConfig(authorization_secret=SECRET))
+    app = create_app(settings_for(county_url, stripe_authorization_secret=SECRET))
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
 

@@ -81,3 +81,35 @@ async def test_finance_downloads_a_report_and_a_key_worker_may_not(built: Built)
     assert unknown.status_code in (400, 404, 422)
     assert bad_month.status_code in (400, 422)
     assert refused.status_code == 403
+
+
+def test_wallet_report_monthly_uses_the_councils_name_and_account_codes_from_its_settings(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", built.url)
+    monkeypatch.setenv("TIDE_COUNCIL_NAME", "Torbay Council")
+    monkeypatch.setenv("TIDE_GL_CARD_CONTROL", "9100")
+    monkeypatch.setenv("TIDE_GL_CORPORATE_COST_CENTRE", "CC000")
+    result = CliRunner().invoke(main, ["report", "monthly", "--month", "2026-10", "--out", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    journal = list(csv.DictReader(io.StringIO((tmp_path / "gl-journal-2026-10.csv").read_text(encoding="utf-8"))))
+    control = [row for row in journal if row["Description"].startswith("Card spend settled")]
+    assert control
+    assert {(row["Cost centre"], row["Account"]) for row in control} == {("CC000", "9100")}
+    assert "Procurement Card Control" not in {row["Account"] for row in journal}
+    assert "Torbay Council" in pypdf.PdfReader(tmp_path / "finance-pack-2026-10.pdf").pages[0].extract_text()
+
+
+async def test_a_downloaded_journal_uses_the_councils_account_codes(built: Built) -> None:
+    settings = settings_for(built.url).model_copy(update={"gl_vat_recoverable": "2200", "council_name": "Torbay"})
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        await _signed_in(client, "fiona.ledger@world.invalid")
+        journal = await client.get("/api/v1/reports/2026-10/gl-journal.csv")
+        pack = await client.get("/api/v1/reports/2026-10/finance-pack.pdf")
+
+    assert journal.status_code == 200, journal.text
+    accounts = {row["Account"] for row in csv.DictReader(io.StringIO(journal.text))}
+    assert "2200" in accounts
+    assert "VAT Recoverable" not in accounts
+    assert "Torbay" in pypdf.PdfReader(io.BytesIO(pack.content)).pages[0].extract_text()

@@ -132,7 +132,7 @@ def test_admin_pages_and_error_pages_pass_axe_in_every_state(phone: Visit) -> No
     expect(page.get_by_role("status")).to_contain_text("The funding source is added")
     expect(page.get_by_text("Household Support Fund")).to_be_visible()
     phone.go("/buy")  # an admin is not a key worker
-    expect(page.get_by_role("heading", name="You cannot do this")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your role cannot do this")).to_be_visible()
     phone.check("not-allowed")
 
 

@@ -4,8 +4,10 @@ and forms that land once however often they are sent."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -13,10 +15,13 @@ from urllib.parse import urlencode
 import pytest
 from httpx import Response
 from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from api.errors import PROBLEMS
+from cards.errors import CardIssuerUnavailable
 from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import _seed, settings_for
@@ -25,6 +30,7 @@ from wallet import families
 from wallet.access import load_principal
 from wallet.clock import local_date, now_utc
 from wallet.demo import DEMO_PASSWORD, email
+from wallet.errors import NotAllowed, NotFound
 from wallet.models import Person, Purchase
 
 JPEG = b"\xff\xd8\xff\xe0" + b"a receipt photographed in a shop" + b"\xff\xd9"
@@ -216,6 +222,42 @@ async def test_a_purchase_sent_twice_with_one_key_is_made_once_and_the_key_canno
     assert other.status_code == 409
     assert "This form was already sent" in other.text
     assert first.headers["location"].split("?")[0] in other.text
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A page a person asks for that a domain rule refuses, and the rule's error."""
+
+    who: str
+    method: str
+    path: str
+    error: type[Exception]
+    stripe_key: str = ""
+
+
+REFUSALS = [
+    Refusal("admin", "GET", "/buy", NotAllowed),  # an admin is not a key worker
+    Refusal("kw.exeter.01", "GET", "/purchases/999999", NotFound),
+    Refusal("kw.exeter.01", "POST", "/cards/999999/freeze", CardIssuerUnavailable),  # no Stripe key: was 409
+    Refusal("kw.exeter.01", "POST", "/cards/999999/freeze", NotFound, stripe_key="sk_test_unused"),  # was 409
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=lambda r: f"{r.path}-{r.error.__name__}")
+async def test_a_page_refused_by_a_domain_rule_answers_with_the_apis_status_and_title(
+    pages_url: str, refusal: Refusal
+) -> None:
+    stripe = {"stripe_api_key": SecretStr(refusal.stripe_key), "stripe_api_base": "http://127.0.0.1:9"}  # not called
+    async with AsyncTestClient(app=create_app(settings_for(pages_url).model_copy(update=stripe))) as client:
+        client.follow_redirects = False
+        csrf = await sign_in(client, refusal.who)
+        form = {"csrf_token": csrf, "idempotency_key": "k-refused"}
+        path = refusal.path
+        response = await (client.get(path) if refusal.method == "GET" else client.post(path, data=form))
+
+    status, _slug, title = PROBLEMS[refusal.error]
+    assert response.status_code == status, response.text[:500]
+    assert f'<h1 class="heading-l">{html.escape(title)}</h1>' in response.text
 
 
 async def _buy_with_receipt(client: AsyncTestClient[Any], url: str) -> tuple[str, str]:

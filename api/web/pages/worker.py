@@ -20,10 +20,8 @@ from api.web.render import money, need_label, page
 from api.web.session import UserDep, WebUser
 from approvals import todo
 from cards import issuing
-from cards.errors import CardError
 from cards.issuing import CardAction
 from wallet import budgets
-from wallet.errors import WalletError
 from wallet.limits import limits_in_words
 from wallet.policies import current_policy
 
@@ -121,11 +119,9 @@ async def _change_card(
         await issuing.change_card(db, issuer, who=user.who, card_id=card_id, action=action, key=f"web:{key}", now=now)
         return f"/?done={'frozen' if action == 'freeze' else 'unfrozen'}"
 
-    try:
-        result = await once(request, db, user=user, now=now, act=act)
-    except (WalletError, CardError) as exc:
-        return page("error.html.j2", user=user, status_code=409, title="The card was not changed",
-                    message=f"{str(exc).capitalize()}.")  # fmt: skip
+    # A refusal (someone else's card, a card that cannot take the step, Stripe unreachable) is
+    # answered by the pages' error handler from the API's table: the card is not changed.
+    result = await once(request, db, user=user, now=now, act=act)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
