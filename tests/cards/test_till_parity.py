@@ -116,7 +116,7 @@ async def test_concurrent_answers_on_one_card_never_overspend(county: County) ->
         assert rows["authorization"][1] is held
         assert rows["purchase"][7:10] == ("held" if held else "declined", "allow", list(answer.reasons))
         assert rows["purchase"][11] is True  # the purchase's hold is the decision's (or neither has one)
-        assert rows["audit"][0] == f"card.authorization.{'approved' if held else 'declined'}"
+        assert rows["audit"][0][0] == f"card.authorization.{'approved' if held else 'declined'}"
     async with county.session() as db:
         worker_wallet = (await db.execute(select(Card.wallet_id).where(Card.stripe_id == card))).scalar_one()
     assert await county.available(worker_wallet) == 10_000 - 14 * 700

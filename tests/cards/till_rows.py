@@ -31,41 +31,33 @@ async def rows(county: County, event: dict[str, Any]) -> dict[str, Any]:
             await db.execute(select(CardAuthorization).where(CardAuthorization.stripe_id == authorization_id))
         ).scalar_one_or_none()
         purchase = await db.get(Purchase, auth.purchase_id) if auth and auth.purchase_id else None
-        audit = None
+        audits: list[AuditEntry] = []
         if purchase is not None:
-            audit = (
-                await db.execute(
-                    select(AuditEntry).where(
-                        AuditEntry.subject_type == "purchase", AuditEntry.subject_id == str(purchase.id)
-                    )
-                )
-            ).scalar_one_or_none()
+            about = (AuditEntry.subject_type == "purchase", AuditEntry.subject_id == str(purchase.id))
+            audits = list((await db.execute(select(AuditEntry).where(*about).order_by(AuditEntry.id))).scalars())
         found: dict[str, Any] = {"available": None}
-        if auth is not None:
-            wallet_of_card = select(Wallet.account_id).join(Card, Card.wallet_id == Wallet.id)
-            account_id = (await db.execute(wallet_of_card.where(Card.id == auth.card_id))).scalar_one()
-            found.update(await _ledger(db, event_id=event_id, authorization_id=authorization_id, account_id=account_id))
+        if auth is not None and auth.card_id is not None:
+            found.update(await _ledger(db, event_id=event_id, authorization_id=authorization_id, card_id=auth.card_id))
     if decision is not None:
         found["decision"] = _decision(decision)
     if auth is not None:
         found["authorization"] = _authorization(auth)
     if purchase is not None:
         found["purchase"] = _purchase(purchase, decision)
-    if audit is not None:
-        details = dict(audit.details)
-        details.pop("event"), details.pop("authorization")
-        found["audit"] = (audit.action, audit.actor_id, details)
+    if audits:  # one for each request on the authorization
+        found["audit"] = [_audit(entry, event_id) for entry in audits]
     return found
 
 
-async def _ledger(db: AsyncSession, *, event_id: str, authorization_id: str, account_id: int) -> dict[str, Any]:
+async def _ledger(db: AsyncSession, *, event_id: str, authorization_id: str, card_id: int) -> dict[str, Any]:
     """The wallet's counters and available balance, and the hold's operation and transfer
     (``card:<event>:hold``, or ``:partial``), named by their suffix."""
     a = accounts.c
-    counters = (
-        await db.execute(
-            select(a.credits_posted, a.debits_posted, a.debits_pending, a.credits_pending).where(a.id == account_id)
-        )
+    of_card = select(a.id, a.credits_posted, a.debits_posted, a.debits_pending, a.credits_pending).join_from(
+        Card, Wallet, Card.wallet_id == Wallet.id
+    )
+    account_id, *counters = (
+        await db.execute(of_card.join(accounts, a.id == Wallet.account_id).where(Card.id == card_id))
     ).one()
     prefix = f"card:{event_id}:"
     ids = [f"{prefix}hold", f"{prefix}partial"]
@@ -73,7 +65,7 @@ async def _ledger(db: AsyncSession, *, event_id: str, authorization_id: str, acc
     done = await db.execute(select(o.id, o.kind, o.outcome).where(o.id.in_(ids)).order_by(o.id))
     moved = await db.execute(select(transfers).where(transfers.c.operation_id.in_(ids)).order_by(transfers.c.id))
     return {
-        "available": counters.credits_posted - counters.debits_posted - counters.debits_pending,
+        "available": counters[0] - counters[1] - counters[2],
         "wallet": tuple(counters),
         "operations": [(row.id.removeprefix(prefix), row.kind, row.outcome) for row in done],
         "transfers": [
@@ -93,6 +85,13 @@ async def _ledger(db: AsyncSession, *, event_id: str, authorization_id: str, acc
             for row in moved
         ],
     }
+
+
+def _audit(entry: AuditEntry, event_id: str) -> tuple[Any, ...]:
+    details = dict(entry.details)
+    this_event = details.pop("event") == event_id
+    details.pop("authorization")
+    return (entry.action, entry.actor_id, this_event, details)
 
 
 def _decision(decision: CardDecision) -> tuple[Any, ...]:
