@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 import ledger
@@ -73,10 +73,19 @@ MERCHANTS = (
     NO_CATEGORY,  # no purchase category
     ("", ""),  # nothing said
 )
+#: Limits and funds, often at the default policy's edges.
 PENCE = st.one_of(st.sampled_from([0, 1, 999, 1_000, 1_001, 10_000, 10_001, 25_000, 25_001]), st.integers(0, 40_000))
+#: Amounts asked: the same, and now and then none or less than none.
+AMOUNTS = st.one_of(
+    st.sampled_from([-1, 0, 1, 999, 1_000, 1_001, 10_000, 10_001, 25_000, 25_001]), st.integers(1, 40_000)
+)
+_LETTERS = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
+#: Merchant names: none, short ones, and long ones across the cuts (120 for the supplier, 200
+#: for the authorization's merchant and the purchase's description).
 NAMES = st.one_of(
     st.sampled_from(["Clarks", "", "Boots"]),
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=260),
+    st.text(_LETTERS, max_size=30),
+    st.text(_LETTERS, min_size=110, max_size=230),
 )
 
 
@@ -110,9 +119,8 @@ class Step:
 
 
 def steps(then: st.SearchStrategy[str]) -> st.SearchStrategy[Step]:
-    amounts = st.one_of(PENCE, st.integers(-2, -1))
-    currencies = st.sampled_from(["gbp", "gbp", "gbp", "GBP", "eur", "usd", "", "gbpx"])
-    return st.builds(Step, then, amounts, currencies, st.sampled_from(MERCHANTS), NAMES, st.booleans())
+    currencies = st.sampled_from([*("gbp",) * 8, "GBP", "eur", "usd", "", "gbpx"])
+    return st.builds(Step, then, AMOUNTS, currencies, st.sampled_from(MERCHANTS), NAMES, st.booleans())
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +138,10 @@ class Scenario:
 SCENARIOS = st.builds(
     Scenario,
     rules=st.lists(scoped_rules(), max_size=6),
-    team=st.sampled_from(["exeter", "exeter", "torridge", "unfunded"]),
+    team=st.sampled_from([*("exeter",) * 3, "torridge", "torridge", "unfunded"]),
     funds=PENCE,
-    card=st.sampled_from(["active", "active", "active", "active", "inactive", "canceled", "unknown"]),
-    wallet=st.sampled_from(["active", "active", "active", "suspended"]),
+    card=st.sampled_from([*("active",) * 6, "inactive", "canceled", "unknown"]),
+    wallet=st.sampled_from([*("active",) * 6, "suspended"]),
     allow_partial=st.booleans(),
     batched=st.booleans(),
     steps=st.builds(
@@ -172,6 +180,7 @@ async def world(till_database: str) -> AsyncIterator[TillWorld]:
 )
 @given(scenario=SCENARIOS)
 async def test_both_paths_answer_alike_and_leave_the_same_rows(world: TillWorld, scenario: Scenario) -> None:
+    note(f"{scenario!r}")  # (the failing example, printed whole with the failure)
     fast, slow = await world.twins(
         team=scenario.team,
         funds=scenario.funds,
