@@ -4,9 +4,10 @@ Alembic's ``env.py`` and the migrations test read it; the app never needs it (ea
 imports its own tables). It lives in ``api``, which may import every package below it.
 """
 
+import cards.models  # noqa: F401  (registers the cards' tables)
 import wallet.approval_models
 import wallet.models
-import wallet.report_models  # noqa: F401  (registers the domain's, approvals', cards' and reports' tables)
+import wallet.report_models  # noqa: F401  (registers the domain's, approvals' and reports' tables)
 from ledger.schema import metadata
 
 __all__ = ["metadata"]

@@ -14,7 +14,8 @@ Each card payment is a **purchase** waiting for its family and needs, which the 
 
 Where to look: ``issuing`` (a card's life), ``issuer`` (what Tide asks of Stripe, behind a
 Protocol that ``api.stripe_gateway`` implements), ``till`` (the answer, the Python path),
-``fast_till`` (the same answer in one PostgreSQL call, batched per wallet), ``answers`` (a
+``fast_till`` (the same answer in one PostgreSQL call, batched per wallet), ``till_call``
+(what that call is given, stated once: ``card_decide``'s one argument), ``answers`` (a
 request as read, the answer as sent), ``merchants``, ``events`` (applying an event: by type
 to ``authorizations`` and ``transactions``), ``holds`` (placing, releasing, the sweeper),
 ``payments`` (what events share), ``linking``, ``reconciliation``, ``models``, ``errors``.

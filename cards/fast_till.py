@@ -3,13 +3,14 @@
 Stripe waits at most two seconds for an answer, and at a busy till many requests arrive at
 once. The Python path (``cards.till.answer_authorization``) takes a dozen statements; on
 PostgreSQL the common answers take one: the spend policy is asked here, in Python, exactly as
-every channel asks it (``policy.evaluate``), and the ``card_decide`` function (migration 0008)
-claims the decision by event id, checks the policy version asked is still in force, refuses
+every channel asks it (``policy.evaluate``), and the ``card_decide`` function (migrations 0008,
+0010) claims the decision by event id, checks the policy version asked is still in force, refuses
 what the card or wallet cannot do, places the ledger hold (which keeps the wallet's limit) and
 records the purchase, the authorization, the audit entry and the answer, all in that one
 statement on an autocommit connection: its own transaction, no BEGIN or COMMIT round trips.
 Requests that arrive while a call for the same queue of wallets is in the database wait and
-then go together in one ``card_decide_many`` call (migration 0009): one commit for all.
+then go together in one ``card_decide_many`` call (migrations 0009, 0010): one commit for all.
+What one call is given is a ``cards.till_call.DecideCall``, stated there once.
 
 It answers only when the answer needs nothing else: the policy allows or denies, on facts
 known at the till. When the policy wants an approval (an allowance may let it through, or a
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cards.answers import CardAnswer, CardRequest, read_request
 from cards.till import unknown_family
+from cards.till_call import DECIDE, DECIDE_MANY, DecideCall, as_json, values
 from ledger.operations import accounting_date_of, request_hash
 from wallet.budgets import CARD_CLEARING
 from wallet.policy import DEFAULT_POLICY, Ask, PolicyDocument, Spend, evaluate, parse_policy
@@ -73,17 +75,12 @@ _CLEARING: dict[str, _Clearing] = {}
 _POLICY: dict[str, tuple[int | None, PolicyDocument]] = {}
 _REMEMBERED_CARDS = 100_000
 
-_DECIDE_MANY = "SELECT n, approved, granted, reasons, replayed, handover FROM card_decide_many($1::jsonb)"
 #: The most answers for one wallet decided in one transaction.
 BATCH = 32
 #: Wallets share this many queues per process (by account id): at most this many calls are in
 #: the database at once, each deciding whatever queued meanwhile. Measured on 2 cores, 64 at once
 #: over 200 cards: 4 queues 1,563 decisions/s (p99 73 ms), 8 about 1,300/s, 16 about 1,150/s.
 SHARDS = 4
-_DECIDE = (
-    "SELECT approved, granted, reasons, replayed FROM card_decide("
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-)
 
 
 async def answer_in_one_call(
@@ -167,44 +164,44 @@ def _arguments(
     answer: tuple[str, list[str], bool],
     allow_partial: bool,
     now: datetime,
-) -> dict[str, Any]:
-    """``card_decide``'s arguments, by name, in the function's order."""
+) -> DecideCall:
+    """What ``card_decide`` is given for this request."""
     decision, reasons, receipt = answer
     memo = f"card authorization {ask.stripe_id}"
     hold = {"wallet": wallet.account_id, "clearing": clearing.account_id, "amount": ask.requested, "memo": memo}
-    return {
-        "event": ask.event_id,
-        "authorization": ask.stripe_id,
-        "card": ask.card_stripe_id,
-        "requested": ask.requested,
-        "currency": ask.currency,
-        "category": ask.category,
-        "merchant": ask.merchant_name,
-        "slug": ask.slug,
-        "description": f"Card payment at {ask.merchant_name}"[:200],
-        "now": now,
-        "policy": policy_id,
-        "worker": wallet.worker_id,
-        "team": wallet.team_id,
-        "decision": decision,
-        "reasons": reasons,
-        "receipt": receipt,
-        "allow_partial": allow_partial,
-        "controllable": ask.controllable,
-        "clearing": clearing.account_id,
-        "hold_hash": request_hash("hold", hold),
-        "date": accounting_date_of(now),
-        "expires": now + CARD_HOLD_LIFETIME,
-        "ledger": wallet.ledger,
-        "memo": memo,
-    }
+    return DecideCall(
+        event=ask.event_id,
+        authorization_id=ask.stripe_id,
+        card=ask.card_stripe_id or "",
+        requested=ask.requested,
+        currency=ask.currency,
+        category=ask.category,
+        merchant=ask.merchant_name,
+        slug=ask.slug,
+        description=f"Card payment at {ask.merchant_name}"[:200],
+        now=now,
+        policy=policy_id,
+        worker=wallet.worker_id,
+        team=wallet.team_id,
+        decision=decision,
+        reasons=reasons,
+        receipt=receipt,
+        allow_partial=allow_partial,
+        controllable=ask.controllable,
+        clearing=clearing.account_id,
+        hold_hash=request_hash("hold", hold),
+        accounting_date=accounting_date_of(now),
+        expires=now + CARD_HOLD_LIFETIME,
+        ledger=wallet.ledger,
+        memo=memo,
+    )
 
 
 @dataclass(slots=True)
 class _Queued:
-    """One answer waiting for its wallet's turn: its ``card_decide`` arguments, by name."""
+    """One answer waiting for its wallet's turn, and what ``card_decide`` is given for it."""
 
-    call: dict[str, Any]
+    call: DecideCall
     done: asyncio.Future[Any]
 
 
@@ -220,7 +217,7 @@ _QUEUES: dict[tuple[int, str, int], _WalletQueue] = {}
 _LEAD = object()
 
 
-async def _answer(driver: Any, shard: tuple[str, int], call: dict[str, Any]) -> Mapping[str, Any]:
+async def _answer(driver: Any, shard: tuple[str, int], call: DecideCall) -> Mapping[str, Any]:
     """``card_decide`` for one request. While another call for the same queue (its wallet's
     shard) is in the database, requests queue here; when it returns, the first of them takes
     everything queued (up to ``BATCH``) into one ``card_decide_many`` call: one transaction and
@@ -247,7 +244,7 @@ async def _answer(driver: Any, shard: tuple[str, int], call: dict[str, Any]) -> 
             queued.done = loop.create_future()
     try:
         if len(batch) == 1:
-            _settle(batch[0], await driver.fetchrow(_DECIDE, *batch[0].call.values()))
+            _settle(batch[0], await driver.fetchrow(DECIDE, *values(batch[0].call)))
         else:
             await _answer_many(driver, batch)
     except BaseException as exc:
@@ -301,8 +298,7 @@ class _Handover(Exception):
 
 
 async def _answer_many(driver: Any, batch: list[_Queued]) -> None:
-    calls = json.dumps([queued.call for queued in batch], default=str)
-    rows = await driver.fetch(_DECIDE_MANY, calls)
+    rows = await driver.fetch(DECIDE_MANY, as_json(queued.call for queued in batch))
     for queued, row in zip(batch, sorted(rows, key=lambda r: int(r["n"])), strict=True):
         _settle(queued, row if row["handover"] is None else _Handover(str(row["handover"])))
 

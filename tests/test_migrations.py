@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -65,6 +66,26 @@ def guards(connection: Connection) -> set[str]:
     return {row[0] for row in connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
 
 
+def routines(connection: Connection) -> dict[str, str]:
+    """PostgreSQL: each function's whole definition and each composite type's fields, by name."""
+    functions = connection.execute(
+        text(
+            "SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+        )
+    )
+    types = connection.execute(
+        text(
+            "SELECT 'type ' || t.typname, string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', '"
+            " ORDER BY a.attnum) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
+            " WHERE n.nspname = 'public' GROUP BY t.typname"
+        )
+    )
+    return {str(name): str(definition) for name, definition in [*functions.all(), *types.all()]}
+
+
 def differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, metadata))
@@ -104,3 +125,24 @@ def test_the_tables_the_code_queries_match_the_migrations(empty_url: str) -> Non
     databases.migrate(empty_url)
 
     assert on_database(empty_url, differences) == []
+
+
+@pytest.mark.postgresql
+def test_each_step_down_restores_the_functions_the_step_up_found(postgres_url: str) -> None:
+    """A migration that changes a SQL function states it whole, and its downgrade puts back the
+    one before exactly: going down a step leaves every function and composite type as going
+    up to that step made them."""
+    url = databases.create_postgres_database(prefix="tide_migrations")
+    try:
+        steps = [
+            script.revision for script in ScriptDirectory.from_config(databases.alembic_config(url)).walk_revisions()
+        ]
+        found: dict[str, dict[str, str]] = {}
+        for revision in reversed(steps):
+            databases.migrate(url, revision)
+            found[revision] = on_database(url, routines)
+        for revision in steps[1:]:
+            databases.downgrade(url, revision)
+            assert on_database(url, routines) == found[revision], f"down to {revision}"
+    finally:
+        databases.drop_postgres_database(url)

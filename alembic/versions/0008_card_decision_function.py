@@ -2,7 +2,7 @@
 plainly cannot cover is declined without queueing for the wallet.
 
 ``card_decide`` does, in one round trip and one transaction, what the Python path in
-``wallet/card_authorizations.py`` does in a dozen statements, for the common answers (the
+``cards/till.py`` does in a dozen statements, for the common answers (the
 policy allows it or denies it; the wallet has the money or not): it claims the decision by
 the Stripe event id (a duplicate waits for the first and gets its answer), checks the policy
 version the caller evaluated is still the one in force, locks the wallet's row (one decision
@@ -35,30 +35,15 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+PLACE_HOLD_SIGNATURE = "text, bigint, bigint, bigint, timestamptz, text, text, date, timestamptz, text"
 SIGNATURE = (
     "text, text, text, bigint, text, text, text, text, text, timestamptz, bigint, bigint, bigint, text, text[],"
     " boolean, boolean, boolean, bigint, text, date, timestamptz, text, text"
 )
 
-#: Writing the answer (every way out of ``card_decide`` but a replay): the Python path may have
-#: answered the same event meanwhile (it claims by the row itself), so a conflict hands over.
-ANSWER = """
-INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
-                            hold_transfer_id, settled, created_at)
-    VALUES (p_event, p_authorization, 'request', true, approved, granted, to_json(reasons),
-            CASE WHEN approved THEN v_hold END, false, p_now)
-    ON CONFLICT (event_id) DO NOTHING;
-IF NOT FOUND THEN
-    RAISE EXCEPTION 'answered meanwhile' USING ERRCODE = 'TD001', HINT = 'answered';
-END IF;
-"""
-
-
-def _indented(sql: str, spaces: int) -> str:
-    return "".join(" " * spaces + line + "\n" for line in sql.strip().splitlines())
-
-
-CARD_DECIDE_TEMPLATE = """
+#: ``card_decide``, whole. Every way out but a replay writes the answer's row last (the Python path
+#: may have answered the same event meanwhile: it claims by the row itself, so a conflict hands over).
+CARD_DECIDE = """
 CREATE FUNCTION card_decide(
     p_event text, p_authorization text, p_card text, p_requested bigint, p_currency text,
     p_category text, p_merchant text, p_slug text, p_description text, p_now timestamptz,
@@ -102,7 +87,15 @@ BEGIN
         WHERE c.stripe_id = p_card;
     IF NOT FOUND THEN
         approved := false; granted := 0; reasons := ARRAY['unknown_card'];
-@@ANSWER@@        RETURN;
+        INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
+                                    hold_transfer_id, settled, created_at)
+            VALUES (p_event, p_authorization, 'request', true, approved, granted, to_json(reasons),
+                    CASE WHEN approved THEN v_hold END, false, p_now)
+            ON CONFLICT (event_id) DO NOTHING;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'answered meanwhile' USING ERRCODE = 'TD001', HINT = 'answered';
+        END IF;
+        RETURN;
     END IF;
     IF v_found.person_id IS DISTINCT FROM p_worker OR v_found.team_id IS DISTINCT FROM p_team THEN
         RAISE EXCEPTION 'the card''s wallet is not the one assumed' USING ERRCODE = 'TD001', HINT = 'wallet';
@@ -113,7 +106,15 @@ BEGIN
         IF v_existing <> 'pending' THEN
             -- Stripe has already closed it (it stopped waiting for this answer): hold nothing.
             approved := false; granted := 0; reasons := ARRAY['authorization_already_final'];
-@@ANSWER_INNER@@            RETURN;
+            INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
+                                        hold_transfer_id, settled, created_at)
+                VALUES (p_event, p_authorization, 'request', true, approved, granted, to_json(reasons),
+                        CASE WHEN approved THEN v_hold END, false, p_now)
+                ON CONFLICT (event_id) DO NOTHING;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'answered meanwhile' USING ERRCODE = 'TD001', HINT = 'answered';
+            END IF;
+            RETURN;
         END IF;
         RAISE EXCEPTION 'an incremental authorization' USING ERRCODE = 'TD001', HINT = 'increment';
     END IF;
@@ -138,7 +139,15 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'an incremental authorization' USING ERRCODE = 'TD001', HINT = 'increment';
         END IF;
-@@ANSWER@@        RETURN;
+        INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
+                                    hold_transfer_id, settled, created_at)
+            VALUES (p_event, p_authorization, 'request', true, approved, granted, to_json(reasons),
+                    CASE WHEN approved THEN v_hold END, false, p_now)
+            ON CONFLICT (event_id) DO NOTHING;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'answered meanwhile' USING ERRCODE = 'TD001', HINT = 'answered';
+        END IF;
+        RETURN;
     END IF;
     IF p_decision NOT IN ('allow', 'deny') THEN
         RAISE EXCEPTION 'the policy wants an approval' USING ERRCODE = 'TD001', HINT = 'approval';
@@ -193,51 +202,82 @@ BEGIN
                 'purchase', v_purchase::text, NULL,
                 json_build_object('authorization', p_authorization, 'event', p_event, 'amount', p_requested,
                                   'reasons', to_json(reasons)));
-@@ANSWER_END@@END $$
+    INSERT INTO card_decisions (event_id, authorization_stripe_id, source, decided, approved, amount, reasons,
+                                hold_transfer_id, settled, created_at)
+        VALUES (p_event, p_authorization, 'request', true, approved, granted, to_json(reasons),
+                CASE WHEN approved THEN v_hold END, false, p_now)
+        ON CONFLICT (event_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'answered meanwhile' USING ERRCODE = 'TD001', HINT = 'answered';
+    END IF;
+END $$
 """
-CARD_DECIDE = (
-    CARD_DECIDE_TEMPLATE.replace("@@ANSWER_END@@", _indented(ANSWER, 4))
-    .replace("@@ANSWER_INNER@@", _indented(ANSWER, 12))
-    .replace("@@ANSWER@@", _indented(ANSWER, 8))
-)
 
 
-#: ``ledger_place_hold`` (migration 0003) with one step added before the wallet's queue: when
-#: the wallet's counters already show it cannot cover the amount, the hold is declined (and
+#: ``ledger_place_hold`` as migration 0003 made it, with one step added before the wallet's queue:
+#: when the wallet's counters already show it cannot cover the amount, the hold is declined (and
 #: recorded as declined) at once. A decline on the figures of a moment ago is a decline made a
 #: moment ago; it never lets anything through, so the limit holds as before. At a till whose
 #: wallet is empty, declines no longer wait in line behind one another.
-DECLINE_EARLY = """
+PLACE_HOLD_DECLINING_EARLY = """
+CREATE OR REPLACE FUNCTION ledger_place_hold(
+    p_id text, p_wallet bigint, p_clearing bigint, p_amount bigint, p_expires timestamptz, p_memo text,
+    p_hash text, p_date date, p_now timestamptz, p_ledger text
+) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    first ledger_operations%ROWTYPE;
+BEGIN
+    INSERT INTO ledger_operations (id, kind, request_hash, outcome, recorded_at)
+        VALUES (p_id, 'hold', p_hash, 'applied', p_now) ON CONFLICT (id) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT * INTO first FROM ledger_operations WHERE id = p_id;
+        IF first.kind <> 'hold' OR first.request_hash <> p_hash THEN
+            RETURN 'conflict:' || first.kind;
+        END IF;
+        INSERT INTO ledger_replays (operation_id, replayed_at) VALUES (p_id, p_now);
+        RETURN 'replay:' || first.outcome;
+    END IF;
     IF EXISTS (SELECT 1 FROM ledger_accounts
                WHERE id = p_wallet AND debits_must_not_exceed_credits
                  AND debits_pending + debits_posted + p_amount > credits_posted) THEN
         UPDATE ledger_operations SET outcome = 'insufficient_funds' WHERE id = p_id;
         RETURN 'insufficient_funds';
     END IF;
+    PERFORM pg_advisory_xact_lock(7041946, (p_wallet % 2147483647)::integer);
+    UPDATE ledger_accounts SET debits_pending = debits_pending + p_amount
+        WHERE id = p_wallet
+          AND (NOT debits_must_not_exceed_credits OR debits_pending + debits_posted + p_amount <= credits_posted);
+    IF NOT FOUND THEN
+        UPDATE ledger_operations SET outcome = 'insufficient_funds' WHERE id = p_id;
+        RETURN 'insufficient_funds';
+    END IF;
+    INSERT INTO ledger_transfers (id, operation_id, ledger, kind, debit_account_id, credit_account_id, amount,
+                                  expires_at, flagged, accounting_date, recorded_at, memo)
+        VALUES (p_id, p_id, p_ledger, 'hold', p_wallet, p_clearing, p_amount, p_expires, false, p_date, p_now,
+                p_memo);
+    RETURN 'applied';
+END $$
 """
 
 
-def _place_hold_0003() -> str:
-    """The function as migration 0003 made it (migrations are history: read, not copied)."""
-    path = Path(__file__).with_name("0003_hold_function.py")
-    spec = importlib.util.spec_from_file_location("tide_migration_0003", path)
+def _earlier(filename: str, name: str) -> str:
+    """``name`` as an earlier migration states it (migrations are history: read, never edited)."""
+    path = Path(__file__).with_name(filename)
+    spec = importlib.util.spec_from_file_location(f"tide_migration_{filename[:4]}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return str(module.PLACE_HOLD).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return str(getattr(module, name))
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        before = _place_hold_0003()
-        anchor = "    PERFORM pg_advisory_xact_lock("
-        if anchor not in before:
-            raise RuntimeError("ledger_place_hold is not as migration 0003 made it")
-        op.execute(before.replace(anchor, DECLINE_EARLY.lstrip("\n") + anchor, 1))
+        op.execute(PLACE_HOLD_DECLINING_EARLY)
         op.execute(CARD_DECIDE)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION IF EXISTS card_decide({SIGNATURE})")
-        op.execute(_place_hold_0003())
+        op.execute(f"DROP FUNCTION ledger_place_hold({PLACE_HOLD_SIGNATURE})")
+        op.execute(_earlier("0003_hold_function.py", "PLACE_HOLD"))

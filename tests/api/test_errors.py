@@ -23,5 +23,7 @@ def _rules(base: type[Exception]) -> set[type[Exception]]:
 
 
 def test_every_domain_rule_has_its_problem_in_the_table() -> None:
-    rules = set().union(*(_rules(base) for base in (WalletError, ApprovalError, CardError, ReportsError, ledger.LedgerError)))
+    rules = set().union(
+        *(_rules(base) for base in (WalletError, ApprovalError, CardError, ReportsError, ledger.LedgerError))
+    )
     assert {rule.__name__ for rule in rules - BASES - set(PROBLEMS)} == set()

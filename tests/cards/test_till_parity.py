@@ -13,12 +13,12 @@ from sqlalchemy import select
 import ledger
 from cards import fast_till, till
 from cards.answers import CardAnswer
-from cards.models import Card, CardAuthorization, CardDecision
+from cards.models import Card
 from ledger.database import create_engine
+from tests.cards import till_rows
 from tests.cards.support import card_for, request_event
 from tests.wallet.support import County
 from wallet.clock import now_utc
-from wallet.models import AuditEntry, Purchase
 from wallet.policies import current_policy, publish_policy
 
 pytestmark = pytest.mark.postgresql
@@ -44,80 +44,6 @@ async def _fast(county: County, event: dict[str, Any], *, partial: bool = False)
 async def _slow(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:
     async with county.session() as db:
         return await till.answer_authorization(db, event=event, now=now_utc(), allow_partial=partial)
-
-
-async def _rows(county: County, event: dict[str, Any]) -> dict[str, Any]:
-    """What a decision left behind, without the ids and times that differ between two cards."""
-    authorization_id = event["data"]["object"]["id"]
-    async with county.session() as db:
-        decision = (
-            await db.execute(select(CardDecision).where(CardDecision.event_id == event["id"]))
-        ).scalar_one_or_none()
-        auth = (
-            await db.execute(select(CardAuthorization).where(CardAuthorization.stripe_id == authorization_id))
-        ).scalar_one_or_none()
-        purchase = await db.get(Purchase, auth.purchase_id) if auth and auth.purchase_id else None
-        audit = (
-            (
-                await db.execute(
-                    select(AuditEntry).where(
-                        AuditEntry.subject_type == "purchase", AuditEntry.subject_id == str(purchase.id)
-                    )
-                )
-            ).scalar_one_or_none()
-            if purchase
-            else None
-        )
-        available = None
-        if auth is not None and auth.wallet_id is not None:
-            wallet_card = (await db.execute(select(Card).where(Card.id == auth.card_id))).scalar_one()
-            available = await county.available(wallet_card.wallet_id)
-    rows: dict[str, Any] = {"available": available}
-    if decision is not None:
-        rows["decision"] = (
-            decision.source,
-            decision.decided,
-            decision.approved,
-            decision.amount,
-            list(decision.reasons),
-            decision.hold_transfer_id is not None,
-            decision.settled,
-        )
-    if auth is not None:
-        rows["authorization"] = (
-            auth.status,
-            auth.approved,
-            auth.amount,
-            auth.requested_amount,
-            auth.currency,
-            auth.merchant_name,
-            auth.merchant_category,
-            auth.category,
-            auth.stripe_seen,
-            auth.purchase_id is not None,
-        )
-    if purchase is not None:
-        rows["purchase"] = (
-            purchase.family_id,
-            purchase.category,
-            purchase.description,
-            purchase.supplier,
-            purchase.amount,
-            purchase.vat_evidence,
-            purchase.payment_method,
-            purchase.status,
-            purchase.policy_decision,
-            list(purchase.policy_reasons),
-            purchase.receipt_required,
-            purchase.hold_transfer_id == (decision.hold_transfer_id if decision else None),
-            purchase.captured_amount,
-            purchase.refunded_amount,
-        )
-    if audit is not None:
-        details = dict(audit.details)
-        details.pop("event"), details.pop("authorization")
-        rows["audit"] = (audit.action, audit.actor_id, details)
-    return rows
 
 
 async def _twins(county: County, wallet_pence: int) -> tuple[str, str]:
@@ -147,7 +73,7 @@ async def test_the_one_call_answer_leaves_what_the_python_path_leaves(county: Co
     fast, slow = await _fast(county, fast_event), await _slow(county, slow_event)
     assert fast == slow
     assert fast.approved is approved
-    fast_rows, slow_rows = await _rows(county, fast_event), await _rows(county, slow_event)
+    fast_rows, slow_rows = await till_rows.rows(county, fast_event), await till_rows.rows(county, slow_event)
     assert fast_rows == slow_rows
     assert fast_rows["decision"][1] is True  # decided
 
@@ -160,7 +86,7 @@ async def test_a_frozen_card_and_a_suspended_wallet_are_refused_alike(county: Co
     fast_event, slow_event = request_event(fast_card, 500), request_event(slow_card, 500)
     fast, slow = await _fast(county, fast_event), await _slow(county, slow_event)
     assert fast == slow == CardAnswer(approved=False, reasons=["card_not_active"])
-    assert await _rows(county, fast_event) == await _rows(county, slow_event)
+    assert await till_rows.rows(county, fast_event) == await till_rows.rows(county, slow_event)
 
 
 async def test_a_duplicate_gets_the_first_answer_and_holds_nothing_more(county: County) -> None:
@@ -171,7 +97,7 @@ async def test_a_duplicate_gets_the_first_answer_and_holds_nothing_more(county: 
     assert first.approved
     assert not first.replayed
     assert all(a.replayed and a.approved == first.approved and a.reasons == first.reasons for a in again)
-    assert (await _rows(county, event))["available"] == 2_000
+    assert (await till_rows.rows(county, event))["available"] == 2_000
     async with county.engine.begin() as connection:
         assert await ledger.verify(connection) == []
 
@@ -184,20 +110,20 @@ async def test_concurrent_answers_on_one_card_never_overspend(county: County) ->
     assert all(a.reasons == ["insufficient_funds"] for a in answers if not a.approved)
     # Whether a decline saw the wallet short at once or queued for it, its rows say what the answer said.
     for event, answer in zip(events, answers, strict=True):
-        rows = await _rows(county, event)
+        rows = await till_rows.rows(county, event)
         held = answer.approved
         assert rows["decision"][2:5] == (held, 700 if held else 0, [] if held else ["insufficient_funds"])
         assert rows["authorization"][1] is held
         assert rows["purchase"][7:10] == ("held" if held else "declined", "allow", list(answer.reasons))
         assert rows["purchase"][11] is True  # the purchase's hold is the decision's (or neither has one)
-        assert rows["audit"][0] == f"card.authorization.{'approved' if held else 'declined'}"
+        assert rows["audit"][0][0] == f"card.authorization.{'approved' if held else 'declined'}"
     async with county.session() as db:
         worker_wallet = (await db.execute(select(Card.wallet_id).where(Card.stripe_id == card))).scalar_one()
     assert await county.available(worker_wallet) == 10_000 - 14 * 700
 
 
 async def _nothing_kept(county: County, event: dict[str, Any]) -> None:
-    rows = await _rows(county, event)
+    rows = await till_rows.rows(county, event)
     assert set(rows) == {"available"}, rows
 
 
@@ -219,7 +145,7 @@ async def test_an_increment_and_a_possible_partial_approval_are_left_to_the_pyth
     increment = request_event(card, 500, authorization=first["data"]["object"]["id"])
     with pytest.raises(fast_till.FullDecisionNeeded):
         await _fast(county, increment)
-    rows = await _rows(county, increment)  # the first request's rows, untouched
+    rows = await till_rows.rows(county, increment)  # the first request's rows, untouched
     assert "decision" not in rows
     assert (rows["authorization"][3], rows["available"]) == (1_000, 4_000)
     partial = request_event(card, 6_000, controllable=True)
@@ -278,8 +204,8 @@ async def test_answers_queued_for_one_wallet_are_decided_together_and_a_handover
     handed = outcomes.pop(6)
     assert isinstance(handed, fast_till.FullDecisionNeeded)
     assert all(isinstance(o, CardAnswer) and o.approved for o in outcomes)
-    assert "decision" not in await _rows(county, increment)
-    rows = await _rows(county, others[0])
+    assert "decision" not in await till_rows.rows(county, increment)
+    rows = await till_rows.rows(county, others[0])
     assert rows["available"] == 20_000 - 13 * 1_000
     async with county.engine.begin() as connection:
         assert await ledger.verify(connection) == []
