@@ -123,10 +123,8 @@ async def issue_card(
     return card
 
 
-async def get_card(db: AsyncSession, *, who: Principal, card_id: int, for_update: bool = False) -> tuple[Card, Wallet]:
+async def get_card(db: AsyncSession, *, who: Principal, card_id: int) -> tuple[Card, Wallet]:
     statement = select(Card, Wallet).join(Wallet, Wallet.id == Card.wallet_id).where(Card.id == card_id)
-    if for_update:
-        statement = statement.with_for_update(of=Card)
     row = (await db.execute(statement)).first()
     if row is None or not _sees(who, row[1]):
         raise NotFound(f"no card {card_id}")
@@ -148,8 +146,13 @@ async def change_card(
     key: str,
     now: datetime,
 ) -> Card:
-    """Freeze (inactive), unfreeze (active again) or cancel (for good) a card."""
-    card, wallet = await get_card(db, who=who, card_id=card_id, for_update=True)
+    """Freeze (inactive), unfreeze (active again) or cancel (for good) a card.
+
+    No row lock is held while Stripe is called (a slow Stripe must not hold up the till on
+    this card): the card is read, Stripe changed with an idempotency key, and Stripe's answer
+    written back. Stripe's status is the one recorded, so two changes racing end as Stripe
+    has the card, and its ``issuing_card.updated`` event confirms it."""
+    card, wallet = await get_card(db, who=who, card_id=card_id)
     if not _may_manage(who, wallet):
         raise NotAllowed("the key worker, their manager or an admin manages cards")
     if card.status == "canceled":
@@ -179,7 +182,7 @@ async def replace_card(
     """Cancel a lost, stolen or damaged card and issue its replacement on the same wallet."""
     if reason not in ("lost", "stolen", "damaged", "expired"):
         raise UnknownCode(f"unknown replacement reason {reason!r}")
-    card, wallet = await get_card(db, who=who, card_id=card_id, for_update=True)
+    card, wallet = await get_card(db, who=who, card_id=card_id)
     if card.status != "canceled":
         card = await change_card(db, issuer, who=who, card_id=card_id, action="cancel", key=key, now=now)
     return await issue_card(
@@ -198,11 +201,12 @@ async def replace_card(
 async def follow_wallet_status(db: AsyncSession, issuer: CardIssuer, *, wallet_id: int, now: datetime) -> list[Card]:
     """Make the wallet's cards follow it: a suspended wallet's active cards go inactive; when it
     is active again, the cards that were frozen for the suspension come back. Returns those
-    changed. (Authorizations on a suspended wallet are declined whatever Stripe thinks.)"""
+    changed. (Authorizations on a suspended wallet are declined whatever Stripe thinks.) As in
+    ``change_card``, no row is locked while Stripe is called."""
     wallet = await db.get(Wallet, wallet_id)
     if wallet is None:
         raise NotFound(f"no wallet {wallet_id}")
-    cards = (await db.execute(select(Card).where(Card.wallet_id == wallet_id).with_for_update())).scalars().all()
+    cards = (await db.execute(select(Card).where(Card.wallet_id == wallet_id))).scalars().all()
     changed = []
     for card in cards:
         if wallet.status != "active" and card.status == "active":

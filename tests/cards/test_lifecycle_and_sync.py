@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api import card_sync
 from api.cli import main
@@ -132,3 +133,48 @@ def test_wallet_stripe_sync_reports_what_it_applied(cards_county_sqlite: str, mo
         assert "0 event(s) applied, 1 already applied" in again.output
     finally:
         fake.stop()
+
+
+class _LockWatchingIssuer:
+    """The real gateway, which, each time Stripe is about to be called to change a card, tries
+    from another connection to lock that card's row without waiting: the card's row must not
+    be locked by the use case while Stripe is called (a slow Stripe would hold up the till)."""
+
+    def __init__(self, gateway: StripeGateway, engine: AsyncEngine) -> None:
+        self.gateway, self.engine, self.checked = gateway, engine, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.gateway, name)
+
+    async def update_card(self, *, card: str, **change: Any) -> dict[str, Any]:
+        async with self.engine.connect() as other:
+            locked = text("SELECT id FROM cards WHERE stripe_id = :card FOR UPDATE NOWAIT")
+            assert (await other.execute(locked, {"card": card})).first() is not None
+            await other.rollback()
+        self.checked += 1
+        return await self.gateway.update_card(card=card, **change)
+
+
+async def test_no_card_row_is_locked_while_stripe_is_called(rig: Rig) -> None:
+    if rig.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks; the rule is about PostgreSQL's")
+    worker, card = await rig.new_card(wallet_pence=5_000)
+    issuer = _LockWatchingIssuer(StripeGateway(rig.config), rig.engine)
+    row = await rig.card_row(card)
+    async with rig.county.session() as db:
+        who = await load_principal(db, person_id=await rig.county.person_id("manager.exeter"))
+        await issuing.change_card(
+            db, issuer, who=who, card_id=row.id, action="freeze", key=uuid.uuid4().hex, now=now_utc()
+        )
+    async with rig.county.session() as db:
+        who = await load_principal(db, person_id=worker.person_id)
+        await issuing.replace_card(
+            db, issuer, who=who, card_id=row.id, reason="lost", key=uuid.uuid4().hex, now=now_utc()
+        )
+    async with rig.county.session() as db:
+        await db.execute(
+            update(Wallet).where(Wallet.id == worker.wallet_id).values(status="suspended", suspended_reason="receipts")
+        )
+    sessions = async_sessionmaker(rig.engine, expire_on_commit=False)
+    assert await card_sync.cards_follow_wallets(sessions, issuer, now=now_utc()) == 1
+    assert issuer.checked == 3
