@@ -6,7 +6,6 @@ prints names, never slugs."""
 from __future__ import annotations
 
 import io
-import typing
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +25,7 @@ from reports.period import Period
 from tests.cards.conftest import Rig, settings_for
 from tests.cards.devon import CATEGORIES as DEVON_CATEGORIES
 from tests.cards.devon import OTHER as DEVON_OTHER
+from tests.cards.fake_stripe import stripe_categories
 from tests.cards.support import card_for, request_event, signed
 from tests.wallet.support import County
 from wallet.clock import local_date, month_start, now_utc
@@ -33,26 +33,11 @@ from wallet.taxonomy import CATEGORIES
 
 SECRET = "whsec_categories_test"  # noqa: S105 - a test secret
 NEW_SLUG = ("holographic_pet_boutiques", "5999")  # a category Stripe might add tomorrow
-
-
-def _literals(annotation: object) -> set[str]:
-    if typing.get_origin(annotation) is typing.Literal:
-        return {str(value) for value in typing.get_args(annotation)}
-    return set().union(*(_literals(inner) for inner in typing.get_args(annotation)))
-
-
-def stripe_slugs() -> set[str]:
-    """Every ``merchant_data.category`` the installed stripe-python's type annotations list (the
-    spending controls' categories name them all; ``Authorization.MerchantData`` says only ``str``)."""
-    slugs: set[str] = set()
-    for controls in (stripe.issuing.Card.SpendingControls, stripe.issuing.Cardholder.SpendingControls):
-        hints = typing.get_type_hints(controls)
-        slugs |= _literals(hints["allowed_categories"]) | _literals(hints["blocked_categories"])
-    return slugs
+STATIONERS, STATIONERY = "Stationery, office and school supply shops", "Stationery, office supplies and paper"
 
 
 def test_the_table_has_exactly_the_categories_the_installed_stripe_python_lists() -> None:
-    listed = stripe_slugs()
+    listed = stripe_categories()
     assert len(listed) > 250  # the annotations were read, not an empty set
     assert sorted(listed - set(TABLE)) == [], "new Stripe categories: review and add them to merchant_categories.csv"
     assert sorted(set(TABLE) - listed) == [], "categories Stripe no longer lists"
@@ -70,8 +55,8 @@ def test_each_category_has_an_mcc_a_plain_english_name_and_a_purpose() -> None:
     ("slug", "mcc", "purpose", "name"),
     [
         ("artists_supply_and_craft_shops", "5970", "LEARN", "Art and craft supply shops"),
-        ("stationery_stores_office_and_school_supply_stores", "5943", "LEARN", "Stationery, office and school supply shops"),
-        ("stationary_office_supplies_printing_and_writing_paper", "5111", "LEARN", "Stationery, office supplies and paper"),
+        ("stationery_stores_office_and_school_supply_stores", "5943", "LEARN", STATIONERS),
+        ("stationary_office_supplies_printing_and_writing_paper", "5111", "LEARN", STATIONERY),
         ("sporting_goods_stores", "5941", "ACTIVITY", "Sporting goods shops"),
         ("grocery_stores_supermarkets", "5411", "FOOD-VCH", "Supermarkets and grocers"),
         ("automated_cash_disburse", "6011", "CASH", "Cash machines"),
@@ -121,7 +106,7 @@ def test_a_table_with_a_mistake_is_refused_when_it_is_read(text: str, complaint:
 
 
 def test_the_data_file_reads_back_as_the_table() -> None:
-    rows = [f"{r.slug},{r.mcc},\"{r.name}\",{r.purpose or NOT_ALLOWED}" for r in TABLE.values()]
+    rows = [f'{r.slug},{r.mcc},"{r.name}",{r.purpose or NOT_ALLOWED}' for r in TABLE.values()]
     assert parse("slug,mcc,name,purpose\n" + "\n".join(rows) + "\n") == dict(TABLE)
     assert merchant_categories.DATA_FILE == "merchant_categories.csv"
 
@@ -189,6 +174,12 @@ async def test_on_postgresql_the_one_call_leaves_an_unknown_category_to_the_pyth
         assert (answered.approved, answered.reasons) == (False, ["merchant_category_not_allowed"])
     finally:
         await engine.dispose()
+
+
+async def test_the_fake_network_refuses_a_category_stripe_does_not_list_as_stripe_does(rig: Rig) -> None:
+    _, card = await rig.new_card(wallet_pence=10_000)
+    with pytest.raises(stripe.InvalidRequestError, match="merchant_data"):
+        rig.pay(card, 100, category=NEW_SLUG[0], category_code=NEW_SLUG[1])
 
 
 # In the published file ---------------------------------------------------------------------

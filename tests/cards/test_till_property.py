@@ -294,8 +294,9 @@ async def _hands_over(
     scenario: Scenario, policy: PolicyDocument, step: Step, fast: Twin, *, then: str, team_id: int, available: int
 ) -> bool:
     """Whether the one call must leave this request to the Python path: the card is not known;
-    the merchant category is not in Tide's table (declined there, saying so); the policy wants a manager or a wallet's spend summed; an increment (a replay is answered as
-    first answered); a possible partial approval. Everything else it answers itself."""
+    the merchant category is not in Tide's table (declined there, saying so); the policy wants
+    a manager or a wallet's spend summed; an increment (a replay is answered as first
+    answered); a possible partial approval. Everything else it answers itself."""
     if scenario.card == "unknown" or refusal(step.merchant[0]) == UNKNOWN_REASON:
         return True
     category = purpose_of(step.merchant[0])
