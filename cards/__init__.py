@@ -16,8 +16,9 @@ Where to look: ``issuing`` (a card's life), ``issuer`` (what Tide asks of Stripe
 Protocol that ``api.stripe_gateway`` implements), ``till`` (the answer, the Python path),
 ``fast_till`` (the same answer in one PostgreSQL call, batched per wallet), ``till_call``
 (what that call is given, stated once: ``card_decide``'s one argument), ``answers`` (a
-request as read, the answer as sent), ``merchants``, ``events`` (applying an event: by type
-to ``authorizations`` and ``transactions``), ``holds`` (placing, releasing, the sweeper),
+request as read, the answer as sent), ``merchant_categories`` (every category Stripe sends,
+in one reviewed table: ``merchant_categories.csv``), ``merchants``, ``events`` (applying an
+event: by type to ``authorizations`` and ``transactions``), ``holds`` (placing, releasing, the sweeper),
 ``payments`` (what events share), ``linking``, ``reconciliation``, ``models``, ``errors``.
 
 Invariants: the wallet is never overspent by an approval (the ledger's conditional hold

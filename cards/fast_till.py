@@ -14,9 +14,10 @@ What one call is given is a ``cards.till_call.DecideCall``, stated there once.
 
 It answers only when the answer needs nothing else: the policy allows or denies, on facts
 known at the till. When the policy wants an approval (an allowance may let it through, or a
-request is raised), a wallet spend window must be summed, the request is an increment or a
-partial approval is possible, ``FullDecisionNeeded`` is raised — before anything is kept —
-and the caller decides on the Python path. Both paths write the same rows (a test compares
+request is raised), a wallet spend window must be summed, the request is an increment, a
+partial approval is possible or the merchant category is not in Tide's table (the Python path
+declines it, saying so), ``FullDecisionNeeded`` is raised — before anything is kept — and the
+caller decides on the Python path. Both paths write the same rows (a test compares
 them).
 
 What is remembered between calls never changes or is checked: a card's wallet and its
@@ -35,6 +36,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cards import merchant_categories
 from cards.answers import CardAnswer, CardRequest, read_request
 from cards.till import unknown_family
 from cards.till_call import DECIDE, DECIDE_MANY, DecideCall, as_json, values
@@ -95,6 +97,8 @@ async def answer_in_one_call(
     ask = read_request(event_id, event["data"]["object"])
     if ask.card_stripe_id is None:
         raise FullDecisionNeeded("no card")
+    if merchant_categories.refusal(ask.slug) == merchant_categories.UNKNOWN_REASON:
+        raise FullDecisionNeeded("a merchant category not in Tide's table")  # declined there, with that reason
     driver: Any = (await connection.get_raw_connection()).driver_connection
     database = str(connection.engine.url)
     for _attempt in range(3):

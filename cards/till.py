@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards import merchant_categories
 from cards.answers import CardAnswer, CardRequest, decline, read_request, requested_amount
 from cards.holds import place_card_hold
 from cards.models import Card, CardAuthorization, CardDecision
@@ -90,7 +91,7 @@ def _refusal(ask: CardRequest, card: Card, wallet: Wallet, funding_source_id: in
         (wallet.status != "active", "wallet_suspended"),
         (ask.currency != CURRENCY, "currency_not_gbp"),
         (ask.requested <= 0, "no_amount_requested"),
-        (ask.category is None, "merchant_category_not_allowed"),
+        (ask.category is None, merchant_categories.refusal(ask.slug) or merchant_categories.NOT_ALLOWED_REASON),
         (funding_source_id is None, "no_funding_source"),
     )
     return next((reason for failed, reason in checks if failed), None)
@@ -112,7 +113,7 @@ async def _answer_request(
         return decline("authorization_already_final"), None
     refusal = _refusal(ask, card, wallet, funding_source_id)
     if refusal is not None or ask.category is None or funding_source_id is None:
-        answer = decline(refusal or "merchant_category_not_allowed")
+        answer = decline(refusal or merchant_categories.NOT_ALLOWED_REASON)
         _record(db, ask, existing, card=card, wallet=wallet, approved=False, purchase=None, now=now)
         await db.flush()
         return answer, None

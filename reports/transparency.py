@@ -7,8 +7,9 @@ month, exactly the Code's mandatory fields, nothing else.
 - Amount: gross pounds, two decimals; refunds negative.
 - Irrecoverable VAT: computed per movement from the purchase's evidence (``reports.vat``).
 - Summary of purpose: the purchase category's label; never a need code or free text.
-- Merchant category: the card scheme's description from the processor, or, for a card
-  purchase the processor has not described, the category's usual one.
+- Merchant category: the plain-English name of the processor's merchant category (Tide's
+  table, ``cards.merchant_categories``; never Stripe's slug), or, for a card purchase the
+  processor has not described, the purchase category's usual one.
 No family, need, key worker, wallet or purchase reference is written: the file is built
 from the columns above and nothing else reaches it.
 """
@@ -19,6 +20,7 @@ import csv
 from dataclasses import dataclass
 from typing import TextIO
 
+from cards.merchant_categories import name_of
 from ledger.money import pounds
 from ledger.operations import Db
 from reports import vat
@@ -37,26 +39,32 @@ HEADER = (
     "Merchant category",
 )
 
-#: The card scheme's usual merchant category for what a purchase category buys, used when
-#: the processor gave none (a card purchase recorded before its transaction arrived).
+#: The merchant category each purchase category usually buys at (Stripe's slug), printed by its
+#: name when the processor gave none (a card purchase recorded before its transaction arrived).
 USUAL_MERCHANT_CATEGORY = {
-    "HH-ESS": "Household appliance stores",
-    "CLOTH": "Family clothing stores",
-    "FOOD-VCH": "Grocery stores, supermarkets",
-    "TRAVEL": "Bus lines",
-    "ACTIVITY": "Recreation services",
-    "LEARN": "Book stores",
-    "SEND-EQ": "Miscellaneous general merchandise",
-    "SAFETY": "Hardware stores",
-    "HOUSING": "Moving and storage services",
-    "PARENT-DEV": "Schools and educational services",
-    "DIGITAL": "Electronics stores",
-    "HEALTH": "Drug stores and pharmacies",
-    "SERVICE": "Professional services",
-    "CASH": "Manual cash disbursements",
-    "GAMBLING": "Betting",
-    "ALCOHOL": "Package stores, beer, wine and liquor",
+    "HH-ESS": "household_appliance_stores",
+    "CLOTH": "family_clothing_stores",
+    "FOOD-VCH": "grocery_stores_supermarkets",
+    "TRAVEL": "bus_lines",
+    "ACTIVITY": "miscellaneous_recreation_services",
+    "LEARN": "book_stores",
+    "SEND-EQ": "orthopedic_goods_prosthetic_devices",
+    "SAFETY": "hardware_stores",
+    "HOUSING": "motor_freight_carriers_and_trucking",
+    "PARENT-DEV": "educational_services",
+    "DIGITAL": "electronics_stores",
+    "HEALTH": "drug_stores_and_pharmacies",
+    "SERVICE": "professional_services",
+    "CASH": "manual_cash_disburse",
+    "GAMBLING": "betting_casino_gambling",
+    "ALCOHOL": "package_stores_beer_wine_and_liquor",
 }
+
+
+def merchant_category_name(slug: str | None, category: str) -> str:
+    """The plain-English merchant category a published row prints: the processor's, by its
+    name in ``cards.merchant_categories``; else the purchase category's usual one. Never a slug."""
+    return name_of(slug) or name_of(USUAL_MERCHANT_CATEGORY.get(category)) or "Other merchants"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +98,7 @@ def row_for(
         pounds(movement.amount),
         pounds(split.irrecoverable),
         category.label if category else "Family support",
-        movement.merchant_category or USUAL_MERCHANT_CATEGORY.get(movement.category, "Miscellaneous"),
+        merchant_category_name(movement.merchant_category, movement.category),
     )
     return row, split.irrecoverable
 

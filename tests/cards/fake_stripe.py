@@ -40,6 +40,7 @@ import random
 import secrets
 import threading
 import time
+import typing
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -60,6 +61,33 @@ FIXTURES = Path(
 )
 API_VERSION = "2026-10-28.endive"
 _counter = itertools.count(1)
+
+
+def _literals(annotation: object) -> set[str]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return {str(value) for value in typing.get_args(annotation)}
+    return set().union(*(_literals(inner) for inner in typing.get_args(annotation)))
+
+
+def stripe_categories() -> frozenset[str]:
+    """Every ``merchant_data.category`` Stripe sends, as the installed stripe-python's type
+    annotations list them (the spending controls' categories name them all)."""
+    slugs: set[str] = set()
+    for controls in (stripe.issuing.Card.SpendingControls, stripe.issuing.Cardholder.SpendingControls):
+        hints = typing.get_type_hints(controls)
+        slugs |= _literals(hints["allowed_categories"]) | _literals(hints["blocked_categories"])
+    return frozenset(slugs)
+
+
+#: What the fake's merchants may be: Stripe refuses any other ``merchant_data[category]``.
+CATEGORIES = stripe_categories()
+
+
+def _category(merchant: dict[str, Any]) -> str:
+    category = str(merchant.get("category", "grocery_stores_supermarkets"))
+    if category not in CATEGORIES:
+        raise ValueError(f"Invalid merchant_data[category]: {category!r} is not one of Stripe's categories")
+    return category
 
 
 def templates() -> dict[str, dict[str, Any]]:
@@ -357,7 +385,7 @@ class FakeStripe:
         merchant = params.get("merchant_data") or {}
         auth = copy.deepcopy(templates()["issuing.authorization"])
         auth["merchant_data"].update(
-            category=merchant.get("category", "grocery_stores_supermarkets"),
+            category=_category(merchant),
             category_code=merchant.get("category_code", "5411"),
             name=merchant.get("name", "Tesco Stores"),
             city=merchant.get("city", "Exeter"),
@@ -529,7 +557,7 @@ class FakeStripe:
             merchant = params.get("merchant_data") or {}
             source = copy.deepcopy(txn["merchant_data"])
             source.update(
-                category=merchant.get("category", "grocery_stores_supermarkets"),
+                category=_category(merchant),
                 category_code=merchant.get("category_code", "5411"),
                 name=merchant.get("name", "Tesco Stores"),
                 city="Exeter",

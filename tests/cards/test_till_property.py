@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 import ledger
 from cards import fast_till, till
 from cards.answers import CardAnswer
-from cards.merchants import category_for
+from cards.merchant_categories import UNKNOWN_REASON, purpose_of, refusal
 from ledger.database import create_engine
 from tests import databases
 from tests.cards.conftest import COUNTY
@@ -65,11 +65,11 @@ MERCHANTS = (
     ("childrens_and_infants_wear_stores", "5641"),  # clothing
     ("grocery_stores_supermarkets", "5411"),  # food
     ("bus_lines", "4131"),  # travel
-    ("betting_casino_gambling", "7995"),  # gambling
+    ("betting_casino_gambling", "7995"),  # gambling: not allowed
     ("package_stores_beer_wine_and_liquor", "5921"),  # alcohol
     ("automated_cash_disburse", "6011"),  # cash
-    ("not_a_stripe_slug", "5661"),  # an unknown slug with a clothing code
-    ("", "8211"),  # no slug, a school's code
+    ("not_a_stripe_slug", "5661"),  # a slug not in Tide's table, with a clothing code: unknown
+    ("", "8211"),  # no slug, a school's code: unknown
     NO_CATEGORY,  # no purchase category
     ("", ""),  # nothing said
 )
@@ -294,11 +294,12 @@ async def _hands_over(
     scenario: Scenario, policy: PolicyDocument, step: Step, fast: Twin, *, then: str, team_id: int, available: int
 ) -> bool:
     """Whether the one call must leave this request to the Python path: the card is not known;
-    the policy wants a manager or a wallet's spend summed; an increment (a replay is answered as
-    first answered); a possible partial approval. Everything else it answers itself."""
-    if scenario.card == "unknown":
+    the merchant category is not in Tide's table (declined there, saying so); the policy wants
+    a manager or a wallet's spend summed; an increment (a replay is answered as first
+    answered); a possible partial approval. Everything else it answers itself."""
+    if scenario.card == "unknown" or refusal(step.merchant[0]) == UNKNOWN_REASON:
         return True
-    category = category_for(*step.merchant)
+    category = purpose_of(step.merchant[0])
     decision = "deny" if category is None else await _decision(policy, step, category, fast.person_id, team_id)
     if decision in ("needs_approval", "summed"):
         return True

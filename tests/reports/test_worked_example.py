@@ -63,10 +63,10 @@ async def test_the_transparency_rows_are_octobers_card_payments_refunds_negative
 
     rows = parse(text)[1:]
 
-    uniform = ["12/10/2026", DEPARTMENT, "School Uniform Shop Ltd", "30.00", "0.00", clothing, "Family clothing stores"]
+    uniform = ["12/10/2026", DEPARTMENT, "School Uniform Shop Ltd", "30.00", "0.00", clothing, "Family clothing shops"]
     assert rows == [
-        ["03/10/2026", DEPARTMENT, "Argos", "-10.00", "0.00", household, "Household appliance stores"],
-        ["05/10/2026", DEPARTMENT, "Argos", "120.00", "0.00", household, "Household appliance stores"],
+        ["03/10/2026", DEPARTMENT, "Argos", "-10.00", "0.00", household, "Household appliance shops"],
+        ["05/10/2026", DEPARTMENT, "Argos", "120.00", "0.00", household, "Household appliance shops"],
         [
             "06/10/2026",
             DEPARTMENT,
@@ -74,7 +74,7 @@ async def test_the_transparency_rows_are_octobers_card_payments_refunds_negative
             "50.00",
             "0.00",
             "Family support - food and vouchers",
-            "Grocery stores, supermarkets",
+            "Supermarkets and grocers",
         ],
         [
             "07/10/2026",
@@ -83,13 +83,13 @@ async def test_the_transparency_rows_are_octobers_card_payments_refunds_negative
             "200.01",
             "0.00",
             "Family support - housing costs",
-            "Moving and storage services",
+            "Removals, haulage and delivery",
         ],
-        ["08/10/2026", DEPARTMENT, OTHER, "89.99", "15.00", "Family support - home safety", "Hardware stores"],
-        ["09/10/2026", DEPARTMENT, "Marks & Spencer", "45.00", "0.00", clothing, "Family clothing stores"],
-        ["11/10/2026", DEPARTMENT, "Argos", "45.00", "0.00", household, "Household appliance stores"],
+        ["08/10/2026", DEPARTMENT, OTHER, "89.99", "15.00", "Family support - home safety", "Hardware shops"],
+        ["09/10/2026", DEPARTMENT, "Marks & Spencer", "45.00", "0.00", clothing, "Family clothing shops"],
+        ["11/10/2026", DEPARTMENT, "Argos", "45.00", "0.00", household, "Household appliance shops"],
         *[uniform] * 5,
-        ["20/10/2026", DEPARTMENT, "Marks & Spencer", "-15.00", "0.00", clothing, "Family clothing stores"],
+        ["20/10/2026", DEPARTMENT, "Marks & Spencer", "-15.00", "0.00", clothing, "Family clothing shops"],
     ]
 
 
