@@ -76,6 +76,7 @@ async def test_a_month_closes_only_once_over_and_with_every_exception_explained(
             await close.close_month(db, month=OCTOBER, closed_by="Fiona Ledger", now=CLOSE_TIME)
         keys = refused.value.keys
         assert f"over-capture:purchase {world.purchase_ids['8']}" in keys
+        assert "stripe:statement 2026-10" in keys  # card spend, and Stripe's statement never fetched
         assert not await ledger.is_closed(db, month=OCTOBER)
         with pytest.raises(NoSuchException):
             await close.explain(
