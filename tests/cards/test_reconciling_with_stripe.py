@@ -19,10 +19,12 @@ from typing import Any
 
 import pypdf
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api import card_sync
+from api.cli import main
 from api.stripe_gateway import StripeGateway
 from cards.stripe_statement import StatementRecorded, StripeStatementLine, month_window
 from ledger.database import create_engine
@@ -215,3 +217,33 @@ async def test_without_stripes_statement_the_months_card_spend_is_an_exception_t
     assert stripe_exceptions(found) == [("stripe", f"statement {label}", 1_000)]
     assert not found.card_side_reconciled
     assert "not yet reconciled with Stripe Issuing" in cover
+
+
+def test_wallet_stripe_statement_records_stripes_month_and_says_what_it_adds_up_to(
+    cards_county_sqlite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeStripe(authorization_url="", webhook_url="", auto_deliver=False).start()
+    try:
+        holder = fake.create_cardholder({"name": "Sam Worker"})
+        card = fake.create_card({"cardholder": holder["id"], "status": "active"})["id"]
+        for kind, amount in (("capture", 1_234), ("capture", 766), ("refund", 500)):
+            fake.transaction({"card": card, "amount": amount}, kind=kind, authorization=None)
+        for name, value in {
+            "DATABASE_URL": cards_county_sqlite,
+            "TIDE_STRIPE_API_KEY": "sk_test_fake",
+            "TIDE_STRIPE_API_BASE": fake.base_url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        month = f"{this_month():%Y-%m}"
+
+        first = CliRunner().invoke(main, ["stripe", "statement", month])
+        again = CliRunner().invoke(main, ["stripe", "statement", month])
+        not_a_month = CliRunner().invoke(main, ["stripe", "statement", "last month"])
+    finally:
+        fake.stop()
+
+    assert first.exit_code == 0, first.output
+    assert f"Stripe's statement for {month}: 3 transaction(s), 3 new" in first.output
+    assert "captured £20.00 - refunded £5.00 = £15.00." in first.output
+    assert "3 transaction(s), 0 new" in again.output
+    assert not_a_month.exit_code == 2
