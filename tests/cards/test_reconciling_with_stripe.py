@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from api import card_sync
+from api import card_sync, jobs
 from api.cli import main
 from api.stripe_gateway import StripeGateway
 from cards.stripe_statement import StatementRecorded, StripeStatementLine, month_window
@@ -129,7 +129,7 @@ async def test_a_month_in_which_tide_and_stripe_agree_has_no_exception_and_the_c
     assert rows[1][:4] == ["stripe", "", "Card spend against Stripe", "0.00"]
 
 
-async def test_fetching_stripes_statement_again_records_each_transaction_once(rig: Rig) -> None:
+async def test_fetching_stripes_statement_again_or_by_the_daily_job_records_each_transaction_once(rig: Rig) -> None:
     _, card = await rig.new_card(wallet_pence=20_000)
     rig.capture(rig.pay(card, 1_200)["id"])
     first = await fetch_statement(rig)
@@ -139,6 +139,13 @@ async def test_fetching_stripes_statement_again_records_each_transaction_once(ri
 
     assert (first.lines, first.new, again.lines, again.new) == (1, 1, 2, 1)
     assert again.captured == stripes_own_totals(rig.fake)[0] == 2_000
+    daily = jobs.JobContext(
+        sessionmaker=async_sessionmaker(rig.engine, expire_on_commit=False),
+        clock=now_utc,
+        mailer=None,
+        issuer=StripeGateway(rig.config),
+    )
+    assert await jobs.fetch_stripe_statement(daily) == 2  # last month's none, this month's two
     async with rig.county.session() as db:
         assert (await db.execute(select(func.count()).select_from(StripeStatementLine))).scalar_one() == 2
 
