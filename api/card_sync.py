@@ -4,6 +4,10 @@
   any Tide missed, oldest first, each in a transaction of its own. Applying is idempotent
   (events are deduplicated by id), so running it twice, or alongside the webhook, is safe.
   ``wallet stripe sync`` and the hourly ``sync_stripe_events`` job run it.
+* ``fetch_statement``: Stripe's own list of a month's Issuing transactions, fetched through the
+  gateway (outside any transaction) and recorded as the month's statement
+  (``cards.stripe_statement``), which reconciliation compares Tide's purchases with.
+  ``wallet stripe statement MONTH`` and the daily ``fetch_stripe_statement`` job run it.
 * ``expire_card_holds``: the sweeper: holds past their expiry go back to the wallet.
 * ``cards_follow_wallets``: a suspended wallet's cards go inactive at Stripe, and come back
   when a manager clears the wallet.
@@ -13,12 +17,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.stripe_gateway import StripeConfig, StripeGateway
-from cards import holds, issuing
+from cards import holds, issuing, stripe_statement
 from cards.events import apply_event
 from cards.issuer import CardIssuer
 
@@ -63,6 +67,16 @@ async def sync_stripe(
         else:
             report.applied += 1
     return report
+
+
+async def fetch_statement(
+    sessions: async_sessionmaker[AsyncSession], issuer: CardIssuer, *, month: date, now: datetime
+) -> stripe_statement.StatementRecorded:
+    """Fetch Stripe's Issuing transactions of ``month`` (UK time) and record them as its statement."""
+    start, end = stripe_statement.month_window(month)
+    listed = await issuer.list_transactions(created_from=int(start.timestamp()), created_to=int(end.timestamp()))
+    async with sessions() as db, db.begin():
+        return await stripe_statement.record_statement(db, month=month, transactions=listed, now=now)
 
 
 def issuer_for(config: StripeConfig) -> CardIssuer | None:

@@ -8,6 +8,8 @@
     wallet worker            run the background jobs (PostgreSQL)
     wallet run-job NAME      run one background job now
     wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
+    wallet stripe statement MONTH
+                             fetch Stripe's Issuing transactions of MONTH (YYYY-MM) for reconciliation
 
 Settings are read from the environment once per command (the README's Configuration table);
 the database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
@@ -33,7 +35,9 @@ from api import card_sync, jobs, migrations
 from api.council import report_options
 from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
+from cards.stripe_statement import StatementRecorded
 from ledger.database import create_engine
+from ledger.money import pounds_display
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
 from reports.errors import InvalidMonth
@@ -222,6 +226,36 @@ def stripe_sync(hours: int) -> None:
     if report.failed:
         click.echo(f"  {len(report.failed)} failed (run again): {', '.join(report.failed)}", err=True)
         sys.exit(1)
+
+
+@stripe_group.command("statement")
+@click.argument("month")
+def stripe_statement(month: str) -> None:
+    """Fetch Stripe's own list of MONTH's (YYYY-MM) Issuing transactions and record it as the
+    month's statement, which reconciliation compares Tide's purchases with (safe to run again)."""
+    settings = _settings()
+    try:
+        first = parse_month(month)
+    except InvalidMonth as exc:
+        raise click.BadParameter(str(exc), param_hint="MONTH") from exc
+    issuer = card_sync.issuer_for(StripeConfig.from_settings(settings))
+    if issuer is None:
+        raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
+
+    async def run() -> StatementRecorded:
+        engine = create_engine(settings.database_url, pool_size=2)
+        try:
+            sessions = async_sessionmaker(engine, expire_on_commit=False)
+            return await card_sync.fetch_statement(sessions, issuer, month=first, now=now_utc())
+        finally:
+            await engine.dispose()
+
+    recorded = asyncio.run(run())
+    click.echo(
+        f"Stripe's statement for {month}: {recorded.lines} transaction(s), {recorded.new} new; "
+        f"captured {pounds_display(recorded.captured)} - refunded {pounds_display(recorded.refunded)} "
+        f"= {pounds_display(recorded.net)}."
+    )
 
 
 @main.group("report")

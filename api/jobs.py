@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import procrastinate
@@ -30,6 +30,7 @@ from approvals import escalation, notifications, reviews
 from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
 from cards.issuer import CardIssuer
+from wallet.clock import local_date
 from wallet.policies import current_policy
 
 JOB_SCHEMA = "procrastinate"
@@ -42,6 +43,7 @@ SCHEDULE: dict[str, str] = {
     "expire_card_holds": "*/5 * * * * 0",
     "cards_follow_wallets": "*/5 * * * * 30",
     "sync_stripe_events": "7 * * * * 0",
+    "fetch_stripe_statement": "37 5 * * * 0",
 }
 
 
@@ -131,6 +133,19 @@ async def sync_stripe_events(ctx: JobContext) -> int:
     return report.applied
 
 
+async def fetch_stripe_statement(ctx: JobContext) -> int:
+    """Stripe's statement of last month and of this month so far, recorded for reconciliation."""
+    if ctx.issuer is None:
+        return 0
+    now = ctx.clock()
+    this_month = local_date(now).replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    lines = 0
+    for month in (last_month, this_month):
+        lines += (await card_sync.fetch_statement(ctx.sessionmaker, ctx.issuer, month=month, now=now)).lines
+    return lines
+
+
 JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "send_notifications": send_notifications,
     "escalate_approvals": escalate_approvals,
@@ -138,6 +153,7 @@ JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "expire_card_holds": expire_card_holds,
     "cards_follow_wallets": cards_follow_wallets,
     "sync_stripe_events": sync_stripe_events,
+    "fetch_stripe_statement": fetch_stripe_statement,
 }
 
 

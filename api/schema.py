@@ -4,7 +4,8 @@ Alembic's ``env.py`` and the migrations test read it; the app never needs it (ea
 imports its own tables). It lives in ``api``, which may import every package below it.
 """
 
-import cards.models  # noqa: F401  (registers the cards' tables)
+import cards.models
+import cards.stripe_statement  # noqa: F401  (registers the cards' tables and Stripe's statement)
 import wallet.approval_models
 import wallet.models
 import wallet.report_models  # noqa: F401  (registers the domain's, approvals' and reports' tables)

@@ -227,6 +227,8 @@ class StripeGateway:
         return sorted(found, key=lambda event: (int(event.get("created") or 0), str(event.get("id"))))
 
     async def list_transactions(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]:
+        """Issuing transactions created in ``[created_from, created_to)``, every page (Stripe's own list:
+        what the month's statement and the reconciliation against Stripe are made from)."""
         params: dict[str, Any] = {"created": {"gte": created_from, "lt": created_to}, "limit": 100}
         try:
             page = await self.client.v1.issuing.transactions.list_async(params=cast("Any", params))

@@ -3,10 +3,11 @@
     make bench                   # or: .venv/bin/python -m benchmarks.reports_bench --purchases 1000000
 
 Loads one month (October 2026) with COPY: teams, families and their needs, reviews, the
-purchases with their holds, captures (2% later partly refunded) and card processor
-transactions. Foreign-key triggers are off for the load only (``session_replication_role =
-replica``), so the ledger's accounts and operations are not built row by row: the reports read
-transfers, purchases, teams, needs and the statement, which are all there. Then each of the
+purchases with their holds, captures (2% later partly refunded), card processor
+transactions and Stripe's statement of them (what the reconciliation compares with).
+Foreign-key triggers are off for the load only (``session_replication_role = replica``), so
+the ledger's accounts and operations are not built row by row: the reports read transfers,
+purchases, teams, needs and the statement, which are all there. Then each of the
 five reports is made in a fresh process of its own, so its peak memory (max RSS) is its own,
 and timed; in the same run a bare ``COPY (SELECT …) TO STDOUT`` of the month's card captures
 joined to their purchases and teams (the rows the Transparency file publishes) is timed, and
@@ -470,10 +471,46 @@ async def load(url: str, *, purchases: int, teams: int, families: int, seed: int
                     "overspend",
                 ],
             )
+            if "stripe_statement_lines" in tables:
+                await _stripe_statement(connection, card_rows())
         await connection.execute("SET session_replication_role = origin")
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
+
+
+#: When the month's statement was fetched from Stripe (after the month, before the reports).
+FETCHED = datetime(2026, 11, 1, 6, tzinfo=UTC)
+
+
+async def _stripe_statement(connection: asyncpg.Connection, card_rows: Iterator[tuple[object, ...]]) -> None:
+    """Stripe's own list of the month's transactions, as ``wallet stripe statement`` records it:
+    the same transactions the cards' table holds, so the reconciliation against Stripe agrees."""
+    totals = {"capture": 0, "refund": 0}
+
+    def lines() -> Iterator[tuple[object, ...]]:
+        for n, stripe_id, kind, amount, _, _, _, _, authorization, merchant, category, created, _, _ in card_rows:
+            totals[str(kind)] += int(str(amount))
+            stripe = (kind, amount, "gbp", "ic_1", authorization, None, None, merchant, category, created, FETCHED)
+            yield (n, stripe_id, *stripe)
+
+    await connection.copy_records_to_table(
+        "stripe_statement_lines",
+        records=lines(),
+        columns=[
+            "id", "stripe_id", "kind", "amount", "currency", "card_stripe_id", "authorization_stripe_id",
+            "balance_transaction", "dispute_stripe_id", "merchant_name", "merchant_category", "created_at",
+            "recorded_at",
+        ],
+    )  # fmt: skip
+    await connection.execute(
+        "INSERT INTO stripe_statements (month, first_fetched_at, fetched_at, lines, captured, refunded)"
+        " SELECT $1, $2, $2, count(*), $3, $4 FROM stripe_statement_lines",
+        MONTH,
+        FETCHED,
+        totals["capture"],
+        totals["refund"],
+    )
 
 
 BARE = """

@@ -19,7 +19,9 @@ Protocol that ``api.stripe_gateway`` implements), ``till`` (the answer, the Pyth
 request as read, the answer as sent), ``merchant_categories`` (every category Stripe sends,
 in one reviewed table: ``merchant_categories.csv``), ``merchants``, ``events`` (applying an
 event: by type to ``authorizations`` and ``transactions``), ``holds`` (placing, releasing, the sweeper),
-``payments`` (what events share), ``linking``, ``reconciliation``, ``models``, ``errors``.
+``payments`` (what events share), ``linking``, ``reconciliation``, ``stripe_statement``
+(Stripe's own list of a month's transactions, recorded for finance's reconciliation), ``models``,
+``errors``.
 
 Invariants: the wallet is never overspent by an approval (the ledger's conditional hold
 refuses what it cannot cover, under the wallet's row lock); one answer per request event id

@@ -9,12 +9,13 @@ Concepts
     the month closes, or a *note* (``reconciliation``).
 
 Modules, one report each, named in finance's words
-    ``reconciliation`` (findings, never exceptions raised), ``journal`` (the balanced
+    ``reconciliation`` (findings, never exceptions raised; its checks in ``against_stripe``,
+    ``ledger_checks`` and ``allocation_checks``, what they find in ``findings``), ``journal`` (the balanced
     general-ledger journal, configurable columns, Oracle GL_INTERFACE preset),
     ``transparency`` (the Transparency Code card-spend file, with ``redaction``),
     ``needs_outcomes`` (aggregates with small counts suppressed), ``pdf`` (the monthly pack;
     the only module that imports reportlab), ``close`` (period close), ``monthly`` (the five
-    by name, for the CLI and the API). ``card_source`` is the seam to the card processor's
+    by name, for the CLI and the API). ``card_source`` is the seam to Stripe's own
     statement; ``vat``, ``money`` and ``scratch`` are helpers.
 
 Invariants

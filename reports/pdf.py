@@ -151,6 +151,7 @@ def _cover(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         Paragraph(f"Period {pack.period_label}: the month is {status}.", s["body"]),
         Paragraph(f"Generated {pack.generated_at:%Y-%m-%d %H:%M} UTC.", s["body"]),
         Paragraph(f"Budget allocated to teams {pounds_display(budget)}; net spend {pounds_display(spend)}.", s["body"]),
+        *_against_stripe(pack, s),
         Spacer(1, 10 * mm),
         Paragraph(
             "Contents: budget and spend by team; reconciliation; approvals and missing receipts; "
@@ -159,6 +160,16 @@ def _cover(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         ),
         PageBreak(),
     ]
+
+
+def _against_stripe(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The cover's word on Stripe: card spend (what the Transparency Code file publishes) against
+    Stripe Issuing's own captured - refunded for the month."""
+    agreement = pack.reconciliation.stripe if pack.reconciliation is not None else None
+    if agreement is None:
+        return []
+    published = f"The Transparency Code file publishes this card spend, {pounds_display(agreement.tide)}."
+    return [Paragraph(escape(agreement.sentence(), quote=False), s["body"]), Paragraph(published, s["body"])]
 
 
 def _budget(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:

@@ -25,6 +25,7 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
 from api.routes.common import body, problems
 from reports import close, monthly
+from reports.findings import StripeAgreement
 from reports.period import parse_month
 from wallet.access import Principal
 
@@ -50,6 +51,18 @@ class FindingRead(BaseModel):
     explanation: str | None
 
 
+class StripeAgreementRead(BaseModel):
+    """The month's card spend against Stripe Issuing's own captured - refunded (pence)."""
+
+    statement_fetched: bool
+    card_spend_pence: int
+    stripe_captured_pence: int
+    stripe_refunded_pence: int
+    difference_pence: int
+    agrees: bool
+    statement: str
+
+
 class PeriodRead(BaseModel):
     """A month: open or closed, its reconciliation totals and findings."""
 
@@ -59,6 +72,7 @@ class PeriodRead(BaseModel):
     clean: bool
     unexplained: int
     card_side_reconciled: bool
+    stripe: StripeAgreementRead | None = None
     totals_pence: dict[str, int]
     findings: list[FindingRead]
 
@@ -69,8 +83,8 @@ class ExplanationCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "finding_key": "card:ledger purchase:42:capture",
-                    "explanation": "Captured in the app before the card went live; no processor transaction.",
+                    "finding_key": "stripe:ledger purchase:42:capture",
+                    "explanation": "Captured in the app before the card went live; not a Stripe transaction.",
                 }
             ]
         },
@@ -162,6 +176,20 @@ class ReportController(Controller):
         )
 
 
+def _agreement(agreement: StripeAgreement | None) -> StripeAgreementRead | None:
+    if agreement is None:
+        return None
+    return StripeAgreementRead(
+        statement_fetched=agreement.fetched,
+        card_spend_pence=agreement.tide,
+        stripe_captured_pence=agreement.captured,
+        stripe_refunded_pence=agreement.refunded,
+        difference_pence=agreement.difference,
+        agrees=agreement.agrees,
+        statement=agreement.sentence(),
+    )
+
+
 class PeriodController(Controller):
     path = "/api/v1/periods"
     tags = ["reports"]
@@ -182,6 +210,7 @@ class PeriodController(Controller):
             clean=found.clean,
             unexplained=len(found.unexplained),
             card_side_reconciled=found.card_side_reconciled,
+            stripe=_agreement(found.stripe),
             totals_pence=dict(found.totals),
             findings=[
                 FindingRead(

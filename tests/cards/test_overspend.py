@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import ledger
+from api import card_sync
+from api.stripe_gateway import StripeGateway
 from cards import holds
 from cards.models import CardTransaction
 from ledger.schema import transfers
@@ -38,6 +41,9 @@ class Books:
 
 
 async def books_of(rig: Rig, stripe_id: str) -> Books:
+    month = month_start(local_date(now_utc()))
+    sessions = async_sessionmaker(rig.engine, expire_on_commit=False)
+    await card_sync.fetch_statement(sessions, StripeGateway(rig.config), month=month, now=now_utc())  # Stripe's list
     async with rig.county.session() as db:
         txn = (await db.execute(select(CardTransaction).where(CardTransaction.stripe_id == stripe_id))).scalar_one()
         assert txn.ledger_transfer_id is not None
@@ -58,7 +64,7 @@ async def books_of(rig: Rig, stripe_id: str) -> Books:
         now = now_utc()
         period = Period(first=month_start(local_date(now)), as_at=now)
         operation = txn.ledger_transfer_id
-        mine = {f"ledger {operation}", f"processor {stripe_id}", f"purchase {purchase.id}"}
+        mine = {f"ledger {operation}", f"stripe {stripe_id}", f"purchase {purchase.id}"}
         findings = [f for f in (await reconcile(db, period)).findings if f.subject in mine]
         movements = [m async for m in stream_movements(db, period) if m.operation_id == operation]
     return Books(txn, purchase, posted, balance, findings, movements)
@@ -90,7 +96,7 @@ async def test_a_forced_capture_on_an_empty_wallet_is_all_flagged_overspend_in_t
     assert books.purchase.hold_transfer_id == f"{books.txn.ledger_transfer_id}:hold"
     operation = books.txn.ledger_transfer_id
     assert sorted((f.check, f.subject, f.amount) for f in books.findings) == [
-        ("forced-capture", f"processor {forced['id']}", 450),
+        ("forced-capture", f"stripe {forced['id']}", 450),
         ("over-capture", f"purchase {books.purchase.id}", 450),
         ("overspend", f"ledger {operation}", 450),
     ]

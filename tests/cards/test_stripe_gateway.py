@@ -60,3 +60,24 @@ async def test_without_a_billing_address_no_cardholder_is_made(fake: FakeStripe)
             name="Sam Worker", email="sam@council.example", phone_number=None, metadata={}, idempotency_key="ich-2"
         )
     assert fake.cardholders == {}
+
+
+async def test_stripes_transactions_are_listed_for_a_created_range_every_page_of_them(fake: FakeStripe) -> None:
+    gateway = StripeGateway(StripeConfig(api_key="sk_test_fake", api_base=fake.base_url))
+    holder = fake.create_cardholder({"name": "Sam Worker", "email": "sam@council.example"})
+    card = fake.create_card({"cardholder": holder["id"], "status": "active"})
+    made = [
+        fake.transaction({"card": card["id"], "amount": 100 + n}, kind="capture", authorization=None)
+        for n in range(103)
+    ]
+    made.append(fake.transaction({"card": card["id"], "amount": 40}, kind="refund", authorization=None))
+    earlier = fake.transaction({"card": card["id"], "amount": 999}, kind="capture", authorization=None)
+    earlier["created"] = made[0]["created"] - 3600  # before the range asked for
+
+    listed = await gateway.list_transactions(created_from=made[0]["created"], created_to=made[-1]["created"] + 1)
+
+    assert sorted(t["id"] for t in listed) == sorted(t["id"] for t in made)
+    assert sum(-t["amount"] for t in listed if t["type"] == "capture") == sum(100 + n for n in range(103))
+    assert [t["amount"] for t in listed if t["type"] == "refund"] == [40]
+    pages = [path for method, path in fake.requests_seen if (method, path) == ("GET", "/v1/issuing/transactions")]
+    assert len(pages) == 2  # a hundred a page: the second page came through auto-pagination

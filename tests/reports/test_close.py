@@ -3,6 +3,7 @@ reports come out the same bytes however the books move on."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,11 +15,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
+from cards import stripe_statement
 from ledger.clock import now_utc
 from ledger.database import create_engine
 from reports import close, monthly
 from reports.errors import MonthClosed, MonthNotOver, NoSuchException, UnexplainedExceptions
 from tests import databases
+from tests.cards.fake_stripe import templates
 from tests.reports.conftest import Built, build_world, fresh_database
 from tests.reports.world import PNG, at
 from wallet import families, purchases, receipts
@@ -76,6 +79,7 @@ async def test_a_month_closes_only_once_over_and_with_every_exception_explained(
             await close.close_month(db, month=OCTOBER, closed_by="Fiona Ledger", now=CLOSE_TIME)
         keys = refused.value.keys
         assert f"over-capture:purchase {world.purchase_ids['8']}" in keys
+        assert "stripe:statement 2026-10" in keys  # card spend, and Stripe's statement never fetched
         assert not await ledger.is_closed(db, month=OCTOBER)
         with pytest.raises(NoSuchException):
             await close.explain(
@@ -189,3 +193,40 @@ async def test_a_closed_months_reports_are_the_same_bytes_after_the_books_move_o
     assert "generated 2026-11-05 09:30 UTC" in text
     assert "the month is closed" in text
     assert b"-20.00" in november["transparency.csv"]  # the correction lands in the open month
+
+
+def stripe_transaction(stripe_id: str, amount: int, created: datetime) -> dict[str, object]:
+    """A capture as Stripe lists it (its own example object, filled in)."""
+    txn = copy.deepcopy(templates()["issuing.transaction"])
+    txn.update(
+        id=stripe_id, type="capture", amount=-amount, created=int(created.timestamp()), card="ic_1", authorization=None
+    )
+    return txn
+
+
+async def test_a_difference_from_stripe_keeps_the_month_open_until_explained_and_a_later_fetch_changes_nothing(
+    closable: Built, sessions: Sessions
+) -> None:
+    world = closable.world
+    unbooked = stripe_transaction("ipi_unbooked", 1_234, datetime(2026, 10, 20, 12, tzinfo=UTC))
+    async with sessions() as db:
+        await stripe_statement.record_statement(db, month=OCTOBER, transactions=[unbooked], now=CLOSE_TIME)
+        with pytest.raises(UnexplainedExceptions) as refused:
+            await close.close_month(db, month=OCTOBER, closed_by="Fiona Ledger", now=CLOSE_TIME)
+        assert "stripe:stripe ipi_unbooked" in refused.value.keys
+        assert "stripe:statement 2026-10" not in refused.value.keys
+        for key in refused.value.keys:
+            await close.explain(
+                db, month=OCTOBER, finding_key=key, explanation="Explained", explained_by=world.finance.person_id,
+                now=CLOSE_TIME,
+            )  # fmt: skip
+        await close.close_month(db, month=OCTOBER, closed_by="Fiona Ledger", now=CLOSE_TIME)
+        await db.commit()
+    async with sessions() as db:
+        before = await all_reports(db, OCTOBER)
+        later = stripe_transaction("ipi_later", 500, datetime(2026, 10, 21, 12, tzinfo=UTC))
+        await stripe_statement.record_statement(db, month=OCTOBER, transactions=[unbooked, later], now=now_utc())
+        await db.commit()
+    async with sessions() as db:
+        assert await all_reports(db, OCTOBER) == before
+        assert await close.verify_closed(db, month=OCTOBER) == []

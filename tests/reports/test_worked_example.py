@@ -16,7 +16,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports import journal, monthly, needs_outcomes, reconciliation, transparency
-from reports.card_source import Statement
+from reports.card_source import Statement, statement_table
 from reports.period import Period
 from reports.redaction import OTHER, PERSONAL
 from tests.reports.conftest import Built
@@ -230,21 +230,21 @@ async def test_the_needs_report_says_it_is_descriptive(db: AsyncSession) -> None
 
 
 async def statement_of(db: AsyncSession, lines: Sequence[dict[str, object]]) -> Statement:
-    """A processor statement written by the test, in a temporary table of the agreed columns."""
+    """Stripe's statement written by the test, in a temporary table of the agreed columns."""
     await db.execute(
         text(
             "CREATE TEMPORARY TABLE test_statement (stripe_id VARCHAR(64), kind VARCHAR(8), amount BIGINT,"
-            " authorization_stripe_id VARCHAR(64), merchant_category VARCHAR(80), created_at TIMESTAMP,"
-            " ledger_transfer_id VARCHAR(100), dispute_status VARCHAR(20))"
+            " authorization_stripe_id VARCHAR(64), card_stripe_id VARCHAR(64), merchant_category VARCHAR(80),"
+            " created_at TIMESTAMP, ledger_transfer_id VARCHAR(100), dispute_status VARCHAR(20))"
         )
     )
-    statement = Statement("test_statement")
-    await db.execute(insert(statement.table), [dict(DEFAULTS, **line) for line in lines])
-    return statement
+    await db.execute(insert(statement_table("test_statement")), [dict(DEFAULTS, **line) for line in lines])
+    return Statement("test_statement")
 
 
 DEFAULTS: dict[str, object] = {
     "authorization_stripe_id": "iauth_1",
+    "card_stripe_id": "ic_1",
     "merchant_category": "Miscellaneous",
     "created_at": datetime(2026, 10, 15, tzinfo=UTC),
     "dispute_status": None,
@@ -255,7 +255,7 @@ def line(stripe_id: str, kind: str, amount: int, operation: str | None, **extra:
     return {"stripe_id": stripe_id, "kind": kind, "amount": amount, "ledger_transfer_id": operation, **extra}
 
 
-async def test_reconciliation_finds_every_mismatch_with_the_processor(db: AsyncSession, built: Built) -> None:
+async def test_reconciliation_finds_every_difference_from_stripes_statement(db: AsyncSession, built: Built) -> None:
     ids = built.world.purchase_ids
 
     def capture(label: str) -> str:
@@ -281,18 +281,22 @@ async def test_reconciliation_finds_every_mismatch_with_the_processor(db: AsyncS
 
     assert sorted((f.check, f.subject, f.amount) for f in found.exceptions) == sorted(
         [
-            ("card", f"ledger {capture('2')}", 5_000),
-            ("card", "processor ipi_3", -1),
-            ("dispute", "processor ipi_4", 8_999),
-            ("forced-capture", "processor ipi_forced", 700),
-            ("card", "processor ipi_forced", 700),
+            ("stripe", f"ledger {capture('2')}", -5_000),  # Tide has it, Stripe does not: Stripe less Tide
+            ("stripe", "stripe ipi_3", -1),
+            ("dispute", "stripe ipi_4", 8_999),
+            ("forced-capture", "stripe ipi_forced", 700),
+            ("stripe", "stripe ipi_forced", 700),
             ("over-capture", f"purchase {ids['8']}", 4_500),
         ]
     )
+    assert found.stripe is not None
+    assert found.stripe.difference == -5_000 - 1 + 700
+    assert found.totals["Difference (Stripe - Tide)"] == found.stripe.difference
+    assert found.totals["Tide card purchases"] == found.stripe.tide
     assert found.totals["Ledger captures"] == 12_000 + 5_000 + 20_001 + 8_999 + 4_500 + 4_500 + 15_000 + 40_000
     assert found.totals["Ledger refunds"] == 1_000 + 1_500
-    assert found.totals["Processor captures"] == 12_000 + 20_000 + 8_999 + 4_500 + 4_500 + 15_000 + 700
-    assert found.totals["Processor refunds"] == 2_500
+    assert found.totals["Stripe captures"] == 12_000 + 20_000 + 8_999 + 4_500 + 4_500 + 15_000 + 700
+    assert found.totals["Stripe refunds"] == 2_500
     assert found.totals["Allocated to teams"] == found.totals["Allocated to wallets"] == 200_000
     assert found.totals["Holds open at month end"] == 2_500  # #7, still held
     assert not found.clean
