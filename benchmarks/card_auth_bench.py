@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from api.migrations import upgrade
 from api.stripe_gateway import API_VERSION
+from benchmarks import bare_till
 from benchmarks.ledger_bench import DEFAULT_ADMIN, _admin
 from cards.models import Card, Cardholder
 from ledger.database import create_engine
@@ -296,7 +297,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, port: int, pool: int, workers: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, pool: int, workers: int, *, bare: bool = False) -> subprocess.Popen[bytes]:
+    """Tide (``api.app``), or the bare till (``benchmarks.bare_till``), under the same uvicorn."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -304,12 +306,15 @@ def _serve(url: str, port: int, pool: int, workers: int) -> subprocess.Popen[byt
         "TIDE_DB_POOL_SIZE": str(pool),
         "TIDE_JOBS_IN_PROCESS": "false",
         "TIDE_STRIPE_AUTHORIZATION_SECRET": SECRET,
+        "BARE_DATABASE_URL": url,
+        "BARE_POOL_SIZE": str(pool),
+        "BARE_SECRET": SECRET,
     }
     command = [
         sys.executable,
         "-m",
         "uvicorn",
-        "api.app:create_app",
+        "benchmarks.bare_till:create_app" if bare else "api.app:create_app",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -359,7 +364,36 @@ async def _overspend(url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-CASES = ("many", "hot", "devon")
+CASES = ("many", "hot", "devon", "bare")
+#: The case the bare till is measured in too: Tide ÷ bare there is the figure that counts.
+RATIO_CLIENTS = 64
+
+
+async def _prepare_bare(url: str, many: list[str], hot: str) -> None:
+    """The bare till's tables, its cards funded as Tide's wallets are."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            await bare_till.prepare(driver, [*((card, WALLET_FUNDS) for card in many), (hot, HOT_FUNDS)])
+    finally:
+        await engine.dispose()
+
+
+async def _start(url: str, pool: int, workers: int, *, bare: bool) -> tuple[subprocess.Popen[bytes], tuple[str, int]]:
+    port = _free_port()
+    server = _serve(url, port, pool, workers, bare=bare)
+    try:
+        await _wait_up(f"http://127.0.0.1:{port}", server)
+    except BaseException:
+        _stop(server)
+        raise
+    return server, ("127.0.0.1", port)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(timeout=20)
 
 
 async def run(
@@ -370,28 +404,60 @@ async def run(
     rng = random.Random(5)
     spread = [(rng.choice(many), p) for p in devon]
     on_hot = [(hot, p) for p in devon]
-    port = _free_port()
-    server = _serve(url, port, pool, workers)
     results: list[Result] = []
     reasons: Counter[str] = Counter()
-    base = f"http://127.0.0.1:{port}"
+    servers: list[subprocess.Popen[bytes]] = []
     try:
-        await _wait_up(base, server)
-        target = ("127.0.0.1", port)
+        server, target = await _start(url, pool, workers, bare=False)
+        servers.append(server)
+        bare: tuple[str, int] | None = None
+        if "bare" in cases:
+            await _prepare_bare(url, many, hot)
+            server, bare = await _start(url, pool, workers, bare=True)
+            servers.append(server)
+            await _case(bare, "warm-up", 4, 1.0, spread, policy_free=True)
         await _case(target, "warm-up", 4, 1.0, spread, policy_free=True)
-        for clients in (1, 16, 64) if "many" in cases else ():
-            results.append(await _case(target, "many cards", clients, duration, spread, policy_free=True))
-        for clients in (1, 16, 64) if "hot" in cases else ():
-            results.append(await _case(target, "one hot card", clients, duration, on_hot, policy_free=True))
+        for case, work in (("many", spread), ("hot", on_hot)):
+            if case not in cases:
+                continue
+            name = "many cards" if case == "many" else "one hot card"
+            for clients in (1, 16, RATIO_CLIENTS):
+                results.append(await _case(target, name, clients, duration, work, policy_free=True))
+            if bare is not None:  # straight after Tide's, on the same cards and payments
+                results.append(await _case(bare, f"{name} (bare)", RATIO_CLIENTS, duration, work, policy_free=True))
         if "devon" in cases:
             replay = await _case(target, "Devon replay", 16, None, spread, policy_free=False, reasons=reasons)
             replay.case = f"Devon replay ({len(devon)} payments)"
             results.append(replay)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        for server in servers:
+            _stop(server)
     findings, over = await _overspend(url)
     return results, reasons, findings, over
+
+
+#: Tide ÷ bare at 64 concurrent: at least this share of the bare till's decisions/s …
+TARGET_THROUGHPUT = 0.8
+#: … and at most this multiple of its p99.
+TARGET_P99 = 1.5
+
+
+def ratios(results: list[Result]) -> list[str]:
+    """One line per case measured on both: Tide ÷ bare for decisions/s and p99, against the target."""
+    lines: list[str] = []
+    at = {r.case: r for r in results if r.clients == RATIO_CLIENTS}
+    for name in ("many cards", "one hot card"):
+        tide, bare = at.get(name), at.get(f"{name} (bare)")
+        if tide is None or bare is None or not bare.decisions_per_second or not bare.p99_ms:
+            continue
+        throughput = tide.decisions_per_second / bare.decisions_per_second
+        p99 = tide.p99_ms / bare.p99_ms
+        met = throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99 and tide.errors == bare.errors == 0
+        lines.append(
+            f"Tide ÷ bare, {name}, {RATIO_CLIENTS} clients: decisions/s {throughput:.2f} (≥ {TARGET_THROUGHPUT}),"
+            f" p99 {p99:.2f} times (≤ {TARGET_P99}): {'PASS' if met else 'FAIL'}"
+        )
+    return lines
 
 
 def report(results: list[Result], reasons: Counter[str], findings: int, over: int) -> list[str]:
@@ -404,11 +470,12 @@ def report(results: list[Result], reasons: Counter[str], findings: int, over: in
         f" {r.approved:>9} {r.errors:>7} {r.gave_up:>8}"
         for r in results
     ]
-    at_64 = [r for r in results if r.clients == 64]
+    at_64 = [r for r in results if r.clients == 64 and not r.case.endswith("(bare)")]
     met = all(r.p99_ms <= 100 and r.errors == 0 for r in at_64)
     lines.append("")
     lines.append(f"Devon replay declines by reason: {dict(reasons.most_common())}")
     lines.append(f"target p99 ≤ 100 ms at 64 concurrent, no errors: {'PASS' if met else 'FAIL'}")
+    lines += ratios(results)
     lines.append(f"ledger verify afterwards: {findings} finding(s); wallets overspent: {over}")
     return lines
 
