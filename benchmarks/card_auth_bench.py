@@ -30,9 +30,11 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import uvloop
 from sqlalchemy import func, select
@@ -42,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from api.migrations import upgrade
 from api.stripe_gateway import API_VERSION
-from benchmarks import bare_till
+from benchmarks import bare_till, cpu_use
 from benchmarks.ledger_bench import DEFAULT_ADMIN, _admin
 from cards.models import Card, Cardholder
 from ledger.database import create_engine
@@ -77,6 +79,10 @@ class Result:
     errors: int
     #: Declined by Tide itself for running out of its decision budget (or an error): not a 500.
     gave_up: int = 0
+    #: CPU milliseconds per decision, in the server's processes and in the database's backends
+    #: (``benchmarks.cpu_use``; ``None`` where they cannot be read).
+    server_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
 
 
 async def _setup(url: str) -> tuple[list[str], str]:
@@ -396,6 +402,20 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
     server.wait(timeout=20)
 
 
+async def _metered(meter: cpu_use.Meter, server: subprocess.Popen[bytes], case: Awaitable[Result]) -> Result:
+    """``case``, with the CPU it cost ``server`` and the database per decision."""
+    server_before, database_before = await meter.snapshot(server.pid)
+    result = await case
+    server_after, database_after = await meter.snapshot(server.pid)
+    for name, seconds in (
+        ("server_cpu_ms", cpu_use.spent(server_before, server_after)),
+        ("database_cpu_ms", cpu_use.spent(database_before, database_after)),
+    ):
+        if seconds is not None and result.decisions:
+            setattr(result, name, round(seconds * 1000 / result.decisions, 3))
+    return result
+
+
 async def run(
     url: str, duration: float, pool: int, workers: int, cases: tuple[str, ...] = CASES
 ) -> tuple[list[Result], Counter[str], int, int]:
@@ -407,29 +427,33 @@ async def run(
     results: list[Result] = []
     reasons: Counter[str] = Counter()
     servers: list[subprocess.Popen[bytes]] = []
+    meter = cpu_use.Meter(await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False)))
     try:
-        server, target = await _start(url, pool, workers, bare=False)
-        servers.append(server)
-        bare: tuple[str, int] | None = None
+        tide, target = await _start(url, pool, workers, bare=False)
+        servers.append(tide)
+        bare: tuple[subprocess.Popen[bytes], tuple[str, int]] | None = None
         if "bare" in cases:
             await _prepare_bare(url, many, hot)
-            server, bare = await _start(url, pool, workers, bare=True)
-            servers.append(server)
-            await _case(bare, "warm-up", 4, 1.0, spread, policy_free=True)
+            bare = await _start(url, pool, workers, bare=True)
+            servers.append(bare[0])
+            await _case(bare[1], "warm-up", 4, 1.0, spread, policy_free=True)
         await _case(target, "warm-up", 4, 1.0, spread, policy_free=True)
         for case, work in (("many", spread), ("hot", on_hot)):
             if case not in cases:
                 continue
             name = "many cards" if case == "many" else "one hot card"
             for clients in (1, 16, RATIO_CLIENTS):
-                results.append(await _case(target, name, clients, duration, work, policy_free=True))
+                timed = _case(target, name, clients, duration, work, policy_free=True)
+                results.append(await _metered(meter, tide, timed))
             if bare is not None:  # straight after Tide's, on the same cards and payments
-                results.append(await _case(bare, f"{name} (bare)", RATIO_CLIENTS, duration, work, policy_free=True))
+                timed = _case(bare[1], f"{name} (bare)", RATIO_CLIENTS, duration, work, policy_free=True)
+                results.append(await _metered(meter, bare[0], timed))
         if "devon" in cases:
             replay = await _case(target, "Devon replay", 16, None, spread, policy_free=False, reasons=reasons)
             replay.case = f"Devon replay ({len(devon)} payments)"
             results.append(replay)
     finally:
+        await meter.driver.close()
         for server in servers:
             _stop(server)
     findings, over = await _overspend(url)
@@ -440,6 +464,17 @@ async def run(
 TARGET_THROUGHPUT = 0.8
 #: … and at most this multiple of its p99.
 TARGET_P99 = 1.5
+
+
+def _cpu_ratio(tide: Result, bare: Result) -> str:
+    """Tide ÷ bare for the CPU a decision costs (server and database): what the machine's other
+    loads disturb least."""
+    mine, theirs = (
+        (r.server_cpu_ms or 0) + (r.database_cpu_ms or 0) if r.server_cpu_ms is not None else None for r in (tide, bare)
+    )
+    if not mine or not theirs:
+        return ""
+    return f"; CPU per decision {mine:.2f} ms against {theirs:.2f} ms ({mine / theirs:.2f} times)"
 
 
 def ratios(results: list[Result]) -> list[str]:
@@ -455,19 +490,23 @@ def ratios(results: list[Result]) -> list[str]:
         met = throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99 and tide.errors == bare.errors == 0
         lines.append(
             f"Tide ÷ bare, {name}, {RATIO_CLIENTS} clients: decisions/s {throughput:.2f} (≥ {TARGET_THROUGHPUT}),"
-            f" p99 {p99:.2f} times (≤ {TARGET_P99}): {'PASS' if met else 'FAIL'}"
+            f" p99 {p99:.2f} times (≤ {TARGET_P99}): {'PASS' if met else 'FAIL'}{_cpu_ratio(tide, bare)}"
         )
     return lines
+
+
+def _cpu(ms: float | None) -> str:
+    return f"{ms:>8.3f}" if ms is not None else f"{'':>8}"
 
 
 def report(results: list[Result], reasons: Counter[str], findings: int, over: int) -> list[str]:
     lines = [
         f"{'case':<30} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'approved':>9} {'errors':>7}"
-        f" {'gave up':>8}"
+        f" {'gave up':>8} {'cpu: app':>8} {'db ms':>8}"
     ]
     lines += [
         f"{r.case:<30} {r.clients:>7} {r.decisions_per_second:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f}"
-        f" {r.approved:>9} {r.errors:>7} {r.gave_up:>8}"
+        f" {r.approved:>9} {r.errors:>7} {r.gave_up:>8} {_cpu(r.server_cpu_ms)} {_cpu(r.database_cpu_ms)}"
         for r in results
     ]
     at_64 = [r for r in results if r.clients == 64 and not r.case.endswith("(bare)")]
