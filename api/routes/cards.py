@@ -109,9 +109,8 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
     if event.get("type") != "issuing_authorization.request":
         return _answer(decline("not_an_authorization_request"))
     try:
-        answer = await asyncio.wait_for(
-            _answer_authorization(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
-        )
+        async with asyncio.timeout(DECISION_BUDGET_SECONDS):  # in this task: no task of its own to start
+            answer = await _answer_authorization(state, event, state.clock(), config.allow_partial)
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
         answer = decline("tide_timeout")
