@@ -337,7 +337,7 @@ def _serve(url: str, port: int, pool: int, workers: int, *, bare: bool = False) 
 
 async def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(200):
+        for _ in range(600):  # a minute: on a busy shared machine starting up can take a while
             if server.poll() is not None:
                 raise RuntimeError("the server exited")
             try:

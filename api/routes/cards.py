@@ -76,8 +76,7 @@ async def _answer_authorization(state: State, event: dict[str, Any], now: dateti
     engine: AsyncEngine = state.engine
     if engine.dialect.name == "postgresql":
         try:
-            async with engine.connect() as connection:
-                return await fast_till.answer_in_one_call(connection, event=event, now=now, allow_partial=partial)
+            return await fast_till.answer_in_one_call(engine, event=event, now=now, allow_partial=partial)
         except fast_till.FullDecisionNeeded:
             pass
     sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
