@@ -13,6 +13,14 @@ Devon payment is replayed once (refunds are not authorizations: skipped); about 
 them want a manager's approval and take the Python path. Afterwards the ledger is verified
 and every wallet's holds are checked against its budget: zero overspend. Target: p99 ≤ 100 ms
 at 64 concurrent. The database is made and dropped here.
+
+Absolute figures depend on the machine and on whatever else it is doing, so Tide is also
+measured against a bare till (``benchmarks.bare_till``: signature, event, one conditional
+``UPDATE`` of a balance and the event id recorded once, in one transaction), served the same
+way (uvicorn with the same flags, the same pool) and driven by the same client straight after
+Tide at 64 concurrent, on many cards and on the hot card. Reported: Tide ÷ bare for
+decisions/s (target ≥ 0.8) and p99 (target ≤ 1.5), and the CPU one decision costs in the server
+and in the database (``benchmarks.cpu_use``), which other loads on the machine disturb least.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import uvloop
 from sqlalchemy import func, select
@@ -42,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from api.migrations import upgrade
 from api.stripe_gateway import API_VERSION
+from benchmarks import bare_till, cpu_use
 from benchmarks.ledger_bench import DEFAULT_ADMIN, _admin
 from cards.models import Card, Cardholder
 from ledger.database import create_engine
@@ -76,6 +87,10 @@ class Result:
     errors: int
     #: Declined by Tide itself for running out of its decision budget (or an error): not a 500.
     gave_up: int = 0
+    #: CPU milliseconds per decision, in the server's processes and in the database's backends
+    #: (``benchmarks.cpu_use``; ``None`` where they cannot be read).
+    server_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
 
 
 async def _setup(url: str) -> tuple[list[str], str]:
@@ -296,7 +311,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, port: int, pool: int, workers: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, pool: int, workers: int, *, bare: bool = False) -> subprocess.Popen[bytes]:
+    """Tide (``api.app``), or the bare till (``benchmarks.bare_till``), under the same uvicorn."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -304,12 +320,15 @@ def _serve(url: str, port: int, pool: int, workers: int) -> subprocess.Popen[byt
         "TIDE_DB_POOL_SIZE": str(pool),
         "TIDE_JOBS_IN_PROCESS": "false",
         "TIDE_STRIPE_AUTHORIZATION_SECRET": SECRET,
+        "BARE_DATABASE_URL": url,
+        "BARE_POOL_SIZE": str(pool),
+        "BARE_SECRET": SECRET,
     }
     command = [
         sys.executable,
         "-m",
         "uvicorn",
-        "api.app:create_app",
+        "benchmarks.bare_till:create_app" if bare else "api.app:create_app",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -326,7 +345,7 @@ def _serve(url: str, port: int, pool: int, workers: int) -> subprocess.Popen[byt
 
 async def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(200):
+        for _ in range(600):  # a minute: on a busy shared machine starting up can take a while
             if server.poll() is not None:
                 raise RuntimeError("the server exited")
             try:
@@ -359,7 +378,50 @@ async def _overspend(url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-CASES = ("many", "hot", "devon")
+CASES = ("many", "hot", "devon", "bare")
+#: The case the bare till is measured in too: Tide ÷ bare there is the figure that counts.
+RATIO_CLIENTS = 64
+
+
+async def _prepare_bare(url: str, many: list[str], hot: str) -> None:
+    """The bare till's tables, its cards funded as Tide's wallets are."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            await bare_till.prepare(driver, [*((card, WALLET_FUNDS) for card in many), (hot, HOT_FUNDS)])
+    finally:
+        await engine.dispose()
+
+
+async def _start(url: str, pool: int, workers: int, *, bare: bool) -> tuple[subprocess.Popen[bytes], tuple[str, int]]:
+    port = _free_port()
+    server = _serve(url, port, pool, workers, bare=bare)
+    try:
+        await _wait_up(f"http://127.0.0.1:{port}", server)
+    except BaseException:
+        _stop(server)
+        raise
+    return server, ("127.0.0.1", port)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(timeout=20)
+
+
+async def _metered(meter: cpu_use.Meter, server: subprocess.Popen[bytes], case: Awaitable[Result]) -> Result:
+    """``case``, with the CPU it cost ``server`` and the database per decision."""
+    server_before, database_before = await meter.snapshot(server.pid)
+    result = await case
+    server_after, database_after = await meter.snapshot(server.pid)
+    for name, seconds in (
+        ("server_cpu_ms", cpu_use.spent(server_before, server_after)),
+        ("database_cpu_ms", cpu_use.spent(database_before, database_after)),
+    ):
+        if seconds is not None and result.decisions:
+            setattr(result, name, round(seconds * 1000 / result.decisions, 3))
+    return result
 
 
 async def run(
@@ -370,45 +432,97 @@ async def run(
     rng = random.Random(5)
     spread = [(rng.choice(many), p) for p in devon]
     on_hot = [(hot, p) for p in devon]
-    port = _free_port()
-    server = _serve(url, port, pool, workers)
     results: list[Result] = []
     reasons: Counter[str] = Counter()
-    base = f"http://127.0.0.1:{port}"
+    servers: list[subprocess.Popen[bytes]] = []
+    meter = cpu_use.Meter(await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False)))
     try:
-        await _wait_up(base, server)
-        target = ("127.0.0.1", port)
+        tide, target = await _start(url, pool, workers, bare=False)
+        servers.append(tide)
+        bare: tuple[subprocess.Popen[bytes], tuple[str, int]] | None = None
+        if "bare" in cases:
+            await _prepare_bare(url, many, hot)
+            bare = await _start(url, pool, workers, bare=True)
+            servers.append(bare[0])
+            await _case(bare[1], "warm-up", 4, 1.0, spread, policy_free=True)
         await _case(target, "warm-up", 4, 1.0, spread, policy_free=True)
-        for clients in (1, 16, 64) if "many" in cases else ():
-            results.append(await _case(target, "many cards", clients, duration, spread, policy_free=True))
-        for clients in (1, 16, 64) if "hot" in cases else ():
-            results.append(await _case(target, "one hot card", clients, duration, on_hot, policy_free=True))
+        for case, work in (("many", spread), ("hot", on_hot)):
+            if case not in cases:
+                continue
+            name = "many cards" if case == "many" else "one hot card"
+            for clients in (1, 16, RATIO_CLIENTS):
+                timed = _case(target, name, clients, duration, work, policy_free=True)
+                results.append(await _metered(meter, tide, timed))
+            if bare is not None:  # straight after Tide's, on the same cards and payments
+                timed = _case(bare[1], f"{name} (bare)", RATIO_CLIENTS, duration, work, policy_free=True)
+                results.append(await _metered(meter, bare[0], timed))
         if "devon" in cases:
             replay = await _case(target, "Devon replay", 16, None, spread, policy_free=False, reasons=reasons)
             replay.case = f"Devon replay ({len(devon)} payments)"
             results.append(replay)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        await meter.driver.close()
+        for server in servers:
+            _stop(server)
     findings, over = await _overspend(url)
     return results, reasons, findings, over
+
+
+#: Tide ÷ bare at 64 concurrent: at least this share of the bare till's decisions/s …
+TARGET_THROUGHPUT = 0.8
+#: … and at most this multiple of its p99.
+TARGET_P99 = 1.5
+
+
+def _cpu_ratio(tide: Result, bare: Result) -> str:
+    """Tide ÷ bare for the CPU a decision costs (server and database): what the machine's other
+    loads disturb least."""
+    mine, theirs = (
+        (r.server_cpu_ms or 0) + (r.database_cpu_ms or 0) if r.server_cpu_ms is not None else None for r in (tide, bare)
+    )
+    if not mine or not theirs:
+        return ""
+    return f"; CPU per decision {mine:.2f} ms against {theirs:.2f} ms ({mine / theirs:.2f} times)"
+
+
+def ratios(results: list[Result]) -> list[str]:
+    """One line per case measured on both: Tide ÷ bare for decisions/s and p99, against the target."""
+    lines: list[str] = []
+    at = {r.case: r for r in results if r.clients == RATIO_CLIENTS}
+    for name in ("many cards", "one hot card"):
+        tide, bare = at.get(name), at.get(f"{name} (bare)")
+        if tide is None or bare is None or not bare.decisions_per_second or not bare.p99_ms:
+            continue
+        throughput = tide.decisions_per_second / bare.decisions_per_second
+        p99 = tide.p99_ms / bare.p99_ms
+        met = throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99 and tide.errors == bare.errors == 0
+        lines.append(
+            f"Tide ÷ bare, {name}, {RATIO_CLIENTS} clients: decisions/s {throughput:.2f} (≥ {TARGET_THROUGHPUT}),"
+            f" p99 {p99:.2f} times (≤ {TARGET_P99}): {'PASS' if met else 'FAIL'}{_cpu_ratio(tide, bare)}"
+        )
+    return lines
+
+
+def _cpu(ms: float | None) -> str:
+    return f"{ms:>8.3f}" if ms is not None else f"{'':>8}"
 
 
 def report(results: list[Result], reasons: Counter[str], findings: int, over: int) -> list[str]:
     lines = [
         f"{'case':<30} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'approved':>9} {'errors':>7}"
-        f" {'gave up':>8}"
+        f" {'gave up':>8} {'cpu: app':>8} {'db ms':>8}"
     ]
     lines += [
         f"{r.case:<30} {r.clients:>7} {r.decisions_per_second:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f}"
-        f" {r.approved:>9} {r.errors:>7} {r.gave_up:>8}"
+        f" {r.approved:>9} {r.errors:>7} {r.gave_up:>8} {_cpu(r.server_cpu_ms)} {_cpu(r.database_cpu_ms)}"
         for r in results
     ]
-    at_64 = [r for r in results if r.clients == 64]
+    at_64 = [r for r in results if r.clients == 64 and not r.case.endswith("(bare)")]
     met = all(r.p99_ms <= 100 and r.errors == 0 for r in at_64)
     lines.append("")
     lines.append(f"Devon replay declines by reason: {dict(reasons.most_common())}")
     lines.append(f"target p99 ≤ 100 ms at 64 concurrent, no errors: {'PASS' if met else 'FAIL'}")
+    lines += ratios(results)
     lines.append(f"ledger verify afterwards: {findings} finding(s); wallets overspent: {over}")
     return lines
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cards import merchant_categories
 from cards.answers import CardAnswer, CardRequest, read_request
@@ -86,12 +86,14 @@ SHARDS = 4
 
 
 async def answer_in_one_call(
-    connection: AsyncConnection, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
+    engine: AsyncEngine, *, event: Mapping[str, Any], now: datetime, allow_partial: bool = False
 ) -> CardAnswer:
     """Answer one ``issuing_authorization.request`` (already signature-checked) in one call.
 
-    ``connection`` is a PostgreSQL connection outside any transaction: the call is its own.
-    Raises ``FullDecisionNeeded`` when the Python path must answer instead.
+    ``engine`` is PostgreSQL's; a connection is taken from its pool only to read what is not
+    remembered yet and by the request that leads its queue's call (outside any transaction:
+    the call is its own), so requests waiting in a queue hold none. Raises
+    ``FullDecisionNeeded`` when the Python path must answer instead.
     """
     event_id = str(event["id"])
     ask = read_request(event_id, event["data"]["object"])
@@ -99,20 +101,17 @@ async def answer_in_one_call(
         raise FullDecisionNeeded("no card")
     if merchant_categories.refusal(ask.slug) == merchant_categories.UNKNOWN_REASON:
         raise FullDecisionNeeded("a merchant category not in Tide's table")  # declined there, with that reason
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    database = str(connection.engine.url)
+    database = str(engine.url)
     for _attempt in range(3):
-        wallet = await _wallet(driver, database, ask.card_stripe_id)
-        clearing = await _clearing(driver, database)
+        wallet, clearing, (policy_id, policy) = await _facts(engine, database, ask.card_stripe_id)
         if wallet.ledger != clearing.ledger or not wallet.limited or clearing.limited:
             raise FullDecisionNeeded("the accounts are not a card wallet and clearing")
-        policy_id, policy = await _policy(driver, database)
         policy_answer = await _policy_answer(database, policy, ask, wallet)
         call = _arguments(
             ask, wallet, clearing, policy_id=policy_id, answer=policy_answer, allow_partial=allow_partial, now=now
         )
         try:
-            row = await _answer(driver, (database, wallet.account_id % SHARDS), call)
+            row = await _answer(engine, (database, wallet.account_id % SHARDS), call)
         except Exception as exc:
             if getattr(exc, "sqlstate", None) != FULL_DECISION:
                 raise
@@ -133,6 +132,23 @@ async def answer_in_one_call(
             replayed=bool(row["replayed"]),
         )
     raise FullDecisionNeeded("the policy kept changing")
+
+
+async def _facts(
+    engine: AsyncEngine, database: str, card: str
+) -> tuple[_Wallet, _Clearing, tuple[int | None, PolicyDocument]]:
+    """The card's wallet, the clearing account and the policy in force: as remembered, or read
+    on a connection of their own when any is not."""
+    wallet, clearing, policy = _WALLETS.get((database, card)), _CLEARING.get(database), _POLICY.get(database)
+    if wallet is not None and clearing is not None and policy is not None:
+        return wallet, clearing, policy
+    async with engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        return (
+            await _wallet(driver, database, card),
+            await _clearing(driver, database),
+            await _policy(driver, database),
+        )
 
 
 async def _policy_answer(
@@ -221,7 +237,7 @@ _QUEUES: dict[tuple[int, str, int], _WalletQueue] = {}
 _LEAD = object()
 
 
-async def _answer(driver: Any, shard: tuple[str, int], call: DecideCall) -> Mapping[str, Any]:
+async def _answer(engine: AsyncEngine, shard: tuple[str, int], call: DecideCall) -> Mapping[str, Any]:
     """``card_decide`` for one request. While another call for the same queue (its wallet's
     shard) is in the database, requests queue here; when it returns, the first of them takes
     everything queued (up to ``BATCH``) into one ``card_decide_many`` call: one transaction and
@@ -247,10 +263,12 @@ async def _answer(driver: Any, shard: tuple[str, int], call: DecideCall) -> Mapp
         if queued.done.done():  # the leader's own "you lead", and any given up meanwhile
             queued.done = loop.create_future()
     try:
-        if len(batch) == 1:
-            _settle(batch[0], await driver.fetchrow(DECIDE, *values(batch[0].call)))
-        else:
-            await _answer_many(driver, batch)
+        async with engine.connect() as connection:  # the one request of the call that holds one
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            if len(batch) == 1:
+                _settle(batch[0], await driver.fetchrow(DECIDE, *values(batch[0].call)))
+            else:
+                await _answer_many(driver, batch)
     except BaseException as exc:
         for queued in batch:
             if queued is not mine:

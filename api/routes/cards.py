@@ -76,8 +76,7 @@ async def _answer_authorization(state: State, event: dict[str, Any], now: dateti
     engine: AsyncEngine = state.engine
     if engine.dialect.name == "postgresql":
         try:
-            async with engine.connect() as connection:
-                return await fast_till.answer_in_one_call(connection, event=event, now=now, allow_partial=partial)
+            return await fast_till.answer_in_one_call(engine, event=event, now=now, allow_partial=partial)
         except fast_till.FullDecisionNeeded:
             pass
     sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
@@ -109,9 +108,8 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
     if event.get("type") != "issuing_authorization.request":
         return _answer(decline("not_an_authorization_request"))
     try:
-        answer = await asyncio.wait_for(
-            _answer_authorization(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
-        )
+        async with asyncio.timeout(DECISION_BUDGET_SECONDS):  # in this task: no task of its own to start
+            answer = await _answer_authorization(state, event, state.clock(), config.allow_partial)
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
         answer = decline("tide_timeout")

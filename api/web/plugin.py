@@ -168,6 +168,6 @@ class WebPlugin(InitPluginProtocol):
         app_config.exception_handlers[NotFoundException] = _not_found_for_people(api_not_found)
         app_config.before_send.append(security_headers)
         app_config.compression_config = CompressionConfig(
-            backend="gzip", gzip_compress_level=9, minimum_size=256, exclude=["^/api/", "^/schema"]
+            backend="gzip", gzip_compress_level=9, minimum_size=256, exclude=["^/api/", "^/schema", "^/stripe/"]
         )
         return app_config

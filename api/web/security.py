@@ -36,19 +36,26 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+_ENCODED = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in HEADERS.items())
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("latin-1"))
+_HSTS = (b"strict-transport-security", HSTS.encode("latin-1"))
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook (a coroutine: a plain function would be run on a worker thread for
     every response): the headers on every response the app sends, whichever route
     (or none) answered it, and HSTS when cookies are secure. A response that set its own
-    Content-Security-Policy keeps it."""
+    Content-Security-Policy keeps it. (The raw header list is read once and extended: this runs
+    on every answer to Stripe's till too, where each microsecond is queued behind.)"""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in HEADERS.items():
-        if name not in headers:
-            headers[name] = value
-    if "content-security-policy" not in headers and not scope["path"].startswith("/schema"):
-        headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    raw = MutableScopeHeaders.from_message(message).headers
+    present = {name.lower() for name, _ in raw}
+    raw.extend(header for header in _ENCODED if header[0] not in present)
+    if _CSP[0] not in present and not scope["path"].startswith("/schema"):
+        raw.append(_CSP)
     state = getattr(scope.get("litestar_app"), "state", None)
     if getattr(state, "secure_cookies", False):
-        headers["strict-transport-security"] = HSTS
+        if _HSTS[0] in present:
+            raw[:] = [header for header in raw if header[0].lower() != _HSTS[0]]
+        raw.append(_HSTS)

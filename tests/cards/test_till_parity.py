@@ -37,8 +37,7 @@ async def county(cards_county_postgres: str) -> AsyncIterator[County]:
 
 
 async def _fast(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:
-    async with county.engine.connect() as connection:
-        return await fast_till.answer_in_one_call(connection, event=event, now=now_utc(), allow_partial=partial)
+    return await fast_till.answer_in_one_call(county.engine, event=event, now=now_utc(), allow_partial=partial)
 
 
 async def _slow(county: County, event: dict[str, Any], *, partial: bool = False) -> CardAnswer:

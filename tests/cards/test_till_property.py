@@ -263,10 +263,9 @@ async def _fast(
 ) -> tuple[CardAnswer, str | None]:
     """The route's way: one call, and the Python path when it hands over; and why it did."""
     try:
-        async with county.engine.connect() as connection:
-            answer = await fast_till.answer_in_one_call(
-                connection, event=event, now=now or now_utc(), allow_partial=allow_partial
-            )
+        answer = await fast_till.answer_in_one_call(
+            county.engine, event=event, now=now or now_utc(), allow_partial=allow_partial
+        )
     except fast_till.FullDecisionNeeded as handover:
         why = str(handover) or "handed over"
         return await _python(county, event, now=now or now_utc(), allow_partial=allow_partial), why
