@@ -159,9 +159,8 @@ async def test_on_postgresql_the_one_call_leaves_an_unknown_category_to_the_pyth
         worker = await county.new_key_worker(wallet_pence=10_000)
         card = await card_for(county, worker)
         event = request_event(card, 100, category=NEW_SLUG[0], category_code=NEW_SLUG[1])
-        async with engine.connect() as connection:
-            with pytest.raises(fast_till.FullDecisionNeeded, match="not in Tide's table"):
-                await fast_till.answer_in_one_call(connection, event=event, now=now_utc())
+        with pytest.raises(fast_till.FullDecisionNeeded, match="not in Tide's table"):
+            await fast_till.answer_in_one_call(engine, event=event, now=now_utc())
         async with county.session() as db:
             kept = await db.execute(select(CardDecision).where(CardDecision.event_id == event["id"]))
             assert kept.first() is None  # the one call kept nothing
@@ -169,8 +168,7 @@ async def test_on_postgresql_the_one_call_leaves_an_unknown_category_to_the_pyth
             await db.commit()
         assert (answer.approved, answer.reasons) == (False, ["merchant_category_unknown"])
         forbidden = request_event(card, 100, category="betting_casino_gambling", category_code="7995")
-        async with engine.connect() as connection:
-            answered = await fast_till.answer_in_one_call(connection, event=forbidden, now=now_utc())
+        answered = await fast_till.answer_in_one_call(engine, event=forbidden, now=now_utc())
         assert (answered.approved, answered.reasons) == (False, ["merchant_category_not_allowed"])
     finally:
         await engine.dispose()
