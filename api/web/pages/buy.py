@@ -107,7 +107,7 @@ def _step(template: str, user: WebUser, draft: Draft, form: Form | None = None, 
     return page(
         template,
         user=user,
-        status_code=422 if form and form.errors else 200,
+        status_code=form.status if form and form.errors else 200,
         current="/buy",
         draft=draft,
         errors=form.errors if form else {},
@@ -256,7 +256,7 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
-        form.error("need", f"{str(exc).capitalize()}.")
+        form.refused("need", exc)
         return await _check_page(db, user, now, draft, form)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
