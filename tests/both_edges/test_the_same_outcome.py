@@ -15,20 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests import databases
 from tests.both_edges.cases_families import FAMILY_CASES
 from tests.both_edges.cases_money import MONEY_CASES
 from tests.both_edges.edges import ALWAYS, Case, copy_of, set_the_scene, snapshot, visit
 
 CASES: dict[str, Case] = {**FAMILY_CASES, **MONEY_CASES}
-COUNTY = {"localities": ("Exeter",), "workers_per_team": 2, "families_per_worker": 1, "months": 1}
-
-
-@pytest.fixture(scope="session")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("both-edges")
-    databases.seeded_sqlite(folder, COUNTY)
-    return folder / "tide.db"
 
 
 async def _through(edge: str, case: Case, seeded: Path, folder: Path) -> dict[str, list[tuple[Any, ...]]]:

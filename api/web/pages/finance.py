@@ -15,11 +15,11 @@ from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from reports import close, monthly
-from reports.errors import ReportsError
+from reports.errors import NoSuchException, ReportsError
 from reports.month_by_team import month_by_team
 from reports.period import parse_month
 from wallet.clock import local_date, month_start, next_month, previous_month
-from wallet.errors import NotAllowed, NotFound
+from wallet.errors import NotAllowed
 
 
 def _month(text: str | None, now: datetime) -> date:
@@ -105,8 +105,8 @@ async def _explain_page(
         raise NotAllowed("only finance explains reconciliation exceptions")
     found = await monthly.reconcile(db, await monthly.period_for(db, month=month, now=now))
     finding = next((f for f in found.exceptions if f.key == key), None)
-    if finding is None:
-        raise NotFound(f"no exception {key!r} in {month:%Y-%m}")
+    if finding is None:  # the use case's refusal, so the page answers as the API does
+        raise NoSuchException(f"{month:%Y-%m}'s reconciliation has no exception {key!r}")
     return page(
         "finance_explain.html.j2",
         user=user,
