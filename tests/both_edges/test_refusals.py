@@ -68,7 +68,7 @@ async def test_every_form_answers_a_refusal_with_the_apis_status(
     wrong = []
     for error, response in ids["answers"]:
         status, _slug, title = PROBLEMS[error]
-        words = html.escape(DETAIL[0].upper() + DETAIL[1:]) if status in NOT_ABOUT_THE_FORM else html.escape(DETAIL)
+        words = html.escape(DETAIL[0].upper() + DETAIL[1:])
         heading = f'<h1 class="heading-l">{html.escape(title)}</h1>'
         if response.status_code != status or words not in response.text:
             wrong.append(f"{error.__name__}: {response.status_code}, the API's is {status}")
