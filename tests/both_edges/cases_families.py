@@ -1,6 +1,7 @@
 """A key worker's and a manager's use cases: buying and what follows, a family's case, asking
 ahead and deciding, the conversation on a request, cover, receipt reviews, messages. Each is
-sent once as the API's client sends it and once as the page's form does."""
+sent once as the API's client sends it and once as the page's form does. (A key worker's card,
+frozen and unfrozen, is here too: it is the worker's own use case.)"""
 
 from __future__ import annotations
 
@@ -127,5 +128,17 @@ FAMILY_CASES = {
             "amount_pence": 5_000, "reason": "Extra for a family in crisis"}),
         by_page=lambda v: v.page("manager.exeter", "/team/allocate", {
             "wallet": str(v.ids["wallet"]), "amount": "50", "reason": "Extra for a family in crisis"}),
+    ),
+    "a key worker freezes their card": Case(
+        tables=("cards",),
+        scene=scenes.a_card,
+        by_api=lambda v: v.api("kw.exeter.01", "POST", f"/api/v1/cards/{v.ids['card']}/freeze"),
+        by_page=lambda v: v.page("kw.exeter.01", f"/cards/{v.ids['card']}/freeze", {}),
+    ),
+    "a key worker unfreezes their card": Case(
+        tables=("cards",),
+        scene=scenes.a_frozen_card,
+        by_api=lambda v: v.api("kw.exeter.01", "POST", f"/api/v1/cards/{v.ids['card']}/unfreeze"),
+        by_page=lambda v: v.page("kw.exeter.01", f"/cards/{v.ids['card']}/unfreeze", {}),
     ),
 }  # fmt: skip

@@ -10,6 +10,7 @@ of each table are compared: none that carries a moment, a random token or a hash
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,12 @@ ALWAYS = ("audit_log",)
 PEOPLE = ("kw.exeter.01", "kw.exeter.02", "manager.exeter", "finance", "admin")
 
 
+def _fresh_key() -> str:
+    """A new idempotency key for each request: the fake Stripe outlives a copy of the county and
+    would answer a key it has seen with what it answered then."""
+    return f"both-edges:{uuid.uuid4().hex}"
+
+
 @dataclass
 class Visit:
     """One client on one copy of the county, signed in as one person at a time."""
@@ -96,7 +103,7 @@ class Visit:
         if self.signed_in != ("api", who):
             self.headers = (await api_sign_in(self.client, who)).headers
             self.signed_in = ("api", who)
-        headers = {**self.headers, "idempotency-key": f"both-edges:{method}:{path}"}
+        headers = {**self.headers, "idempotency-key": _fresh_key()}
         if files is not None:
             return await self.client.request(method, path, files=files, headers=headers)
         return await self.client.request(method, path, json=body, headers=headers)
@@ -106,7 +113,7 @@ class Visit:
         if self.signed_in != ("page", who):
             self.csrf = await page_sign_in(self.client, who)
             self.signed_in = ("page", who)
-        data = {CSRF_FIELD: self.csrf, KEY_FIELD: "both-edges", **form}
+        data = {CSRF_FIELD: self.csrf, KEY_FIELD: _fresh_key(), **form}
         return await self.client.post(path, data=data, files=files)
 
 

@@ -3,10 +3,15 @@ copies of the county). Each adds the ids its case acts on to ``ids``."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.stripe_gateway import StripeConfig, StripeGateway
 from approvals import buying, conversation, notifications, requests, reviews
+from cards import issuing
 from reports import close, monthly
+from tests.api.conftest import settings_for
 from tests.both_edges.edges import Ids, who
 from wallet import purchases, receipts
 from wallet.clock import local_date, month_start, now_utc, previous_month
@@ -116,3 +121,22 @@ async def a_month_to_close(db: AsyncSession, ids: Ids) -> None:
         await close.explain(db, month=month, finding_key=finding.key, explanation="Seen", explained_by=ids["finance"],
                             now=now)  # fmt: skip
     ids["month"] = f"{month:%Y-%m}"
+
+
+def _gateway() -> StripeGateway:
+    """The real gateway, configured as the apps are (the fake Stripe: ``conftest.card_issuer``)."""
+    return StripeGateway(StripeConfig.from_settings(settings_for("sqlite+aiosqlite:///unused.db")))
+
+
+async def a_card(db: AsyncSession, ids: Ids) -> None:
+    """The manager has issued kw.exeter.01 a virtual card, active."""
+    card = await issuing.issue_card(db, _gateway(), who=await who(db, "manager.exeter"), wallet_id=ids["wallet"],
+                                    card_type="virtual", key=uuid.uuid4().hex, now=now_utc())  # fmt: skip
+    ids["card"] = card.id
+
+
+async def a_frozen_card(db: AsyncSession, ids: Ids) -> None:
+    """kw.exeter.01's card, frozen by them."""
+    await a_card(db, ids)
+    await issuing.change_card(db, _gateway(), who=await who(db, "kw.exeter.01"), card_id=ids["card"], action="freeze",
+                              key=uuid.uuid4().hex, now=now_utc())  # fmt: skip
