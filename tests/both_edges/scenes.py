@@ -13,7 +13,7 @@ from cards import issuing
 from reports import close, monthly
 from tests.api.conftest import settings_for
 from tests.both_edges.edges import Ids, who
-from wallet import purchases, receipts
+from wallet import families, purchases, receipts
 from wallet.clock import local_date, month_start, now_utc, previous_month
 from wallet.policies import current_policy
 
@@ -78,6 +78,13 @@ async def a_request_ahead(db: AsyncSession, ids: Ids) -> None:
     row = await requests.raise_request(db, who=await who(db, "kw.exeter.01"), ask=ask, rules=policy.approvals,
                                        now=now_utc())  # fmt: skip
     ids["request"] = row.id
+
+
+async def a_closed_family(db: AsyncSession, ids: Ids) -> None:
+    """kw.exeter.01 has closed the fresh family's case."""
+    now = now_utc()
+    await families.close_family(db, who=await who(db, "kw.exeter.01"), family_id=ids["family"], reason="outcomes_met",
+                                closed_on=local_date(now), now=now)  # fmt: skip
 
 
 async def a_notification(db: AsyncSession, ids: Ids) -> None:

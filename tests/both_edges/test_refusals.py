@@ -159,6 +159,49 @@ REFUSALS = {
         by_page=lambda v: v.page("finance", "/finance/explain", {
             "month": v.ids["month"], "finding": "no such thing", "explanation": "Seen"}),
     ),
+    "a key worker gives budget to a wallet": Refusal(
+        by_api=lambda v: v.api("kw.exeter.01", "POST", "/api/v1/allocations", {
+            "funding_source_id": v.ids["source"], "team_id": v.ids["team"], "wallet_id": v.ids["wallet"],
+            "amount_pence": 5_000, "reason": "More"}),
+        by_page=lambda v: v.page("kw.exeter.01", "/team/allocate", {
+            "wallet": str(v.ids["wallet"]), "amount": "50", "reason": "More"}),
+    ),
+    "a key worker names a deputy": Refusal(
+        by_api=lambda v: v.api("kw.exeter.01", "POST", "/api/v1/deputies", {
+            "deputy_id": v.ids["finance"], "starts_on": "2026-12-21", "ends_on": "2027-01-02"}),
+        by_page=lambda v: v.page("kw.exeter.01", "/cover", {
+            "deputy": str(v.ids["finance"]), "starts_on": "2026-12-21", "ends_on": "2027-01-02"}),
+    ),
+    "a manager names a fallback approver": Refusal(
+        by_api=lambda v: v.api("manager.exeter", "PUT", f"/api/v1/teams/{v.ids['team']}/fallback-approver", {
+            "person_id": v.ids["finance"]}),
+        by_page=lambda v: v.page("manager.exeter", "/admin/cover", {"team": str(v.ids["team"]),
+                                                                    "person": str(v.ids["finance"])}),
+    ),
+    "a manager asks ahead": Refusal(
+        by_api=lambda v: v.api("manager.exeter", "POST", "/api/v1/approvals", {
+            "family_id": v.ids["family"], "need_ids": [v.ids["need"]], "category": "HH-ESS", "amount_pence": 18_000,
+            "reason": "A cooker"}),
+        by_page=lambda v: v.page("manager.exeter", f"/families/{v.ids['family']}/ask", {
+            "need": str(v.ids["need"]), "category": "HH-ESS", "amount": "180.00", "reason": "A cooker"}),
+    ),
+    "a key worker buys for another worker's family": Refusal(
+        by_api=lambda v: v.api("kw.exeter.02", "POST", "/api/v1/purchases", {
+            "category": "CLOTH", "description": "Shoes", "supplier": "Clarks", "family_id": v.ids["family"],
+            "need_ids": [v.ids["need"]], "amount_pence": 2_499, "payment_method": "card"}),
+        by_page=lambda v: v.page("kw.exeter.02", "/buy/check", {
+            "category": "CLOTH", "description": "Shoes", "supplier": "Clarks", "family": str(v.ids["family"]),
+            "need": str(v.ids["need"]), "amount": "24.99", "method": "card"}),
+    ),
+    "a key worker buys for a closed case": Refusal(
+        scene=scenes.a_closed_family,
+        by_api=lambda v: v.api("kw.exeter.01", "POST", "/api/v1/purchases", {
+            "category": "CLOTH", "description": "Shoes", "supplier": "Clarks", "family_id": v.ids["family"],
+            "need_ids": [v.ids["need"]], "amount_pence": 2_499, "payment_method": "card"}),
+        by_page=lambda v: v.page("kw.exeter.01", "/buy/check", {
+            "category": "CLOTH", "description": "Shoes", "supplier": "Clarks", "family": str(v.ids["family"]),
+            "need": str(v.ids["need"]), "amount": "24.99", "method": "card"}),
+    ),
 }  # fmt: skip
 
 

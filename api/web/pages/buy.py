@@ -89,10 +89,10 @@ async def _my_open_families(db: DbDep, user: WebUser) -> list[Family]:
 
 
 async def _family(db: DbDep, user: WebUser, draft: Draft) -> Family:
-    families = {f.id: f for f in await _my_open_families(db, user)}
-    if draft.family is None or draft.family not in families:
+    """The family chosen, refused as buying refuses it (``purchases.family_to_buy_for``)."""
+    if draft.family is None:
         raise NotFound("choose one of your open families")
-    return families[draft.family]
+    return await purchases.family_to_buy_for(db, who=user.who, family_id=draft.family)
 
 
 async def _open_needs(db: DbDep, user: WebUser, family: Family) -> list[Need]:

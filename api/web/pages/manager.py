@@ -202,6 +202,8 @@ async def allocate_form(db: DbDep, user: UserDep) -> Response[str]:
 
 @post("/team/allocate")
 async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    if not user.who.managed_team_ids:  # refused before the form is read, as the API refuses
+        raise NotAllowed("this is for team managers")
     form = await read_form(request)
     wallets = {str(w.id): w for w, _ in await _team_wallets(db, user)}
     wallet = wallets.get(form.get("wallet"))
