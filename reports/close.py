@@ -87,6 +87,11 @@ async def explain(
     return existing
 
 
+def closer(person_id: int) -> str:
+    """Who closed a month, as the period records it: the person's id, never their name."""
+    return f"person:{person_id}"
+
+
 async def close_month(db: AsyncSession, *, month: date, closed_by: str, now: datetime) -> Closed:
     """Close ``month`` if its reconciliation allows it; closing a closed month changes nothing."""
     first = month.replace(day=1)

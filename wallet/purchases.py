@@ -138,18 +138,25 @@ async def make_purchase(
     return PurchaseResult(purchase=purchase, answer=answer, ledger_decline=ledger_decline, allowance_id=used)
 
 
+async def family_to_buy_for(db: AsyncSession, *, who: Principal, family_id: int, for_update: bool = False) -> Family:
+    """The family ``who`` may buy for, refused with the rule it breaks: unseen or not theirs
+    (not found), no wallet, a closed case. Buying asks it; so does the buying page, step by step."""
+    family = await get_family(db, who=who, family_id=family_id, for_update=for_update)  # unseen: not found
+    if who.wallet_id is None or not who.has("key_worker"):
+        raise NoWallet("only a key worker with a wallet makes purchases")
+    if await db.get(FamilyWorker, (family.id, who.person_id)) is None:
+        raise NotFound(f"no family {family_id}")
+    if family.status != "open":
+        raise FamilyClosed("the case is closed; it takes no new purchases")
+    return family
+
+
 async def _where_it_goes(
     db: AsyncSession, *, who: Principal, ask: PurchaseAsk
 ) -> tuple[Family, Sequence[Need], Wallet, int]:
     """The family (locked), its needs the purchase answers, the buyer's wallet (locked) and the
     funding source; each refused with the rule it breaks."""
-    family = await get_family(db, who=who, family_id=ask.family_id, for_update=True)  # unseen: not found
-    if who.wallet_id is None or not who.has("key_worker"):
-        raise NoWallet("only a key worker with a wallet makes purchases")
-    if await db.get(FamilyWorker, (family.id, who.person_id)) is None:
-        raise NotFound(f"no family {ask.family_id}")
-    if family.status != "open":
-        raise FamilyClosed("the case is closed; it takes no new purchases")
+    family = await family_to_buy_for(db, who=who, family_id=ask.family_id, for_update=True)
     needs = (await db.execute(select(Need).where(Need.id.in_(list(ask.need_ids))))).scalars().all()
     if len(needs) != len(set(ask.need_ids)) or any(n.family_id != family.id or n.status != "open" for n in needs):
         raise NeedNotOpen("every need must be one of this family's open needs")

@@ -273,7 +273,7 @@ class PeriodController(Controller):
         """Refused (409) while an exception is unexplained or the month has not ended. Closing a
         closed month again answers as the first close did."""
         who.require("finance")
-        closed = await close.close_month(db, month=parse_month(month), closed_by=who.display_name, now=now)
+        closed = await close.close_month(db, month=parse_month(month), closed_by=close.closer(who.person_id), now=now)
         return ClosedRead(
             month=f"{closed.month:%Y-%m}",
             closed_at=closed.closed_at,

@@ -24,6 +24,7 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.errors import problem_of
 from api.idempotency import HEADER, REPLAYED_HEADER, _claim, _store
 from api.web.render import page
 from api.web.session import CSRF_FIELD, WebUser
@@ -42,6 +43,9 @@ class Form:
     values: dict[str, str]
     lists: dict[str, list[str]]
     errors: dict[str, str] = field(default_factory=dict)
+    #: What the form answers when shown again: 422 for its own field errors, the API's status
+    #: for a domain refusal (``refused``).
+    status: int = 422
 
     def get(self, name: str) -> str:
         return self.values.get(name, "").strip()
@@ -49,9 +53,31 @@ class Form:
     def error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
+    def refused(self, name: str, exc: Exception) -> int:
+        """Show a domain refusal against ``name``; the status to answer with (``refusal_status``)."""
+        self.status = refusal_status(exc)
+        self.error(name, f"{str(exc).capitalize()}.")
+        return self.status
+
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+#: Refusals that are not about what was typed: the thing is not there or not yours, or nobody
+#: is signed in. A page answers them with the error page, as the API answers its problem.
+NOT_ABOUT_THE_FORM = frozenset({401, 403, 404})
+
+
+def refusal_status(exc: Exception) -> int:
+    """The status a form shown again with a domain refusal answers: the API's, from the one table.
+
+    A refusal that is not about the form (``NOT_ABOUT_THE_FORM``), or an error the table does not
+    know, is raised again, for the pages' error handler to answer just as the API does."""
+    found = problem_of(exc)
+    if found is None or found.status in NOT_ABOUT_THE_FORM:
+        raise exc
+    return found.status
 
 
 async def read_form(request: Request[Any, Any, Any]) -> Form:

@@ -56,7 +56,7 @@ async def _submit(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
-        form.error(field, f"{str(exc).capitalize()}.")
+        form.refused(field, exc)
         return None
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
@@ -128,7 +128,7 @@ async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
 
     if form.ok and (done := await _submit(request, db, now, user, form, "email", act)) is not None:
         return done
-    return _form_page("admin_person.html.j2", user, form, status=422, title="Add a person",
+    return _form_page("admin_person.html.j2", user, form, status=form.status, title="Add a person",
                       teams=await _team_options(db), roles=ROLE_OPTIONS)  # fmt: skip
 
 
@@ -166,7 +166,7 @@ async def team_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, u
 
     if form.ok and (done := await _submit(request, db, now, user, form, "name", act)) is not None:
         return done
-    return _form_page("admin_team.html.j2", user, form, status=422, title="Add a team",
+    return _form_page("admin_team.html.j2", user, form, status=form.status, title="Add a team",
                       sources=await _source_options(db))  # fmt: skip
 
 
@@ -208,7 +208,7 @@ async def policy_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
 
     if form.ok and (done := await _submit(request, db, now, user, form, "document", act)) is not None:
         return done
-    return await _policy_page(db, user, form, status=422)
+    return await _policy_page(db, user, form, status=form.status)
 
 
 # Funding sources -------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ async def funding_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep
 
     if form.ok and (done := await _submit(request, db, now, user, form, "code", act)) is not None:
         return done
-    return _form_page("admin_funding.html.j2", user, form, status=422, title="Add a funding source")
+    return _form_page("admin_funding.html.j2", user, form, status=form.status, title="Add a funding source")
 
 
 HANDLERS = [

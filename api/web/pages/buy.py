@@ -89,10 +89,10 @@ async def _my_open_families(db: DbDep, user: WebUser) -> list[Family]:
 
 
 async def _family(db: DbDep, user: WebUser, draft: Draft) -> Family:
-    families = {f.id: f for f in await _my_open_families(db, user)}
-    if draft.family is None or draft.family not in families:
+    """The family chosen, refused as buying refuses it (``purchases.family_to_buy_for``)."""
+    if draft.family is None:
         raise NotFound("choose one of your open families")
-    return families[draft.family]
+    return await purchases.family_to_buy_for(db, who=user.who, family_id=draft.family)
 
 
 async def _open_needs(db: DbDep, user: WebUser, family: Family) -> list[Need]:
@@ -107,7 +107,7 @@ def _step(template: str, user: WebUser, draft: Draft, form: Form | None = None, 
     return page(
         template,
         user=user,
-        status_code=422 if form and form.errors else 200,
+        status_code=form.status if form and form.errors else 200,
         current="/buy",
         draft=draft,
         errors=form.errors if form else {},
@@ -256,7 +256,7 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
-        form.error("need", f"{str(exc).capitalize()}.")
+        form.refused("need", exc)
         return await _check_page(db, user, now, draft, form)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 

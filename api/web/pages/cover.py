@@ -86,8 +86,8 @@ async def ask_submit(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ApprovalError) as exc:
-        form.error("need", f"{str(exc).capitalize()}.")
-        return await _ask_page(db, user, family, form, status=409)
+        status = form.refused("need", exc)
+        return await _ask_page(db, user, family, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
@@ -153,8 +153,8 @@ async def cover_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, 
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ApprovalError) as exc:
-        form.error("deputy", f"{str(exc).capitalize()}.")
-        return await _cover_page(db, user, form, status=409)
+        status = form.refused("deputy", exc)
+        return await _cover_page(db, user, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
@@ -210,8 +210,8 @@ async def fallback_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ApprovalError) as exc:
-        form.error("person", f"{str(exc).capitalize()}.")
-        return await _fallback_page(db, user, form, status=409)
+        status = form.refused("person", exc)
+        return await _fallback_page(db, user, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 

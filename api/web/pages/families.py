@@ -132,8 +132,8 @@ async def review_submit(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
-        form.error("outcome", f"{str(exc).capitalize()}.")
-        return _review_page(user, family, need, form, status=409)
+        status = form.refused("outcome", exc)
+        return _review_page(user, family, need, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
@@ -181,8 +181,8 @@ async def close_submit(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
-        form.error("reason", f"{str(exc).capitalize()}.")
-        return _close_page(user, family, form, status=409)
+        status = form.refused("reason", exc)
+        return _close_page(user, family, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 

@@ -15,10 +15,11 @@ from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from reports import close, monthly
-from reports.errors import ReportsError
+from reports.errors import NoSuchException, ReportsError
 from reports.month_by_team import month_by_team
+from reports.period import parse_month
 from wallet.clock import local_date, month_start, next_month, previous_month
-from wallet.errors import NotAllowed, NotFound
+from wallet.errors import NotAllowed
 
 
 def _month(text: str | None, now: datetime) -> date:
@@ -81,19 +82,19 @@ async def month_page(
 @post("/finance/close")
 async def close_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
     form = await read_form(request)
-    month = _month(form.get("month"), now)
+    month = parse_month(form.get("month"))  # a form names its month; the API's refusal if not one
     if not user.who.has("finance"):
         raise NotAllowed("only finance closes a month")
 
     async def act() -> str:
-        await close.close_month(db, month=month, closed_by=f"person:{user.who.person_id}", now=now)
+        await close.close_month(db, month=month, closed_by=close.closer(user.who.person_id), now=now)
         return f"/finance?month={month:%Y-%m}&done=closed"
 
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (ReportsError, ledger.LedgerError) as exc:
-        form.error("close", f"{str(exc).capitalize()}.")
-        return await _finance_page(db, user, now, month, form, status=409)
+        status = form.refused("close", exc)
+        return await _finance_page(db, user, now, month, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
@@ -104,8 +105,8 @@ async def _explain_page(
         raise NotAllowed("only finance explains reconciliation exceptions")
     found = await monthly.reconcile(db, await monthly.period_for(db, month=month, now=now))
     finding = next((f for f in found.exceptions if f.key == key), None)
-    if finding is None:
-        raise NotFound(f"no exception {key!r} in {month:%Y-%m}")
+    if finding is None:  # the use case's refusal, so the page answers as the API does
+        raise NoSuchException(f"{month:%Y-%m}'s reconciliation has no exception {key!r}")
     return page(
         "finance_explain.html.j2",
         user=user,
@@ -132,7 +133,7 @@ async def explain_form(
 @post("/finance/explain")
 async def explain_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
     form = await read_form(request)
-    month, key, text = _month(form.get("month"), now), form.get("finding"), form.get("explanation")[:1000]
+    month, key, text = parse_month(form.get("month")), form.get("finding"), form.get("explanation")[:1000]
     if not text:
         form.error("explanation", "Say why this is not a problem, or what was done about it")
         return await _explain_page(db, user, now, month, key, form, status=422)
@@ -146,8 +147,8 @@ async def explain_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except ReportsError as exc:
-        form.error("explanation", f"{str(exc).capitalize()}.")
-        return await _explain_page(db, user, now, month, key, form, status=409)
+        status = form.refused("explanation", exc)
+        return await _explain_page(db, user, now, month, key, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 

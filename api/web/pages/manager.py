@@ -138,8 +138,8 @@ async def decision_submit(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ApprovalError) as exc:
-        form.error("decision", f"{str(exc).capitalize()}.")
-        return await _decision_page(db, user, now, request_id, form, status=409)
+        status = form.refused("decision", exc)
+        return await _decision_page(db, user, now, request_id, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
@@ -202,6 +202,8 @@ async def allocate_form(db: DbDep, user: UserDep) -> Response[str]:
 
 @post("/team/allocate")
 async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    if not user.who.managed_team_ids:  # refused before the form is read, as the API refuses
+        raise NotAllowed("this is for team managers")
     form = await read_form(request)
     wallets = {str(w.id): w for w, _ in await _team_wallets(db, user)}
     wallet = wallets.get(form.get("wallet"))
@@ -228,8 +230,8 @@ async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ledger.LedgerError) as exc:
-        form.error("amount", f"{str(exc).capitalize()}.")
-        return await _allocate_page(db, user, form, status=409)
+        status = form.refused("amount", exc)
+        return await _allocate_page(db, user, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
@@ -300,8 +302,8 @@ async def review_clear(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ApprovalError) as exc:
-        form.error("note", f"{str(exc).capitalize()}.")
-        return await _review_page(db, user, review_id, form, status=409)
+        status = form.refused("note", exc)
+        return await _review_page(db, user, review_id, form, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 

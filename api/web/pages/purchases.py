@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.forms import AlreadySent, Form, already_sent, once, read_form, refusal_status
 from api.web.render import category_label, money, page
 from api.web.session import UserDep, WebUser
 from approvals import buying, conversation
@@ -102,8 +102,9 @@ async def _act_on_purchase(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except (WalletError, ApprovalError) as exc:
+        status = refusal_status(exc)
         context = await _context(db, user, purchase_id)
-        return _purchase_page(user, context, errors={field: f"{str(exc).capitalize()}."}, status=409)
+        return _purchase_page(user, context, errors={field: f"{str(exc).capitalize()}."}, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
