@@ -43,6 +43,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     wallet_errors.WalletSuspended: (409, "wallet-suspended", "The wallet is suspended"),
     wallet_errors.PurchaseNotInState: (409, "purchase-not-in-state", "The purchase cannot take this step now"),
     wallet_errors.ReceiptRejected: (422, "receipt-rejected", "The receipt file was not accepted"),
+    wallet_errors.ReceiptUnsafe: (422, "receipt-unsafe", "The receipt file carries what a receipt may not"),
     wallet_errors.InvalidPolicy: (422, "invalid-policy", "The spend policy does not make sense"),
     wallet_errors.DuplicateRecord: (409, "duplicate-record", "That already exists"),
     wallet_errors.NothingToChange: (409, "nothing-to-change", "Nothing to change"),

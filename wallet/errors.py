@@ -76,9 +76,17 @@ class PurchaseNotInState(WalletError):
 
 
 class ReceiptRejected(WalletError):
-    """A receipt must be a JPEG, PNG, HEIC or PDF (by content, not by name) within the size limit."""
+    """A receipt must be a JPEG or PNG photo or a PDF (by content, not by name) that its parser can read,
+    within the size limit."""
 
     code = "receipt_rejected"
+
+
+class ReceiptUnsafe(WalletError):
+    """A receipt may not run or carry anything: no PDF JavaScript, actions or embedded files, no
+    photo declaring more pixels than a receipt could have (a decompression bomb)."""
+
+    code = "receipt_unsafe"
 
 
 class InvalidPolicy(WalletError):

@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api.app import create_app
 from api.jobs import JobContext, review_receipts
 from ledger.database import create_engine
-from tests import databases
+from tests import databases, receipt_files
 from tests.api.conftest import SMALL_COUNTY, settings_for
 from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
@@ -234,7 +234,7 @@ def matches(expected: Expect, status: int) -> bool:
 
 # The world each request is made in ---------------------------------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+PNG = receipt_files.png("a receipt for the matrix")
 
 
 @dataclass(frozen=True)

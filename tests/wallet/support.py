@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import ledger
+from tests import receipt_files
 from wallet import budgets, families, organisation
 from wallet.access import Principal, load_principal
 from wallet.clock import local_date, now_utc
@@ -29,7 +30,7 @@ from wallet.identity import create_token, hash_password
 from wallet.models import FundingSource, Person, Purchase, Wallet
 
 PASSWORD = DEMO_PASSWORD
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = receipt_files.png("a till receipt")
 
 
 @functools.cache
