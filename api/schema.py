@@ -7,6 +7,7 @@ imports its own tables). It lives in ``api``, which may import every package bel
 import cards.models  # noqa: F401  (registers the cards' tables)
 import wallet.approval_models
 import wallet.models
+import wallet.proposal_models
 import wallet.report_models  # noqa: F401  (registers the domain's, approvals' and reports' tables)
 from ledger.schema import metadata
 

@@ -117,3 +117,28 @@ class AllowanceAlreadyUsed(WalletError):
     """An allowance lets exactly one purchase through; this one has been used."""
 
     code = "allowance_already_used"
+
+
+class AdminHoldsNoWallet(WalletError):
+    """An admin holds no wallet and no key worker role; someone who does is not made an admin."""
+
+    code = "admin_holds_no_wallet"
+
+
+class OwnGrantRefused(WalletError):
+    """Nobody grants a role to themselves, nor confirms a change they proposed."""
+
+    code = "own_grant_refused"
+
+
+class SecondPersonNeeded(WalletError):
+    """Granting a role, publishing the policy and funding a pot above the threshold are proposed by
+    one person and take effect only when a different person confirms them."""
+
+    code = "second_person_needed"
+
+
+class ProposalAlreadyDecided(WalletError):
+    """A proposal is confirmed or refused once."""
+
+    code = "proposal_already_decided"

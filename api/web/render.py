@@ -150,6 +150,8 @@ def nav_for(user: WebUser | None) -> list[tuple[str, str]]:
         links += [("/finance", "Month")]
     if who.has("admin"):
         links += [("/admin", "Admin")]
+    if who.has("admin", "finance"):
+        links += [("/proposals", "To confirm")]
     links.append(("/messages", "Messages"))
     return links
 
