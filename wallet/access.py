@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.errors import NotAllowed, NotSignedIn
 from wallet.models import Family, FamilyWorker, Person, Purchase, RoleGrant, Wallet
+from wallet.visibility import Channel, Shown, roles_see, shown_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,5 +112,10 @@ def visible_purchases(who: Principal) -> ColumnElement[bool]:
 
 
 def may_see_needs(who: Principal) -> bool:
-    """Finance sees purchases but not the needs behind them."""
-    return who.has("key_worker", "team_manager", "auditor", "admin")
+    """Finance sees purchases but not the needs behind them (:mod:`wallet.visibility`)."""
+    return roles_see(who.roles, "need_detail")
+
+
+def shows(who: Principal, channel: Channel = "api") -> Shown:
+    """Which field classes ``who`` is shown (:mod:`wallet.visibility`'s one table)."""
+    return shown_to(who.roles, channel)

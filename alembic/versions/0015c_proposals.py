@@ -1,4 +1,5 @@
-"""Separation of duties: proposals a second person confirms (role grants, policies, large funding).
+"""Separation of duties: proposals a second person confirms (role grants, policies, large funding);
+and a notification's email body, kept apart from the inbox's (an email carries no free text).
 
 Revision ID: 0015c
 Revises: 0010
@@ -46,8 +47,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
     )
     op.create_index("ix_proposals_status", "proposals", ["status", "id"])
+    with op.batch_alter_table("notifications") as batch:
+        batch.add_column(sa.Column("email_body", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_column("email_body")
     op.drop_index("ix_proposals_status", table_name="proposals")
     op.drop_table("proposals")

@@ -30,23 +30,24 @@ from api.pagination import DEFAULT_LIMIT, Page
 from api.routes.common import PathId, QueryId, body, problems
 from approvals import buying
 from wallet import purchase_history, purchases, receipts
-from wallet.access import Principal
+from wallet.access import Principal, shows
 from wallet.errors import ReceiptRejected
 from wallet.models import Purchase
 
 
 async def purchase_read(db: AsyncSession, who: Principal, row: Purchase) -> dict[str, Any]:
     need_ids = await purchase_history.need_ids_of(db, who=who, purchase=row)
+    shown = shows(who)
     return PurchaseRead(
         id=row.id,
-        family_id=row.family_id,
+        family_id=row.family_id if shown.family_reference else None,
         need_ids=need_ids,
         wallet_id=row.wallet_id,
         worker_id=row.worker_id,
         team_id=row.team_id,
         funding_source_id=row.funding_source_id,
         category=row.category,
-        description=row.description,
+        description=row.description if shown.free_text else None,
         supplier=row.supplier,
         amount_pence=row.amount,
         vat_rate=row.vat_rate,
