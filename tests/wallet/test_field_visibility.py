@@ -23,7 +23,7 @@ from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import PASSWORD, Case, County, SignedIn, Worker, purchase_body
 from wallet.clock import local_date, now_utc
 from wallet.demo import email
-from wallet.visibility import CHANNELS, FIELD_CLASSES, roles_see
+from wallet.visibility import CHANNELS, FIELD_CLASSES, Channel, roles_see
 
 FREE = "Zqxfree"  # in every piece of free text
 CASE = "ZQXCASE-7731"
@@ -178,9 +178,9 @@ async def test_every_role_sees_on_every_channel_exactly_the_field_classes_the_on
         while (await send_due(db, mailer=outbox, now=now_utc())).sent:
             pass
 
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, Channel], str] = {}
     for role, who in people.items():
-        views = {
+        views: dict[Channel, list[str]] = {
             "api": await _api(client, who, scene),
             "pages": await _pages(client, accounts[role], scene),
             "notifications": [(await client.get("/api/v1/notifications", headers=who.headers)).text],
