@@ -7,17 +7,19 @@ person and take effect only when a different person confirms them; every step is
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from tests.wallet.support import County, SignedIn
+from tests.wallet.support import PASSWORD, County, SignedIn
 from wallet import organisation
 from wallet.clock import now_utc
+from wallet.demo import email as demo_email
 from wallet.errors import SecondPersonNeeded
-from wallet.models import AuditEntry, FundingSource, RoleGrant
+from wallet.models import AuditEntry, FundingSource, Person, RoleGrant
 from wallet.policy import DEFAULT_POLICY
 
 OVER_THRESHOLD = 1_000_001  # £10,000.01: the default threshold is £10,000
@@ -217,3 +219,43 @@ async def test_proposals_are_read_by_admins_finance_and_the_auditor_only(
         "admin": 200, "finance": 200, "auditor": 200, "manager.exeter": 403,
     }  # fmt: skip
     assert any(p["kind"] == "fund_pot" for p in seen["admin"].json()["items"])
+
+
+async def test_a_second_admin_confirms_a_role_on_the_page_and_the_proposer_cannot(
+    county: County, client: AsyncTestClient[Any]
+) -> None:
+    admin = await county.bearer("admin")
+    second_id = await county.new_person("admin")
+    newcomer = await county.new_person("auditor")
+    proposed = await client.post(f"/api/v1/people/{newcomer}/roles", json={"role": "finance"}, headers=admin.headers)
+    proposal_id = proposed.json()["id"]
+
+    async def decide_on_page(email: str) -> Any:
+        client.cookies.clear()
+        signed = await client.post("/api/v1/auth/sign-in", json={"email": email, "password": PASSWORD})
+        listed = await client.get("/proposals")
+        form = {"csrf_token": signed.json()["csrf_token"], "idempotency_key": uuid.uuid4().hex, "decision": "confirm"}
+        decided = await client.post(f"/proposals/{proposal_id}", data=form, follow_redirects=False)
+        client.cookies.clear()
+        return listed, decided
+
+    own_list, by_proposer = await decide_on_page(demo_email("admin"))
+    async with county.session() as db:
+        second_email = (await db.execute(select(Person.email).where(Person.id == second_id))).scalar_one()
+    other_list, by_second = await decide_on_page(second_email)
+
+    assert f'action="/proposals/{proposal_id}"' not in own_list.text  # no button on one's own proposal
+    assert by_proposer.status_code == 403  # as the API answers: own-grant-refused
+    assert f'action="/proposals/{proposal_id}"' in other_list.text
+    assert by_second.status_code == 303, by_second.text
+    assert await roles_of(county, newcomer) == {"auditor", "finance"}
+
+
+async def test_an_admin_never_spends_from_a_wallet_even_one_older_data_gave_them(county: County) -> None:
+    worker = await county.new_key_worker(team_id=1, wallet_pence=0)
+    async with county.session() as db:  # older data: a wallet holder made an admin before the rule
+        db.add(RoleGrant(person_id=worker.person_id, role="admin", team_id=None, granted_at=now_utc()))
+
+    principal = await county.principal(worker.person_id)
+
+    assert principal.wallet_id is None

@@ -8,6 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep
+from api.errors import problem_of
 from api.routes.common import PathId
 from api.routes.proposals import second_person_above
 from api.web.forms import AlreadySent, already_sent, once, read_form
@@ -22,13 +23,15 @@ DONE = {
 }
 
 
-async def _page(db: DbDep, user: WebUser, *, done: str | None = None, error: str | None = None) -> Response[str]:
+async def _page(
+    db: DbDep, user: WebUser, *, done: str | None = None, error: str | None = None, status: int = 200
+) -> Response[str]:
     waiting = (await proposals.list_proposals(db, who=user.who, status="pending", limit=100)).rows
     names = await team.names_of(db, {p.proposed_by for p in waiting})
     return page(
         "proposals.html.j2",
         user=user,
-        status_code=409 if error else 200,
+        status_code=status,
         title="Changes waiting for a second person",
         current="/proposals",
         waiting=waiting,
@@ -63,7 +66,8 @@ async def decide(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
-        return await _page(db, user, error=f"{str(exc).capitalize()}.")
+        found = problem_of(exc)  # the API's status for the rule, so the page answers as the API does
+        return await _page(db, user, error=f"{str(exc).capitalize()}.", status=found.status if found else 409)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
