@@ -37,6 +37,7 @@ from api.routes.organisation import (
     WalletController,
 )
 from api.routes.policy import AuditController, CodesController, PolicyController
+from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PurchaseController,
             ReceiptController,
             PolicyController,
+            ProposalController,
             AuditController,
             CodesController,
             ReportController,

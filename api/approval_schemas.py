@@ -89,11 +89,11 @@ class ApprovalRead(Out):
     requester_name: str
     wallet_id: int
     team_id: int
-    family_id: int | None
+    family_id: int | None = Field(description="Hidden (null) from finance (wallet.visibility)")
     need_ids: list[int] | None = Field(description="Hidden (null) from finance, who see no needs detail")
     category: str
     amount_pence: int
-    reason: str
+    reason: str | None = Field(description="Free text: hidden (null) from finance (wallet.visibility)")
     purchase_id: int | None
     needs_second: bool
     first_approver_id: int | None
@@ -108,7 +108,7 @@ class ApprovalRead(Out):
     escalated_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    messages: list[MessageRead]
+    messages: list[MessageRead] = Field(description="Free text: empty for finance (wallet.visibility)")
     context: ApprovalContextRead | None
 
 
@@ -116,8 +116,8 @@ class AllowanceRead(Out):
     id: int
     worker_id: int
     wallet_id: int
-    family_id: int | None
-    need_ids: list[int]
+    family_id: int | None = Field(description="Hidden (null) from finance (wallet.visibility)")
+    need_ids: list[int] | None = Field(description="Hidden (null) from finance, who see no needs detail")
     category: str
     ceiling_pence: int
     expires_at: datetime
@@ -171,7 +171,7 @@ class ReviewRead(Out):
     suspended_wallet_at: datetime | None
     closed_at: datetime | None
     closed_by: int | None
-    note: str | None
+    note: str | None = Field(description="Free text: hidden (null) from finance (wallet.visibility)")
 
 
 class ClearCreate(In):

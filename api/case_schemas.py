@@ -172,14 +172,16 @@ class ReasonRead(Out):
 
 class PurchaseRead(Out):
     id: int
-    family_id: int | None = Field(description="Null for a card purchase not yet linked to its family")
+    family_id: int | None = Field(
+        description="Null for a card purchase not yet linked to its family, and for finance (wallet.visibility)"
+    )
     need_ids: list[int] | None = Field(description="Hidden (null) from finance, who see no needs detail")
     wallet_id: int
     worker_id: int
     team_id: int
     funding_source_id: int
     category: str
-    description: str
+    description: str | None = Field(description="Free text: hidden (null) from finance (wallet.visibility)")
     supplier: str
     amount_pence: int
     vat_rate: str | None

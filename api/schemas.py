@@ -308,3 +308,18 @@ class CodeRead(Out):
     label: str
     outcome: int | None = None
     expense_group: str | None = None
+
+
+class ProposalRead(Out):
+    """A change one person proposed; it takes effect when a different person confirms it."""
+
+    id: int
+    kind: Literal["grant_role", "publish_policy", "fund_pot"]
+    status: Literal["pending", "confirmed", "refused"]
+    details: dict[str, Any]
+    note: str
+    proposed_by: int
+    proposed_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    outcome: str | None

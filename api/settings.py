@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     card_partial_approval: bool = False
 
+    # Separation of duties: funding a pot with more than this needs a second person (£10,000).
+    funding_second_person_above_pence: Annotated[int, Field(ge=0)] = 1_000_000
+
     # The council: its name, the address Stripe bills its cardholders at, its account codes.
     council_name: str = "Devon County Council"
     billing_line1: str = "County Hall"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet.access import Principal, may_see_needs
+from wallet.access import Principal, shows
 from wallet.approval_models import ApprovalRequest
 from wallet.budgets import summarise_wallet
 from wallet.models import Family, Need, Purchase, Wallet
@@ -28,12 +28,15 @@ async def context_for(db: AsyncSession, *, who: Principal, request: ApprovalRequ
     available = (await summarise_wallet(db, wallet=wallet, now=now)).available if wallet else 0
     if request.family_id is None:
         return RequestContext(available, None, None, None)
+    shown = shows(who)
+    if not shown.family_reference:
+        return RequestContext(available, None, None, None)
     family = await db.get(Family, request.family_id)
     spent = await db.execute(
         select(func.coalesce(func.sum(committed()), 0)).where(Purchase.family_id == request.family_id)
     )
     needs: list[str] | None = None
-    if may_see_needs(who):
+    if shown.need_detail:
         found = await db.execute(
             select(Need.code).where(Need.family_id == request.family_id, Need.status == "open").order_by(Need.id)
         )

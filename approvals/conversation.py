@@ -34,7 +34,7 @@ async def ask_question(
     message = await _message(db, who=who, request=request, kind="question", body=body, now=now)
     await notify(
         db, recipient_ids=[request.requester_id], kind="approval.question", subject="A question about your request",
-        body=f"{who.display_name} asks: {body}", link=f"/approvals/{request.id}", now=now,
+        body=f"{who.display_name} asked a question.", free_text=body, link=f"/approvals/{request.id}", now=now,
     )  # fmt: skip
     return message
 
@@ -57,7 +57,7 @@ async def answer(db: AsyncSession, *, who: Principal, request_id: int, body: str
     recipients = set(asked) or set(await cover.first_approvers(db, request=request, now=now))
     await notify(
         db, recipient_ids=sorted(recipients - {who.person_id}), kind="approval.answer",
-        subject="An answer on an approval request", body=f"{who.display_name}: {body}",
+        subject="An answer on an approval request", body=f"{who.display_name} answered.", free_text=body,
         link=f"/approvals/{request.id}", now=now,
     )  # fmt: skip
     return message

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.approval_models import Notification
 from wallet.errors import NotFound
-from wallet.models import Person
+from wallet.models import Person, RoleGrant
+from wallet.visibility import roles_see
 
 MAX_ATTEMPTS = 8
 BATCH = 50
@@ -46,15 +47,29 @@ async def notify(
     body: str,
     link: str | None,
     now: datetime,
+    free_text: str | None = None,
 ) -> None:
-    """Queue one notification per distinct recipient, in the caller's transaction."""
-    for recipient_id in sorted(set(recipient_ids)):
+    """Queue one notification per distinct recipient, in the caller's transaction. ``subject``
+    and ``body`` must carry no free text or family detail; ``free_text`` (what a person typed)
+    is added to the inbox's copy of each recipient whose roles see it, never to the email
+    (:mod:`wallet.visibility`)."""
+    recipients = sorted(set(recipient_ids))
+    roles: dict[int, set[str]] = {r: set() for r in recipients}
+    if free_text:
+        grants = await db.execute(
+            select(RoleGrant.person_id, RoleGrant.role).where(RoleGrant.person_id.in_(recipients))
+        )
+        for person_id, role in grants.all():
+            roles[int(person_id)].add(str(role))
+    for recipient_id in recipients:
+        shown = free_text and roles_see(roles[recipient_id], "free_text", "notifications")
         db.add(
             Notification(
                 recipient_id=recipient_id,
                 kind=kind,
                 subject=subject,
-                body=body,
+                body=f"{body} {free_text}" if shown else body,
+                email_body=body,
                 link=link,
                 created_at=now,
                 next_attempt_at=now,
@@ -145,6 +160,8 @@ async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime, base_url:
 
 
 def _body(row: Notification, base_url: str) -> str:
+    """The email: never the inbox's free text (older rows, kept before 0015c, say only their subject)."""
+    said = row.email_body if row.email_body is not None else f"{row.subject}."
     if row.link:
-        return f"{row.body}\n\nOpen Tide: {base_url}{row.link}\n"
-    return f"{row.body}\n"
+        return f"{said}\n\nOpen Tide: {base_url}{row.link}\n"
+    return f"{said}\n"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.conversation import messages
 from wallet import purchases
-from wallet.access import Principal
+from wallet.access import Principal, shows
 from wallet.approval_models import ApprovalMessage, ApprovalRequest
 from wallet.models import Family, Need, Purchase, PurchaseNeed, Receipt
 
@@ -30,10 +30,17 @@ class PurchaseFile:
 
 
 async def purchase_file(db: AsyncSession, *, who: Principal, purchase_id: int) -> PurchaseFile:
+    """The purchase and what surrounds it, each field as :mod:`wallet.visibility` lets ``who`` see it
+    (no family, needs or conversation for finance; the purchase's own description is the page's to hide)."""
     purchase = await purchases.get_purchase(db, who=who, purchase_id=purchase_id)
-    family = await db.get(Family, purchase.family_id) if purchase.family_id is not None else None
+    shown = shows(who, "pages")
+    family = (
+        await db.get(Family, purchase.family_id) if purchase.family_id is not None and shown.family_reference else None
+    )
     needs = await db.execute(
-        select(Need).join(PurchaseNeed, PurchaseNeed.need_id == Need.id).where(PurchaseNeed.purchase_id == purchase.id)
+        select(Need)
+        .join(PurchaseNeed, PurchaseNeed.need_id == Need.id)
+        .where(PurchaseNeed.purchase_id == purchase.id, true() if shown.need_detail else false())
     )
     receipts = await db.execute(select(Receipt).where(Receipt.purchase_id == purchase.id).order_by(Receipt.id))
     latest = await db.execute(
@@ -49,5 +56,5 @@ async def purchase_file(db: AsyncSession, *, who: Principal, purchase_id: int) -
         needs=list(needs.scalars()),
         receipts=list(receipts.scalars()),
         request=request,
-        messages=await messages(db, request_id=request.id) if request is not None else [],
+        messages=await messages(db, request_id=request.id) if request is not None and shown.free_text else [],
     )

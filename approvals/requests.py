@@ -161,7 +161,8 @@ async def _open(
         recipient_ids=await cover.first_approvers(db, request=request, now=now),
         kind="approval.raised",
         subject=f"Approval needed: {pounds_display(amount)} for {label}",
-        body=f"{who.display_name} asks to spend up to {pounds_display(amount)} on {label}. Reason: {reason}",
+        body=f"{who.display_name} asks to spend up to {pounds_display(amount)} on {label}.",
+        free_text=f"Reason: {reason}",
         link=f"/approvals/{request.id}",
         now=now,
     )
@@ -331,11 +332,12 @@ async def _finish(
         subject = f"Approved: up to {pounds_display(ceiling)}"
         body = f"{who.display_name} approved up to {pounds_display(ceiling)}. Try the purchase again now."
     elif status == "declined":
-        subject, body = "Not approved", f"{who.display_name} declined the request: {reason}"
+        subject, body = "Not approved", f"{who.display_name} declined the request."
     else:
         return request
     await notify(
         db, recipient_ids=[request.requester_id], kind=f"approval.{status}", subject=subject, body=body,
+        free_text=f"Why: {reason}" if status == "declined" and reason else None,
         link=f"/approvals/{request.id}", now=now,
     )  # fmt: skip
     return request

@@ -96,9 +96,9 @@ async def _open(
         what = "has no receipt" if reason == "missing_receipt" else "has a receipt already used for another purchase"
         await notify(
             db, recipient_ids=[purchase.worker_id], kind="review.opened", subject="A receipt is needed",
-            body=f"Purchase {purchase.id} ({purchase.supplier}) {what}. Add the receipt by "
+            body=f"Purchase {purchase.id} {what}. Add the receipt by "
             f"{review.due_at:%d %B %Y} or your wallet will be suspended.",
-            link=f"/purchases/{purchase.id}", now=now,
+            free_text=f"(Bought at {purchase.supplier}.)", link=f"/purchases/{purchase.id}", now=now,
         )  # fmt: skip
     return len(purchases)
 

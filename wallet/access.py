@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.errors import NotAllowed, NotSignedIn
 from wallet.models import Family, FamilyWorker, Person, Purchase, RoleGrant, Wallet
+from wallet.visibility import Channel, Shown, roles_see, shown_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,13 @@ async def load_principal(db: AsyncSession, *, person_id: int, request_id: str | 
         raise NotSignedIn("the account is not active")
     grants = (await db.execute(select(RoleGrant).where(RoleGrant.person_id == person_id))).scalars().all()
     wallet_id = (await db.execute(select(Wallet.id).where(Wallet.person_id == person_id))).scalar_one_or_none()
+    roles = frozenset(g.role for g in grants)
+    if "admin" in roles:
+        wallet_id = None  # an admin spends from no wallet (wallet.duties), whatever older data holds
     return Principal(
         person_id=person_id,
         display_name=person.display_name,
-        roles=frozenset(g.role for g in grants),
+        roles=roles,
         worker_team_ids=frozenset(g.team_id for g in grants if g.role == "key_worker" and g.team_id),
         managed_team_ids=frozenset(g.team_id for g in grants if g.role == "team_manager" and g.team_id),
         wallet_id=wallet_id,
@@ -111,5 +115,10 @@ def visible_purchases(who: Principal) -> ColumnElement[bool]:
 
 
 def may_see_needs(who: Principal) -> bool:
-    """Finance sees purchases but not the needs behind them."""
-    return who.has("key_worker", "team_manager", "auditor", "admin")
+    """Finance sees purchases but not the needs behind them (:mod:`wallet.visibility`)."""
+    return roles_see(who.roles, "need_detail")
+
+
+def shows(who: Principal, channel: Channel = "api") -> Shown:
+    """Which field classes ``who`` is shown (:mod:`wallet.visibility`'s one table)."""
+    return shown_to(who.roles, channel)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
-from wallet import audit
+from wallet import audit, duties
 from wallet.access import Principal, visible_wallets
 from wallet.clock import LONDON, local_date, month_start
 from wallet.errors import DuplicateRecord, NotAllowed, NotFound
@@ -74,11 +74,14 @@ async def create_funding_source(
 async def open_wallet(
     db: AsyncSession, *, actor: Principal | None, person_id: int, team_id: int, now: datetime
 ) -> Wallet:
-    """A key worker's wallet: a ledger account that may never go below zero."""
+    """A key worker's wallet: a ledger account that may never go below zero. Never an admin's
+    (:mod:`wallet.duties`), and nobody opens one for themselves."""
     if actor is not None:
         actor.require("admin")
     if await db.get(Person, person_id) is None or await db.get(Team, team_id) is None:
         raise NotFound("no such person or team")
+    duties.refuse_own_grant(actor, person_id)
+    await duties.check_wallet_fits(db, person_id=person_id)
     if (await db.execute(select(Wallet.id).where(Wallet.person_id == person_id))).first():
         raise DuplicateRecord("that key worker already has a wallet")
     account = await ensure_account(
@@ -210,14 +213,20 @@ async def fund_pot(
     amount: int,
     reason: str,
     now: datetime,
+    second_person_above: int = duties.DEFAULT_FUNDING_SECOND_PERSON_ABOVE,
+    proposal_id: int | None = None,
 ) -> ledger.Outcome:
-    """Money arriving in a funding pot from its source (a grant payment)."""
+    """Money arriving in a funding pot from its source (a grant payment). Above
+    ``second_person_above`` a person does this only by confirming another's proposal
+    (:func:`wallet.proposals.confirm` passes its id); ``actor=None`` is a set-up script."""
     if actor is not None:
-        actor.require("finance", "admin")
+        actor.require(*duties.PROPOSERS["fund_pot"])
+        if duties.funding_needs_second_person(amount, second_person_above):
+            duties.require_second_person(actor, confirmed=proposal_id is not None, what="funding above the threshold")
     source = await db.get(FundingSource, funding_source_id)
     if source is None:
         raise NotFound(f"no funding source {funding_source_id}")
-    return await ledger.allocate(
+    outcome = await ledger.allocate(
         db,
         transfer_id=transfer_id,
         from_account_id=source.source_account_id,
@@ -226,6 +235,12 @@ async def fund_pot(
         memo=reason[:200],
         now=now,
     )
+    if outcome.accepted and not outcome.replayed:
+        await audit.record(
+            db, actor=actor, action="pot.funded", subject_type="funding_source", subject_id=funding_source_id,
+            now=now, details={"amount": amount, "transfer_id": transfer_id, "proposal_id": proposal_id},
+        )  # fmt: skip
+    return outcome
 
 
 @dataclass(frozen=True, slots=True)

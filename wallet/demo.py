@@ -18,13 +18,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet import budgets, families, organisation, purchases
+from wallet import budgets, families, organisation, proposals, purchases
 from wallet.access import Principal, load_principal
 from wallet.clock import LONDON, as_utc, local_date, local_midnight, month_start, next_month, previous_month
+from wallet.duties import DEFAULT_FUNDING_SECOND_PERSON_ABOVE
 from wallet.identity import hash_password
 from wallet.models import Family, Need, Person, Purchase
 from wallet.policies import publish_policy
 from wallet.policy import DEFAULT_POLICY
+from wallet.proposal_models import Proposal
 from wallet.taxonomy import CATEGORIES, EVIDENCE_SOURCES, NEEDS
 
 DEMO_PASSWORD = "tide-demo-password"  # noqa: S105 - published demo sign-in, printed by seed-demo
@@ -166,7 +168,7 @@ async def seed_demo(
 
 async def _council(db: AsyncSession, *, start: datetime, funding: int) -> tuple[Principal, int]:
     """The council-wide people, the spend policy and the funding: finance, and the grant's id."""
-    await _person(db, "admin", "Alex Admin", [("admin", None)], start)
+    admin_id = await _person(db, "admin", "Alex Admin", [("admin", None)], start)
     finance_id = await _person(db, "finance", "Fran Finance", [("finance", None)], start)
     await _person(db, "auditor", "Audrey Auditor", [("auditor", None)], start)
     await publish_policy(
@@ -181,10 +183,16 @@ async def _council(db: AsyncSession, *, start: datetime, funding: int) -> tuple[
     )
     await budgets.create_funding_source(db, actor=None, code="public-health", name="Public Health Grant", now=start)
     finance = await load_principal(db, person_id=finance_id)
-    await budgets.fund_pot(
-        db, actor=finance, funding_source_id=prevention.id, transfer_id="demo:grant", amount=funding,
-        reason="Prevention grant for the quarter", now=start,
+    admin = await load_principal(db, person_id=admin_id)
+    # Two people: finance records the grant, the admin confirms it (above the threshold).
+    funded = await proposals.fund_or_propose(
+        db, who=finance, funding_source_id=prevention.id, transfer_id="demo:grant", amount=funding,
+        reason="Prevention grant for the quarter", second_person_above=DEFAULT_FUNDING_SECOND_PERSON_ABOVE, now=start,
     )  # fmt: skip
+    if isinstance(funded, Proposal):
+        await proposals.confirm(
+            db, who=admin, proposal_id=funded.id, now=start, second_person_above=DEFAULT_FUNDING_SECOND_PERSON_ABOVE
+        )
     return finance, prevention.id
 
 

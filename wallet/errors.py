@@ -76,9 +76,17 @@ class PurchaseNotInState(WalletError):
 
 
 class ReceiptRejected(WalletError):
-    """A receipt must be a JPEG, PNG, HEIC or PDF (by content, not by name) within the size limit."""
+    """A receipt must be a JPEG or PNG photo or a PDF (by content, not by name) that its parser can read,
+    within the size limit."""
 
     code = "receipt_rejected"
+
+
+class ReceiptUnsafe(WalletError):
+    """A receipt may not run or carry anything: no PDF JavaScript, actions or embedded files, no
+    photo declaring more pixels than a receipt could have (a decompression bomb)."""
+
+    code = "receipt_unsafe"
 
 
 class InvalidPolicy(WalletError):
@@ -109,3 +117,28 @@ class AllowanceAlreadyUsed(WalletError):
     """An allowance lets exactly one purchase through; this one has been used."""
 
     code = "allowance_already_used"
+
+
+class AdminHoldsNoWallet(WalletError):
+    """An admin holds no wallet and no key worker role; someone who does is not made an admin."""
+
+    code = "admin_holds_no_wallet"
+
+
+class OwnGrantRefused(WalletError):
+    """Nobody grants a role to themselves, nor confirms a change they proposed."""
+
+    code = "own_grant_refused"
+
+
+class SecondPersonNeeded(WalletError):
+    """Granting a role, publishing the policy and funding a pot above the threshold are proposed by
+    one person and take effect only when a different person confirms them."""
+
+    code = "second_person_needed"
+
+
+class ProposalAlreadyDecided(WalletError):
+    """A proposal is confirmed or refused once."""
+
+    code = "proposal_already_decided"

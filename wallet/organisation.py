@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet import audit
+from wallet import audit, duties
 from wallet.access import Principal
 from wallet.errors import DuplicateRecord, NotFound, UnknownCode
 from wallet.identity import hash_password
@@ -85,20 +85,40 @@ async def create_person(
     return person
 
 
-async def grant_role(
-    db: AsyncSession, *, actor: Principal | None, person_id: int, role: str, team_id: int | None, now: datetime
-) -> RoleGrant:
-    """Give a person a role (key workers and managers, for a team)."""
+async def check_grant(
+    db: AsyncSession, *, actor: Principal | None, person_id: int, role: str, team_id: int | None
+) -> int | None:
+    """Refuse a grant that could not be made (see :mod:`wallet.duties`); the team it is for."""
     if actor is not None:
-        actor.require("admin")
+        actor.require(*duties.PROPOSERS["grant_role"])
     if role not in ROLES:
         raise UnknownCode(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
     if await db.get(Person, person_id) is None:
         raise NotFound(f"no person {person_id}")
+    duties.refuse_own_grant(actor, person_id)
     needs_team = role in ("key_worker", "team_manager")
     if needs_team and (team_id is None or await db.get(Team, team_id) is None):
         raise NotFound(f"a {role} needs an existing team")
-    grant = RoleGrant(person_id=person_id, role=role, team_id=team_id if needs_team else None, granted_at=now)
+    await duties.check_role_fits(db, person_id=person_id, role=role)
+    return team_id if needs_team else None
+
+
+async def grant_role(
+    db: AsyncSession,
+    *,
+    actor: Principal | None,
+    person_id: int,
+    role: str,
+    team_id: int | None,
+    now: datetime,
+    proposal_id: int | None = None,
+) -> RoleGrant:
+    """Give a person a role (key workers and managers, for a team). A person does this only by
+    confirming another admin's proposal (:func:`wallet.proposals.confirm`, which passes its id);
+    ``actor=None`` is a set-up script."""
+    duties.require_second_person(actor, confirmed=proposal_id is not None, what="granting a role")
+    team_id = await check_grant(db, actor=actor, person_id=person_id, role=role, team_id=team_id)
+    grant = RoleGrant(person_id=person_id, role=role, team_id=team_id, granted_at=now)
     await _add_unique(db, grant, "the person already holds that role")
     await audit.record(
         db,
@@ -107,7 +127,7 @@ async def grant_role(
         subject_type="person",
         subject_id=person_id,
         now=now,
-        details={"role": role, "team_id": grant.team_id},
+        details={"role": role, "team_id": grant.team_id, "proposal_id": proposal_id},
     )
     return grant
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet import audit
+from wallet import audit, duties
 from wallet.access import Principal
 from wallet.models import PolicyVersion
 from wallet.policy import DEFAULT_POLICY, PolicyDocument, parse_policy
@@ -34,11 +34,19 @@ async def current_policy(db: AsyncSession) -> tuple[int | None, PolicyDocument]:
 
 
 async def publish_policy(
-    db: AsyncSession, *, who: Principal | None, document: object, note: str, now: datetime
+    db: AsyncSession,
+    *,
+    who: Principal | None,
+    document: object,
+    note: str,
+    now: datetime,
+    proposal_id: int | None = None,
 ) -> PolicyVersion:
-    """A new version of the policy, in force from now (admins only)."""
+    """A new version of the policy, in force from now: an admin confirming another admin's
+    proposal (:func:`wallet.proposals.confirm` passes its id), or a set-up script (``who=None``)."""
     if who is not None:
-        who.require("admin")
+        who.require(*duties.CONFIRMERS["publish_policy"])
+    duties.require_second_person(who, confirmed=proposal_id is not None, what="publishing the spend policy")
     policy = parse_policy(document)
     version = PolicyVersion(
         rules=policy.model_dump(mode="json"), note=note, created_by=who.person_id if who else None, created_at=now
@@ -52,7 +60,7 @@ async def publish_policy(
         subject_type="policy",
         subject_id=version.id,
         now=now,
-        details={"note": note, "rules": len(policy.rules)},
+        details={"note": note, "rules": len(policy.rules), "proposal_id": proposal_id},
     )
     return version
 

@@ -1,28 +1,49 @@
 """Receipts: photos or PDFs of what was bought, checked by their content, never by their name.
 
-Each is fingerprinted with SHA-256; the same file already attached to another purchase is
-flagged as a duplicate (a receipt used twice is the commonest card fraud). A receipt is
-served only to those who may see its purchase.
+The file is read by a real parser (:mod:`wallet.receipt_files`): a photo is kept re-encoded
+with no metadata, a PDF only when it carries nothing active. Each upload is fingerprinted
+with SHA-256; the same file already attached to another purchase is flagged as a duplicate
+(a receipt used twice is the commonest card fraud) and the purchase goes to review. Who is
+told which receipt it duplicates is scoped: only someone who may see the earlier receipt's
+purchase (finance, the auditor, a manager of both teams) reads its id; the key worker of
+another team learns nothing about where the first one is. A receipt is served only to those
+who may see its purchase.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import audit
-from wallet.access import Principal
+from wallet.access import Principal, visible_purchases
 from wallet.errors import NotAllowed, NotFound, ReceiptRejected
-from wallet.models import Receipt
+from wallet.models import Purchase, Receipt
 from wallet.purchases import get_purchase
+from wallet.receipt_files import checked
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 #: What ``sniff`` can recognise, so what a receipt is stored (and served) as.
-CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf", "image/heic")
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
+#: Every receipt is served as a download, in a sandbox with nothing allowed, never sniffed.
+SERVED_HEADERS = {
+    "cache-control": "private, no-store",
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox; default-src 'none'",
+}
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def download_headers(receipt: Receipt) -> dict[str, str]:
+    """The headers every channel serves ``receipt`` with (an attachment, sandboxed)."""
+    name = f"receipt-{receipt.id}.{_EXTENSIONS.get(receipt.content_type, 'bin')}"
+    return {**SERVED_HEADERS, "content-disposition": f'attachment; filename="{name}"'}
 
 
 def sniff(content: bytes) -> str | None:
@@ -51,7 +72,8 @@ async def attach_receipt(
         raise ReceiptRejected(f"a receipt may be at most {MAX_RECEIPT_BYTES // (1024 * 1024)} MB")
     content_type = sniff(content)
     if content_type is None:
-        raise ReceiptRejected("a receipt must be a JPEG, PNG, HEIC photo or a PDF")
+        raise ReceiptRejected("a receipt must be a JPEG or PNG photo or a PDF")
+    kept = await asyncio.to_thread(checked, content, content_type)
     digest = hashlib.sha256(content).hexdigest()
     earlier = (
         (
@@ -64,11 +86,11 @@ async def attach_receipt(
     )
     receipt = Receipt(
         purchase_id=purchase.id,
-        content_type=content_type,
-        size=len(content),
+        content_type=kept.content_type,
+        size=len(kept.content),
         sha256=digest,
         duplicate_of=earlier.id if earlier is not None and earlier.purchase_id != purchase.id else None,
-        content=content,
+        content=kept.content,
         uploaded_by=who.person_id,
         uploaded_at=now,
     )
@@ -84,6 +106,44 @@ async def attach_receipt(
         details={"receipt_id": receipt.id, "sha256": digest, "duplicate_of": receipt.duplicate_of},
     )
     return receipt
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptSeen:
+    """A receipt as ``who`` is told of it: ``duplicate_of`` only when ``who`` may see that receipt's purchase."""
+
+    id: int
+    purchase_id: int
+    content_type: str
+    size: int
+    sha256: str
+    duplicate_of: int | None
+    uploaded_at: datetime
+
+
+async def as_seen_by(db: AsyncSession, *, who: Principal, receipts: list[Receipt]) -> list[ReceiptSeen]:
+    """``receipts`` as ``who`` may read them (see the module's note on duplicates)."""
+    earlier_ids = {r.duplicate_of for r in receipts if r.duplicate_of is not None}
+    visible: set[int] = set()
+    if earlier_ids:
+        rows = await db.execute(
+            select(Receipt.id)
+            .join(Purchase, Purchase.id == Receipt.purchase_id)
+            .where(Receipt.id.in_(earlier_ids), visible_purchases(who))
+        )
+        visible = set(rows.scalars())
+    return [
+        ReceiptSeen(
+            id=r.id,
+            purchase_id=r.purchase_id,
+            content_type=r.content_type,
+            size=r.size,
+            sha256=r.sha256,
+            duplicate_of=r.duplicate_of if r.duplicate_of in visible else None,
+            uploaded_at=r.uploaded_at,
+        )
+        for r in receipts
+    ]
 
 
 async def list_receipts(db: AsyncSession, *, who: Principal, purchase_id: int) -> list[Receipt]:

@@ -36,7 +36,7 @@ from api.routes.purchases import purchase_read
 from approvals import conversation, cover, lists, notifications, requests, reviews
 from approvals.context import context_for
 from wallet import purchases
-from wallet.access import Principal, may_see_needs
+from wallet.access import Principal, shows
 from wallet.approval_models import Allowance, ApprovalRequest
 from wallet.policies import current_policy
 
@@ -48,6 +48,7 @@ async def approval_read(
 ) -> ApprovalRead:
     parties = await lists.parties_of(db, request=row)
     allowance = parties.allowance
+    shown = shows(who)
     context = None
     if with_context:
         found = await context_for(db, who=who, request=row, now=now)
@@ -65,18 +66,18 @@ async def approval_read(
         requester_name=parties.requester_name,
         wallet_id=row.wallet_id,
         team_id=row.team_id,
-        family_id=row.family_id,
-        need_ids=list(row.need_ids) if may_see_needs(who) else None,
+        family_id=row.family_id if shown.family_reference else None,
+        need_ids=list(row.need_ids) if shown.need_detail else None,
         category=row.category,
         amount_pence=row.amount,
-        reason=row.reason,
+        reason=row.reason if shown.free_text else None,
         purchase_id=row.purchase_id,
         needs_second=row.needs_second,
         first_approver_id=row.first_approver_id,
         first_ceiling_pence=row.first_ceiling,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
-        decision_reason=row.decision_reason,
+        decision_reason=row.decision_reason if shown.free_text else None,
         approved_ceiling_pence=row.approved_ceiling,
         allowance_id=row.allowance_id,
         allowance_expires_at=allowance.expires_at if allowance else None,
@@ -84,7 +85,9 @@ async def approval_read(
         escalated_at=row.escalated_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        messages=[MessageRead.model_validate(m) for m in await conversation.messages(db, request_id=row.id)],
+        messages=[MessageRead.model_validate(m) for m in await conversation.messages(db, request_id=row.id)]
+        if shown.free_text
+        else [],
         context=context,
     )
 
@@ -230,16 +233,17 @@ class AllowanceController(Controller):
         self, db: DbDep, who: WhoDep, usable_at: FromQuery[datetime | None] = None
     ) -> list[AllowanceRead]:
         """A key worker sees their own; managers their teams'; finance, auditors and admins all."""
-        return [_allowance_read(a) for a in await lists.list_allowances(db, who=who, usable_at=usable_at)]
+        return [_allowance_read(who, a) for a in await lists.list_allowances(db, who=who, usable_at=usable_at)]
 
 
-def _allowance_read(row: Allowance) -> AllowanceRead:
+def _allowance_read(who: Principal, row: Allowance) -> AllowanceRead:
+    shown = shows(who)
     return AllowanceRead(
         id=row.id,
         worker_id=row.worker_id,
         wallet_id=row.wallet_id,
-        family_id=row.family_id,
-        need_ids=list(row.need_ids),
+        family_id=row.family_id if shown.family_reference else None,
+        need_ids=list(row.need_ids) if shown.need_detail else None,
         category=row.category,
         ceiling_pence=row.ceiling,
         expires_at=row.expires_at,
@@ -296,7 +300,7 @@ class ReviewController(Controller):
         """Settled purchases without a receipt, or with a duplicated one: a worker's own, a
         manager's teams', everyone's for finance, auditors and admins. Soonest due first."""
         rows = await reviews.review_queue(db, who=who, status=None if status == "any" else status)
-        return [ReviewRead.model_validate(r) for r in rows]
+        return [_review_read(who, r) for r in rows]
 
     @post(
         "/{review_id:int}/clear",
@@ -316,7 +320,7 @@ class ReviewController(Controller):
         """A manager of the worker's team clears it; the wallet is active again once nothing
         else holds it suspended."""
         row = await reviews.clear(db, who=who, review_id=review_id, note=data.note, now=now)
-        return ReviewRead.model_validate(row)
+        return _review_read(who, row)
 
 
 class NotificationController(Controller):
@@ -362,3 +366,8 @@ class PurchaseCompletionController(Controller):
             )
             return cast("Response[PurchaseRead]", declined)
         return Response(PurchaseRead.model_validate(read), status_code=200)
+
+
+def _review_read(who: Principal, row: Any) -> ReviewRead:
+    read = ReviewRead.model_validate(row)
+    return read if shows(who).free_text else read.model_copy(update={"note": None})

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,7 @@ from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import PathId, QueryId, body, problems
+from api.routes.proposals import second_person_above
 from api.schemas import (
     AllocationCreate,
     AllocationRead,
@@ -22,15 +24,16 @@ from api.schemas import (
     FundingSourceRead,
     PersonCreate,
     PersonRead,
+    ProposalRead,
     RoleGrantCreate,
-    RoleGrantRead,
     TeamCreate,
     TeamRead,
     WalletCreate,
     WalletRead,
 )
-from wallet import budgets, organisation
+from wallet import budgets, organisation, proposals
 from wallet.models import Allocation, Wallet
+from wallet.proposal_models import Proposal
 
 
 def allocation_read(row: Allocation) -> dict[str, Any]:
@@ -110,8 +113,13 @@ class PeopleController(Controller):
         person = await organisation.create_person(db, actor=who, now=now, **data.model_dump())
         return PersonRead.model_validate(person)
 
-    @post("/{person_id:int}/roles", summary="Grant a role (admin)", responses=problems(403, 404, 409))
-    @idempotent(status_code=201)
+    @post(
+        "/{person_id:int}/roles",
+        summary="Propose granting a role (admin); another admin confirms it at /proposals/{id}/confirmation",
+        responses=problems(403, 404, 409),
+        status_code=202,
+    )
+    @idempotent(status_code=202)
     async def grant_role(
         self,
         request: Request[Any, Any, Any],
@@ -120,11 +128,11 @@ class PeopleController(Controller):
         who: WhoDep,
         person_id: PathId,
         data: Annotated[RoleGrantCreate, body(RoleGrantCreate)],
-    ) -> RoleGrantRead:
-        grant = await organisation.grant_role(
-            db, actor=who, person_id=person_id, role=data.role, team_id=data.team_id, now=now
+    ) -> ProposalRead:
+        proposal = await proposals.propose_role(
+            db, who=who, person_id=person_id, role=data.role, team_id=data.team_id, now=now
         )
-        return RoleGrantRead.model_validate(grant)
+        return ProposalRead.model_validate(proposal)
 
 
 class FundingController(Controller):
@@ -150,8 +158,15 @@ class FundingController(Controller):
 
     @post(
         "/{source_id:int}/funding",
-        summary="Record money arriving in the pot (finance)",
-        responses=problems(400, 403, 404, 409),
+        summary="Record money arriving in the pot (finance); above the threshold, propose it for a second person",
+        responses={
+            **problems(400, 403, 404, 409),
+            202: ResponseSpec(
+                data_container=ProposalRead,
+                description="Above the threshold: proposed, and in the pot once another person confirms it",
+                generate_examples=False,
+            ),
+        },
         status_code=201,
     )
     @idempotent(required=True, status_code=201)
@@ -165,15 +180,18 @@ class FundingController(Controller):
         data: Annotated[FundingCreate, body(FundingCreate)],
     ) -> Response[dict[str, Any]]:
         transfer_id = transfer_id_for(who, request, "funding")
-        outcome = await budgets.fund_pot(
+        outcome = await proposals.fund_or_propose(
             db,
-            actor=who,
+            who=who,
             funding_source_id=source_id,
             transfer_id=transfer_id,
             amount=data.amount_pence,
             reason=data.reason,
+            second_person_above=second_person_above(request),
             now=now,
         )
+        if isinstance(outcome, Proposal):
+            return Response(ProposalRead.model_validate(outcome).model_dump(mode="json"), status_code=202)
         return Response({"transfer_id": outcome.transfer_id, "amount_pence": data.amount_pence}, status_code=201)
 
 

@@ -10,9 +10,9 @@ from litestar.params import FromQuery
 from api.deps import DbDep, NowDep, WhoDep
 from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import body, problems
-from api.schemas import AuditRead, CodeRead, PolicyRead, PolicyWrite
-from wallet import audit
-from wallet.policies import current_policy, policy_versions, publish_policy
+from api.schemas import AuditRead, CodeRead, PolicyRead, PolicyWrite, ProposalRead
+from wallet import audit, proposals
+from wallet.policies import current_policy, policy_versions
 from wallet.policy import parse_policy
 from wallet.taxonomy import CATEGORIES, NEEDS
 
@@ -26,15 +26,20 @@ class PolicyController(Controller):
         version, document = await current_policy(db)
         return _read(version, document.model_dump(mode="json"))
 
-    @put("/", summary="Publish a new version of the spend policy (admin)", responses=problems(403))
+    @put(
+        "/",
+        summary="Propose a new version of the spend policy (admin); another admin confirms it",
+        responses=problems(403, 422),
+        status_code=202,
+    )
     async def publish(
         self, db: DbDep, now: NowDep, who: WhoDep, data: Annotated[PolicyWrite, body(PolicyWrite)]
-    ) -> PolicyRead:
+    ) -> ProposalRead:
         document: dict[str, Any] = {"rules": data.rules}
         if data.approvals is not None:
             document["approvals"] = data.approvals
-        version = await publish_policy(db, who=who, document=document, note=data.note, now=now)
-        return _read(version.id, version.rules)
+        proposal = await proposals.propose_policy(db, who=who, document=document, note=data.note, now=now)
+        return ProposalRead.model_validate(proposal)
 
     @get("/versions", summary="Every published version, newest first", responses=problems())
     async def versions(self, db: DbDep, who: WhoDep) -> list[PolicyRead]:

@@ -30,23 +30,24 @@ from api.pagination import DEFAULT_LIMIT, Page
 from api.routes.common import PathId, QueryId, body, problems
 from approvals import buying
 from wallet import purchase_history, purchases, receipts
-from wallet.access import Principal
+from wallet.access import Principal, shows
 from wallet.errors import ReceiptRejected
 from wallet.models import Purchase
 
 
 async def purchase_read(db: AsyncSession, who: Principal, row: Purchase) -> dict[str, Any]:
     need_ids = await purchase_history.need_ids_of(db, who=who, purchase=row)
+    shown = shows(who)
     return PurchaseRead(
         id=row.id,
-        family_id=row.family_id,
+        family_id=row.family_id if shown.family_reference else None,
         need_ids=need_ids,
         wallet_id=row.wallet_id,
         worker_id=row.worker_id,
         team_id=row.team_id,
         funding_source_id=row.funding_source_id,
         category=row.category,
-        description=row.description,
+        description=row.description if shown.free_text else None,
         supplier=row.supplier,
         amount_pence=row.amount,
         vat_rate=row.vat_rate,
@@ -228,13 +229,12 @@ class PurchaseController(Controller):
 
     @get("/{purchase_id:int}/receipts", summary="The purchase's receipts", responses=problems(404))
     async def list_receipts(self, db: DbDep, who: WhoDep, purchase_id: PathId) -> list[ReceiptRead]:
-        return [
-            ReceiptRead.model_validate(r) for r in await receipts.list_receipts(db, who=who, purchase_id=purchase_id)
-        ]
+        found = await receipts.list_receipts(db, who=who, purchase_id=purchase_id)
+        return [ReceiptRead.model_validate(r) for r in await receipts.as_seen_by(db, who=who, receipts=found)]
 
     @post(
         "/{purchase_id:int}/receipts",
-        summary="Attach a receipt (JPEG, PNG, HEIC or PDF, up to 10 MB)",
+        summary="Attach a receipt (JPEG, PNG or PDF, up to 10 MB; a photo is kept re-encoded without metadata)",
         responses=problems(403, 404, 409, 413),
         guards=[a_file_is_attached],
     )
@@ -250,7 +250,8 @@ class PurchaseController(Controller):
     ) -> ReceiptRead:
         content = await data.read()
         receipt = await receipts.attach_receipt(db, who=who, purchase_id=purchase_id, content=content, now=now)
-        return ReceiptRead.model_validate(receipt)
+        (seen,) = await receipts.as_seen_by(db, who=who, receipts=[receipt])
+        return ReceiptRead.model_validate(seen)
 
 
 @dataclass
@@ -282,9 +283,5 @@ class ReceiptController(Controller):
         return Response(
             receipt.content,
             media_type=receipt.content_type,
-            headers={
-                "cache-control": "private, no-store",
-                "x-content-type-options": "nosniff",
-                "content-disposition": f'inline; filename="receipt-{receipt.id}"',
-            },
+            headers=receipts.download_headers(receipt),
         )

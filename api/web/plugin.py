@@ -28,6 +28,7 @@ from api.web.pages import (
     manager,
     messages,
     offline,
+    proposals,
     purchases,
     worker,
 )
@@ -139,6 +140,7 @@ def web_router() -> Router:
             *manager.HANDLERS,
             *finance.HANDLERS,
             *admin.HANDLERS,
+            *proposals.HANDLERS,
             *messages.HANDLERS,
             *cover.HANDLERS,
             *offline.HANDLERS,

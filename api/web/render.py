@@ -15,8 +15,10 @@ from litestar import MediaType, Response
 
 from api.web.session import WebUser
 from ledger.money import pounds_display
+from wallet.access import shows
 from wallet.clock import LONDON
 from wallet.taxonomy import CATEGORIES, NEEDS
+from wallet.visibility import shown_to
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -150,12 +152,17 @@ def nav_for(user: WebUser | None) -> list[tuple[str, str]]:
         links += [("/finance", "Month")]
     if who.has("admin"):
         links += [("/admin", "Admin")]
+    if who.has("admin", "finance"):
+        links += [("/proposals", "To confirm")]
     links.append(("/messages", "Messages"))
     return links
 
 
 def render(template: str, *, user: WebUser | None, **context: Any) -> str:
-    return environment().get_template(template).render(user=user, nav=nav_for(user), **context)
+    """The template with the person, their menu, and ``shown``: which field classes their roles
+    see on pages (``wallet.visibility``'s one table; templates ask it, never a role)."""
+    shown = shows(user.who, "pages") if user is not None else shown_to((), "pages")
+    return environment().get_template(template).render(user=user, nav=nav_for(user), shown=shown, **context)
 
 
 def page(

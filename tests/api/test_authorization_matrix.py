@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api.app import create_app
 from api.jobs import JobContext, review_receipts
 from ledger.database import create_engine
-from tests import databases
+from tests import databases, receipt_files
 from tests.api.conftest import SMALL_COUNTY, settings_for
 from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
@@ -88,12 +88,19 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/teams":                                 (401, 403, 403, 403, 403, 403, 403, OK),
     "GET /api/v1/people":                                 (401, 403, 403, 403, 403, 403, OK,  OK),
     "POST /api/v1/people":                                (401, 403, 403, 403, 403, 403, 403, OK),
+    # Granting a role is proposed by an admin (202) and confirmed by another (wallet.duties).
     "POST /api/v1/people/{person_id}/roles":              (401, 403, 403, 403, 403, 403, 403, OK),
     "POST /api/v1/wallets":                               (401, 403, 403, 403, 403, 403, 403, OK),
     # Money in: finance (and the admin).
     "GET /api/v1/funding-sources":                        (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/funding-sources":                       (401, 403, 403, 403, 403, OK,  403, OK),
     "POST /api/v1/funding-sources/{source_id}/funding":   (401, 403, 403, 403, 403, OK,  403, OK),
+    # Two-person changes: read by those who propose, confirm or oversee them; a funding proposal
+    # made by finance is confirmed or refused by someone else (here the admin), never by finance.
+    "GET /api/v1/proposals":                              (401, 403, 403, 403, 403, OK,  OK,  OK),
+    "GET /api/v1/proposals/{proposal_id}":                (401, 403, 403, 403, 403, OK,  OK,  OK),
+    "POST /api/v1/proposals/{proposal_id}/confirmation":  (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/proposals/{proposal_id}/refusal":       (401, 403, 403, 403, 403, 403, 403, OK),
     # Wallets: one's own, one's team's, or all of them for those who see all money.
     "GET /api/v1/wallets":                                (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /api/v1/wallets/{wallet_id}":                    (401, OK,  404, OK,  404, OK,  OK,  OK),
@@ -234,7 +241,7 @@ def matches(expected: Expect, status: int) -> bool:
 
 # The world each request is made in ---------------------------------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+PNG = receipt_files.png("a receipt for the matrix")
 
 
 @dataclass(frozen=True)
@@ -303,7 +310,7 @@ class Scene:
 
     async def create(self, account: str, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
         response = await self.send("POST", path, self.world.sessions[account], json=body, **kwargs)
-        assert response.status_code in (200, 201), f"setting up: POST {path}: {response.text}"
+        assert response.status_code in (200, 201, 202), f"setting up: POST {path}: {response.text}"
         result: dict[str, Any] = response.json()
         return result
 
@@ -404,6 +411,13 @@ async def fresh_token(scene: Scene, target: str, _account: str | None) -> Call:
 
 async def fresh_person_role(scene: Scene, _target: str, _account: str | None) -> Call:
     return Call(ids={"person_id": await scene.fresh_person()}, json={"role": "finance"})
+
+
+async def fresh_funding_proposal(scene: Scene, _target: str, _account: str | None) -> Call:
+    """Finance proposes funding above the threshold (a second person must confirm it)."""
+    path = f"/api/v1/funding-sources/{scene.world.funding_source_id}/funding"
+    proposal = await scene.create("finance", path, {"amount_pence": 2_000_000, "reason": "Matrix grant"})
+    return Call(ids={"proposal_id": int(proposal["id"])})
 
 
 async def fresh_person_wallet(scene: Scene, _target: str, _account: str | None) -> Call:
@@ -608,6 +622,9 @@ REQUESTS: dict[str, Builder] = {
     ),
     "POST /api/v1/people/{person_id}/roles": fresh_person_role,
     "POST /api/v1/wallets": fresh_person_wallet,
+    "GET /api/v1/proposals/{proposal_id}": fresh_funding_proposal,
+    "POST /api/v1/proposals/{proposal_id}/confirmation": fresh_funding_proposal,
+    "POST /api/v1/proposals/{proposal_id}/refusal": fresh_funding_proposal,
     "POST /api/v1/funding-sources": body(lambda _s, _p: {"code": f"fs-{_unique()}", "name": "Matrix Fund"}),
     "POST /api/v1/funding-sources/{source_id}/funding": body(
         lambda _s, _p: {"amount_pence": 100, "reason": "Matrix top-up"}
@@ -723,11 +740,12 @@ async def _build_world(url: str) -> World:
         person_ids = {p["email"]: int(p["id"]) for p in people}
         sources = (await scene.send("GET", "/api/v1/funding-sources", sessions["finance"])).json()
         source_id = next(int(s["id"]) for s in sources if s["code"] == "prevention")
-        await scene.create(
+        proposal = await scene.create(
             "finance",
             f"/api/v1/funding-sources/{source_id}/funding",
             {"amount_pence": 10_000_000, "reason": "Matrix grant"},
         )
+        await scene.create("admin", f"/api/v1/proposals/{proposal['id']}/confirmation", None)
         patches: dict[str, Patch] = {}
         for team_id, target in enumerate(TARGETS, start=1):
             owner = f"kw.{target}.01"

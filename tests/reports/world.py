@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests import receipt_files
 from wallet import budgets, families, organisation, purchases, receipts
 from wallet.access import Principal, load_principal
 from wallet.clock import LONDON
@@ -39,7 +40,7 @@ from wallet.policy import PolicyDocument
 
 ALLOW_ALL = PolicyDocument(rules=())
 DEPARTMENT = "Children's Services - Early Help"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+PNG = receipt_files.png("a receipt")
 WORKER_NAMES = ("Annabel Quill", "Benedict Marsh")
 TEAM_NAMES = ("Exeter Early Help", "Torridge Early Help")
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import ledger
+from tests import receipt_files
 from wallet import budgets, families, organisation
 from wallet.access import Principal, load_principal
 from wallet.clock import local_date, now_utc
@@ -29,7 +30,7 @@ from wallet.identity import create_token, hash_password
 from wallet.models import FundingSource, Person, Purchase, Wallet
 
 PASSWORD = DEMO_PASSWORD
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = receipt_files.png("a till receipt")
 
 
 @functools.cache
@@ -120,6 +121,18 @@ class County:
             if wallet_pence:
                 await _fund_wallet(db, wallet=wallet, amount=wallet_pence, tag=tag, now=now)
         return Worker(email=person.email, person_id=person.id, team_id=team_id, wallet_id=wallet.id)
+
+    async def new_person(self, role: str, *, team_id: int | None = None) -> int:
+        """A member of staff holding ``role`` (set up as the system, as the demo is)."""
+        now = now_utc()
+        tag = uuid.uuid4().hex[:10]
+        async with self.session() as db:
+            person = await organisation.create_person(
+                db, actor=None, email=f"{role}.{tag}@test.tide.invalid", display_name=f"{role} {tag}",
+                password=PASSWORD, password_hash=password_hash(), now=now,
+            )  # fmt: skip
+            await organisation.grant_role(db, actor=None, person_id=person.id, role=role, team_id=team_id, now=now)
+        return int(person.id)
 
     async def open_family(
         self, worker: Worker, *, needs: Sequence[str] = ("HOU-COND",), opened_on: date | None = None

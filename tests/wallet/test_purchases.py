@@ -465,23 +465,25 @@ async def test_purchases_are_asked_of_the_newest_published_policy(county: County
     worker, me = await worker_signed_in(county)
     case = await county.open_family(worker)
     admin = await county.bearer("admin")
+    second_admin = await county.bearer(await county.new_person("admin"))
     tighter = [
         *DEFAULT_POLICY.model_dump(mode="json")["rules"],
         {"kind": "purchase_over", "limit": 2_000, "scope": "worker", "scope_id": worker.person_id},
     ]
-    published = await client.put(
-        "/api/v1/policy", json={"rules": tighter, "note": "a new starter"}, headers=admin.headers
-    )
-    assert published.status_code == 200, published.text
+
+    async def publish(rules: list[Any], note: str) -> None:
+        proposed = await client.put("/api/v1/policy", json={"rules": rules, "note": note}, headers=admin.headers)
+        assert proposed.status_code == 202, proposed.text
+        confirmed = await client.post(
+            f"/api/v1/proposals/{proposed.json()['id']}/confirmation", headers=second_admin.headers
+        )
+        assert confirmed.status_code == 200, confirmed.text
+
+    await publish(tighter, "a new starter")
     try:
         made = await client.post("/api/v1/purchases", json=purchase_body(case, 4_250), headers=me.with_key())
     finally:
-        restored = await client.put(
-            "/api/v1/policy",
-            json={"rules": DEFAULT_POLICY.model_dump(mode="json")["rules"], "note": "back to the default"},
-            headers=admin.headers,
-        )
-        assert restored.status_code == 200
+        await publish(DEFAULT_POLICY.model_dump(mode="json")["rules"], "back to the default")
 
     assert made.status_code == 202, made.text
     assert [r["code"] for r in made.json()["reasons"]] == ["purchase_over_2000"]

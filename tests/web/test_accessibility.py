@@ -118,7 +118,7 @@ def test_admin_pages_and_error_pages_pass_axe_in_every_state(phone: Visit) -> No
         ("/admin/people/new", "Add the person", "Enter the person's name", "admin-person"),
         ("/admin/teams/new", "Add the team", "Enter the team's name", "admin-team"),
         ("/admin/funding/new", "Add the funding source", "Enter the funding source's name", "admin-funding"),
-        ("/admin/policy", "Publish the new policy", "Say what changed", "admin-policy"),
+        ("/admin/policy", "Propose the new policy", "Say what changed", "admin-policy"),
     ):
         phone.go(path)
         phone.check(name)

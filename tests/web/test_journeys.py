@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests import receipt_files
 from tests.web.conftest import County, Server, Visit, open_phone
 
 pytestmark = pytest.mark.dates
 
-JPEG = (
-    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"receipt for the web test" + b"\xff\xd9"
-)
+JPEG = receipt_files.jpeg("receipt for the web test")
 
 
 def buy(
@@ -103,7 +102,7 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
     phone.check("purchase-with-receipt")
     receipt_href = page.get_by_role("link", name=re.compile("Receipt added")).get_attribute("href")
     assert receipt_href is not None
-    assert phone.context.request.get(phone.base + receipt_href).body() == JPEG
+    assert phone.context.request.get(phone.base + receipt_href).body().startswith(b"\xff\xd8\xff")
 
     # 2. A supermarket voucher always needs a manager: the worker asks.
     buy(phone, web_county, category="Food and vouchers", what="Supermarket voucher", amount="30", shop="Tesco")

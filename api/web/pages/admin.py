@@ -14,18 +14,18 @@ from api.deps import DbDep, NowDep
 from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
-from wallet import budgets, organisation
+from wallet import budgets, organisation, proposals
 from wallet.errors import NotAllowed, WalletError
 from wallet.limits import limits_in_words
 from wallet.models import ROLES
-from wallet.policies import current_policy, policy_versions, publish_policy
+from wallet.policies import current_policy, policy_versions
 
 MIN_PASSWORD = 12
 DONE = {
-    "person": "The person is added and can sign in.",
-    "role": "The role is given.",
+    "person": "The person is added and can sign in. Their role takes effect when another admin confirms it.",
+    "role": "The role is proposed. It takes effect when another admin confirms it.",
     "team": "The team is added.",
-    "policy": "The new spend policy is in force from now.",
+    "policy": "The new spend policy is proposed. It is in force once another admin confirms it.",
     "funding": "The funding source is added.",
 }
 
@@ -121,9 +121,9 @@ async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
             db, actor=user.who, email=email, display_name=name, password=secret, now=now
         )
         team_id = int(team) if team.isdigit() and role in ("key_worker", "team_manager") else None
-        await organisation.grant_role(db, actor=user.who, person_id=person.id, role=role, team_id=team_id, now=now)
-        if role == "key_worker" and team_id is not None:
-            await budgets.open_wallet(db, actor=user.who, person_id=person.id, team_id=team_id, now=now)
+        await proposals.propose_role(
+            db, who=user.who, person_id=person.id, role=role, team_id=team_id, open_wallet=role == "key_worker", now=now
+        )
         return "/admin?done=person"
 
     if form.ok and (done := await _submit(request, db, now, user, form, "email", act)) is not None:
@@ -203,7 +203,7 @@ async def policy_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
         form.error("note", "Say what changed, for example 'raise the per-purchase limit to £120'")
 
     async def act() -> str:
-        await publish_policy(db, who=user.who, document=document, note=note, now=now)
+        await proposals.propose_policy(db, who=user.who, document=document, note=note, now=now)
         return "/admin?done=policy"
 
     if form.ok and (done := await _submit(request, db, now, user, form, "document", act)) is not None:

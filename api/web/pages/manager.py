@@ -22,6 +22,7 @@ from approvals import requests as approvals
 from approvals.context import context_for
 from approvals.errors import ApprovalError
 from wallet import budgets, families, team
+from wallet.access import shows
 from wallet.clock import local_date, month_start
 from wallet.errors import NotAllowed, WalletError
 from wallet.models import Wallet
@@ -71,7 +72,7 @@ async def _decision_page(
 ) -> Response[str]:
     request = await approvals.get_request(db, who=user.who, request_id=request_id, now=now)
     names = await _names(db, {request.requester_id})
-    needs = await families.needs_by_id(db, need_ids=request.need_ids)
+    needs = await families.needs_by_id(db, need_ids=request.need_ids) if shows(user.who, "pages").need_detail else []
     return page(
         "approval.html.j2",
         user=user,

@@ -57,7 +57,7 @@ async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]
         "purchase": purchase,
         "family": found.family,
         "needs": found.needs,
-        "receipts": found.receipts,
+        "receipts": await receipts.as_seen_by(db, who=user.who, receipts=found.receipts),
         "reasons": [reason_in_words(c, declined=purchase.status == "declined") for c in purchase.policy_reasons],
         "request": found.request,
         "messages": found.messages,
@@ -133,12 +133,7 @@ async def receipt_file(db: DbDep, user: UserDep, receipt_id: PathId) -> Response
     return Response(
         receipt.content,
         media_type=receipt.content_type,
-        headers={
-            "cache-control": "private, no-store",
-            # Photos open in the browser; a PDF is downloaded (the page's CSP would block the viewer).
-            "content-disposition": f"{'attachment' if receipt.content_type == 'application/pdf' else 'inline'}; "
-            f'filename="receipt-{receipt.id}"',
-        },
+        headers=receipts.download_headers(receipt),
     )
 
 
