@@ -143,6 +143,9 @@ class RoleGrantCreate(In):
 
     role: Literal["key_worker", "team_manager", "finance", "admin", "auditor"]
     team_id: Id | None = None
+    open_wallet: bool = Field(
+        default=False, strict=True, description="A key worker's wallet on the team, opened when the role is confirmed"
+    )
 
 
 class RoleGrantRead(Out):

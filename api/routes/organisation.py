@@ -130,7 +130,13 @@ class PeopleController(Controller):
         data: Annotated[RoleGrantCreate, body(RoleGrantCreate)],
     ) -> ProposalRead:
         proposal = await proposals.propose_role(
-            db, who=who, person_id=person_id, role=data.role, team_id=data.team_id, now=now
+            db,
+            who=who,
+            person_id=person_id,
+            role=data.role,
+            team_id=data.team_id,
+            open_wallet=data.open_wallet,
+            now=now,
         )
         return ProposalRead.model_validate(proposal)
 

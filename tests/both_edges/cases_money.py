@@ -48,10 +48,8 @@ async def _api_person(v: Visit) -> Response:
     made = await v.api("admin", "POST", "/api/v1/people", PERSON)
     assert made.status_code == 201, made.text
     person = made.json()["id"]
-    role = {"role": "key_worker", "team_id": v.ids["team"]}
-    granted = await v.api("admin", "POST", f"/api/v1/people/{person}/roles", role)
-    assert granted.status_code == 201, granted.text
-    return await v.api("admin", "POST", "/api/v1/wallets", {"person_id": person, "team_id": v.ids["team"]})
+    role = {"role": "key_worker", "team_id": v.ids["team"], "open_wallet": True}
+    return await v.api("admin", "POST", f"/api/v1/people/{person}/roles", role)  # 202: proposed
 
 
 async def _api_policy(v: Visit) -> Response:
@@ -75,7 +73,7 @@ MONEY_CASES = {
         by_page=lambda v: v.page("admin", "/admin/teams/new", {**TEAM, "funding_source": str(v.ids["source"])}),
     ),
     "an admin adds a key worker with a wallet": Case(
-        tables=("people", "role_grants", "wallets", "ledger_accounts"),
+        tables=("people", "proposals", "role_grants", "wallets", "ledger_accounts"),
         by_api=_api_person,
         by_page=lambda v: v.page("admin", "/admin/people/new", {
             **PERSON, "role": "key_worker", "team": str(v.ids["team"])}),
@@ -88,7 +86,7 @@ MONEY_CASES = {
                                                                  "name": "Supporting Families"}),
     ),
     "an admin publishes the spend policy": Case(
-        tables=("policy_versions",), by_api=_api_policy, by_page=_page_policy),
+        tables=("policy_versions", "proposals"), by_api=_api_policy, by_page=_page_policy),
     "an admin names a team's fallback approver": Case(
         tables=("approval_cover",),
         by_api=lambda v: v.api("admin", "PUT", f"/api/v1/teams/{v.ids['team']}/fallback-approver", {

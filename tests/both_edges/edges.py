@@ -60,6 +60,7 @@ SNAPSHOT = {
     "notifications": "id, recipient_id, kind, subject, body, link, read_at IS NOT NULL",
     "people": "id, email, display_name, active",
     "policy_versions": "id, rules, note, created_by",
+    "proposals": "id, kind, status, details, note, proposed_by, decided_by",
     "purchase_needs": "purchase_id, need_id",
     "purchases": "id, family_id, wallet_id, worker_id, category, description, supplier, amount, status, "
     "policy_decision, receipt_required, hold_transfer_id IS NOT NULL",

@@ -11,13 +11,14 @@ from api.stripe_gateway import StripeConfig, StripeGateway
 from approvals import buying, conversation, notifications, requests, reviews
 from cards import issuing
 from reports import close, monthly
+from tests import receipt_files
 from tests.api.conftest import settings_for
 from tests.both_edges.edges import Ids, who
 from wallet import families, purchases, receipts
 from wallet.clock import local_date, month_start, now_utc, previous_month
 from wallet.policies import current_policy
 
-JPEG = b"\xff\xd8\xff\xe0" + b"a receipt photographed in a shop" + b"\xff\xd9"
+JPEG = receipt_files.jpeg("a receipt photographed in a shop")
 #: Over the demo policy's £100 a purchase needs a manager's approval.
 OVER_THE_LIMIT = 15_000
 
