@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -59,7 +60,7 @@ def forwarded_client(allow: str) -> Callable[[ASGIApp], ASGIApp]:
     def middleware_for(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             client = scope.get("client")
-            if proxies and scope["type"] == "http" and client:
+            if proxies and scope["type"] == ScopeType.HTTP and client:
                 sent = b",".join(value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for")
                 address = client_address(client[0], sent.decode("latin-1") or None, proxies)
                 if address != client[0]:

@@ -10,7 +10,8 @@ Beyond its free failures a limit makes the next attempt wait, twice as long afte
 failure, up to a cap: a person whose account an attacker keeps guessing waits at most
 ``ACCOUNT.cap_seconds`` — delayed, never locked out. A client (an address) has more free
 failures and a longer cap: guessing many accounts from one place slows down to a few an hour.
-Failures older than the window (or newer than now: a clock set back) are forgotten. Keys are hashes: no email or address is kept here.
+Failures older than the window (or newer than now: a clock set back) are forgotten. Keys are
+hashes: no email or address is kept here.
 """
 
 from __future__ import annotations

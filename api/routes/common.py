@@ -50,7 +50,8 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem responses an operation can give.
 
     Every operation documents 400 (a body that is not JSON, a bad Idempotency-Key), 401, 415
-    (a body of another media type), 422 and 503 (the database cannot be reached). No generated examples: they would be random (a ``status`` of 7604) and differ on
+    (a body of another media type), 422 and 503 (the database cannot be reached). No generated
+    examples: they would be random (a ``status`` of 7604) and differ on
     every start.
     """
     codes = sorted({400, 401, 415, 422, 503, *statuses})
