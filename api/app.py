@@ -145,5 +145,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OPENAPI,
         plugins=[WebPlugin()],
+        logging_config=None,  # Tide's own (api.logs): Litestar's would replace the root logger's handlers
         debug=False,
     )

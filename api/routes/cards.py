@@ -31,6 +31,7 @@ from api.case_schemas import PurchaseRead
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
+from api.outages import database_unreachable
 from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
@@ -115,9 +116,13 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
         answer = decline("tide_timeout")
-    except Exception:
-        log.exception("card authorization %s could not be decided", event.get("id"))
-        answer = decline("tide_error")
+    except Exception as exc:
+        if database_unreachable(exc):
+            log.warning("card authorization %s declined: the database cannot be reached", event.get("id"))
+            answer = decline("database_unavailable")
+        else:
+            log.exception("card authorization %s could not be decided", event.get("id"))
+            answer = decline("tide_error")
     return _answer(answer)
 
 
