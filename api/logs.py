@@ -1,7 +1,7 @@
 """Logs: one JSON object a line, on standard error, from the standard library's ``logging``.
 
 Each line has the moment, level, logger and message; an access line adds the request id,
-route (its template, ``/api/v1/families/{family_id:int}``: never the ids or a query), method,
+route (its template, ``/api/v1/families/{family_id}``: never the ids or a query), method,
 status, duration and the person's id. A failure adds its traceback, once. Nothing else is
 added from a request: never a name, free text, a query string or a secret. procrastinate's
 polling chatter ("waiting for jobs", every few seconds) is moved down to DEBUG.

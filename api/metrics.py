@@ -85,3 +85,17 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     if not allowed(state.settings, request.headers.get("authorization", "")):
         return Response(b"Not Found", status_code=404, media_type="text/plain")
     return Response(await render(state.engine), media_type=CONTENT_TYPE_LATEST)
+
+
+def till_answered(*, approved: bool, reasons: list[str], seconds: float) -> None:
+    """One answer to the card till: its outcome, its first reason and how long it took."""
+    outcome = "approved" if approved else "declined"
+    TILL_DECISIONS.labels(outcome, reasons[0] if reasons else "none").inc()
+    TILL_SECONDS.labels(outcome).observe(seconds)
+
+
+def webhook_applied(*, outcome: str, created: object, now: float) -> None:
+    """One Stripe event handled (``outcome``: what applying it did, or ``failed``), and its lag."""
+    WEBHOOK_EVENTS.labels(outcome).inc()
+    if isinstance(created, int | float) and not isinstance(created, bool):
+        WEBHOOK_LAG_SECONDS.observe(max(0.0, now - float(created)))

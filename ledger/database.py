@@ -16,7 +16,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-
 #: How long a new PostgreSQL connection may take before the request is answered 503.
 CONNECT_TIMEOUT_SECONDS = 5
 

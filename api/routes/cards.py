@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -31,6 +32,7 @@ from api.case_schemas import PurchaseRead
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
+from api.metrics import till_answered, webhook_applied
 from api.outages import database_unreachable
 from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
@@ -109,6 +111,7 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
         return problem(400, "signature-invalid", "The Stripe signature does not check out", str(exc))
     if event.get("type") != "issuing_authorization.request":
         return _answer(decline("not_an_authorization_request"))
+    started = time.perf_counter()
     try:
         answer = await asyncio.wait_for(
             _answer_authorization(state, event, state.clock(), config.allow_partial), DECISION_BUDGET_SECONDS
@@ -123,6 +126,7 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
         else:
             log.exception("card authorization %s could not be decided", event.get("id"))
             answer = decline("tide_error")
+    till_answered(approved=answer.approved, reasons=answer.reasons, seconds=time.perf_counter() - started)
     return _answer(answer)
 
 
@@ -146,7 +150,9 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
                 raise
     except Exception:
         log.exception("Stripe event %s could not be applied; Stripe will deliver it again", event.get("id"))
+        webhook_applied(outcome="failed", created=event.get("created"), now=state.clock().timestamp())
         return problem(503, "try-again", "The event could not be applied now; deliver it again")
+    webhook_applied(outcome=str(outcome), created=event.get("created"), now=state.clock().timestamp())
     return Response({"received": True, "outcome": outcome}, status_code=200)
 
 

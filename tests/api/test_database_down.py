@@ -24,7 +24,7 @@ from tests import databases
 from tests.cards.support import request_event, signed
 
 SECRET = "whsec_database_down_test"  # noqa: S105 - a test secret
-TOKEN = "tide_pat_" + "x" * 43  # noqa: S105 - made up: the database is not there to check it
+TOKEN = "tide_pat_" + "x" * 43
 STRIPE_DEADLINE_SECONDS = 2.0
 
 
