@@ -155,3 +155,22 @@ async def test_bad_bytes_are_answered_with_a_problem_never_a_server_error(
             ):
                 crashed.append(f"{what}: {response.status_code} {response.text[:200]}")
     assert crashed == [], "\n".join(crashed)
+
+
+PAGE_FORMS = [
+    ("/cover", {"deputy": "\u00b2", "starts_on": "2026-12-21", "ends_on": "2027-01-02"}),
+    ("/cover", {"deputy": "3\x00", "starts_on": "2026-12-21", "ends_on": "2027-01-02"}),
+]
+
+
+@pytest.mark.parametrize(("path", "form"), PAGE_FORMS, ids=["superscript two as an id", "NUL in an id"])
+async def test_a_page_form_with_bad_bytes_is_answered_4xx_never_a_server_error(
+    county: str, path: str, form: dict[str, str]
+) -> None:
+    """A form's number is ASCII digits: "²".isdigit() is true, and int("²") was a 500."""
+    async with AsyncTestClient(app=create_app(settings_for(county))) as client:
+        me = await sign_in(client, "manager.exeter")
+        fields = {**form, "csrf_token": me.headers["x-csrf-token"], "idempotency_key": uuid.uuid4().hex}
+        response = await client.post(path, data=fields)
+
+    assert 400 <= response.status_code < 500, response.text[:300]
