@@ -149,6 +149,10 @@ def test_the_client_is_the_nearest_address_that_is_not_a_configured_proxy() -> N
     assert client_address("127.0.0.1", "203.0.113.9", networks("")) == "127.0.0.1"
 
 
+async def _nothing(*_: Any) -> Any:
+    return None
+
+
 async def test_the_middleware_rewrites_the_client_only_behind_a_configured_proxy() -> None:
     seen: list[Any] = []
 
@@ -157,7 +161,8 @@ async def test_the_middleware_rewrites_the_client_only_behind_a_configured_proxy
 
     headers = [(b"x-forwarded-for", b"203.0.113.9")]
     for allow, peer in (("127.0.0.1", "127.0.0.1"), ("", "127.0.0.1"), ("10.0.0.0/8", "127.0.0.1")):
-        await forwarded_client(allow)(app)({"type": "http", "client": (peer, 5000), "headers": headers}, None, None)
+        scope: Any = {"type": "http", "client": (peer, 5000), "headers": headers}
+        await forwarded_client(allow)(app)(scope, _nothing, _nothing)
 
     assert seen == [("203.0.113.9", 0), ("127.0.0.1", 5000), ("127.0.0.1", 5000)]
 

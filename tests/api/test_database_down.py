@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.settings import Settings
@@ -66,7 +67,7 @@ def _app(url: str) -> Any:
             environment="test",
             db_pool_size=2,
             jobs_in_process=False,
-            stripe_authorization_secret=SECRET,
+            stripe_authorization_secret=SecretStr(SECRET),
         )
     )
 

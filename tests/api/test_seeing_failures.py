@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.logs import json_handler
@@ -30,8 +31,8 @@ def _settings(url: str) -> Settings:
         environment="test",
         db_pool_size=3,
         jobs_in_process=False,
-        metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
-        stripe_authorization_secret=SECRET,  # type: ignore[arg-type]
+        metrics_token=SecretStr(METRICS_TOKEN),
+        stripe_authorization_secret=SecretStr(SECRET),
     )
 
 
