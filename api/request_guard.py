@@ -99,7 +99,7 @@ def _text_faults(value: Any) -> list[dict[str, str]]:
         if isinstance(item, str):
             fault = _fault_in(item)
             if fault:
-                faults.append({"field": where or "body", "message": f"the text {fault}"})
+                faults.append({"key": where or "body", "message": f"the text {fault}"})
         elif isinstance(item, dict):
             for key, inner in item.items():
                 todo.append((f"{where}.{key}" if where else str(key), key))
