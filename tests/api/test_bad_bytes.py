@@ -6,8 +6,8 @@ in every text field of the operation's own example body, in each query parameter
 path parameter; a body that is not UTF-8; JSON nested deeper than any parser should follow;
 digits that are digits only outside ASCII (superscript two, Arabic-Indic and fullwidth
 digits) where a number is asked. Each class
-is answered by one rule (the text fields' schema type, the strict digits of ids and amounts,
-the JSON reader), so a new operation is covered the day it is added to the OpenAPI.
+is answered by one rule in one place (``api.request_guard``: how text, digits and JSON are read
+before any handler sees them), so a new operation is covered the day it is added to the OpenAPI.
 """
 
 from __future__ import annotations
@@ -174,3 +174,12 @@ async def test_a_page_form_with_bad_bytes_is_answered_4xx_never_a_server_error(
         response = await client.post(path, data=fields)
 
     assert 400 <= response.status_code < 500, response.text[:300]
+
+
+async def test_a_nul_in_a_text_is_a_422_naming_the_field(county: str, admin_token: str) -> None:
+    body = {"team_id": 1, "locality": "Exe\x00ter", "age_bands": ["5-10"]}
+    async with AsyncTestClient(app=create_app(settings_for(county))) as client:
+        response = await client.post("/api/v1/families", json=body, headers={"authorization": f"Bearer {admin_token}"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "locality", "message": "the text holds a NUL character"}]
