@@ -16,8 +16,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api.council import report_options
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
 from api.errors import CSRF_FAILED, exception_handlers, problem
+from api.failures import unexpected_problem
 from api.health import health
 from api.jobs import run_jobs_in_process
+from api.logs import configure_logging
+from api.metrics import metrics
+from api.observability import observed
+from api.proxies import forwarded_client
+from api.request_guard import guard_request
 from api.routes.approvals import (
     AllowanceController,
     ApprovalController,
@@ -48,6 +54,49 @@ from ledger.database import create_engine
 from wallet.clock import now_utc
 
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
+
+#: The JSON API's controllers (the pages are the web plugin's).
+ROUTES = [
+    SignInController,
+    MeController,
+    TeamController,
+    PeopleController,
+    FundingController,
+    WalletController,
+    WalletReturnController,
+    AllocationController,
+    FamilyController,
+    NeedController,
+    PurchaseController,
+    ReceiptController,
+    PolicyController,
+    ProposalController,
+    AuditController,
+    CodesController,
+    ReportController,
+    PeriodController,
+    ApprovalController,
+    AllowanceController,
+    CoverController,
+    ReviewController,
+    NotificationController,
+    PurchaseCompletionController,
+    *CARD_ROUTES,
+]
+
+OPENAPI = OpenAPIConfig(
+    title="Tide",
+    version="0.1.0",
+    path="/schema",
+    description="The early help budget wallet: key workers buy support for families' needs within limits.",
+    components=Components(
+        security_schemes={
+            "session": SecurityScheme(type="apiKey", name="tide_session", security_scheme_in="cookie"),
+            "token": SecurityScheme(type="http", scheme="bearer"),
+        }
+    ),
+    security=[{"session": []}, {"token": []}],
+)
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = now_utc) -> Litestar:
@@ -81,35 +130,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
 
     handlers = exception_handlers()
     handlers[CsrfFailed] = lambda _request, exc: problem(*CSRF_FAILED, str(exc))
+    handlers[Exception] = unexpected_problem
+    if settings.environment != "test":
+        configure_logging()
     return Litestar(
-        route_handlers=[
-            health,
-            SignInController,
-            MeController,
-            TeamController,
-            PeopleController,
-            FundingController,
-            WalletController,
-            WalletReturnController,
-            AllocationController,
-            FamilyController,
-            NeedController,
-            PurchaseController,
-            ReceiptController,
-            PolicyController,
-            ProposalController,
-            AuditController,
-            CodesController,
-            ReportController,
-            PeriodController,
-            ApprovalController,
-            AllowanceController,
-            CoverController,
-            ReviewController,
-            NotificationController,
-            PurchaseCompletionController,
-            *CARD_ROUTES,
-        ],
+        route_handlers=[health, metrics, *ROUTES],
         dependencies={
             "db": Provide(provide_db),
             "now": Provide(provide_now, sync_to_thread=False),
@@ -117,20 +142,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         },
         exception_handlers=handlers,
         lifespan=[lifespan],
+        middleware=[observed, forwarded_client(settings.forwarded_allow_ips)],
+        before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(
-            title="Tide",
-            version="0.1.0",
-            path="/schema",
-            description="The early help budget wallet: key workers buy support for families' needs within limits.",
-            components=Components(
-                security_schemes={
-                    "session": SecurityScheme(type="apiKey", name="tide_session", security_scheme_in="cookie"),
-                    "token": SecurityScheme(type="http", scheme="bearer"),
-                }
-            ),
-            security=[{"session": []}, {"token": []}],
-        ),
+        openapi_config=OPENAPI,
         plugins=[WebPlugin()],
+        logging_config=None,  # Tide's own (api.logs): Litestar's would replace the root logger's handlers
         debug=False,
     )

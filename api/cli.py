@@ -22,7 +22,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import uvicorn
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 import ledger
 from api import card_sync, jobs, migrations
 from api.council import report_options
+from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
@@ -153,7 +154,15 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     settings = _settings()
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    configure_logging()
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, **server_options())
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn's options for Tide: X-Forwarded-For is Tide's to read (``api.proxies``, from the
+    proxies in TIDE_FORWARDED_ALLOW_IPS only), never uvicorn's (which believes 127.0.0.1 by
+    default); the access lines and their format are Tide's (``api.logs``)."""
+    return {"proxy_headers": False, "access_log": False, "log_config": uvicorn_log_config(), "log_level": "info"}
 
 
 @main.command("worker")
@@ -162,6 +171,7 @@ def worker_command() -> None:
     settings = _settings()
     if settings.database_url.startswith("sqlite"):
         raise click.ClickException("on SQLite the jobs run inside `wallet serve`; the worker is for PostgreSQL")
+    configure_logging()
 
     async def run() -> None:
         engine = create_engine(settings.database_url, pool_size=4)

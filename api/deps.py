@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.observability import note_person
 from wallet.access import Principal, load_principal
 from wallet.errors import NotSignedIn
 from wallet.identity import session_person, token_person
@@ -72,9 +73,11 @@ async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: d
 
 async def provide_principal(request: Request[Any, Any, Any], db: DbDep, now: NowDep) -> Principal:
     try:
-        return await principal_of(request, db, now)
+        who = await principal_of(request, db, now)
     except BaseException:
         # Litestar does not finalise ``db`` when a later dependency fails, so a refused caller
         # would keep a pooled connection until garbage collection: give it back now.
         await db.close()
         raise
+    note_person(request.scope, who.person_id)
+    return who

@@ -128,7 +128,11 @@ def problem_for(exc: Exception) -> Response[dict[str, Any]]:
     found = problem_of(exc)
     if found is None:
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Something went wrong on our side")
-    return problem(found.status, found.slug, found.title, found.detail)
+    response = problem(found.status, found.slug, found.title, found.detail)
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import procrastinate
 from procrastinate.testing import InMemoryConnector
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import card_sync
@@ -215,3 +216,15 @@ async def run_jobs_in_process(
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+
+
+async def jobs_by_state(engine: AsyncEngine) -> dict[str, int]:
+    """How many jobs the queue holds in each state (``todo``, ``doing``, ``failed``…), read from
+    PostgreSQL; on SQLite the queue lives in the serving process's memory and is not counted."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(f"SELECT status::text, count(*) FROM {JOB_SCHEMA}.procrastinate_jobs GROUP BY status")
+        )
+        return {str(state): int(count) for state, count in rows.all()}

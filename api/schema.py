@@ -9,7 +9,8 @@ import cards.stripe_statement  # noqa: F401  (registers the cards' tables and St
 import wallet.approval_models
 import wallet.models
 import wallet.proposal_models
-import wallet.report_models  # noqa: F401  (registers the domain's, approvals' and reports' tables)
+import wallet.report_models
+import wallet.sign_in_limits  # noqa: F401  (registers the domain's, approvals', reports', proposals' and sign-in limits' tables)
 from ledger.schema import metadata
 
 __all__ = ["metadata"]

@@ -13,6 +13,7 @@ what they leave out comes from the environment, then from the defaults below.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
     db_pool_size: Annotated[int, Field(ge=1, le=500)] = 10
     jobs_in_process: bool | None = None
     base_url: str = "http://127.0.0.1:8000"
+    #: Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated; none by default).
+    forwarded_allow_ips: str = ""
+    #: The bearer token a metrics scraper sends to GET /metrics (the endpoint is off without one).
+    metrics_token: SecretStr = SecretStr("")
 
     # Email for notifications.
     smtp_host: str = ""
@@ -111,6 +116,17 @@ class Settings(BaseSettings):
             # The URL is not repeated: it may carry a password.
             raise ValueError(f"must start with {' or '.join(DATABASE_SCHEMES)}")
         return url
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, allow: str) -> str:
+        for item in (part.strip() for part in allow.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"must be addresses or networks separated by commas, not {item!r}") from None
+        return allow
 
     @field_validator("base_url")
     @classmethod

@@ -16,6 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+#: How long a new PostgreSQL connection may take before the request is answered 503.
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url``, configured for the ledger's rules on either database."""
@@ -32,7 +35,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         # No pre-ping: it costs a round trip per transaction. A connection found dead is
         # invalidated by SQLAlchemy on first use, and callers retry (every write is idempotent).
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "tide"}},
+        # A server that does not answer is given up on after five seconds, not asyncpg's sixty.
+        connect_args={"server_settings": {"application_name": "tide"}, "timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

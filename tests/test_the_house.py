@@ -36,7 +36,6 @@ ALLOWED_SQLALCHEMY = {"sqlalchemy.ext.asyncio": {"AsyncSession", "AsyncEngine", 
 #: Debts to pay: each over-long module or function and its length today. Shrink, never grow.
 STILL_TOO_LONG: dict[str, int] = {
     "wallet/models.py": 407,
-    "api/app.py:create_app": 85,
 }
 
 

@@ -38,6 +38,10 @@ class TooManySignInAttempts(WalletError):
 
     code = "too_many_sign_in_attempts"
 
+    def __init__(self, message: str, *, retry_after_seconds: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
 
 class UnknownCode(WalletError):
     """A need code, purchase category or other code is not in Tide's lists."""

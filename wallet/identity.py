@@ -1,8 +1,9 @@
 """Signing in: argon2 password hashes, server-side sessions and personal API tokens.
 
 Secrets handed to a browser or client (session cookies, API tokens) are stored only as
-their SHA-256, so a copy of the database cannot sign anyone in. Sign-in attempts are kept
-in the database, so the rate limit holds across every app process.
+their SHA-256, so a copy of the database cannot sign anyone in. Sign-in limits are kept in
+the database (``wallet.sign_in_limits``), so they hold across every app process; passwords
+are checked off the event loop (``wallet.password_hashing``).
 """
 
 from __future__ import annotations
@@ -12,27 +13,22 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet.errors import NotSignedIn, SignInFailed, TooManySignInAttempts
+from wallet.errors import NotSignedIn, SignInFailed
 from wallet.models import ApiToken, BrowserSession, Person, SignInAttempt
+from wallet.password_hashing import hash_now, matches
+from wallet.sign_in_limits import ACCOUNT, CLIENT, give_back, take_turn
 
 SESSION_LIFETIME = timedelta(hours=12)
-ATTEMPT_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_PREFIX = "tide_pat_"  # noqa: S105 - a public prefix that marks the secret, not a secret
 
-_hasher = PasswordHasher()
+#: The argon2 hash of a password, on the calling thread (set-up scripts; requests use
+#: ``wallet.password_hashing.hashed``, off the event loop).
+hash_password = hash_now
 # Spent on unknown emails too, so timing does not tell which accounts exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+_DUMMY_HASH = hash_now("not a real password")
 
 
 def fingerprint(secret: str) -> str:
@@ -47,33 +43,26 @@ class SignedIn:
     expires_at: datetime
 
 
-async def _recent_failures(db: AsyncSession, column: object, value: str, now: datetime) -> int:
-    count = await db.execute(
-        select(func.count()).where(
-            column == value,  # type: ignore[arg-type]
-            SignInAttempt.succeeded.is_(False),
-            SignInAttempt.at > now - ATTEMPT_WINDOW,
-        )
-    )
-    return int(count.scalar_one())
-
-
 async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: datetime) -> SignedIn:
-    """Check the password and open a session. Every attempt is recorded; too many recent
-    failures for the email or the address refuse even a right password until the window passes.
-    The caller must commit even when this raises ``SignInFailed``, so the failure counts."""
+    """Check the password and open a session. The attempt first takes its turn under the
+    account's and the client's limits (``wallet.sign_in_limits``: ``TooManySignInAttempts``
+    when it must wait); every attempt that gets a turn is recorded. The caller must commit
+    even when this raises ``SignInFailed``, so the failure counts."""
     email = email.strip().lower()
-    if (
-        await _recent_failures(db, SignInAttempt.email, email, now) >= MAX_FAILURES_PER_EMAIL
-        or await _recent_failures(db, SignInAttempt.ip, ip, now) >= MAX_FAILURES_PER_ADDRESS
-    ):
-        raise TooManySignInAttempts("too many failed sign-ins; try again in 15 minutes")
+    await take_turn(db, limit=ACCOUNT, value=email, now=now)
+    await take_turn(db, limit=CLIENT, value=ip, now=now)
     person = (await db.execute(select(Person).where(Person.email == email))).scalar_one_or_none()
-    ok = _verify(person.password_hash if person else _DUMMY_HASH, password) and person is not None and person.active
+    ok = (
+        await matches(person.password_hash if person else _DUMMY_HASH, password)
+        and person is not None
+        and person.active
+    )
     db.add(SignInAttempt(email=email, ip=ip, succeeded=ok, at=now))
     await db.flush()
     if not ok or person is None:
         raise SignInFailed("the email or password is not right")
+    await give_back(db, limit=ACCOUNT, value=email, now=now, forget=True)
+    await give_back(db, limit=CLIENT, value=ip, now=now, forget=False)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
     db.add(
@@ -83,13 +72,6 @@ async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: 
     )
     await db.flush()
     return SignedIn(person_id=person.id, session_token=token, csrf_token=csrf, expires_at=expires)
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tuple[int, str]:

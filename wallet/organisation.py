@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wallet import audit, duties
 from wallet.access import Principal
 from wallet.errors import DuplicateRecord, NotFound, UnknownCode
-from wallet.identity import hash_password
 from wallet.models import ROLES, FundingSource, Person, RoleGrant, Team
+from wallet.password_hashing import hashed
 
 
 async def create_team(
@@ -69,7 +69,7 @@ async def create_person(
     person = Person(
         email=email.strip().lower(),
         display_name=display_name,
-        password_hash=password_hash or hash_password(password),
+        password_hash=password_hash or await hashed(password),
         created_at=now,
     )
     await _add_unique(db, person, f"someone with the email {email!r} already exists")

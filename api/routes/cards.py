@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -31,6 +32,8 @@ from api.case_schemas import PurchaseRead
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
+from api.metrics import till_answered, webhook_applied
+from api.outages import database_unreachable
 from api.routes.common import MAX_ID, PathId, body, problems
 from api.routes.purchases import purchase_read
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
@@ -107,15 +110,21 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
         return problem(400, "signature-invalid", "The Stripe signature does not check out", str(exc))
     if event.get("type") != "issuing_authorization.request":
         return _answer(decline("not_an_authorization_request"))
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(DECISION_BUDGET_SECONDS):  # in this task: no task of its own to start
             answer = await _answer_authorization(state, event, state.clock(), config.allow_partial)
     except TimeoutError:
         log.warning("card authorization %s: no decision within %ss", event.get("id"), DECISION_BUDGET_SECONDS)
         answer = decline("tide_timeout")
-    except Exception:
-        log.exception("card authorization %s could not be decided", event.get("id"))
-        answer = decline("tide_error")
+    except Exception as exc:
+        if database_unreachable(exc):
+            log.warning("card authorization %s declined: the database cannot be reached", event.get("id"))
+            answer = decline("database_unavailable")
+        else:
+            log.exception("card authorization %s could not be decided", event.get("id"))
+            answer = decline("tide_error")
+    till_answered(approved=answer.approved, reasons=answer.reasons, seconds=time.perf_counter() - started)
     return _answer(answer)
 
 
@@ -139,7 +148,9 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
                 raise
     except Exception:
         log.exception("Stripe event %s could not be applied; Stripe will deliver it again", event.get("id"))
+        webhook_applied(outcome="failed", created=event.get("created"), now=state.clock().timestamp())
         return problem(503, "try-again", "The event could not be applied now; deliver it again")
+    webhook_applied(outcome=str(outcome), created=event.get("created"), now=state.clock().timestamp())
     return Response({"received": True, "outcome": outcome}, status_code=200)
 
 

@@ -40,19 +40,21 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state (or an Idempotency-Key reused for another body)",
     413: "The body is too large",
     422: "Invalid input: the problem names each field",
-    429: "Too many attempts",
-    503: "The card issuer (Stripe) is unavailable: nothing changed, try again",
+    415: "The body is not of the media type the operation reads",
+    429: "Too many attempts (Retry-After says when to try again)",
+    503: "The database or the card issuer cannot be reached: nothing changed, try again (Retry-After)",
 }
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem responses an operation can give.
 
-    Every operation documents 400 (a body that is not JSON, a bad Idempotency-Key), 401 and
-    422. No generated examples: they would be random (a ``status`` of 7604) and differ on
+    Every operation documents 400 (a body that is not JSON, a bad Idempotency-Key), 401, 415
+    (a body of another media type), 422 and 503 (the database cannot be reached). No generated
+    examples: they would be random (a ``status`` of 7604) and differ on
     every start.
     """
-    codes = sorted({400, 401, 422, *statuses})
+    codes = sorted({400, 401, 415, 422, 503, *statuses})
     return {
         code: ResponseSpec(
             data_container=ProblemRead,

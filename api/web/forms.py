@@ -36,6 +36,12 @@ MAX_PENCE = 10_000_000_00
 POUNDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is a whole number written in ASCII digits (``str.isdigit`` also takes
+    superscript two and Arabic-Indic digits, which ``int`` then refuses or reads as ASCII)."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass
 class Form:
     """A submitted form's text answers (files are read separately) and the errors found."""

@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from api.deps import CsrfFailed
 from api.errors import PROBLEMS, Problem, problem_of
+from api.failures import failure_of
 from api.web.pages import (
     admin,
     auth,
@@ -89,8 +90,21 @@ def _bad_request(_: Request[Any, Any, Any], __: Exception) -> Response[str]:
 
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
-    LOG.error("page %s %s failed", request.method, request.url.path, exc_info=exc)
-    return _error_page(500, "Sorry, something went wrong", "Nothing was saved. Try again in a moment.")
+    """Anything unexpected, logged once (``api.failures``): the page, with the request's id."""
+    failure = failure_of(request, exc)
+    if failure.status == 503:
+        response = _error_page(
+            503, "Tide cannot reach its database just now", "Nothing was saved. Try again in a minute."
+        )
+    else:
+        response = _error_page(
+            500,
+            "Sorry, something went wrong",
+            "Nothing was saved. Try again in a moment.",
+            advice=f"If it happens again, tell the service desk this reference: {failure.request_id}.",
+        )
+    response.headers.update(failure.headers)
+    return response
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[str]:

@@ -20,6 +20,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, CsrfFailed, DbDep, NowDep
+from api.observability import note_person
 from wallet.access import Principal, load_principal
 from wallet.errors import NotSignedIn
 from wallet.identity import session_person
@@ -59,6 +60,7 @@ async def user_of(request: Request[Any, Any, Any], db: AsyncSession, now: dateti
         raise CsrfFailed("the form's security token is missing or out of date")
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     who = await load_principal(db, person_id=person_id, request_id=request_id)
+    note_person(request.scope, who.person_id)
     return WebUser(who=who, csrf_token=csrf)
 
 

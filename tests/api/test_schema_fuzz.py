@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,16 +33,14 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from ledger.database import create_engine
 from tests import databases
 from tests.api.conftest import SMALL_COUNTY, settings_for, sign_in
-from wallet.demo import seed_demo
+from tests.conftest import IN_CI
 
 SEED = 20261122
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 10
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CALLERS = ("kw.exeter.01", "admin")
 REVOKE_PATH = "/api/v1/me/tokens/{token_id}"
@@ -58,19 +56,6 @@ class Caller:
     token: str
 
 
-def _seed_county(url: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with AsyncSession(engine, expire_on_commit=False) as db:
-                await seed_demo(db, **SMALL_COUNTY)  # type: ignore[arg-type]
-                await db.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
 async def _create_token(url: str, name: str) -> Caller:
     async with AsyncTestClient(app=create_app(settings_for(url))) as client:
         signed_in = await sign_in(client, name)
@@ -81,12 +66,10 @@ async def _create_token(url: str, name: str) -> Caller:
 
 
 @pytest.fixture(scope="module")
-def fuzz_county(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A seeded county for fuzzing alone: what the fuzzer changes touches no other test."""
-    url = databases.sqlite_url(Path(tmp_path_factory.mktemp("fuzz")))
-    databases.migrate(url)
-    _seed_county(url)
-    return url
+def fuzz_county() -> Iterator[str]:
+    """A seeded county on PostgreSQL for fuzzing alone: what the fuzzer changes touches no other
+    test. PostgreSQL, because it refuses what SQLite lets by (NUL bytes, out-of-range integers)."""
+    yield from databases.seeded_postgres("tide_fuzz_test", SMALL_COUNTY, in_ci=IN_CI)
 
 
 @pytest.fixture(scope="module")

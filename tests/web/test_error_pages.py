@@ -82,10 +82,10 @@ async def test_an_unexpected_error_is_logged_once_and_answered_with_the_sorry_pa
     app: Litestar, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with AsyncTestClient(app=app) as client:
-        with caplog.at_level(logging.ERROR, logger="api.web.plugin"):
+        with caplog.at_level(logging.ERROR, logger="tide.failures"):
             page = await client.post(f"/pages/raise/{ERRORS.index(RuntimeError)}")
 
     assert page.status_code == 500
     assert _heading(page.text) == "Sorry, something went wrong"
     assert DETAIL not in page.text
-    assert [r.exc_info[0] for r in caplog.records if r.name == "api.web.plugin" and r.exc_info] == [RuntimeError]
+    assert [r.exc_info[0] for r in caplog.records if r.name == "tide.failures" and r.exc_info] == [RuntimeError]

@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
-from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import budgets, organisation, proposals
@@ -113,14 +113,14 @@ async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
         form.error("password", f"Enter a first password of at least {MIN_PASSWORD} characters")
     if role not in ROLES:
         form.error("role", "Select the person's role")
-    elif role in ("key_worker", "team_manager") and not team.isdigit():
+    elif role in ("key_worker", "team_manager") and not ascii_digits(team):
         form.error("team", "Select the team for a key worker or team manager")
 
     async def act() -> str:
         person = await organisation.create_person(
             db, actor=user.who, email=email, display_name=name, password=secret, now=now
         )
-        team_id = int(team) if team.isdigit() and role in ("key_worker", "team_manager") else None
+        team_id = int(team) if ascii_digits(team) and role in ("key_worker", "team_manager") else None
         await proposals.propose_role(
             db, who=user.who, person_id=person.id, role=role, team_id=team_id, open_wallet=role == "key_worker", now=now
         )
@@ -160,7 +160,7 @@ async def team_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, u
         await organisation.create_team(
             db, actor=user.who, name=form.get("name")[:120], locality=form.get("locality")[:80],
             cost_centre=form.get("cost_centre")[:40], department=form.get("department")[:120],
-            default_funding_source_id=int(source) if source.isdigit() else None, now=now,
+            default_funding_source_id=int(source) if ascii_digits(source) else None, now=now,
         )  # fmt: skip
         return "/admin?done=team"
 

@@ -16,7 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from api.deps import DbDep, NowDep
-from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form, valid_key
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, parse_pounds, read_form, valid_key
 from api.web.render import money, new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import buying
@@ -48,7 +48,7 @@ class Draft:
     @classmethod
     def read(cls, values: dict[str, str], lists: dict[str, list[str]]) -> Draft:
         def number(text: str) -> int | None:
-            return int(text) if text.isdigit() and len(text) < 16 else None
+            return int(text) if ascii_digits(text) and len(text) < 16 else None
 
         key = values.get("idempotency_key", "").strip()
         return cls(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, once, parse_day, parse_pounds, read_form
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, parse_day, parse_pounds, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import cover, requests
@@ -62,7 +62,7 @@ async def ask_submit(
 ) -> Response[Any]:
     family = await families.get_family(db, who=user.who, family_id=family_id)
     form = await read_form(request)
-    need_ids = [int(v) for v in form.lists.get("need", []) if v.isdigit()]
+    need_ids = [int(v) for v in form.lists.get("need", []) if ascii_digits(v)]
     category, amount, reason = form.get("category"), parse_pounds(form.get("amount")), form.get("reason")[:500]
     if not need_ids:
         form.error("need", "Select the need this is for")
@@ -135,7 +135,7 @@ async def cover_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, 
     _require_manager(user)
     form = await read_form(request)
     deputy, starts, ends = form.get("deputy"), parse_day(form.get("starts_on")), parse_day(form.get("ends_on"))
-    if not deputy.isdigit():
+    if not ascii_digits(deputy):
         form.error("deputy", "Choose who will decide for you")
     if starts is None:
         form.error("starts_on", "Enter the first day, like 2026-12-21")
@@ -196,9 +196,9 @@ async def fallback_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
     user.who.require("admin")
     form = await read_form(request)
     team, person = form.get("team"), form.get("person")
-    if not team.isdigit():
+    if not ascii_digits(team):
         form.error("team", "Choose the team")
-    if not person.isdigit():
+    if not ascii_digits(person):
         form.error("person", "Choose who decides when the team's managers do not")
     if not form.ok:
         return await _fallback_page(db, user, form, status=422)

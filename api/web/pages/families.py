@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, once, read_form
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import casefile, families
@@ -111,7 +111,7 @@ async def review_submit(
     outcome, score_text = form.get("outcome"), form.get("score")
     if outcome not in REVIEW_OUTCOMES:
         form.error("outcome", "Select whether the need has improved, not changed or got worse")
-    if not score_text.isdigit() or not 1 <= int(score_text) <= 10:
+    if not ascii_digits(score_text) or not 1 <= int(score_text) <= 10:
         form.error("score", "Enter a score from 1 to 10")
     if not form.ok:
         return _review_page(user, family, need, form, status=422)

@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, once, read_form, refusal_status
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form, refusal_status
 from api.web.render import category_label, money, page
 from api.web.session import UserDep, WebUser
 from approvals import buying, conversation
@@ -34,7 +34,7 @@ def reason_in_words(code: str, *, declined: bool = False) -> str:
     """A stored policy reason code in plain English."""
     if code.startswith("purchase_over_"):
         limit = code.removeprefix("purchase_over_")
-        return f"It costs more than {money(int(limit))}." if limit.isdigit() else "It costs more than the limit."
+        return f"It costs more than {money(int(limit))}." if ascii_digits(limit) else "It costs more than the limit."
     if code.startswith("category_"):
         what = category_label(code.removeprefix("category_")).lower()
         return f"Buying {what} is not allowed." if declined else f"Buying {what} needs your manager's approval."
