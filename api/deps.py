@@ -7,7 +7,6 @@ chose, so a recorded decline is kept), rolled back when it raises.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -17,6 +16,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.request_ids import request_id_of
 from wallet.access import Principal, load_principal
 from wallet.errors import NotSignedIn
 from wallet.identity import session_person, token_person
@@ -54,7 +54,7 @@ def provide_now(state: State) -> datetime:
 
 async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: datetime) -> Principal:
     """Who is asking: a bearer API token, or the session cookie (with its CSRF token on changes)."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = request_id_of(request)
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         person_id = await token_person(db, secret=authorization[7:].strip(), now=now)
