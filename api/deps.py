@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from litestar import Request
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,16 @@ NowDep: TypeAlias = NamedDependency[datetime]
 WhoDep: TypeAlias = NamedDependency[Principal]
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_cookie(token: str, *, expires_at: datetime, now: datetime, secure: bool) -> Cookie:
+    """The session cookie, for the API's sign-in and the pages' alike: HttpOnly, SameSite=Lax,
+    gone from the browser when the session's absolute end comes (the server enforces that end
+    and the idle timeout itself; the cookie never outlives them)."""
+    seconds = max(0, int((expires_at - now).total_seconds()))
+    return Cookie(
+        key=SESSION_COOKIE, value=token, httponly=True, secure=secure, samesite="lax", path="/", max_age=seconds
+    )
 
 
 class CsrfFailed(Exception):
@@ -57,7 +67,8 @@ async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: d
     request_id = request_id_of(request)
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        person_id = await token_person(db, secret=authorization[7:].strip(), now=now)
+        changes = request.method not in SAFE_METHODS
+        person_id = await token_person(db, secret=authorization[7:].strip(), now=now, changes=changes)
         return await load_principal(db, person_id=person_id, request_id=request_id)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:

@@ -109,3 +109,27 @@ class AllowanceAlreadyUsed(WalletError):
     """An allowance lets exactly one purchase through; this one has been used."""
 
     code = "allowance_already_used"
+
+
+class TokenIsReadOnly(WalletError):
+    """A read-only API token may only read: it cannot change anything."""
+
+    code = "token_is_read_only"
+
+
+class PasswordTooShort(WalletError):
+    """A password is at least ``wallet.passwords.MIN_LENGTH`` characters: length, not symbols, makes it strong."""
+
+    code = "password_too_short"
+
+
+class PasswordTooLong(WalletError):
+    """A password is at most ``wallet.passwords.MAX_LENGTH`` characters (a passphrase fits; a megabyte does not)."""
+
+    code = "password_too_long"
+
+
+class PasswordTooCommon(WalletError):
+    """A password on the list of commonly used (and so first guessed) passwords is refused."""
+
+    code = "password_too_common"

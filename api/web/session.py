@@ -73,10 +73,3 @@ async def provide_user(request: Request[Any, Any, Any], db: DbDep, now: NowDep) 
 def sign_in_cookie(token: str, *, secure: bool) -> Cookie:
     """The sign-in form's double-submit CSRF cookie."""
     return Cookie(key=SIGN_IN_COOKIE, value=token, httponly=True, secure=secure, samesite="strict", path="/sign-in")
-
-
-def session_cookie(token: str, *, expires: int, secure: bool) -> Cookie:
-    """The session cookie, exactly as the API's sign-in sets it."""
-    return Cookie(
-        key=SESSION_COOKIE, value=token, httponly=True, secure=secure, samesite="lax", path="/", expires=expires
-    )
