@@ -22,7 +22,6 @@ it still applies when the reconciliation is run again.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -35,6 +34,7 @@ from ledger.money import pounds
 from ledger.operations import Db
 from ledger.schema import RESOLVING_KINDS, accounts, transfers
 from reports.card_source import Statement, statement_for
+from reports.csv_safe import csv_writer
 from reports.movements import movements_query
 from reports.period import Period
 from wallet.clock import LONDON
@@ -417,7 +417,7 @@ HEADER = ("Section", "Check", "Subject", "Amount", "Detail", "Explanation")
 
 def write_csv(reconciliation: Reconciliation, out: TextIO) -> None:
     """The reconciliation as finance reads it: totals, then exceptions, then notes."""
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     writer.writerow(HEADER)
     for label, pence in reconciliation.totals.items():
         writer.writerow(("total", "", label, pounds(pence), "", ""))
