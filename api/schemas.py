@@ -175,7 +175,9 @@ class PersonCreate(In):
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     ]
     display_name: ShortText
-    password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
+    password: Annotated[str, StringConstraints(min_length=12, max_length=128)] = Field(
+        description="12 to 128 characters, not a common password; a few words together make a good one"
+    )
 
 
 class PersonRead(Out):
