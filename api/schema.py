@@ -6,8 +6,10 @@ imports its own tables). It lives in ``api``, which may import every package bel
 
 import cards.models  # noqa: F401  (registers the cards' tables)
 import wallet.approval_models
+import wallet.buy_drafts
 import wallet.models
-import wallet.report_models  # noqa: F401  (registers the domain's, approvals' and reports' tables)
+import wallet.report_models
+import wallet.sign_in_models  # noqa: F401  (registers the domain's, approvals', reports' and signing in's tables)
 from ledger.schema import metadata
 
 __all__ = ["metadata"]

@@ -35,7 +35,6 @@ ALLOWED_SQLALCHEMY = {"sqlalchemy.ext.asyncio": {"AsyncSession", "AsyncEngine", 
 
 #: Debts to pay: each over-long module or function and its length today. Shrink, never grow.
 STILL_TOO_LONG: dict[str, int] = {
-    "wallet/models.py": 407,
     "reports/reconciliation.py": 439,
     "api/app.py:create_app": 85,
     "reports/reconciliation.py:_processor_against_ledger": 66,

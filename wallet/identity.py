@@ -21,7 +21,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.errors import NotSignedIn, SignInFailed, TokenIsReadOnly, TooManySignInAttempts
-from wallet.models import ApiToken, BrowserSession, Person, SignInAttempt
+from wallet.models import Person, SignInAttempt
+from wallet.sign_in_models import ApiToken, BrowserSession
 
 SESSION_LIFETIME = timedelta(hours=12)  # the absolute end of a session, however busy
 SESSION_IDLE = timedelta(minutes=30)  # a session unused this long has ended

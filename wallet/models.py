@@ -41,7 +41,6 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 ROLES = ("key_worker", "team_manager", "finance", "admin", "auditor")
-TOKEN_SCOPES = ("read", "read_write")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -347,37 +346,6 @@ class AuditEntry(Base):
     subject_id: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class BrowserSession(Base):
-    """A signed-in browser: the cookie's token is stored only as its SHA-256."""
-
-    __tablename__ = "sessions"
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(TZ)
-    expires_at: Mapped[datetime] = mapped_column(TZ)  # the absolute end, however busy
-    last_seen_at: Mapped[datetime] = mapped_column(TZ)  # the idle timeout counts from here
-    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
-
-
-class ApiToken(Base):
-    """A personal API token for machine clients, stored only as its SHA-256. It expires, and a
-    ``read`` token may only read (safe methods)."""
-
-    __tablename__ = "api_tokens"
-    __table_args__ = (CheckConstraint(_in("scope", TOKEN_SCOPES), name="scope_known"),)
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(TZ)
-    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
-    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
-    expires_at: Mapped[datetime] = mapped_column(TZ)
-    scope: Mapped[str] = mapped_column(String(20), server_default="read_write")
 
 
 class SignInAttempt(Base):

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import PASSWORD, County, Worker, sign_in
 from wallet.identity import ATTEMPT_WINDOW, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_EMAIL
-from wallet.models import ApiToken, BrowserSession, Person, SignInAttempt
+from wallet.models import Person, SignInAttempt
+from wallet.sign_in_models import ApiToken, BrowserSession
 
 TEST_CLIENT_ADDRESS = "testclient"  # what Litestar's test transport reports as the client host
 _DAYS = itertools.count(1)
