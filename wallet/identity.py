@@ -48,6 +48,12 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def csrf_token_for(session_token: str) -> str:
+    """A session's CSRF token, derived from its secret token (so it is stored nowhere, and
+    cannot be worked out from what the database keeps: the token's own fingerprint)."""
+    return hashlib.sha256(f"tide-csrf:{session_token}".encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     person_id: int
@@ -83,13 +89,14 @@ async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: 
     await db.flush()
     if not ok or person is None:
         raise SignInFailed("the email or password is not right")
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
+    csrf = csrf_token_for(token)
     expires = now + SESSION_LIFETIME
     db.add(
         BrowserSession(
             token_hash=fingerprint(token),
             person_id=person.id,
-            csrf_token=csrf,
+            csrf_token=fingerprint(csrf),  # only its hash at rest, as every secret
             created_at=now,
             expires_at=expires,
             last_seen_at=now,
@@ -111,7 +118,7 @@ async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tupl
     it is revoked, idle for ``SESSION_IDLE`` or ``SESSION_LIFETIME`` old. Using it keeps it alive."""
     row = (
         await db.execute(
-            select(BrowserSession.id, BrowserSession.person_id, BrowserSession.csrf_token, BrowserSession.last_seen_at)
+            select(BrowserSession.id, BrowserSession.person_id, BrowserSession.last_seen_at)
             .where(
                 BrowserSession.token_hash == fingerprint(token),
                 BrowserSession.revoked_at.is_(None),
@@ -123,12 +130,12 @@ async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tupl
     ).first()
     if row is None:
         raise NotSignedIn("the session has ended; sign in again")
-    session_id, person_id, csrf, last_seen = row
+    session_id, person_id, last_seen = row
     if now - last_seen >= SESSION_SEEN_EVERY:
         await db.execute(
             update(BrowserSession).where(BrowserSession.id == session_id).values(last_seen_at=max(now, last_seen))
         )
-    return int(person_id), str(csrf)
+    return int(person_id), csrf_token_for(token)
 
 
 async def sign_out(db: AsyncSession, *, token: str, now: datetime) -> None:

@@ -227,7 +227,7 @@ async def test_nineteen_failures_from_one_address_do_not_lock_it(county: County,
 # Sessions --------------------------------------------------------------------------------
 
 
-async def test_the_session_cookie_is_http_only_same_site_lax_and_stored_only_as_its_sha256(
+async def test_the_session_cookie_is_http_only_same_site_lax_and_it_and_its_csrf_token_are_kept_only_as_hashes(
     county: County, client: AsyncTestClient[Any]
 ) -> None:
     worker = await someone(county)
@@ -246,7 +246,9 @@ async def test_the_session_cookie_is_http_only_same_site_lax_and_stored_only_as_
         ).scalars()
         sessions = list(stored)
     assert [s.token_hash for s in sessions] == [hashlib.sha256(token.encode()).hexdigest()]
-    assert sessions[0].csrf_token == signed_in.json()["csrf_token"]
+    csrf = signed_in.json()["csrf_token"]
+    assert csrf not in {s.csrf_token for s in sessions}, "the CSRF token is a secret: only its hash is kept"
+    assert sessions[0].csrf_token == hashlib.sha256(csrf.encode()).hexdigest()
 
 
 async def test_signing_out_revokes_the_session_so_its_cookie_no_longer_works(
