@@ -41,6 +41,12 @@ def session_cookie(token: str, *, expires_at: datetime, now: datetime, secure: b
     )
 
 
+def same_token(sent: str, expected: str) -> bool:
+    """A constant-time comparison that any text sent can go through (``compare_digest`` raises
+    on non-ASCII ``str``: a header or a form field of other characters must be refused, not a 500)."""
+    return secrets.compare_digest(sent.encode(), expected.encode())
+
+
 class CsrfFailed(Exception):
     """A cookie-authenticated change without the session's CSRF token."""
 
@@ -76,7 +82,7 @@ async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: d
     person_id, csrf = await session_person(db, token=cookie, now=now)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or ""
-        if not secrets.compare_digest(sent, csrf):
+        if not same_token(sent, csrf):
             raise CsrfFailed("send the session's CSRF token in the X-CSRF-Token header")
     return await load_principal(db, person_id=person_id, request_id=request_id)
 

@@ -8,7 +8,6 @@ form, which has no session yet, uses a double-submit cookie.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -18,7 +17,7 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, CsrfFailed, DbDep, NowDep
+from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, CsrfFailed, DbDep, NowDep, same_token
 from api.request_ids import request_id_of
 from wallet.access import Principal, load_principal
 from wallet.errors import NotSignedIn
@@ -55,7 +54,7 @@ async def user_of(request: Request[Any, Any, Any], db: AsyncSession, now: dateti
     if not cookie:
         raise NotSignedIn("sign in to use Tide")
     person_id, csrf = await session_person(db, token=cookie, now=now)
-    if request.method not in SAFE_METHODS and not secrets.compare_digest(await form_token(request), csrf):
+    if request.method not in SAFE_METHODS and not same_token(await form_token(request), csrf):
         raise CsrfFailed("the form's security token is missing or out of date")
     request_id = request_id_of(request)
     who = await load_principal(db, person_id=person_id, request_id=request_id)

@@ -1,4 +1,4 @@
-"""A request id from the caller is taken only when it is sane; no header ever fails a request.
+"""A request id from the caller is taken only when it is sane; no header (or token) ever fails a request.
 
 The audit trail keeps a request id of at most 64 characters, so an ``X-Request-Id`` of 65 once
 made every audited write a 500. Each odd header below must still let the write land, with a
@@ -78,3 +78,20 @@ def test_a_request_id_is_sane_or_fresh(sent: str | None) -> None:
     assert SANE.fullmatch(chosen)
     if sent is not None and SANE.fullmatch(sent):
         assert chosen == sent
+
+
+async def test_a_csrf_token_of_characters_that_are_not_ascii_is_refused_not_a_server_error(
+    client: AsyncTestClient[Any],
+) -> None:
+    await sign_in(client, "kw.exeter.01")
+    odd = {"x-csrf-token": "caf\xe9".encode("latin-1"), "idempotency-key": str(uuid.uuid4())}
+    refused = await client.post(
+        "/api/v1/families",
+        json={"team_id": 1, "locality": "Exeter", "age_bands": ["0-4"]},
+        headers=odd,  # type: ignore[arg-type]
+    )
+    assert refused.status_code == 403, refused.text
+    form = await client.post("/families/1/close", data={"csrf_token": "caf\xe9 \u00b2", "reason": "outcomes_met"})
+    assert form.status_code == 403, form.text
+    sign_in_form = await client.post("/sign-in", data={"csrf_token": "\u00b2", "email": "a@b.c", "password": "x"})
+    assert sign_in_form.status_code < 500, sign_in_form.text

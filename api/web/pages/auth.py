@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from api.deps import SESSION_COOKIE, DbDep, NowDep, session_cookie
+from api.deps import SESSION_COOKIE, DbDep, NowDep, same_token, session_cookie
 from api.web.forms import read_form
 from api.web.render import page
 from api.web.session import CSRF_FIELD, SIGN_IN_COOKIE, UserDep, sign_in_cookie
@@ -64,7 +64,7 @@ async def sign_in_submit(request: Request[Any, Any, Any], state: State, db: DbDe
     form = await read_form(request)
     target = _safe_next(form.get("next"))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not secrets.compare_digest(form.get(CSRF_FIELD), expected):
+    if not expected or not same_token(form.get(CSRF_FIELD), expected):
         return _form(
             state,
             status=403,
