@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from api.schemas import Id, In, Out, Pence, Text
+from api.schemas import Day, Id, In, Out, Pence, Text
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=12)]
@@ -144,8 +144,8 @@ class DeputyCreate(In):
     )
 
     deputy_id: Id
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
 
 class DeputyRead(Out):

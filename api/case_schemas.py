@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from api.schemas import Id, In, Out, Pence, Score, ShortText, Text
+from api.schemas import WHOLE_NUMBER, Day, Flag, Id, In, Out, Pence, Score, ShortText, Text
 
 # Families and needs -----------------------------------------------------------------------
 
@@ -23,7 +23,7 @@ class FamilyCreate(In):
     lead_worker_id: Id | None = Field(default=None, description="Default: the key worker asking")
     locality: ShortText
     age_bands: list[Literal["unborn", "0-4", "5-10", "11-15", "16-18"]] = Field(min_length=1, max_length=5)
-    opened_on: date | None = None
+    opened_on: Day | None = None
 
 
 class FamilyRead(Out):
@@ -46,7 +46,7 @@ class FamilyClose(In):
     )
 
     reason: Literal["outcomes_met", "step_up_to_social_care", "step_down_to_universal", "disengaged", "moved_away"]
-    closed_on: date | None = None
+    closed_on: Day | None = None
 
 
 class FamilyWorkerCreate(In):
@@ -73,7 +73,7 @@ class NeedCreate(In):
 
     code: Annotated[str, StringConstraints(min_length=2, max_length=12)]
     whose: Literal["child", "parent", "household"]
-    identified_on: date
+    identified_on: Day
     evidence_source: Literal["school", "police", "housing", "health", "self_report", "other_agency", "practitioner"]
     baseline_score: Score
 
@@ -99,8 +99,8 @@ class ReviewCreate(In):
 
     outcome: Literal["improved", "no_change", "worse"]
     score: Score
-    reviewed_on: date | None = None
-    close_need: bool = False
+    reviewed_on: Day | None = None
+    close_need: Flag = False
 
 
 class ReviewRead(Out):
@@ -160,7 +160,7 @@ class PurchaseCreate(In):
     payment_method: Literal["card", "invoice", "reimbursement"]
     vat_evidence: Literal["vat_receipt", "no_vat_evidence", "outside_scope"] = "no_vat_evidence"
     vat_rate: Literal["20", "5", "0", "exempt"] | None = None
-    vat_amount_pence: Annotated[int, Field(strict=True, ge=0, le=100_000_000)] | None = None
+    vat_amount_pence: Annotated[int, Field(strict=True, ge=0, le=100_000_000), WHOLE_NUMBER] | None = None
     funding_source_id: Id | None = None
 
 

@@ -7,17 +7,17 @@ chose, so a recorded decline is kept), rolled back when it raises.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from typing import Any, TypeAlias
 
 from litestar import Request
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.observability import note_person
+from api.request_ids import request_id_of
 from wallet.access import Principal, load_principal
 from wallet.errors import NotSignedIn
 from wallet.identity import session_person, token_person
@@ -30,6 +30,22 @@ NowDep: TypeAlias = NamedDependency[datetime]
 WhoDep: TypeAlias = NamedDependency[Principal]
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_cookie(token: str, *, expires_at: datetime, now: datetime, secure: bool) -> Cookie:
+    """The session cookie, for the API's sign-in and the pages' alike: HttpOnly, SameSite=Lax,
+    gone from the browser when the session's absolute end comes (the server enforces that end
+    and the idle timeout itself; the cookie never outlives them)."""
+    seconds = max(0, int((expires_at - now).total_seconds()))
+    return Cookie(
+        key=SESSION_COOKIE, value=token, httponly=True, secure=secure, samesite="lax", path="/", max_age=seconds
+    )
+
+
+def same_token(sent: str, expected: str) -> bool:
+    """A constant-time comparison that any text sent can go through (``compare_digest`` raises
+    on non-ASCII ``str``: a header or a form field of other characters must be refused, not a 500)."""
+    return secrets.compare_digest(sent.encode(), expected.encode())
 
 
 class CsrfFailed(Exception):
@@ -55,10 +71,11 @@ def provide_now(state: State) -> datetime:
 
 async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: datetime) -> Principal:
     """Who is asking: a bearer API token, or the session cookie (with its CSRF token on changes)."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = request_id_of(request)
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        person_id = await token_person(db, secret=authorization[7:].strip(), now=now)
+        changes = request.method not in SAFE_METHODS
+        person_id = await token_person(db, secret=authorization[7:].strip(), now=now, changes=changes)
         return await load_principal(db, person_id=person_id, request_id=request_id)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -66,7 +83,7 @@ async def principal_of(request: Request[Any, Any, Any], db: AsyncSession, now: d
     person_id, csrf = await session_person(db, token=cookie, now=now)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or ""
-        if not secrets.compare_digest(sent, csrf):
+        if not same_token(sent, csrf):
             raise CsrfFailed("send the session's CSRF token in the X-CSRF-Token header")
     return await load_principal(db, person_id=person_id, request_id=request_id)
 

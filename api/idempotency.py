@@ -6,6 +6,12 @@ one request racing each other cannot both act: the second waits for the first to
 then answers with the first's stored response (marked ``Idempotent-Replayed: true``). The
 same key with a different body is refused with 409. A request that fails with an error
 stores nothing (its transaction rolls back), so retrying it simply tries again.
+
+No secret is kept in a record: a response's secret fields (``SECRET_FIELDS``: a new API
+token, say) are left out of what is stored, so a replay answers ``200`` with the rest (the
+token's id and metadata) and never shows the secret again; and a request's secret fields (a
+new person's password) are left out of its fingerprint, which would otherwise be a fast,
+unsalted hash of the password.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from wallet.models import IdempotencyRecord
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
+#: Fields that hold a secret, in a request or a response: never stored, never fingerprinted.
+SECRET_FIELDS = frozenset({"password", "token", "secret", "session_token", "csrf_token"})
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -101,7 +109,7 @@ async def _fingerprint(request: Request[Any, Any, Any], data: object) -> str:
         body = await data.read()
         await data.seek(0)
     elif isinstance(data, BaseModel):
-        body = data.model_dump_json().encode()
+        body = data.model_dump_json(exclude=set(SECRET_FIELDS & set(type(data).model_fields))).encode()
     else:
         body = await request.body()
     target = f"{request.method} {request.url.path}?{request.url.query}\n".encode()
@@ -128,14 +136,35 @@ async def _claim(
     return None if claimed is None else int(claimed[0])
 
 
+def without_secrets(content: object) -> tuple[object, bool]:
+    """``content`` with every secret field left out, at any depth; and whether one was."""
+    if isinstance(content, dict):
+        kept: dict[object, object] = {}
+        found = False
+        for name, value in content.items():
+            if name in SECRET_FIELDS:
+                found = True
+                continue
+            kept[name], inner = without_secrets(value)
+            found = found or inner
+        return kept, found
+    if isinstance(content, list):
+        items = [without_secrets(item) for item in content]
+        return [item for item, _ in items], any(inner for _, inner in items)
+    return content, False
+
+
 async def _store(db: AsyncSession, record_id: int, response: Response[Any]) -> None:
-    content = b"" if response.content is None else encode_json(response.content)
+    kept, withheld = without_secrets(response.content)
+    content = b"" if kept is None else encode_json(kept)
     declared = response.media_type
     media_type = declared.value if isinstance(declared, Enum) else str(declared or "application/json")
+    # A replay of a response that carried a secret is not the response itself: a 200 without it.
+    status = 200 if withheld else (response.status_code or 200)
     await db.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.id == record_id)
-        .values(status_code=response.status_code or 200, response_body=content, content_type=media_type)
+        .values(status_code=status, response_body=content, content_type=media_type)
     )
 
 

@@ -7,10 +7,12 @@ imports its own tables). It lives in ``api``, which may import every package bel
 import cards.models
 import cards.stripe_statement  # noqa: F401  (registers the cards' tables and Stripe's statement)
 import wallet.approval_models
+import wallet.buy_drafts
 import wallet.models
 import wallet.proposal_models
 import wallet.report_models
-import wallet.sign_in_limits  # noqa: F401  (registers the domain's, approvals', reports', proposals' and sign-in limits' tables)
+import wallet.sign_in_limits
+import wallet.sign_in_models  # noqa: F401  (registers the domain's, approvals', reports', proposals', sign-in limits' and sessions' tables)
 from ledger.schema import metadata
 
 __all__ = ["metadata"]

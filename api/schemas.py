@@ -2,6 +2,12 @@
 
 Money is always whole pence (``…_pence``), never a decimal: a number with a fraction is
 refused. Unknown fields are refused, so a typo is an error, not silently ignored.
+
+Every number and yes/no that comes in is one of the strict types below (``Pence``, ``Id``,
+``Score``, ``WHOLE_NUMBER``, ``Flag``, ``Day``), and nothing is coerced: ``"150"``, ``150.0`` and
+``true`` are not 150 pence or id 1. (Pydantic's own ``strict=True`` is not enough: Litestar
+validates request bodies with ``strict=False``, which overrides it; a before-validator runs
+whatever the mode.) ``tests/api/test_strict_types.py`` holds every request schema to this.
 """
 
 from __future__ import annotations
@@ -9,13 +15,43 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-Pence = Annotated[int, Field(strict=True, ge=1, le=100_000_000, description="An amount in whole pence (£1 = 100)")]
+
+def _whole_number(value: object) -> object:
+    """A JSON integer and nothing else: not text, not a decimal, not true/false (a ``bool`` is an ``int`` in Python)."""
+    if type(value) is not int:
+        raise ValueError("must be a whole number, not text, a decimal or true/false")
+    return value
+
+
+def _yes_or_no(value: object) -> object:
+    if type(value) is not bool:
+        raise ValueError("must be true or false, not text or a number")
+    return value
+
+
+def _iso_day(value: object) -> object:
+    if not isinstance(value, (str, date)) or isinstance(value, datetime):
+        raise ValueError("must be a date written YYYY-MM-DD")  # noqa: TRY004 - as above
+    return value
+
+
+#: The one check behind every whole number that comes in: ``Annotated[int, Field(strict=True,
+#: …), WHOLE_NUMBER]`` (after the ``Field``, so the OpenAPI still says minimum and maximum).
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+
+Pence = Annotated[
+    int, Field(strict=True, ge=1, le=100_000_000, description="An amount in whole pence (£1 = 100)"), WHOLE_NUMBER
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-Score = Annotated[int, Field(strict=True, ge=1, le=10)]
-Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+Score = Annotated[int, Field(strict=True, ge=1, le=10), WHOLE_NUMBER]
+Id = Annotated[int, Field(strict=True, ge=1, le=2**53), WHOLE_NUMBER]
+#: A yes/no that comes in: JSON ``true`` or ``false`` only.
+Flag = Annotated[bool, Field(strict=True), BeforeValidator(_yes_or_no)]
+#: A calendar day that comes in: ``YYYY-MM-DD`` text only (never a number of seconds).
+Day = Annotated[date, BeforeValidator(_iso_day)]
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -58,15 +94,26 @@ class SignedInRead(Out):
 
 
 class TokenCreate(In):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "finance export script"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "finance export script", "expires_in_days": 30, "scope": "read"}]},
+    )
 
     name: ShortText
+    expires_in_days: Annotated[int, Field(strict=True, ge=1, le=366), WHOLE_NUMBER] = Field(
+        default=90, description="Days until the token stops working (1 to 366; default 90)"
+    )
+    scope: Literal["read", "read_write"] = Field(
+        default="read_write", description="read: may only read (GET); read_write: may also change things"
+    )
 
 
 class TokenRead(Out):
     id: int
     name: str
+    scope: str
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
 
@@ -128,7 +175,9 @@ class PersonCreate(In):
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     ]
     display_name: ShortText
-    password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
+    password: Annotated[str, StringConstraints(min_length=12, max_length=128)] = Field(
+        description="12 to 128 characters, not a common password; a few words together make a good one"
+    )
 
 
 class PersonRead(Out):
@@ -209,7 +258,7 @@ class AllocationCreate(In):
     amount_pence: Pence
     month: Month | None = Field(default=None, description="YYYY-MM the budget is for; default this month")
     reason: Text
-    carried_over: bool = False
+    carried_over: Flag = False
 
 
 class ReturnCreate(In):

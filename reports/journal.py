@@ -14,7 +14,6 @@ ENTERED_DR/ENTERED_CR). A council's own layout is read with ``JournalFormat.from
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -22,6 +21,7 @@ from typing import Any, TextIO
 from ledger.money import pounds
 from ledger.operations import Db
 from reports import vat
+from reports.csv_safe import csv_writer
 from reports.movements import Movement, stream_movements
 from reports.period import Period
 from wallet.taxonomy import CATEGORIES
@@ -271,7 +271,7 @@ def _cell(column: Column, line: JournalLine, period: Period, style: JournalForma
 
 def write_csv(lines: Sequence[JournalLine], period: Period, out: TextIO, *, style: JournalFormat = GENERIC) -> None:
     """Write the journal in ``style``'s columns."""
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     writer.writerow([column.header for column in style.columns])
     for line in lines:
         writer.writerow([_cell(column, line, period, style) for column in style.columns])

@@ -13,7 +13,6 @@ families, so no family can be picked out.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +37,7 @@ from sqlalchemy import (
 
 from ledger.money import pounds
 from ledger.operations import Db, dialect_name
+from reports.csv_safe import csv_writer
 from reports.movements import net_spend_query
 from reports.period import Period
 from reports.scratch import Scratch, scratch
@@ -367,7 +367,7 @@ HEADER = ("Table", "Group", "Measure", "Value")
 
 def write_csv(report: NeedsOutcomes, out: TextIO) -> None:
     """The report in long form: one value per row, the note first."""
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     writer.writerow(HEADER)
     writer.writerow(("About", report.period.label, "Note", NOTE))
     for table in report.tables:

@@ -16,7 +16,6 @@ it still applies when the reconciliation is run again (``reports.findings``).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
@@ -26,6 +25,7 @@ from reports import ledger_checks
 from reports.against_stripe import against_stripe
 from reports.allocation_checks import allocations
 from reports.card_source import Statement, statement_for
+from reports.csv_safe import csv_writer
 from reports.findings import Finding, Reconciliation, Severity, StripeAgreement
 from reports.period import Period
 
@@ -70,7 +70,7 @@ HEADER = ("Section", "Check", "Subject", "Amount", "Detail", "Explanation")
 
 def write_csv(reconciliation: Reconciliation, out: TextIO) -> None:
     """The reconciliation as finance reads it: Stripe's agreement, totals, exceptions, then notes."""
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     writer.writerow(HEADER)
     if reconciliation.stripe is not None:
         agreed = reconciliation.stripe

@@ -16,7 +16,6 @@ from the columns above and nothing else reaches it.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -24,6 +23,7 @@ from cards.merchant_categories import name_of
 from ledger.money import pounds
 from ledger.operations import Db
 from reports import vat
+from reports.csv_safe import csv_writer
 from reports.movements import Movement, stream_movements
 from reports.period import Period
 from reports.redaction import Redaction
@@ -117,7 +117,7 @@ class TransparencyFile:
 
     def __init__(self, out: TextIO, redaction: Redaction | None = None) -> None:
         self.rules = redaction or Redaction()
-        self.writer = csv.writer(out, lineterminator="\r\n")
+        self.writer = csv_writer(out)
         self.writer.writerow(HEADER)
         self.names: dict[str, str] = {}  # merchants seen in this file (bounded by the month's merchants)
         self.count = self.amount = self.irrecoverable = 0

@@ -34,9 +34,7 @@ DATABASE_OBJECTS = frozenset({"db", "session", "connection", "conn"})
 ALLOWED_SQLALCHEMY = {"sqlalchemy.ext.asyncio": {"AsyncSession", "AsyncEngine", "async_sessionmaker"}}
 
 #: Debts to pay: each over-long module or function and its length today. Shrink, never grow.
-STILL_TOO_LONG: dict[str, int] = {
-    "wallet/models.py": 407,
-}
+STILL_TOO_LONG: dict[str, int] = {}
 
 
 def _modules(folders: tuple[Path, ...]) -> Iterator[Path]:

@@ -9,7 +9,6 @@ few declined, a few refunded. Seeding is refused politely the second time: it ch
 
 from __future__ import annotations
 
-import functools
 import random
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from wallet import budgets, families, organisation, proposals, purchases
 from wallet.access import Principal, load_principal
 from wallet.clock import LONDON, as_utc, local_date, local_midnight, month_start, next_month, previous_month
 from wallet.duties import DEFAULT_FUNDING_SECOND_PERSON_ABOVE
-from wallet.identity import hash_password
 from wallet.models import Family, Need, Person, Purchase
 from wallet.policies import publish_policy
 from wallet.policy import DEFAULT_POLICY
@@ -101,11 +99,6 @@ def demo_amount(rng: random.Random) -> int:
     return round(a0 + (a1 - a0) * (u - q0) / (q1 - q0))
 
 
-@functools.cache
-def _demo_hash() -> str:
-    return hash_password(DEMO_PASSWORD)
-
-
 def email(name: str) -> str:
     return f"{name}@{DEMO_DOMAIN}"
 
@@ -116,8 +109,7 @@ async def _person(db: AsyncSession, name: str, display: str, roles: list[tuple[s
         actor=None,
         email=email(name),
         display_name=display,
-        password=DEMO_PASSWORD,
-        password_hash=_demo_hash(),
+        password=DEMO_PASSWORD,  # hashed for each account, with its own salt
         now=now,
     )
     for role, team_id in roles:

@@ -146,3 +146,27 @@ class ProposalAlreadyDecided(WalletError):
     """A proposal is confirmed or refused once."""
 
     code = "proposal_already_decided"
+
+
+class TokenIsReadOnly(WalletError):
+    """A read-only API token may only read: it cannot change anything."""
+
+    code = "token_is_read_only"
+
+
+class PasswordTooShort(WalletError):
+    """A password is at least ``wallet.passwords.MIN_LENGTH`` characters: length, not symbols, makes it strong."""
+
+    code = "password_too_short"
+
+
+class PasswordTooLong(WalletError):
+    """A password is at most ``wallet.passwords.MAX_LENGTH`` characters (a passphrase fits; a megabyte does not)."""
+
+    code = "password_too_long"
+
+
+class PasswordTooCommon(WalletError):
+    """A password on the list of commonly used (and so first guessed) passwords is refused."""
+
+    code = "password_too_common"

@@ -1,9 +1,12 @@
 """Signing in: argon2 password hashes, server-side sessions and personal API tokens.
 
 Secrets handed to a browser or client (session cookies, API tokens) are stored only as
-their SHA-256, so a copy of the database cannot sign anyone in. Sign-in limits are kept in
-the database (``wallet.sign_in_limits``), so they hold across every app process; passwords
-are checked off the event loop (``wallet.password_hashing``).
+their SHA-256, so a copy of the database cannot sign anyone in. A session ends after
+``SESSION_IDLE`` unused or ``SESSION_LIFETIME`` after sign-in, whichever is first, and a
+person can end all of theirs at once; an API token ends when it expires (``TOKEN_LIFETIME``
+unless chosen) and a ``read`` token may only read. Sign-in limits are kept in the database
+(``wallet.sign_in_limits``), so they hold across every app process; passwords are checked
+off the event loop (``wallet.password_hashing``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet.errors import NotSignedIn, SignInFailed
-from wallet.models import ApiToken, BrowserSession, Person, SignInAttempt
+from wallet.errors import NotSignedIn, SignInFailed, TokenIsReadOnly
+from wallet.models import Person, SignInAttempt
 from wallet.password_hashing import hash_now, matches
 from wallet.sign_in_limits import ACCOUNT, CLIENT, give_back, take_turn
+from wallet.sign_in_models import ApiToken, BrowserSession
 
-SESSION_LIFETIME = timedelta(hours=12)
+SESSION_LIFETIME = timedelta(hours=12)  # the absolute end of a session, however busy
+SESSION_IDLE = timedelta(minutes=30)  # a session unused this long has ended
+#: A session's last use is written at most this often (not on every request).
+SESSION_SEEN_EVERY = timedelta(minutes=1)
+TOKEN_LIFETIME = timedelta(days=90)  # an API token's default life
+TOKEN_LONGEST = timedelta(days=366)
 TOKEN_PREFIX = "tide_pat_"  # noqa: S105 - a public prefix that marks the secret, not a secret
 
 #: The argon2 hash of a password, on the calling thread (set-up scripts; requests use
@@ -33,6 +42,12 @@ _DUMMY_HASH = hash_now("not a real password")
 
 def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def csrf_token_for(session_token: str) -> str:
+    """A session's CSRF token, derived from its secret token (so it is stored nowhere, and
+    cannot be worked out from what the database keeps: the token's own fingerprint)."""
+    return hashlib.sha256(f"tide-csrf:{session_token}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +78,17 @@ async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: 
         raise SignInFailed("the email or password is not right")
     await give_back(db, limit=ACCOUNT, value=email, now=now, forget=True)
     await give_back(db, limit=CLIENT, value=ip, now=now, forget=False)
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
+    csrf = csrf_token_for(token)
     expires = now + SESSION_LIFETIME
     db.add(
         BrowserSession(
-            token_hash=fingerprint(token), person_id=person.id, csrf_token=csrf, created_at=now, expires_at=expires
+            token_hash=fingerprint(token),
+            person_id=person.id,
+            csrf_token=fingerprint(csrf),  # only its hash at rest, as every secret
+            created_at=now,
+            expires_at=expires,
+            last_seen_at=now,
         )
     )
     await db.flush()
@@ -75,19 +96,28 @@ async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: 
 
 
 async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tuple[int, str]:
-    """The person and CSRF token of a live session, or ``NotSignedIn``."""
+    """The person and CSRF token of a live session, or ``NotSignedIn``: a session lives until
+    it is revoked, idle for ``SESSION_IDLE`` or ``SESSION_LIFETIME`` old. Using it keeps it alive."""
     row = (
         await db.execute(
-            select(BrowserSession.person_id, BrowserSession.csrf_token).where(
+            select(BrowserSession.id, BrowserSession.person_id, BrowserSession.last_seen_at)
+            .where(
                 BrowserSession.token_hash == fingerprint(token),
                 BrowserSession.revoked_at.is_(None),
                 BrowserSession.expires_at > now,
+                BrowserSession.last_seen_at > now - SESSION_IDLE,
             )
+            .limit(1)
         )
     ).first()
     if row is None:
         raise NotSignedIn("the session has ended; sign in again")
-    return int(row[0]), str(row[1])
+    session_id, person_id, last_seen = row
+    if now - last_seen >= SESSION_SEEN_EVERY:
+        await db.execute(
+            update(BrowserSession).where(BrowserSession.id == session_id).values(last_seen_at=max(now, last_seen))
+        )
+    return int(person_id), csrf_token_for(token)
 
 
 async def sign_out(db: AsyncSession, *, token: str, now: datetime) -> None:
@@ -99,10 +129,38 @@ async def sign_out(db: AsyncSession, *, token: str, now: datetime) -> None:
     )
 
 
-async def create_token(db: AsyncSession, *, person_id: int, name: str, now: datetime) -> tuple[ApiToken, str]:
-    """A new personal API token; the secret is returned once and never stored."""
+async def sign_out_everywhere(db: AsyncSession, *, person_id: int, now: datetime) -> int:
+    """Revoke every live session of the person (every browser, this one too); how many ended.
+    API tokens are not sessions: each is revoked on its own."""
+    result = await db.execute(
+        update(BrowserSession)
+        .where(BrowserSession.person_id == person_id, BrowserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(BrowserSession.id)
+    )
+    return len(result.all())
+
+
+async def create_token(
+    db: AsyncSession,
+    *,
+    person_id: int,
+    name: str,
+    now: datetime,
+    lifetime: timedelta = TOKEN_LIFETIME,
+    read_only: bool = False,
+) -> tuple[ApiToken, str]:
+    """A new personal API token; the secret is returned once and never stored. It expires
+    after ``lifetime`` (at most ``TOKEN_LONGEST``); a ``read_only`` one may only read."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(token_hash=fingerprint(secret), person_id=person_id, name=name, created_at=now)
+    token = ApiToken(
+        token_hash=fingerprint(secret),
+        person_id=person_id,
+        name=name,
+        created_at=now,
+        expires_at=now + min(lifetime, TOKEN_LONGEST),
+        scope="read" if read_only else "read_write",
+    )
     db.add(token)
     await db.flush()
     return token, secret
@@ -114,15 +172,20 @@ async def tokens_of(db: AsyncSession, *, person_id: int) -> list[ApiToken]:
     return list(rows.scalars())
 
 
-async def token_person(db: AsyncSession, *, secret: str, now: datetime) -> int:
-    """The person a live API token belongs to, or ``NotSignedIn``."""
+async def token_person(db: AsyncSession, *, secret: str, now: datetime, changes: bool = False) -> int:
+    """The person a live (unrevoked, unexpired) API token belongs to, or ``NotSignedIn``; a
+    read-only token asked to make ``changes`` is refused with ``TokenIsReadOnly``."""
     token = (
         await db.execute(
-            select(ApiToken).where(ApiToken.token_hash == fingerprint(secret), ApiToken.revoked_at.is_(None))
+            select(ApiToken).where(
+                ApiToken.token_hash == fingerprint(secret), ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
+            )
         )
     ).scalar_one_or_none()
     if token is None:
-        raise NotSignedIn("the API token is not valid")
+        raise NotSignedIn("the API token is not valid, or has expired")
+    if changes and token.scope != "read_write":
+        raise TokenIsReadOnly("this API token may only read: use a token that may change things")
     token.last_used_at = now
     return token.person_id
 

@@ -348,32 +348,6 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class BrowserSession(Base):
-    """A signed-in browser: the cookie's token is stored only as its SHA-256."""
-
-    __tablename__ = "sessions"
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(TZ)
-    expires_at: Mapped[datetime] = mapped_column(TZ)
-    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
-
-
-class ApiToken(Base):
-    """A personal API token for machine clients, stored only as its SHA-256."""
-
-    __tablename__ = "api_tokens"
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(TZ)
-    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
-    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
-
-
 class SignInAttempt(Base):
     """A sign-in attempt, kept to rate-limit guessing across every app process."""
 

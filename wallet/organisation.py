@@ -13,6 +13,7 @@ from wallet.access import Principal
 from wallet.errors import DuplicateRecord, NotFound, UnknownCode
 from wallet.models import ROLES, FundingSource, Person, RoleGrant, Team
 from wallet.password_hashing import hashed
+from wallet.passwords import check_password
 
 
 async def create_team(
@@ -62,10 +63,13 @@ async def create_person(
     now: datetime,
     password_hash: str | None = None,
 ) -> Person:
-    """A new member of staff who can sign in. ``actor`` is ``None`` only for set-up scripts,
-    which may pass a ready ``password_hash`` (the demo hashes its one password once)."""
+    """A new member of staff who can sign in, with a password long enough and not common
+    (``wallet.passwords``). ``actor`` is ``None`` only for set-up scripts; tests may pass a
+    ready ``password_hash`` (each demo account gets its own hash, with its own salt)."""
     if actor is not None:
         actor.require("admin")
+    if password_hash is None:
+        check_password(password, context=(email, display_name))
     person = Person(
         email=email.strip().lower(),
         display_name=display_name,

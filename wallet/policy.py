@@ -10,6 +10,7 @@ The answer is the strictest any rule gives. Policy versions are stored and never
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -108,9 +109,15 @@ DEFAULT_POLICY = PolicyDocument(
 
 
 def parse_policy(document: object) -> PolicyDocument:
-    """A policy document from JSON-like data, or ``InvalidPolicy`` saying what is wrong."""
+    """A policy document from JSON-like data, or ``InvalidPolicy`` saying what is wrong.
+
+    Read strictly, as JSON: a limit or an id is a whole number, never ``"150"`` or ``true``."""
     try:
-        return PolicyDocument.model_validate(document)
+        text = json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidPolicy(f"the policy is not plain JSON: {exc}") from exc
+    try:
+        return PolicyDocument.model_validate_json(text, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
+from litestar.openapi.datastructures import ResponseSpec
 
-from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep
+from api.deps import SESSION_COOKIE, DbDep, NowDep, WhoDep, session_cookie
 from api.errors import problem_for
 from api.idempotency import idempotent
 from api.routes.common import PathId, body, problems
 from api.schemas import MeRead, SignedInRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead
 from wallet.access import Principal, load_principal
 from wallet.errors import NotFound, SignInFailed, TooManySignInAttempts
-from wallet.identity import create_token, revoke_token, sign_in, sign_out, tokens_of
+from wallet.identity import create_token, revoke_token, sign_in, sign_out, sign_out_everywhere, tokens_of
 
 
 def me(who: Principal) -> dict[str, Any]:
@@ -50,14 +52,8 @@ class SignInController(Controller):
             # Returned, not raised: the failed attempt must be committed to count.
             return cast("Response[SignedInRead]", problem_for(exc))
         who = await load_principal(db, person_id=signed_in.person_id)
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=signed_in.session_token,
-            httponly=True,
-            secure=state.secure_cookies,
-            samesite="lax",
-            path="/",
-            expires=int(signed_in.expires_at.timestamp()),
+        cookie = session_cookie(
+            signed_in.session_token, expires_at=signed_in.expires_at, now=now, secure=state.secure_cookies
         )
         body = SignedInRead(
             person=MeRead.model_validate(me(who)), csrf_token=signed_in.csrf_token, expires_at=signed_in.expires_at
@@ -76,6 +72,27 @@ class SignInController(Controller):
         if token:
             await sign_out(db, token=token, now=now)
 
+    @post(
+        "/sign-out-everywhere",
+        summary="Sign out everywhere (revokes every session of mine)",
+        status_code=204,
+        responses=problems(),
+        response_cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+    )
+    async def sign_out_everywhere(self, db: DbDep, now: NowDep, who: WhoDep) -> None:
+        """Ends every browser session of the caller, this one included. API tokens are revoked
+        one by one (``DELETE /api/v1/me/tokens/{id}``)."""
+        await sign_out_everywhere(db, person_id=who.person_id, now=now)
+
+
+#: A replay of a token's creation (the same Idempotency-Key) shows the token made the first
+#: time, without its secret: that is shown once and kept nowhere.
+TOKEN_REPLAYED = ResponseSpec(
+    data_container=TokenRead,
+    description="A retry with the same Idempotency-Key: the token made the first time, without its secret",
+    generate_examples=False,
+)
+
 
 class MeController(Controller):
     path = "/api/v1/me"
@@ -89,7 +106,11 @@ class MeController(Controller):
     async def list_tokens(self, db: DbDep, who: WhoDep) -> list[TokenRead]:
         return [TokenRead.model_validate(t) for t in await tokens_of(db, person_id=who.person_id)]
 
-    @post("/tokens", summary="Create an API token (the secret is shown once)", responses=problems(409))
+    @post(
+        "/tokens",
+        summary="Create an API token (the secret is shown once)",
+        responses={**problems(409), 200: TOKEN_REPLAYED},
+    )
     @idempotent(status_code=201)
     async def create_token(
         self,
@@ -99,7 +120,14 @@ class MeController(Controller):
         who: WhoDep,
         data: Annotated[TokenCreate, body(TokenCreate)],
     ) -> TokenCreatedRead:
-        token, secret = await create_token(db, person_id=who.person_id, name=data.name, now=now)
+        token, secret = await create_token(
+            db,
+            person_id=who.person_id,
+            name=data.name,
+            now=now,
+            lifetime=timedelta(days=data.expires_in_days),
+            read_only=data.scope == "read",
+        )
         return TokenCreatedRead.model_validate({**TokenRead.model_validate(token).model_dump(), "token": secret})
 
     @delete("/tokens/{token_id:int}", summary="Revoke one of my API tokens", responses=problems(404))

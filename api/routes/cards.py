@@ -34,8 +34,9 @@ from api.errors import problem
 from api.idempotency import idempotent, transfer_id_for
 from api.metrics import till_answered, webhook_applied
 from api.outages import database_unreachable
-from api.routes.common import MAX_ID, PathId, body, problems
+from api.routes.common import PathId, body, problems
 from api.routes.purchases import purchase_read
+from api.schemas import Id
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
 from cards import events, fast_till, issuing, linking, till
@@ -186,8 +187,8 @@ class CardReplace(BaseModel):
 class PurchaseLink(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"family_id": 1, "need_ids": [1]}]})
 
-    family_id: int = Field(ge=1, le=MAX_ID)
-    need_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=20)
+    family_id: Id
+    need_ids: list[Id] = Field(min_length=1, max_length=20)
 
 
 def _key(who: Principal, request: Request[Any, Any, Any]) -> str:

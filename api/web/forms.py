@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import problem_of
-from api.idempotency import HEADER, REPLAYED_HEADER, _claim, _store
+from api.idempotency import HEADER, REPLAYED_HEADER, SECRET_FIELDS, _claim, _store
 from api.web.render import page
 from api.web.session import CSRF_FIELD, WebUser
 from ledger.money import pence_from_pounds
@@ -125,7 +125,7 @@ async def fingerprint(request: Request[Any, Any, Any]) -> str:
     form = await request.form()
     parts: list[str] = [f"{request.method} {request.url.path}"]
     for name, value in sorted(form.multi_items(), key=lambda item: item[0]):
-        if name == CSRF_FIELD:
+        if name == CSRF_FIELD or name in SECRET_FIELDS:
             continue
         if isinstance(value, UploadFile):
             content = await value.read()

@@ -34,24 +34,37 @@ HEADERS = {
     "cross-origin-resource-policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+#: What the API answers (and any JSON) holds people's and families' data: no cache, shared or
+#: the browser's, keeps a copy (a response that says otherwise, like the web app's manifest, keeps its own).
+API_PREFIX = "/api/"
+API_CACHE_CONTROL = "no-store"
 
 
 _ENCODED = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in HEADERS.items())
 _CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("latin-1"))
 _HSTS = (b"strict-transport-security", HSTS.encode("latin-1"))
+_CACHE = (b"cache-control", API_CACHE_CONTROL.encode("latin-1"))
+
+
+def _is_json(present: dict[bytes, bytes]) -> bool:
+    media = present.get(b"content-type", b"").split(b";")[0].strip()
+    return media.endswith(b"json")
 
 
 async def security_headers(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook (a coroutine: a plain function would be run on a worker thread for
     every response): the headers on every response the app sends, whichever route
-    (or none) answered it, and HSTS when cookies are secure. A response that set its own
-    Content-Security-Policy keeps it. (The raw header list is read once and extended: this runs
-    on every answer to Stripe's till too, where each microsecond is queued behind.)"""
+    (or none) answered it, ``Cache-Control: no-store`` on the API's (and any JSON), and HSTS
+    when cookies are secure. A response that set its own Content-Security-Policy or
+    Cache-Control keeps it. (The raw header list is read once and extended: this runs on every
+    answer to Stripe's till too, where each microsecond is queued behind.)"""
     if message["type"] != "http.response.start":
         return
     raw = MutableScopeHeaders.from_message(message).headers
-    present = {name.lower() for name, _ in raw}
+    present = {name.lower(): value for name, value in raw}
     raw.extend(header for header in _ENCODED if header[0] not in present)
+    if _CACHE[0] not in present and (scope["path"].startswith(API_PREFIX) or _is_json(present)):
+        raw.append(_CACHE)
     if _CSP[0] not in present and not scope["path"].startswith("/schema"):
         raw.append(_CSP)
     state = getattr(scope.get("litestar_app"), "state", None)

@@ -8,8 +8,6 @@ form, which has no session yet, uses a double-submit cookie.
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -19,8 +17,9 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, CsrfFailed, DbDep, NowDep
+from api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, CsrfFailed, DbDep, NowDep, same_token
 from api.observability import note_person
+from api.request_ids import request_id_of
 from wallet.access import Principal, load_principal
 from wallet.errors import NotSignedIn
 from wallet.identity import session_person
@@ -56,9 +55,9 @@ async def user_of(request: Request[Any, Any, Any], db: AsyncSession, now: dateti
     if not cookie:
         raise NotSignedIn("sign in to use Tide")
     person_id, csrf = await session_person(db, token=cookie, now=now)
-    if request.method not in SAFE_METHODS and not secrets.compare_digest(await form_token(request), csrf):
+    if request.method not in SAFE_METHODS and not same_token(await form_token(request), csrf):
         raise CsrfFailed("the form's security token is missing or out of date")
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = request_id_of(request)
     who = await load_principal(db, person_id=person_id, request_id=request_id)
     note_person(request.scope, who.person_id)
     return WebUser(who=who, csrf_token=csrf)
@@ -75,10 +74,3 @@ async def provide_user(request: Request[Any, Any, Any], db: DbDep, now: NowDep) 
 def sign_in_cookie(token: str, *, secure: bool) -> Cookie:
     """The sign-in form's double-submit CSRF cookie."""
     return Cookie(key=SIGN_IN_COOKIE, value=token, httponly=True, secure=secure, samesite="strict", path="/sign-in")
-
-
-def session_cookie(token: str, *, expires: int, secure: bool) -> Cookie:
-    """The session cookie, exactly as the API's sign-in sets it."""
-    return Cookie(
-        key=SESSION_COOKIE, value=token, httponly=True, secure=secure, samesite="lax", path="/", expires=expires
-    )

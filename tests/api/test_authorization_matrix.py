@@ -78,6 +78,7 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/auth/sign-in":                          (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
     # Signing out and one's own API tokens are personal: the auditor may manage theirs.
     "POST /api/v1/auth/sign-out":                         (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /api/v1/auth/sign-out-everywhere":              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /api/v1/me":                                     (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /api/v1/me/tokens":                              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/me/tokens":                             (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -176,6 +177,7 @@ EXPECTED: dict[str, Row] = {
 PERSONAL = {
     "POST /api/v1/auth/sign-in",
     "POST /api/v1/auth/sign-out",
+    "POST /api/v1/auth/sign-out-everywhere",
     "POST /api/v1/me/tokens",
     "DELETE /api/v1/me/tokens/{token_id}",
 }
@@ -603,6 +605,7 @@ async def fresh_card_purchase(scene: Scene, target: str, _account: str | None) -
 REQUESTS: dict[str, Builder] = {
     "POST /api/v1/auth/sign-in": body(lambda _s, p: {"email": email(p.owner), "password": DEMO_PASSWORD}),
     "POST /api/v1/auth/sign-out": fresh_session,
+    "POST /api/v1/auth/sign-out-everywhere": fresh_session,
     "POST /api/v1/me/tokens": body(lambda _s, _p: {"name": "matrix"}),
     "DELETE /api/v1/me/tokens/{token_id}": fresh_token,
     "POST /api/v1/teams": body(
@@ -718,7 +721,10 @@ async def answer(
         kwargs["json"] = call.json
     if call.files is not None:
         kwargs["files"] = call.files
-    return await scene.send(method_of(operation), url, session, **kwargs)
+    response = await scene.send(method_of(operation), url, session, **kwargs)
+    if operation == "POST /api/v1/auth/sign-out-everywhere" and account is not None and response.is_success:
+        scene.world.sessions[account] = await scene.sign_in(account)  # the world's own session ended too
+    return response
 
 
 # Building the world ----------------------------------------------------------------------

@@ -18,9 +18,9 @@ from wallet import budgets, organisation, proposals
 from wallet.errors import NotAllowed, WalletError
 from wallet.limits import limits_in_words
 from wallet.models import ROLES
+from wallet.passwords import check_password
 from wallet.policies import current_policy, policy_versions
 
-MIN_PASSWORD = 12
 DONE = {
     "person": "The person is added and can sign in. Their role takes effect when another admin confirms it.",
     "role": "The role is proposed. It takes effect when another admin confirms it.",
@@ -109,8 +109,10 @@ async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
         form.error("email", "Enter an email address, like name@council.gov.uk")
     if not name:
         form.error("display_name", "Enter the person's name")
-    if len(secret) < MIN_PASSWORD:
-        form.error("password", f"Enter a first password of at least {MIN_PASSWORD} characters")
+    try:
+        check_password(secret, context=(email, name))
+    except WalletError as exc:
+        form.error("password", f"{str(exc).capitalize()}.")
     if role not in ROLES:
         form.error("role", "Select the person's role")
     elif role in ("key_worker", "team_manager") and not ascii_digits(team):

@@ -10,12 +10,12 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from api.deps import SESSION_COOKIE, DbDep, NowDep
+from api.deps import SESSION_COOKIE, DbDep, NowDep, same_token, session_cookie
 from api.web.forms import read_form
 from api.web.render import page
-from api.web.session import CSRF_FIELD, SIGN_IN_COOKIE, UserDep, session_cookie, sign_in_cookie
+from api.web.session import CSRF_FIELD, SIGN_IN_COOKIE, UserDep, sign_in_cookie
 from wallet.errors import SignInFailed, TooManySignInAttempts
-from wallet.identity import sign_in, sign_out
+from wallet.identity import sign_in, sign_out, sign_out_everywhere
 
 
 def _safe_next(target: str | None) -> str:
@@ -49,11 +49,14 @@ def _form(
     )
 
 
+SIGNED_OUT = {"1": "You have signed out.", "everywhere": "You have signed out on every device and browser."}
+
+
 @get("/sign-in")
 async def sign_in_page(
-    state: State, next: FromQuery[str | None] = None, signed_out: FromQuery[bool] = False
+    state: State, next: FromQuery[str | None] = None, signed_out: FromQuery[str | None] = None
 ) -> Response[str]:
-    return _form(state, target=_safe_next(next), done="You have signed out." if signed_out else None)
+    return _form(state, target=_safe_next(next), done=SIGNED_OUT.get(signed_out or ""))
 
 
 @post("/sign-in")
@@ -61,7 +64,7 @@ async def sign_in_submit(request: Request[Any, Any, Any], state: State, db: DbDe
     form = await read_form(request)
     target = _safe_next(form.get("next"))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not secrets.compare_digest(form.get(CSRF_FIELD), expected):
+    if not expected or not same_token(form.get(CSRF_FIELD), expected):
         return _form(
             state,
             status=403,
@@ -97,7 +100,7 @@ async def sign_in_submit(request: Request[Any, Any, Any], state: State, db: DbDe
             errors={"email": "The email address or password is not right"},
         )
     cookie = session_cookie(
-        signed_in.session_token, expires=int(signed_in.expires_at.timestamp()), secure=state.secure_cookies
+        signed_in.session_token, expires_at=signed_in.expires_at, now=now, secure=state.secure_cookies
     )
     clear = Cookie(key=SIGN_IN_COOKIE, value="", max_age=0, path="/sign-in")
     return Redirect(target, status_code=303, cookies=[cookie, clear])
@@ -112,4 +115,12 @@ async def sign_out_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
     return Redirect("/sign-in?signed_out=1", status_code=303, cookies=[gone])
 
 
-HANDLERS = [sign_in_page, sign_in_submit, sign_out_submit]
+@post("/sign-out-everywhere")
+async def sign_out_everywhere_submit(db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
+    """Ends every session of the person: this browser's and any other left signed in."""
+    await sign_out_everywhere(db, person_id=user.who.person_id, now=now)
+    gone = Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")
+    return Redirect("/sign-in?signed_out=everywhere", status_code=303, cookies=[gone])
+
+
+HANDLERS = [sign_in_page, sign_in_submit, sign_out_submit, sign_out_everywhere_submit]

@@ -1,8 +1,11 @@
 """Buying for a family, a few short steps: family → need → what, how much, where → check → answer.
 
-The answers so far travel in the address (ids, codes and amounts only, never names), so the
-back button and "Change" links just work without JavaScript. The idempotency key is made at
-the first step and carried to the last, so a double tap or a resend of "Confirm" buys once.
+The answers so far travel in the address as ids, codes and the amount only, so the back button
+and "Change" links just work without JavaScript; what the worker types (what it is, the shop)
+is free text, which never goes in an address (access logs, history, ``Referer``): it is posted,
+kept on the server under the flow's key (``wallet.buy_drafts``) and read back on each step.
+The idempotency key is made at the first step and carried to the last, so a double tap or a
+resend of "Confirm" buys once.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, p
 from api.web.render import money, new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import buying
+from wallet import buy_drafts, purchases
 from wallet import families as family_cases
-from wallet import purchases
 from wallet.errors import NotFound, WalletError
 from wallet.limits import family_limits_left
 from wallet.models import Family, Need
@@ -62,6 +65,9 @@ class Draft:
             method=values.get("method", "").strip(),
         )
 
+    #: What a person types: posted in forms and kept on the server, never put in an address.
+    FREE_TEXT = ("supplier", "description")
+
     def pairs(self, *, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
         items: list[tuple[str, str]] = [("idempotency_key", self.key)]
         if self.family is not None:
@@ -74,14 +80,18 @@ class Draft:
         return [(k, v) for k, v in items if k not in skip]
 
     def url(self, path: str) -> str:
-        return f"{path}?{urlencode(self.pairs())}"
+        return f"{path}?{urlencode(self.pairs(skip=self.FREE_TEXT))}"
 
 
-def _draft_from_query(request: Request[Any, Any, Any]) -> Draft:
+async def _draft_from_address(request: Request[Any, Any, Any], db: DbDep, user: WebUser) -> Draft:
+    """The draft a step's address names: ids, codes and amount from the query (free text
+    there is ignored), the words from the server."""
     params = request.query_params
-    values = {k: v for k, v in params.items() if isinstance(v, str)}
+    values = {k: v for k, v in params.items() if isinstance(v, str) and k not in Draft.FREE_TEXT}
     lists = {k: [v for v in params.getall(k) if isinstance(v, str)] for k in params}
-    return Draft.read(values, lists)
+    draft = Draft.read(values, lists)
+    draft.description, draft.supplier = await buy_drafts.draft_words(db, who=user.who, key=draft.key)
+    return draft
 
 
 async def _my_open_families(db: DbDep, user: WebUser) -> list[Family]:
@@ -121,7 +131,7 @@ def _step(template: str, user: WebUser, draft: Draft, form: Form | None = None, 
 @get("/buy")
 async def family_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
     user.who.require("key_worker")
-    draft = _draft_from_query(request)
+    draft = await _draft_from_address(request, db, user)
     return _step("buy_family.html.j2", user, draft, title="Which family is this for?", back="/",
                  families=(found := await _my_open_families(db, user)), options=_family_options(found))  # fmt: skip
 
@@ -143,7 +153,7 @@ async def family_submit(request: Request[Any, Any, Any], db: DbDep, user: UserDe
 
 @get("/buy/need")
 async def need_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
-    draft = _draft_from_query(request)
+    draft = await _draft_from_address(request, db, user)
     family = await _family(db, user, draft)
     return _step("buy_need.html.j2", user, draft, title="Which needs does this help with?", family=family,
                  needs=await _open_needs(db, user, family), back=draft.url("/buy"))  # fmt: skip
@@ -175,7 +185,7 @@ def _details_page(user: WebUser, draft: Draft, family: Family, form: Form | None
 
 @get("/buy/details")
 async def details_step(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[str]:
-    draft = _draft_from_query(request)
+    draft = await _draft_from_address(request, db, user)
     return _details_page(user, draft, await _family(db, user, draft))
 
 
@@ -196,7 +206,7 @@ def _check_details(draft: Draft, form: Form) -> None:
 
 
 @post("/buy/details")
-async def details_submit(request: Request[Any, Any, Any], db: DbDep, user: UserDep) -> Response[Any]:
+async def details_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[Any]:
     form = await read_form(request)
     draft = Draft.read(form.values, form.lists)
     family = await _family(db, user, draft)
@@ -204,6 +214,9 @@ async def details_submit(request: Request[Any, Any, Any], db: DbDep, user: UserD
     if not form.ok:
         return _details_page(user, draft, family, form)
     draft.amount = money(parse_pounds(draft.amount)).removeprefix("£").replace(",", "")
+    await buy_drafts.keep_draft(
+        db, who=user.who, key=draft.key, description=draft.description, supplier=draft.supplier, now=now
+    )
     return Redirect(draft.url("/buy/check"), status_code=303)
 
 
@@ -225,7 +238,7 @@ async def _check_page(db: DbDep, user: WebUser, now: datetime, draft: Draft, for
 
 @get("/buy/check")
 async def check_step(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep) -> Response[str]:
-    return await _check_page(db, user, now, _draft_from_query(request))
+    return await _check_page(db, user, now, await _draft_from_address(request, db, user))
 
 
 @post("/buy/check")
@@ -251,6 +264,7 @@ async def confirm(request: Request[Any, Any, Any], db: DbDep, now: NowDep, user:
 
     async def act() -> str:
         bought = await buying.buy(db, who=user.who, ask=ask, now=now, ask_manager=False)
+        await buy_drafts.forget_draft(db, who=user.who, key=draft.key)
         return f"/purchases/{bought.purchase.id}?done=purchase"
 
     try:
