@@ -58,7 +58,7 @@ async def apply_authorization(
         outcome = f"authorization {status}"
     purchase = await db.get(Purchase, row.purchase_id) if row.purchase_id is not None else None
     holds = await open_holds(db, stripe_id)
-    if not approved or status in ("reversed", "expired"):
+    if not approved or status in TERMINAL:  # closed: captured as far as it will be; the rest goes back
         for decision in holds:
             await release_hold(db, decision, now=now)
         if purchase is not None and purchase.status == "held" and not captures:
@@ -68,9 +68,16 @@ async def apply_authorization(
             outcome += f"; released {len(holds)} hold(s)"
     elif status == "pending" and amount > 0 and not captures and not await any_hold(db, stripe_id):
         outcome += await _stand_in_hold(db, obj, row=row, wallet=wallet, event_id=event_id, amount=amount, now=now)
-    elif status == "pending" and amount > 0 and not captures and holds:
+    elif status == "pending" and holds:
+        # What Stripe still authorizes, and what its captures Tide has not seen yet will take.
+        seen = {t.stripe_id for t in captures}
+        coming = sum(
+            abs(int(t.get("amount") or 0))
+            for t in obj.get("transactions") or []
+            if isinstance(t, Mapping) and t.get("type") == "capture" and t.get("id") not in seen
+        )
         outcome += await _follow_amount(
-            db, row=row, holds=holds, purchase=purchase, event_id=event_id, amount=amount, now=now
+            db, row=row, holds=holds, purchase=purchase, event_id=event_id, amount=amount + coming, now=now
         )
     await db.flush()
     return outcome
@@ -121,14 +128,17 @@ async def _follow_amount(
     amount: int,
     now: datetime,
 ) -> str:
-    """A pending authorization whose amount went down (a partial reversal): hold only what is
-    still authorized. The holds are released and one hold for the new amount placed, under the
-    wallet's lock, so nothing else can take the money in between."""
+    """A pending authorization whose amount went down (a partial reversal, or a capture of
+    part of it): hold only what is still authorized and still to be captured. The holds are
+    released and one hold for the new amount placed, under the wallet's lock, so nothing else
+    can take the money in between."""
     held = sum(decision.amount for decision in holds)
     if amount >= held:
         return ""
     for decision in holds:
         await release_hold(db, decision, now=now)
+    if amount <= 0:
+        return f"; nothing left authorized: {held}p back"
     wallet = await db.get(Wallet, row.wallet_id)
     if wallet is None:  # pragma: no cover - the foreign key guarantees it
         return "; no wallet"
@@ -156,7 +166,7 @@ async def _follow_amount(
             created_at=now,
         )
     )
-    if purchase is not None and purchase.status == "held":
+    if purchase is not None and purchase.status == "held" and purchase.captured_amount == 0:
         purchase.amount, purchase.updated_at = amount, now
     return f"; partly reversed: {held - amount}p back, {amount}p still held"
 
