@@ -82,9 +82,9 @@ async def settle(db: AsyncSession, *, refund: CardTransaction, wallet: Wallet, c
         if current == LANDED:  # pragma: no cover - the rule never moves a refund between purchases
             return "refund left where it landed"
         previous = refund.ledger_transfer_id
-        await _land(db, refund=refund, source=target, operation=f"card:{refund.stripe_id}:refund{suffix}", now=now)
+        await land(db, refund=refund, source=target, operation=f"card:{refund.stripe_id}:refund{suffix}", now=now)
         if current == TO_MATCH and previous is not None:
-            await _reverse(db, previous, f"card:{refund.stripe_id}:matched{suffix}", now=now)
+            await reverse_transfer(db, previous, f"card:{refund.stripe_id}:matched{suffix}", now=now)
         return f"refund landed on purchase {target.purchase_id}"
     if target == WAITING or current == TO_MATCH:
         return "refund waiting for its capture" if target == WAITING else "refund to match"
@@ -95,7 +95,7 @@ async def settle(db: AsyncSession, *, refund: CardTransaction, wallet: Wallet, c
     return "refund to match"
 
 
-async def _land(db: AsyncSession, *, refund: CardTransaction, source: Source, operation: str, now: datetime) -> None:
+async def land(db: AsyncSession, *, refund: CardTransaction, source: Source, operation: str, now: datetime) -> None:
     outcome = await ledger.refund_across(
         db,
         transfer_id=operation,
@@ -142,7 +142,7 @@ async def _unland(db: AsyncSession, *, refund: CardTransaction, cause: str, wall
         )
     )
     for number, (transfer_id,) in enumerate(parts.all(), start=1):
-        await _reverse(db, str(transfer_id), f"card:{refund.stripe_id}:unlanded:{cause}:{number}", now=now)
+        await reverse_transfer(db, str(transfer_id), f"card:{refund.stripe_id}:unlanded:{cause}:{number}", now=now)
     purchase = await db.get(Purchase, purchase_id) if purchase_id is not None else None
     if purchase is not None:
         purchase.refunded_amount = max(0, purchase.refunded_amount - refund.amount)
@@ -150,7 +150,7 @@ async def _unland(db: AsyncSession, *, refund: CardTransaction, cause: str, wall
         purchase.updated_at = now
 
 
-async def _reverse(db: AsyncSession, original: str, operation: str, *, now: datetime) -> None:
+async def reverse_transfer(db: AsyncSession, original: str, operation: str, *, now: datetime) -> None:
     outcome = await ledger.reverse(
         db, transfer_id=operation, original_id=original, memo="card refund moved to its purchase", now=now
     )
