@@ -233,7 +233,10 @@ async def test_a_won_dispute_gives_the_money_back_once_and_a_lost_one_none(rig: 
     for event in [e for e in rig.fake.events if e["type"].startswith("issuing_dispute.")]:
         assert rig.fake.send(event) == 200  # every dispute event again
     assert await rig.available(worker) == 10_000 - 600
-    assert ((await _transaction(rig, won["id"])).dispute_status, (await _transaction(rig, lost["id"])).dispute_status) == (
+    assert (
+        (await _transaction(rig, won["id"])).dispute_status,
+        (await _transaction(rig, lost["id"])).dispute_status,
+    ) == (
         "won",
         "lost",
     )
