@@ -100,7 +100,7 @@ async def test_every_object_the_fake_emits_has_stripes_shape(rig: Rig) -> None:
     rig.act(several["id"], "capture", capture_amount=1_000, close_authorization=False)
     rig.act(several["id"], "capture", capture_amount=1_500)
     rig.fake.settle()
-    assert unlinked["authorization"] is None and unlinked["type"] == "refund" and unlinked["amount"] == 120
+    assert (unlinked["authorization"], unlinked["type"], unlinked["amount"]) == (None, "refund", 120)
     captured = rig.fake.authorizations[several["id"]]
     assert [t["amount"] for t in captured["transactions"]] == [-1_000, -1_500]
     assert {t["authorization"] for t in captured["transactions"]} == {several["id"]}

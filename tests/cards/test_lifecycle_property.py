@@ -318,11 +318,11 @@ class CardLifecycle(RuleBasedStateMachine):
         """Sum of captures, less refunds and the funds of won disputes, on the card, as Stripe has them."""
         mine = [t for t in self.fake.transactions.values() if t["card"] == card]
         won = sum(
-            d["amount"]
+            int(d["amount"])
             for d in self.fake.disputes.values()
             if d["status"] == "won" and self.fake.transactions[d["transaction"]]["card"] == card
         )
-        return -sum(t["amount"] for t in mine) - won
+        return -sum(int(t["amount"]) for t in mine) - won
 
     async def _check_books(self) -> None:
         await self._check_wallets(holds_too=False)
@@ -359,7 +359,8 @@ class CardLifecycle(RuleBasedStateMachine):
                 name = stripe_refund["merchant_data"]["name"]
                 assert any(c.card_id == refund.card_id and c.merchant_name == name for c in captures)
             purchase = await db.get(Purchase, refund.purchase_id)
-            assert purchase is not None and purchase.wallet_id == refund.wallet_id
+            assert purchase is not None
+            assert purchase.wallet_id == refund.wallet_id
 
 
 def _run(url: str, examples: int) -> None:
