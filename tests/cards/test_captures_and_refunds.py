@@ -3,6 +3,8 @@ refunds linked, unlinked, early and to match, and disputes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +12,9 @@ from cards import refunds, refunds_to_match
 from cards.errors import RefundDoesNotFit, RefundNotToMatch
 from cards.events import HANDLED_EVENT_TYPES
 from cards.models import CardAuthorization, CardTransaction
+from ledger.clock import local_date, month_start
+from reports.movements import net_spend_query, stream_movements
+from reports.period import Period
 from tests.cards.conftest import Rig
 from tests.wallet.support import Worker
 from wallet.access import Principal, load_principal
@@ -68,7 +73,18 @@ async def test_several_captures_on_one_authorization_each_take_their_part_and_th
             (1_500, purchase.id, 0),
             (2_000, purchase.id, 0),
         ]
+    assert await _reported(rig, purchase.id) == [2_000, 1_500, 500]  # every capture in the month's reports
     await rig.check_books()
+
+
+async def _reported(rig: Rig, purchase_id: int) -> list[int]:
+    """The purchase's movements in this month's reports (the Transparency file reads these)."""
+    period = Period(first=month_start(local_date(now_utc())), as_at=now_utc() + timedelta(minutes=1))
+    async with rig.county.session() as db:
+        moved = [m async for m in stream_movements(db, period, card_only=True) if m.purchase_id == purchase_id]
+        net = {int(p): int(n) for p, n in await db.execute(net_spend_query(period))}
+    assert net.get(purchase_id) == sum(m.amount for m in moved)
+    return [m.amount for m in moved]
 
 
 async def test_an_expired_authorization_releases_the_rest_of_a_partly_captured_hold(rig: Rig) -> None:
@@ -79,7 +95,9 @@ async def test_an_expired_authorization_releases_the_rest_of_a_partly_captured_h
     assert await rig.available(worker) == 9_000
     rig.act(auth["id"], "capture", capture_amount=2_000)  # captured late, after it expired
     assert await rig.available(worker) == 7_000
-    assert (await _purchase_of(rig, auth["id"])).captured_amount == 3_000
+    purchase = await _purchase_of(rig, auth["id"])
+    assert purchase.captured_amount == 3_000
+    assert sorted(await _reported(rig, purchase.id)) == [1_000, 2_000]
     await rig.check_books()
 
 
@@ -145,6 +163,7 @@ async def test_a_refund_two_purchases_could_take_is_to_match_until_the_key_worke
             db, who=who, refund_id=row.id, purchase_id=second_purchase.id, now=now_utc()
         )
     assert (await _purchase_of(rig, second["id"])).refunded_amount == 1_000
+    assert await _reported(rig, second_purchase.id) == [1_500, -1_000]
     assert (await _transaction(rig, refund["id"])).purchase_id == second_purchase.id
     assert await rig.available(worker) == 10_000 - 3_500 + 1_000  # not a penny twice
     async with rig.county.session() as db:
