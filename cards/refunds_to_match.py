@@ -21,7 +21,7 @@ from cards.payments import lock_wallet
 from cards.refund_links import sources_of
 from wallet import audit
 from wallet.access import Principal
-from wallet.errors import NotFound
+from wallet.errors import NotAllowed, NotFound
 from wallet.models import Purchase, Wallet
 
 
@@ -65,8 +65,10 @@ async def assign_refund(
     """Say which card purchase of the same wallet a refund to match came from."""
     refund = await db.get(CardTransaction, refund_id)
     wallet = await lock_wallet(db, refund.wallet_id) if refund is not None and refund.kind == "refund" else None
-    if refund is None or wallet is None or not _may_see(who, wallet):
+    if refund is None or wallet is None or not (_may_see(who, wallet) or wallet.team_id in who.managed_team_ids):
         raise NotFound(f"no card refund {refund_id}")
+    if not (wallet.person_id == who.person_id or who.has("finance")):
+        raise NotAllowed("only the key worker whose wallet it is, or finance, matches a card refund")
     if await refunds.state_of(db, refund) != refunds.TO_MATCH:
         raise RefundNotToMatch("the refund is on its purchase already, or still waiting for its capture")
     purchase = await db.get(Purchase, purchase_id)
