@@ -1,15 +1,14 @@
 """Stripe's transactions (``issuing_transaction.created/updated``): captures and refunds.
 
-A capture takes the authorization's hold (partial: the rest goes back; over: the excess is
-flagged, from the wallet as far as it covers and from the overspend receivable beyond). A
-capture with no hold left (forced, a second capture, after expiry, before its authorization
-arrived) is ``ledger.capture_without_hold``: the same shape, the wallet paying what its
-available balance covers and the overspend receivable the rest as a flagged excess, recorded
-on the transaction as its overspend; the purchase points at the hold it made, if nothing was
-captured on its own. A refund is mapped by card: it hands back one of the card's captures
-(its own authorization's first, then the newest; for a capture the wallet paid none of, its
-excess back to the overspend receivable) and with none comes back to the wallet from card
-clearing.
+A capture takes the authorization's open holds (several, after increments, taken as one):
+partly (on an authorization still open, the rest stays held for the captures to come, and goes
+back when Stripe closes it) or above them (the excess flagged, from the wallet as far as it
+covers and from the overspend receivable beyond). A capture with no hold left (forced, after
+expiry, before its authorization arrived) is ``ledger.capture_without_hold``: the same shape,
+the wallet paying what its available balance covers and the overspend receivable the rest as
+a flagged excess, recorded on the transaction as its overspend. Every capture of an
+authorization pays its one purchase. A capture may let refunds that waited for it, or that
+its merchant's purchases change, settle again. Refunds: ``cards.refunds``.
 
 Every ledger transfer a Stripe transaction makes has an id beginning ``card:<ipi_…>:``, which
 is what ``cards.reconciliation`` matches against.
