@@ -24,25 +24,15 @@ import stripe
 
 from api.settings import Settings
 from cards.errors import CardIssuerUnavailable
+from cards.events import HANDLED_EVENT_TYPES
 from cards.issuer import CardType
 
 #: The one API version Tide speaks, everywhere: client, authorization answers, webhook endpoints.
 API_VERSION = "2026-10-28.endive"
 #: Seconds a signed request stays acceptable (replays after that are refused).
 SIGNATURE_TOLERANCE = 300
-ISSUING_EVENT_TYPES = (
-    "issuing_authorization.created",
-    "issuing_authorization.updated",
-    "issuing_transaction.created",
-    "issuing_transaction.updated",
-    "issuing_card.created",
-    "issuing_card.updated",
-    "issuing_cardholder.created",
-    "issuing_cardholder.updated",
-    "issuing_dispute.created",
-    "issuing_dispute.updated",
-    "issuing_dispute.closed",
-)
+#: The events ``wallet stripe sync`` lists: every type Tide applies (``cards.events``).
+ISSUING_EVENT_TYPES = HANDLED_EVENT_TYPES
 
 
 class SignatureInvalid(Exception):

@@ -58,7 +58,7 @@ async def apply_authorization(
         outcome = f"authorization {status}"
     purchase = await db.get(Purchase, row.purchase_id) if row.purchase_id is not None else None
     holds = await open_holds(db, stripe_id)
-    if not approved or status in ("reversed", "expired"):
+    if not approved or status in TERMINAL:  # closed: captured as far as it will be; the rest goes back
         for decision in holds:
             await release_hold(db, decision, now=now)
         if purchase is not None and purchase.status == "held" and not captures:
@@ -68,12 +68,27 @@ async def apply_authorization(
             outcome += f"; released {len(holds)} hold(s)"
     elif status == "pending" and amount > 0 and not captures and not await any_hold(db, stripe_id):
         outcome += await _stand_in_hold(db, obj, row=row, wallet=wallet, event_id=event_id, amount=amount, now=now)
-    elif status == "pending" and amount > 0 and not captures and holds:
+    elif status == "pending" and holds:
         outcome += await _follow_amount(
-            db, row=row, holds=holds, purchase=purchase, event_id=event_id, amount=amount, now=now
+            db, row=row, holds=holds, purchase=purchase, event_id=event_id, amount=_to_hold(obj, captures), now=now
         )
     await db.flush()
     return outcome
+
+
+def _to_hold(obj: Mapping[str, Any], captures: Sequence[CardTransaction]) -> int:
+    """What Tide should hold for the authorization as this event has it: what Stripe still
+    authorizes, plus its captures Tide has not seen yet (they will take from the hold), less
+    captures Tide has seen that came after this state (they took from it already)."""
+    listed = {
+        str(t.get("id")): abs(int(t.get("amount") or 0))
+        for t in obj.get("transactions") or []
+        if isinstance(t, Mapping) and t.get("type") == "capture"
+    }
+    seen = {t.stripe_id: t.amount for t in captures if t.kind == "capture"}
+    coming = sum(amount for stripe_id, amount in listed.items() if stripe_id not in seen)
+    later = sum(amount for stripe_id, amount in seen.items() if stripe_id not in listed)
+    return max(0, int(obj.get("amount") or 0) + coming - later)
 
 
 def _unasked(
@@ -121,14 +136,19 @@ async def _follow_amount(
     amount: int,
     now: datetime,
 ) -> str:
-    """A pending authorization whose amount went down (a partial reversal): hold only what is
-    still authorized. The holds are released and one hold for the new amount placed, under the
-    wallet's lock, so nothing else can take the money in between."""
+    """A pending authorization whose amount went down (a partial reversal, or a capture of
+    part of it): hold only what is still authorized and still to be captured. The holds are
+    released and one hold for the new amount placed, under the wallet's lock, so nothing else
+    can take the money in between."""
     held = sum(decision.amount for decision in holds)
+    if amount > held and row.approved:
+        return await _hold_more(db, row=row, event_id=event_id, amount=amount - held, now=now)
     if amount >= held:
         return ""
     for decision in holds:
         await release_hold(db, decision, now=now)
+    if amount <= 0:
+        return f"; nothing left authorized: {held}p back"
     wallet = await db.get(Wallet, row.wallet_id)
     if wallet is None:  # pragma: no cover - the foreign key guarantees it
         return "; no wallet"
@@ -156,9 +176,41 @@ async def _follow_amount(
             created_at=now,
         )
     )
-    if purchase is not None and purchase.status == "held":
+    if purchase is not None and purchase.status == "held" and purchase.captured_amount == 0:
         purchase.amount, purchase.updated_at = amount, now
     return f"; partly reversed: {held - amount}p back, {amount}p still held"
+
+
+async def _hold_more(db: AsyncSession, *, row: CardAuthorization, event_id: str, amount: int, now: datetime) -> str:
+    """Stripe authorized more than Tide holds (an increment approved without Tide, as a
+    stand-in or on a timeout): hold the difference, if the wallet can cover it."""
+    wallet = await db.get(Wallet, row.wallet_id)
+    if wallet is None:  # pragma: no cover - the foreign key guarantees it
+        return "; no wallet"
+    hold_id = f"card:{event_id}:more"
+    outcome = await place_card_hold(
+        db,
+        hold_id=hold_id,
+        wallet=wallet,
+        amount=amount,
+        memo=f"card authorization {row.stripe_id} (increased)",
+        now=now,
+    )
+    db.add(
+        CardDecision(
+            event_id=event_id,
+            authorization_stripe_id=row.stripe_id,
+            source="webhook",
+            decided=True,
+            approved=True,
+            amount=amount,
+            reasons=["increased_without_tide"],
+            hold_transfer_id=hold_id if outcome.accepted else None,
+            settled=False,
+            created_at=now,
+        )
+    )
+    return f"; {amount}p more held" if outcome.accepted else "; an increase the wallet cannot cover"
 
 
 async def _stand_in_hold(

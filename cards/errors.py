@@ -19,3 +19,23 @@ class CardIssuerUnavailable(CardError):
     """The card issuer (Stripe) could not be reached or refused the request; nothing changed."""
 
     code = "card_issuer_unavailable"
+
+
+class EventBeforeItsObject(CardError):
+    """A Stripe event about an object Tide has not recorded yet (a dispute before its
+    transaction): nothing is applied, and the event is delivered (or synced) again later."""
+
+    code = "event_before_its_object"
+
+
+class RefundNotToMatch(CardError):
+    """Only a card refund still to match is assigned to a purchase, once."""
+
+    code = "refund_not_to_match"
+
+
+class RefundDoesNotFit(CardError):
+    """A refund is assigned only to a card purchase of the same wallet that can take all of
+    it (what it captured less what came back already)."""
+
+    code = "refund_does_not_fit"

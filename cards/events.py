@@ -7,7 +7,8 @@ about one wallet are applied one after the other whichever process receives them
 * Authorizations (``issuing_authorization.created/updated``): ``cards.authorizations``.
 * Transactions (``issuing_transaction.created/updated``), captures and refunds:
   ``cards.transactions``.
-* Disputes, cards and cardholders update their rows (here).
+* Disputes (``issuing_dispute.*``): ``cards.disputes``.
+* Cards and cardholders update their rows (here).
 """
 
 from __future__ import annotations
@@ -20,18 +21,31 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.authorizations import apply_authorization
-from cards.models import Cardholder, CardTransaction, StripeEvent
+from cards.disputes import apply_dispute
+from cards.models import Cardholder, StripeEvent
 from cards.payments import find_card, id_of
 from cards.transactions import apply_transaction
 from ledger.operations import insert_ignoring_conflict
 
-HANDLED_PREFIXES = (
-    "issuing_authorization.",
-    "issuing_transaction.",
-    "issuing_card.",
-    "issuing_cardholder.",
-    "issuing_dispute.",
+#: Every asynchronous event type Tide applies (``wallet stripe sync`` lists exactly these;
+#: ``issuing_authorization.request`` is answered by the till, never here).
+HANDLED_EVENT_TYPES = (
+    "issuing_authorization.created",
+    "issuing_authorization.updated",
+    "issuing_transaction.created",
+    "issuing_transaction.updated",
+    "issuing_card.created",
+    "issuing_card.updated",
+    "issuing_cardholder.created",
+    "issuing_cardholder.updated",
+    "issuing_dispute.created",
+    "issuing_dispute.updated",
+    "issuing_dispute.submitted",
+    "issuing_dispute.closed",
+    "issuing_dispute.funds_reinstated",
+    "issuing_dispute.funds_rescinded",
 )
+HANDLED_PREFIXES = tuple(sorted({kind.split(".")[0] + "." for kind in HANDLED_EVENT_TYPES}))
 
 
 async def apply_event(db: AsyncSession, *, event: Mapping[str, Any], now: datetime) -> str:
@@ -58,7 +72,7 @@ async def apply_event(db: AsyncSession, *, event: Mapping[str, Any], now: dateti
     elif kind.startswith("issuing_transaction."):
         outcome = await apply_transaction(db, obj, now=now)
     elif kind.startswith("issuing_dispute."):
-        outcome = await _apply_dispute(db, obj)
+        outcome = await apply_dispute(db, obj, kind=kind, now=now)
     elif kind.startswith("issuing_card."):
         outcome = await _apply_card(db, obj, now=now)
     elif kind.startswith("issuing_cardholder."):
@@ -67,17 +81,6 @@ async def apply_event(db: AsyncSession, *, event: Mapping[str, Any], now: dateti
         outcome = "ignored"
     await db.execute(update(StripeEvent).where(StripeEvent.id == str(event["id"])).values(outcome=outcome[:200]))
     return outcome
-
-
-async def _apply_dispute(db: AsyncSession, obj: Mapping[str, Any]) -> str:
-    transaction_id = id_of(obj.get("transaction"))
-    txn = (
-        await db.execute(select(CardTransaction).where(CardTransaction.stripe_id == transaction_id))
-    ).scalar_one_or_none()
-    if txn is None:
-        return "dispute on a transaction not seen yet"
-    txn.dispute_status = str(obj.get("status") or "unsubmitted")[:20]
-    return f"dispute {txn.dispute_status}"
 
 
 async def _apply_card(db: AsyncSession, obj: Mapping[str, Any], *, now: datetime) -> str:

@@ -113,7 +113,12 @@ class CardDecision(Base):
 
 
 class CardTransaction(Base):
-    """A Stripe Issuing transaction: money that moved (a capture) or came back (a refund)."""
+    """A Stripe Issuing transaction: money that moved (a capture) or came back (a refund).
+
+    A refund is in one of three states, read from its columns: *waiting* for the capture of the
+    authorization it names (no ledger operation yet), *to match* (the money is back in the
+    wallet, ``purchase_id`` empty: a person says which purchase it was for), or *linked* to
+    the purchase it came from."""
 
     __tablename__ = "card_transactions"
     __table_args__ = (
@@ -121,6 +126,7 @@ class CardTransaction(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("overspend >= 0 AND overspend <= amount", name="overspend_within_amount"),
         Index("ix_card_transactions_card_created", "card_id", "created_at"),
+        Index("ix_card_transactions_card_merchant", "card_id", "merchant_network_id"),
     )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     stripe_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -133,6 +139,8 @@ class CardTransaction(Base):
     authorization_stripe_id: Mapped[str | None] = mapped_column(String(64), index=True)
     merchant_name: Mapped[str] = mapped_column(String(200))
     merchant_category: Mapped[str] = mapped_column(String(80))
+    #: The card network's id for the merchant (``merchant_data.network_id``): refunds match on it.
+    merchant_network_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(TZ)
     #: The ledger operation it became (the capture, refund or allocation transfer's id).
     ledger_transfer_id: Mapped[str | None] = mapped_column(String(100))

@@ -1,15 +1,14 @@
 """Stripe's transactions (``issuing_transaction.created/updated``): captures and refunds.
 
-A capture takes the authorization's hold (partial: the rest goes back; over: the excess is
-flagged, from the wallet as far as it covers and from the overspend receivable beyond). A
-capture with no hold left (forced, a second capture, after expiry, before its authorization
-arrived) is ``ledger.capture_without_hold``: the same shape, the wallet paying what its
-available balance covers and the overspend receivable the rest as a flagged excess, recorded
-on the transaction as its overspend; the purchase points at the hold it made, if nothing was
-captured on its own. A refund is mapped by card: it hands back one of the card's captures
-(its own authorization's first, then the newest; for a capture the wallet paid none of, its
-excess back to the overspend receivable) and with none comes back to the wallet from card
-clearing.
+A capture takes the authorization's open holds (several, after increments, taken as one):
+partly (on an authorization still open, the rest stays held for the captures to come, and goes
+back when Stripe closes it) or above them (the excess flagged, from the wallet as far as it
+covers and from the overspend receivable beyond). A capture with no hold left (forced, after
+expiry, before its authorization arrived) is ``ledger.capture_without_hold``: the same shape,
+the wallet paying what its available balance covers and the overspend receivable the rest as
+a flagged excess, recorded on the transaction as its overspend. Every capture of an
+authorization pays its one purchase. A capture may let refunds that waited for it, or that
+its merchant's purchases change, settle again. Refunds: ``cards.refunds``.
 
 Every ledger transfer a Stripe transaction makes has an id beginning ``card:<ipi_…>:``, which
 is what ``cards.reconciliation`` matches against.
@@ -25,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
-from cards.holds import open_holds, release_hold
+from cards import refunds
+from cards.holds import gather_holds, keep_rest_held, open_holds
 from cards.merchants import merchant_of
 from cards.models import CardAuthorization, CardDecision, CardTransaction
 from cards.payments import (
@@ -37,7 +37,6 @@ from cards.payments import (
     purchase_for_payment,
     transactions_of,
 )
-from ledger.operations import load_transfer, returned_so_far
 from wallet import audit
 from wallet.budgets import house_accounts
 from wallet.models import Purchase, Wallet
@@ -62,6 +61,7 @@ async def apply_transaction(db: AsyncSession, obj: Mapping[str, Any], *, now: da
     if kind not in ("capture", "refund") or amount == 0:
         return f"nothing to apply for a {kind} of {amount}p"
     name, slug, _ = merchant_of(obj)
+    network_id = str((obj.get("merchant_data") or {}).get("network_id") or "")[:40] or None
     authorization_id = id_of(obj.get("authorization"))
     txn = CardTransaction(
         stripe_id=stripe_id,
@@ -73,14 +73,20 @@ async def apply_transaction(db: AsyncSession, obj: Mapping[str, Any], *, now: da
         authorization_stripe_id=authorization_id,
         merchant_name=name[:200],
         merchant_category=slug[:80],
+        merchant_network_id=network_id,
         created_at=moment_of(obj.get("created")),
         overspend=0,
     )
     if kind == "capture":
         outcome = await _capture(db, obj, txn=txn, wallet=wallet, now=now)
+        db.add(txn)
+        await db.flush()
+        for moved in await refunds.after_capture(db, capture=txn, wallet=wallet, now=now):
+            outcome += f"; {moved}"
     else:
-        outcome = await _refund(db, txn=txn, wallet=wallet, now=now)
-    db.add(txn)
+        db.add(txn)
+        await db.flush()
+        outcome = await refunds.apply_refund(db, refund=txn, wallet=wallet, now=now)
     await db.flush()
     await audit.record(
         db,
@@ -109,9 +115,10 @@ async def _capture(
             )
         ).scalar_one_or_none()
     holds = await open_holds(db, txn.authorization_stripe_id) if txn.authorization_stripe_id else []
-    outcome = await _capture_hold(db, txn=txn, holds=holds, overspend_account=overspend_account, now=now)
+    outcome = await _capture_hold(
+        db, txn=txn, holds=holds, authorization=authorization, overspend_account=overspend_account, now=now
+    )
     how = "captured the hold" if outcome is not None else ""
-    unheld: str | None = None  # the hold the ledger made for a capture that had none
     if outcome is None:
         # A hold's capture declined above has claimed the usual id: the late capture needs its own.
         transfer_id = f"{prefix}:capture:late" if holds else f"{prefix}:capture"
@@ -124,51 +131,57 @@ async def _capture(
             overspend_account=overspend_account,
             now=now,
         )
-        unheld = next(t.id for t in outcome.transfers if t.kind == "hold")
         how = "captured without a hold"
     txn.ledger_transfer_id = outcome.transfer_id
     purchase = await _purchase_of_capture(db, obj, txn=txn, wallet=wallet, authorization=authorization, now=now)
     if purchase is not None:
-        _pay(purchase, txn=txn, outcome=outcome, unheld=unheld, now=now)
+        _pay(purchase, txn=txn, outcome=outcome, now=now)
     flagged = f"; {txn.overspend}p to the overspend receivable (flagged)" if txn.overspend else ""
     return how + flagged
 
 
 async def _capture_hold(
-    db: AsyncSession, *, txn: CardTransaction, holds: Sequence[CardDecision], overspend_account: int, now: datetime
+    db: AsyncSession,
+    *,
+    txn: CardTransaction,
+    holds: Sequence[CardDecision],
+    authorization: CardAuthorization | None,
+    overspend_account: int,
+    now: datetime,
 ) -> ledger.Outcome | None:
-    """Capture the authorization's first open hold (any others go back to the wallet), or
-    ``None`` when there is none, or the sweeper expired it first."""
-    if not holds:
+    """Capture the authorization's open holds (several, after increments, taken as one), or
+    ``None`` when there is none, or the sweeper expired it first. A capture of part of the
+    hold on an authorization still open keeps the rest held for the captures to come (it is
+    released when Stripe closes the authorization)."""
+    hold = await gather_holds(db, holds, key=txn.stripe_id, now=now)
+    if hold is None:
         return None
-    for other in holds[1:]:
-        await release_hold(db, other, now=now)
-    first = holds[0]
     outcome = await ledger.capture(
         db,
         transfer_id=f"card:{txn.stripe_id}:capture",
-        hold_id=str(first.hold_transfer_id),
+        hold_id=str(hold.hold_transfer_id),
         amount=txn.amount,
         overspend_account_id=overspend_account,
         memo=f"card capture {txn.stripe_id}",
         now=now,
     )
-    first.settled = True
+    hold.settled = True
     if not outcome.accepted:
         return None  # the sweeper expired it first: new money (a capture without a hold)
     txn.overspend = sum(t.amount for t in outcome.transfers if t.debit_account_id == overspend_account)
+    rest = hold.amount - txn.amount
+    if rest > 0 and authorization is not None and authorization.status == "pending":
+        await keep_rest_held(db, authorization=authorization, key=txn.stripe_id, amount=rest, now=now)
     return outcome
 
 
-def _pay(
-    purchase: Purchase, *, txn: CardTransaction, outcome: ledger.Outcome, unheld: str | None, now: datetime
-) -> None:
+def _pay(purchase: Purchase, *, txn: CardTransaction, outcome: ledger.Outcome, now: datetime) -> None:
     """The purchase the capture pays for: captured (the overspend flagged), pointing at the
     ledger's transfers the reports read."""
-    if unheld is not None and purchase.captured_amount == 0:
-        # Nothing was captured on the purchase's own hold (it expired, or never was): its
-        # spend is what hangs on the ledger's new hold, which is where the reports look.
-        purchase.hold_transfer_id = unheld
+    if purchase.captured_amount == 0:
+        # Its first capture: the hold it took (the till's, one placed again after increments,
+        # or the ledger's own for a capture with none) is where the reports look.
+        purchase.hold_transfer_id = next(t.pending_id for t in outcome.transfers if t.pending_id is not None)
     txn.purchase_id = purchase.id
     purchase.captured_amount += txn.amount
     purchase.capture_transfer_id = purchase.capture_transfer_id or _paid_from(outcome)
@@ -251,71 +264,3 @@ async def _capture_without_hold(
         t.amount for t in captured.transfers if t.kind == "excess" and t.debit_account_id == overspend_account
     )
     return captured
-
-
-async def _refundable(db: AsyncSession, operation: str) -> ledger.Transfer:
-    """What a refund of a card capture hands back: the capture from the wallet or, for a capture
-    the wallet paid none of, its flagged excess (so the refund repays the overspend receivable)."""
-    try:
-        return await load_transfer(db, operation, kinds=("capture",))
-    except ledger.TransferNotFound:
-        return await load_transfer(db, f"{operation}:overspend", kinds=("excess",))
-
-
-async def _refund(db: AsyncSession, *, txn: CardTransaction, wallet: Wallet, now: datetime) -> str:
-    """Map a refund by card: it hands back one capture on the card that can take all of it (its
-    own authorization's first, then the newest); with none, it comes back to the wallet from
-    card clearing (an unlinked refund). Either way it is one ledger operation."""
-    operation = f"card:{txn.stripe_id}:refund"
-    captures = (
-        (
-            await db.execute(
-                select(CardTransaction)
-                .where(
-                    CardTransaction.card_id == txn.card_id,
-                    CardTransaction.kind == "capture",
-                    CardTransaction.ledger_transfer_id.is_not(None),
-                )
-                .order_by(CardTransaction.created_at.desc(), CardTransaction.id.desc())
-            )
-        )
-        .scalars()
-        .all()
-    )
-    own = [
-        c for c in captures if txn.authorization_stripe_id and c.authorization_stripe_id == txn.authorization_stripe_id
-    ]
-    for capture in [*own, *(c for c in captures if c not in own)]:
-        original = await _refundable(db, str(capture.ledger_transfer_id))
-        if original.amount - await returned_so_far(db, original.id) < txn.amount:
-            continue
-        outcome = await ledger.refund(
-            db,
-            transfer_id=operation,
-            capture_id=original.id,
-            amount=txn.amount,
-            memo=f"card refund {txn.stripe_id}",
-            now=now,
-        )
-        outcome.raise_if_declined()
-        txn.ledger_transfer_id = operation
-        purchase = await db.get(Purchase, capture.purchase_id) if capture.purchase_id is not None else None
-        if purchase is not None:
-            purchase.refunded_amount = min(purchase.captured_amount, purchase.refunded_amount + txn.amount)
-            purchase.status = "refunded" if purchase.refunded_amount >= purchase.captured_amount else "partly_refunded"
-            purchase.updated_at = now
-            txn.purchase_id = purchase.id
-        return f"refunded capture {capture.stripe_id}"
-    clearing, _ = await house_accounts(db)
-    outcome = await ledger.allocate(
-        db,
-        transfer_id=operation,
-        from_account_id=clearing,
-        to_account_id=wallet.account_id,
-        amount=txn.amount,
-        memo=f"card refund {txn.stripe_id} with no capture on the card to return",
-        now=now,
-    )
-    outcome.raise_if_declined()
-    txn.ledger_transfer_id = operation
-    return "unlinked refund returned to the wallet"

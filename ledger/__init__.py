@@ -34,8 +34,8 @@ Concurrency on PostgreSQL
 Public API - every function takes the caller's connection or session first and keyword-only
 arguments after it, runs inside the caller's transaction and never commits:
     ``open_account``, ``find_account``, ``allocate``, ``place_hold``, ``capture``,
-    ``capture_without_hold``, ``release``, ``expire_due_holds``, ``refund``, ``reverse``, ``balance``,
-    ``close_period``, ``is_closed``, ``verify``. Money-moving functions return an
+    ``capture_without_hold``, ``release``, ``expire_due_holds``, ``refund``, ``refund_across``,
+    ``reverse``, ``balance``, ``close_period``, ``is_closed``, ``verify``. Money-moving functions return an
     ``Outcome`` (accepted with its transfers, or declined with a code; ``replayed`` on a
     repeat); malformed requests raise a ``LedgerError`` subclass from ``ledger.errors``.
 """
@@ -59,7 +59,7 @@ from ledger.errors import (
 )
 from ledger.holds import capture, expire_due_holds, expiry_id, place_hold, release
 from ledger.periods import close_period, is_closed
-from ledger.transfers import allocate, refund, reverse
+from ledger.transfers import allocate, refund, refund_across, reverse
 from ledger.types import Account, Balance, Finding, Outcome, Transfer
 from ledger.unheld import capture_without_hold
 from ledger.verify import verify
@@ -96,6 +96,7 @@ __all__ = [
     "open_account",
     "place_hold",
     "refund",
+    "refund_across",
     "release",
     "reverse",
     "verify",

@@ -7,6 +7,7 @@ Concurrent refunds of one capture are serialised by locking the capture's row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -172,4 +173,55 @@ async def _hand_back(
         memo=memo,
         **links,
     )
+    return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)
+
+
+async def refund_across(
+    db: Db,
+    *,
+    transfer_id: str,
+    parts: Sequence[tuple[str, int]],
+    memo: str | None = None,
+    accounting_date: date | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """One refund handed back across several captures (``parts``: capture id and pence),
+    as one operation: all of it or none. The first transfer takes ``transfer_id``, the
+    others ``<transfer_id>:2``, ``:3``… Declined with ``refund_exceeds_capture`` when any
+    part would pass what is left of its capture."""
+    check_id(transfer_id)
+    now = as_utc(now)
+    amounts = [check_amount(amount) for _, amount in parts]
+    if not parts or len({capture for capture, _ in parts}) != len(parts):
+        raise errors.InvalidTransfer("a refund across captures names each capture once, at least one")
+    request = {"parts": [[capture, amount] for capture, amount in parts], "memo": memo}
+    replay = await claim(db, operation_id=transfer_id, kind="refund", request=request, now=now)
+    if replay is not None:
+        return replay
+    originals = [await load_transfer(db, capture, kinds=("capture", "excess"), lock=True) for capture, _ in parts]
+    for original, amount in zip(originals, amounts, strict=True):
+        if amount > original.amount - await returned_so_far(db, original.id):
+            return await decline(db, operation_id=transfer_id, error=errors.RefundExceedsCapture)
+    for number, (original, amount) in enumerate(zip(originals, amounts, strict=True), start=1):
+        payer = await account_info(db, original.credit_account_id)
+        payee = await account_info(db, original.debit_account_id)
+        same_ledger(payer, payee)
+        if not await apply_legs(
+            db, [Leg(payer, debits_posted=amount, check_limit=True), Leg(payee, credits_posted=amount)]
+        ):  # pragma: no cover - a capture's payer is card clearing, which has no limit
+            raise errors.InsufficientFunds(f"refund {transfer_id} could not be paid back")
+        await insert_transfer(
+            db,
+            id=transfer_id if number == 1 else f"{transfer_id}:{number}",
+            operation_id=transfer_id,
+            ledger=original.ledger,
+            kind="refund",
+            debit_account_id=payer.id,
+            credit_account_id=payee.id,
+            amount=amount,
+            accounting_date=accounting_date or accounting_date_of(now),
+            recorded_at=now,
+            memo=memo,
+            refund_of_id=original.id,
+        )
     return await load_outcome(db, operation_id=transfer_id, outcome="applied", replayed=False)

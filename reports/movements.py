@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Select, Subquery, and_, case, column, exists, func, literal, or_, select, table, union_all
 from sqlalchemy.orm import aliased
 
 from ledger.operations import Db
@@ -53,6 +53,23 @@ class Movement:
     merchant_category: str | None
 
 
+#: Card captures: each names the purchase it paid for. A purchase captured several times (a
+#: hotel's or a shop's captures on one authorization, a late capture after its hold expired)
+#: has captures from holds other than its own; they are counted as the purchase's.
+_card_captures = table("card_transactions", column("kind"), column("ledger_transfer_id"), column("purchase_id"))
+
+
+def _purchase_holds() -> Subquery:
+    """``(operation, purchase_hold)``: the hold of the purchase each card capture paid for."""
+    c = _card_captures.c
+    return (
+        select(c.ledger_transfer_id.label("operation"), Purchase.hold_transfer_id.label("purchase_hold"))
+        .join(Purchase, Purchase.id == c.purchase_id)
+        .where(c.kind == "capture", c.ledger_transfer_id.is_not(None))
+        .subquery("purchase_holds")
+    )
+
+
 def _month_transfers(period: Period) -> Subquery:
     """The month's captures, excesses, refunds and reversals of captures, each with the hold of
     the purchase it belongs to: captures straight from their hold, the others through the
@@ -61,12 +78,20 @@ def _month_transfers(period: Period) -> Subquery:
     original = aliased(transfers, name="original")
     dated = (t.accounting_date >= period.first, t.accounting_date < period.end, t.recorded_at <= period.as_at)
     columns = (t.id, t.operation_id, t.kind, t.accounting_date, t.flagged)
-    captures = select(*columns, t.amount.label("amount"), t.pending_id.label("hold_id")).where(
-        t.kind.in_(("capture", "excess")), *dated
+    own, theirs = _purchase_holds(), _purchase_holds()
+    captures = (
+        select(*columns, t.amount.label("amount"), func.coalesce(own.c.purchase_hold, t.pending_id).label("hold_id"))
+        .outerjoin(own, own.c.operation == t.operation_id)
+        .where(t.kind.in_(("capture", "excess")), *dated)
     )
     handed_back = (
-        select(*columns, (-t.amount).label("amount"), original.c.pending_id.label("hold_id"))
+        select(
+            *columns,
+            (-t.amount).label("amount"),
+            func.coalesce(theirs.c.purchase_hold, original.c.pending_id).label("hold_id"),
+        )
         .join(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
+        .outerjoin(theirs, theirs.c.operation == original.c.operation_id)
         .where(
             t.kind.in_(("refund", "reversal")),
             # A reversal counts only when it corrects a capture or an excess.
@@ -189,12 +214,18 @@ def _posted(period: Period, *, span: Span) -> Subquery:
     dated.append(t.accounting_date < (period.first if span == "before" else period.end))
     if span == "month":
         dated.append(t.accounting_date >= period.first)
-    captures = select(t.pending_id.label("hold_id"), t.amount.label("amount")).where(
-        t.kind.in_(("capture", "excess")), *dated
+    own, theirs = _purchase_holds(), _purchase_holds()
+    captures = (
+        select(func.coalesce(own.c.purchase_hold, t.pending_id).label("hold_id"), t.amount.label("amount"))
+        .outerjoin(own, own.c.operation == t.operation_id)
+        .where(t.kind.in_(("capture", "excess")), *dated)
     )
     handed_back = (
-        select(original.c.pending_id.label("hold_id"), (-t.amount).label("amount"))
+        select(
+            func.coalesce(theirs.c.purchase_hold, original.c.pending_id).label("hold_id"), (-t.amount).label("amount")
+        )
         .join(original, original.c.id == func.coalesce(t.refund_of_id, t.reverses_id))
+        .outerjoin(theirs, theirs.c.operation == original.c.operation_id)
         .where(
             t.kind.in_(("refund", "reversal")),
             or_(t.kind == "refund", original.c.kind.in_(("capture", "excess"))),

@@ -10,7 +10,8 @@ delivers it again (events are deduplicated by id). Neither is in the OpenAPI: th
 Stripe's, signed, not the app's API.
 
 Under ``/api/v1``: the cards one may see, issuing a card on a wallet, freezing, unfreezing,
-cancelling and replacing it, and linking a card purchase to its family and needs.
+cancelling and replacing it, linking a card purchase to its family and needs, and matching
+a card refund to the purchase it came from.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from api.routes.purchases import purchase_read
 from api.schemas import Id
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
-from cards import events, fast_till, issuing, linking, till
+from cards import events, fast_till, issuing, linking, refunds_to_match, till
 from cards.answers import CardAnswer, decline
 from cards.issuer import CardIssuer
 from cards.models import Card
@@ -182,6 +183,28 @@ class CardReplace(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "lost"}]})
 
     reason: Literal["lost", "stolen", "damaged", "expired"]
+
+
+class RefundToMatchRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="Tide's id of the card refund")
+    wallet_id: int
+    amount: int = Field(description="pence back in the wallet")
+    merchant_name: str
+    created_at: datetime
+
+
+class RefundAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"purchase_id": 1}]})
+
+    purchase_id: int = Field(ge=1, le=MAX_ID)
+
+
+class RefundAssigned(BaseModel):
+    id: int
+    purchase_id: int
+    amount: int
 
 
 class PurchaseLink(BaseModel):
@@ -331,6 +354,32 @@ class CardController(Controller):
             db, who=who, purchase_id=purchase_id, family_id=data.family_id, need_ids=data.need_ids, now=now
         )
         return PurchaseRead.model_validate(await purchase_read(db, who, row))
+
+    @get("/card-refunds/to-match", summary="Card refunds waiting to be matched to their purchase", responses=problems())
+    async def refunds_to_match(self, db: DbDep, who: WhoDep) -> list[RefundToMatchRead]:
+        found = await refunds_to_match.refunds_to_match(db, who=who)
+        return [RefundToMatchRead.model_validate(row) for row in found]
+
+    @post(
+        "/card-refunds/{refund_id:int}/purchase",
+        summary="Say which card purchase a refund to match came from",
+        responses=problems(404, 409),
+        status_code=200,
+    )
+    @idempotent(status_code=200)
+    async def assign_refund(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        refund_id: PathId,
+        data: Annotated[RefundAssign, body(RefundAssign)],
+    ) -> RefundAssigned:
+        row = await refunds_to_match.assign_refund(
+            db, who=who, refund_id=refund_id, purchase_id=data.purchase_id, now=now
+        )
+        return RefundAssigned(id=row.id, purchase_id=data.purchase_id, amount=row.amount)
 
 
 ROUTES: list[ControllerRouterHandler] = [stripe_authorization, stripe_webhook, CardController]

@@ -30,6 +30,7 @@ county is this module's own, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import re
 import uuid
@@ -48,6 +49,7 @@ from api.jobs import JobContext, review_receipts
 from ledger.database import create_engine
 from tests import databases, receipt_files
 from tests.api.conftest import SMALL_COUNTY, settings_for
+from tests.cards.fake_stripe import templates
 from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
 from wallet.clock import LONDON, now_utc
@@ -153,6 +155,9 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/cards/{card_id}/replacement":           (401, OK,  404, OK,  404, 403, 403, OK),
     # Only the key worker who paid says which family a card purchase was for.
     "POST /api/v1/purchases/{purchase_id}/family":        (401, OK,  404, 403, 404, 403, 403, 403),
+    # A card refund to match: the key worker whose wallet it is, or finance, says where it goes.
+    "GET /api/v1/card-refunds/to-match":                  (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /api/v1/card-refunds/{refund_id}/purchase":     (401, OK,  404, 403, 404, OK,  403, 403),
     # Approvals: the worker asks; their team's managers decide; finance may give a second approval.
     "POST /api/v1/approvals":                             (401, OK,  404, 403, 404, 404, 403, 403),
     "GET /api/v1/approvals":                              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -600,6 +605,38 @@ async def fresh_card_purchase(scene: Scene, target: str, _account: str | None) -
     return Call(ids={"purchase_id": max(waiting)}, json={"family_id": patch.family_id, "need_ids": [patch.need_id]})
 
 
+def _card_transaction(card: str, kind: str, amount: int, *, authorization: str | None, merchant: str) -> dict[str, Any]:
+    """Stripe's ``issuing_transaction.created`` for a card transaction, shaped as its example."""
+    txn = copy.deepcopy(templates()["issuing.transaction"])
+    txn.update(
+        id=f"ipi_matrix{uuid.uuid4().hex[:16]}", type=kind, amount=-amount if kind == "capture" else amount,
+        card=card, authorization=authorization, created=int(now_utc().timestamp()), currency="gbp",
+    )  # fmt: skip
+    txn["merchant_data"].update(name=merchant, network_id=None, category="shoe_stores", category_code="5661")
+    event = request_event(card, amount)
+    event.update(type="issuing_transaction.created", data={"object": txn})
+    return event
+
+
+async def fresh_refund_to_match(scene: Scene, target: str, _account: str | None) -> Call:
+    """A card purchase captured, and a refund from a merchant Tide never paid, to match to it."""
+    stripe_card = str((await _fresh_card(scene, target))["stripe_id"])
+    owner = scene.world.sessions[scene.world.patches[target].owner]
+    secret = os.environ["TIDE_STRIPE_WEBHOOK_SECRET"]
+    for event in (
+        _card_transaction(stripe_card, "capture", 100, authorization=None, merchant="Clarks"),
+        _card_transaction(stripe_card, "refund", 40, authorization=None, merchant="Elsewhere Ltd"),
+    ):
+        content, headers = signed(event, secret)
+        scene.client.cookies.clear()
+        answer = await scene.client.post("/stripe/webhook", content=content, headers=headers)
+        assert answer.status_code == 200, f"setting up: {answer.text}"
+    waiting = (await scene.send("GET", "/api/v1/card-refunds/to-match", owner)).json()
+    purchases = (await scene.send("GET", "/api/v1/purchases?limit=200", owner)).json()["items"]
+    captured = max(p["id"] for p in purchases if p["status"] == "captured" and p["supplier"] == "Clarks")
+    return Call(ids={"refund_id": max(int(r["id"]) for r in waiting)}, json={"purchase_id": captured})
+
+
 #: How to build each change (and each request with a body). Reads need no entry: they go to
 #: the shared objects of the target's patch.
 REQUESTS: dict[str, Builder] = {
@@ -665,6 +702,7 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/cards/{card_id}/cancellation": fresh_card,
     "POST /api/v1/cards/{card_id}/replacement": fresh_card_replacement,
     "POST /api/v1/purchases/{purchase_id}/family": fresh_card_purchase,
+    "POST /api/v1/card-refunds/{refund_id}/purchase": fresh_refund_to_match,
     "GET /api/v1/reports/{month}/{name}": this_months_report,
     "GET /api/v1/periods/{month}": this_months_period,
     "POST /api/v1/periods/{month}/explanations": fresh_over_capture_explanation,

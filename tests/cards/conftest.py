@@ -173,16 +173,24 @@ class Rig:
         self.settle()
         return made  # type: ignore[no-any-return]
 
-    def force_capture(self, card: str, amount: int) -> dict[str, Any]:
+    def force_capture(self, card: str, amount: int, **merchant: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"card": card, "amount": amount, "currency": "gbp"}
+        if merchant:
+            params["merchant_data"] = merchant
         made = self.client.v1.test_helpers.issuing.transactions.create_force_capture(
-            params={"card": card, "amount": amount, "currency": "gbp"}
+            params=params  # type: ignore[arg-type]
         ).to_dict()
         self.settle()
         return made
 
-    def unlinked_refund(self, card: str, amount: int) -> dict[str, Any]:
+    def unlinked_refund(self, card: str, amount: int, **merchant: Any) -> dict[str, Any]:
+        """A merchant's refund Stripe sends as a new transaction (``authorization: null``);
+        ``merchant``: ``name``, ``category``, ``category_code`` of the ``merchant_data``."""
+        params: dict[str, Any] = {"card": card, "amount": amount, "currency": "gbp"}
+        if merchant:
+            params["merchant_data"] = merchant
         made = self.client.v1.test_helpers.issuing.transactions.create_unlinked_refund(
-            params={"card": card, "amount": amount, "currency": "gbp"}
+            params=params  # type: ignore[arg-type]
         ).to_dict()
         self.settle()
         return made

@@ -32,6 +32,7 @@ checks it.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import os
@@ -120,6 +121,11 @@ def parse_form(body: str) -> dict[str, Any]:
         else:
             node[last] = value
     return root
+
+
+def network_id_of(name: str) -> str:
+    """The acquirer's id for a merchant (one per merchant, as the network gives it)."""
+    return str(int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**10).zfill(10)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -392,7 +398,7 @@ class FakeStripe:
             country=merchant.get("country", "GB"),
             postal_code=merchant.get("postal_code", "EX1 1AA"),
             state=None,
-            network_id=merchant.get("network_id", "1234567890"),
+            network_id=merchant.get("network_id") or network_id_of(merchant.get("name", "Tesco Stores")),
         )
         controllable = _bool(params.get("is_amount_controllable", "false"))
         auth.update(
@@ -515,9 +521,11 @@ class FakeStripe:
                 kind="capture",
                 authorization=auth,
             )
-            if auth["status"] == "pending":
-                auth.update(status="closed", amount=0)
             auth["transactions"].append(txn)
+            if auth["status"] == "pending" and _bool(params.get("close_authorization", "true")):
+                auth.update(status="closed", amount=0)
+            elif auth["status"] == "pending":  # a multi-capture: what is left stays authorized
+                auth["amount"] = max(0, auth["amount"] - amount)
         elif action == "increment":
             increase = _int(params.get("increment_amount"))
             auth["pending_request"] = {
@@ -560,6 +568,7 @@ class FakeStripe:
                 category=_category(merchant),
                 category_code=merchant.get("category_code", "5411"),
                 name=merchant.get("name", "Tesco Stores"),
+                network_id=merchant.get("network_id") or network_id_of(merchant.get("name", "Tesco Stores")),
                 city="Exeter",
                 country="GB",
                 state=None,
@@ -612,6 +621,18 @@ class FakeStripe:
         with self._lock:
             self.disputes[dispute["id"]] = dispute
         self.emit("issuing_dispute.created", dispute)
+        self.emit("issuing_transaction.updated", txn, {"dispute": None})
+        return dispute
+
+    def decide_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
+        """The network's decision on a dispute: won (the funds come back to the Issuing balance,
+        ``issuing_dispute.funds_reinstated``) or lost; then ``issuing_dispute.closed``."""
+        dispute = self.disputes[dispute_id]
+        previous = {"status": dispute["status"]}
+        dispute["status"] = "won" if won else "lost"
+        if won:
+            self.emit("issuing_dispute.funds_reinstated", dispute)
+        self.emit("issuing_dispute.closed", dispute, previous)
         return dispute
 
     # Events --------------------------------------------------------------------------------

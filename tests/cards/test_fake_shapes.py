@@ -92,10 +92,19 @@ async def test_every_object_the_fake_emits_has_stripes_shape(rig: Rig) -> None:
     rig.act(rig.pay(card, 300)["id"], "expire")
     rig.act(rig.pay(card, 500)["id"], "increment", increment_amount=100)
     rig.force_capture(card, 250)
-    rig.unlinked_refund(card, 120)
+    unlinked = rig.unlinked_refund(card, 120, name="Clarks")
     rig.pay(card, 500, category="betting_casino_gambling", category_code="7995")
-    rig.fake.dispute(txn["id"])
+    dispute = rig.fake.dispute(txn["id"])
+    rig.fake.decide_dispute(dispute["id"], won=True)
+    several = rig.pay(card, 3_000, category="hotels_motels_and_resorts", category_code="7011", name="Travelodge")
+    rig.act(several["id"], "capture", capture_amount=1_000, close_authorization=False)
+    rig.act(several["id"], "capture", capture_amount=1_500)
     rig.fake.settle()
+    assert (unlinked["authorization"], unlinked["type"], unlinked["amount"]) == (None, "refund", 120)
+    captured = rig.fake.authorizations[several["id"]]
+    assert [t["amount"] for t in captured["transactions"]] == [-1_000, -1_500]
+    assert {t["authorization"] for t in captured["transactions"]} == {several["id"]}
+    assert (captured["status"], captured["amount"]) == ("closed", 0)
     errors: list[str] = []
     kinds: set[str] = set()
     for kind, obj in rig.fake.objects():

@@ -351,3 +351,25 @@ async def test_a_refund_or_reversal_of_no_positive_whole_pence_is_refused(
 
     assert await handed_back(engine, capture_id) == 0
     assert await counters(engine, books.wallet) == (0, 5_000, 0, 12_500)
+
+
+async def test_a_refund_across_several_captures_is_one_operation_all_or_nothing(
+    engine: AsyncEngine, books: Books
+) -> None:
+    first, second = await spend(engine, books, 3_000, 3_000), await spend(engine, books, 2_000, 2_000)
+    assert await available(engine, books.wallet) == 7_500
+    operation = new_id("refund")
+    async with engine.begin() as db:
+        too_much = await ledger.refund_across(db, transfer_id=new_id("refund"), parts=[(first, 1_000), (second, 2_001)])
+        outcome = await ledger.refund_across(db, transfer_id=operation, parts=[(first, 3_000), (second, 500)])
+        again = await ledger.refund_across(db, transfer_id=operation, parts=[(first, 3_000), (second, 500)])
+    assert too_much.declined == "refund_exceeds_capture"
+    assert [(t.id, t.refund_of_id, t.amount) for t in outcome.transfers] == [
+        (operation, first, 3_000),
+        (f"{operation}:2", second, 500),
+    ]
+    assert again.replayed
+    assert (await handed_back(engine, first), await handed_back(engine, second)) == (3_000, 500)
+    assert await available(engine, books.wallet) == 11_000
+    async with engine.connect() as db:
+        assert await ledger.verify(db) == []
