@@ -160,7 +160,7 @@ async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime, base_url:
 
 
 def _body(row: Notification, base_url: str) -> str:
-    """The email: never the inbox's free text (older rows, kept before 0015c, say only their subject)."""
+    """The email: never the inbox's free text (older rows, kept before 0012, say only their subject)."""
     said = row.email_body if row.email_body is not None else f"{row.subject}."
     if row.link:
         return f"{said}\n\nOpen Tide: {base_url}{row.link}\n"

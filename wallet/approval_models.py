@@ -206,7 +206,7 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     """What the inbox shows this recipient: free text only when their roles see it (wallet.visibility)."""
     email_body: Mapped[str | None] = mapped_column(Text)
-    """What the email says: never free text or a family's detail. ``None`` on rows older than 0015c."""
+    """What the email says: never free text or a family's detail. ``None`` on rows older than 0012."""
     link: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZ)
     read_at: Mapped[datetime | None] = mapped_column(TZ)

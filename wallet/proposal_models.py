@@ -3,7 +3,7 @@
 A proposal records what one person asked for (grant a role, publish a policy, fund a pot
 above the threshold); it takes effect only when a different person confirms it. The rules
 are in :mod:`wallet.duties` and :mod:`wallet.proposals`; the database refuses the rest (see
-migration 0015c): the person who decides is never the proposer, a decided proposal carries
+migration 0012): the person who decides is never the proposer, a decided proposal carries
 who and when, and its kind and status are known words.
 """
 
