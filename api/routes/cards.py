@@ -37,7 +37,7 @@ from api.metrics import till_answered, webhook_applied
 from api.outages import database_unreachable
 from api.routes.common import PathId, body, problems
 from api.routes.purchases import purchase_read
-from api.schemas import Id
+from api.schemas import Id, In
 from api.stripe_gateway import API_VERSION, SignatureInvalid, StripeConfig, StripeGateway, verify
 from approvals.requests import raise_for_card_decline
 from cards import events, fast_till, issuing, linking, refunds_to_match, till
@@ -195,10 +195,10 @@ class RefundToMatchRead(BaseModel):
     created_at: datetime
 
 
-class RefundAssign(BaseModel):
+class RefundAssign(In):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"purchase_id": 1}]})
 
-    purchase_id: int = Field(ge=1, le=MAX_ID)
+    purchase_id: Id
 
 
 class RefundAssigned(BaseModel):
