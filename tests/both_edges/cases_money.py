@@ -44,6 +44,15 @@ async def _page_sign_out(v: Visit) -> Response:
     return await v.page("kw.exeter.02", "/sign-out", {})
 
 
+async def _api_sign_out_everywhere(v: Visit) -> Response:
+    await v.api("kw.exeter.02", "GET", "/api/v1/me")
+    return await v.client.post("/api/v1/auth/sign-out-everywhere", headers=v.headers)
+
+
+async def _page_sign_out_everywhere(v: Visit) -> Response:
+    return await v.page("kw.exeter.02", "/sign-out-everywhere", {})
+
+
 async def _api_person(v: Visit) -> Response:
     made = await v.api("admin", "POST", "/api/v1/people", PERSON)
     assert made.status_code == 201, made.text
@@ -66,6 +75,14 @@ MONEY_CASES = {
         tables=("sessions", "sign_in_attempts"), by_api=_api_sign_in, by_page=_page_sign_in, once=False),
     "a key worker signs out": Case(
         tables=("sessions",), by_api=_api_sign_out, by_page=_page_sign_out, once=False),
+    "a key worker signs out everywhere": Case(
+        tables=("sessions",), scene=scenes.signed_in_elsewhere, by_api=_api_sign_out_everywhere,
+        by_page=_page_sign_out_everywhere, once=False),
+    "an admin confirms finance's proposal to fund the pot": Case(
+        tables=("proposals", "ledger_accounts"), scene=scenes.a_funding_proposal,
+        by_api=lambda v: v.api("admin", "POST", f"/api/v1/proposals/{v.ids['proposal']}/confirmation"),
+        by_page=lambda v: v.page("admin", f"/proposals/{v.ids['proposal']}", {"decision": "confirm"}),
+    ),
     "an admin adds a team": Case(
         tables=("teams", "ledger_accounts"),
         by_api=lambda v: v.api("admin", "POST", "/api/v1/teams", {

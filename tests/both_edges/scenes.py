@@ -14,9 +14,12 @@ from reports import close, monthly
 from tests import receipt_files
 from tests.api.conftest import settings_for
 from tests.both_edges.edges import Ids, who
-from wallet import families, purchases, receipts
+from wallet import families, identity, proposals, purchases, receipts
 from wallet.clock import local_date, month_start, now_utc, previous_month
+from wallet.demo import DEMO_PASSWORD, email
+from wallet.duties import DEFAULT_FUNDING_SECOND_PERSON_ABOVE
 from wallet.policies import current_policy
+from wallet.proposal_models import Proposal
 
 JPEG = receipt_files.jpeg("a receipt photographed in a shop")
 #: Over the demo policy's £100 a purchase needs a manager's approval.
@@ -148,3 +151,19 @@ async def a_frozen_card(db: AsyncSession, ids: Ids) -> None:
     await a_card(db, ids)
     await issuing.change_card(db, _gateway(), who=await who(db, "kw.exeter.01"), card_id=ids["card"], action="freeze",
                               key=uuid.uuid4().hex, now=now_utc())  # fmt: skip
+
+
+async def a_funding_proposal(db: AsyncSession, ids: Ids) -> None:
+    """Finance has proposed funding the pot with £20,000 (over the second-person threshold)."""
+    proposed = await proposals.fund_or_propose(
+        db, who=await who(db, "finance"), funding_source_id=ids["source"], transfer_id="both:big-grant",
+        amount=2_000_000, reason="The quarter's grant", second_person_above=DEFAULT_FUNDING_SECOND_PERSON_ABOVE,
+        now=now_utc(),
+    )  # fmt: skip
+    assert isinstance(proposed, Proposal), proposed
+    ids["proposal"] = proposed.id
+
+
+async def signed_in_elsewhere(db: AsyncSession, ids: Ids) -> None:
+    """kw.exeter.02 is still signed in on another device."""
+    await identity.sign_in(db, email=email("kw.exeter.02"), password=DEMO_PASSWORD, ip="192.0.2.9", now=now_utc())
