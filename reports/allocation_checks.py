@@ -1,7 +1,9 @@
 """Budget allocations of a month against the ledger.
 
 Every allocation record has its ledger transfer, for the same amount, and every budget
-transfer into a team or a wallet has its record (who, why, which pot); a team that passed on
+transfer into a team or a wallet has its record (who, why, which pot). A transfer paid from
+card clearing is card money, not budget (a card refund to match, ``cards.refunds``): it has no
+allocation record and is reconciled against Stripe's statement instead. A team that passed on
 more than it received this month is a note (budgets carry over).
 """
 
@@ -72,14 +74,18 @@ def _teams_passing_on_more(by_team: dict[int, dict[str, int]], result: Reconcili
 
 async def _transfers_without_record(db: Db, period: Period, result: Reconciliation) -> None:
     t = transfers.c
-    receiver = aliased(accounts)
+    receiver, payer = aliased(accounts), aliased(accounts)
     recorded = exists().where(Allocation.transfer_id == t.id)
     unrecorded = await db.execute(
         select(t.id, t.amount)
         .join(receiver, receiver.c.id == t.credit_account_id)
+        .join(payer, payer.c.id == t.debit_account_id)
         .where(
             t.kind == "allocation",
             receiver.c.kind.in_(("team_budget", "worker_wallet")),
+            # Card money, not budget: a card refund to match, held on its wallet from card
+            # clearing until it lands on a purchase (reconciled against Stripe instead).
+            payer.c.kind != "card_clearing",
             t.accounting_date >= period.first,
             t.accounting_date < period.end,
             t.recorded_at <= period.as_at,

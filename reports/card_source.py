@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, Subquery, TableClause, case, column, func, inspect, select, table
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    String,
+    Subquery,
+    TableClause,
+    case,
+    column,
+    func,
+    inspect,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
@@ -73,13 +86,14 @@ class Statement:
 
     name: str | None = None
 
-    def lines(self, period: Period) -> Subquery:
-        """The month's lines (created in it, UK time) with the agreed columns."""
+    def lines(self, period: Period, *, any_month: bool = False) -> Subquery:
+        """The month's lines (created in it, UK time) with the agreed columns; ``any_month``:
+        every line recorded by the period's as-at moment (a dispute won on an earlier capture)."""
         if self.name is not None:
             given = statement_table(self.name)
             created = given.c.created_at
             in_month = (created >= _start(period.first)) & (created < _start(period.end))
-            return select(*given.c).where(in_month).subquery("stripe_lines")
+            return select(*given.c).where(true() if any_month else in_month).subquery("stripe_lines")
         line, mine = StripeStatementLine, CardTransaction
         disputed = case((line.dispute_stripe_id.is_not(None), "opened at Stripe"), else_=None)
         return (
@@ -96,8 +110,8 @@ class Statement:
             )
             .outerjoin(mine, mine.stripe_id == line.stripe_id)
             .where(
-                line.created_at >= _start(period.first),
-                line.created_at < _start(period.end),
+                true() if any_month else line.created_at >= _start(period.first),
+                true() if any_month else line.created_at < _start(period.end),
                 line.recorded_at <= period.as_at,
             )
             .subquery("stripe_lines")

@@ -4,7 +4,8 @@ A ``Finding`` is an *exception* (finance must explain it before the month closes
 *note* (worth knowing, nothing to explain). Its ``key`` names it stably (``check:subject``)
 so an explanation recorded against it still applies when the reconciliation is run again.
 ``StripeAgreement`` is the month's headline: Tide's card purchases against Stripe's own
-captured - refunded, which the finance pack's cover states.
+captured - refunded (less the funds Stripe reinstated for disputes won), which the finance
+pack's cover states.
 """
 
 from __future__ import annotations
@@ -36,16 +37,26 @@ class Finding:
 @dataclass(frozen=True, slots=True)
 class StripeAgreement:
     """Tide's card spend of the month against Stripe Issuing's captured - refunded, in pence.
-    ``fetched`` is false when Stripe's statement of the month was not fetched (nothing to agree with)."""
+    ``fetched`` is false when Stripe's statement of the month was not fetched (nothing to agree with).
+
+    ``reinstated``: funds Stripe gave back this month for disputes won on its transactions. Stripe
+    moves them on its balance, not as an Issuing transaction; Tide books them as a refund of the
+    disputed purchase (its card spend is less by them), so Stripe's side is less by them too."""
 
     fetched: bool
     tide: int
     captured: int = 0
     refunded: int = 0
+    reinstated: int = 0
 
     @property
     def stripe(self) -> int:
-        return self.captured - self.refunded
+        return self.captured - self.refunded - self.reinstated
+
+    @property
+    def _stripes(self) -> str:
+        won = " - reinstated for disputes won" if self.reinstated else ""
+        return f"captured - refunded{won} {pounds_display(self.stripe)}"
 
     @property
     def difference(self) -> int:
@@ -65,12 +76,9 @@ class StripeAgreement:
                 "been fetched from Stripe (wallet stripe statement)."
             )
         if self.agrees:
-            return (
-                f"Card spend {tide} agrees with Stripe Issuing's captured - refunded {pounds_display(self.stripe)} "
-                "for the month, to the penny."
-            )
+            return f"Card spend {tide} agrees with Stripe Issuing's {self._stripes} for the month, to the penny."
         return (
-            f"Card spend {tide} differs from Stripe Issuing's captured - refunded {pounds_display(self.stripe)} "
+            f"Card spend {tide} differs from Stripe Issuing's {self._stripes} "
             f"by {pounds_display(self.difference)}: see the reconciliation's exceptions."
         )
 

@@ -2,7 +2,8 @@
 
 - over-capture: a capture above its hold, or one with no hold the wallet could not cover
   (flagged excess either way), and what the overspend receivable had to take;
-- purchases: each purchase captured in the month captured what the ledger captured;
+- purchases: each purchase captured in the month captured what the ledger captured for it
+  (every capture counted for the purchase it paid for, however many there were);
 - holds: holds still open at the month's end are totalled (a note); a hold past its expiry
   and still open is an exception (the sweeper missed it).
 """
@@ -18,7 +19,7 @@ from ledger.money import pounds
 from ledger.operations import Db
 from ledger.schema import RESOLVING_KINDS, accounts, transfers
 from reports.findings import Finding, Reconciliation
-from reports.movements import movements_query
+from reports.movements import movements_query, purchase_holds
 from reports.period import Period
 from wallet.clock import LONDON
 from wallet.models import Purchase
@@ -107,22 +108,31 @@ async def _overspend(db: Db, period: Period, result: Reconciliation) -> None:
 
 
 async def purchases_against_ledger(db: Db, period: Period, result: Reconciliation) -> None:
+    """Each purchase captured in the month against all the ledger captured for it. A purchase
+    captured several times (captures on one authorization, a late capture) has captures from
+    holds other than its own: each card capture counts for the purchase it paid for, as in the
+    month's movements (``reports.movements.purchase_holds``)."""
     t = transfers.c
+    own = purchase_holds()
     # An excess counts too: a capture the wallet paid none of is its excess alone.
-    in_month = (
-        select(t.pending_id)
-        .where(t.kind.in_(("capture", "excess")), t.accounting_date >= period.first, t.accounting_date < period.end)
-        .subquery()
+    captures = (
+        select(func.coalesce(own.c.purchase_hold, t.pending_id).label("hold_id"), t.amount, t.accounting_date)
+        .outerjoin(own, own.c.operation == t.operation_id)
+        .where(t.kind.in_(("capture", "excess")))
+        .subquery("captures")
+    )
+    in_month = select(captures.c.hold_id).where(
+        captures.c.accounting_date >= period.first, captures.c.accounting_date < period.end
     )
     captured = (
-        select(t.pending_id, func.sum(t.amount).label("amount"))
-        .where(t.kind.in_(("capture", "excess")), t.pending_id.in_(select(in_month.c.pending_id)))
-        .group_by(t.pending_id)
-        .subquery()
+        select(captures.c.hold_id, func.sum(captures.c.amount).label("amount"))
+        .where(captures.c.hold_id.in_(in_month))
+        .group_by(captures.c.hold_id)
+        .subquery("captured")
     )
     rows = await db.execute(
         select(Purchase.id, Purchase.captured_amount, captured.c.amount)
-        .join(captured, captured.c.pending_id == Purchase.hold_transfer_id)
+        .join(captured, captured.c.hold_id == Purchase.hold_transfer_id)
         .where(Purchase.captured_amount != captured.c.amount)
         .order_by(Purchase.id)
     )

@@ -59,7 +59,7 @@ class Movement:
 _card_captures = table("card_transactions", column("kind"), column("ledger_transfer_id"), column("purchase_id"))
 
 
-def _purchase_holds() -> Subquery:
+def purchase_holds() -> Subquery:
     """``(operation, purchase_hold)``: the hold of the purchase each card capture paid for."""
     c = _card_captures.c
     return (
@@ -78,7 +78,7 @@ def _month_transfers(period: Period) -> Subquery:
     original = aliased(transfers, name="original")
     dated = (t.accounting_date >= period.first, t.accounting_date < period.end, t.recorded_at <= period.as_at)
     columns = (t.id, t.operation_id, t.kind, t.accounting_date, t.flagged)
-    own, theirs = _purchase_holds(), _purchase_holds()
+    own, theirs = purchase_holds(), purchase_holds()
     captures = (
         select(*columns, t.amount.label("amount"), func.coalesce(own.c.purchase_hold, t.pending_id).label("hold_id"))
         .outerjoin(own, own.c.operation == t.operation_id)
@@ -214,7 +214,7 @@ def _posted(period: Period, *, span: Span) -> Subquery:
     dated.append(t.accounting_date < (period.first if span == "before" else period.end))
     if span == "month":
         dated.append(t.accounting_date >= period.first)
-    own, theirs = _purchase_holds(), _purchase_holds()
+    own, theirs = purchase_holds(), purchase_holds()
     captures = (
         select(func.coalesce(own.c.purchase_hold, t.pending_id).label("hold_id"), t.amount.label("amount"))
         .outerjoin(own, own.c.operation == t.operation_id)

@@ -52,12 +52,14 @@ class FindingRead(BaseModel):
 
 
 class StripeAgreementRead(BaseModel):
-    """The month's card spend against Stripe Issuing's own captured - refunded (pence)."""
+    """The month's card spend against Stripe Issuing's own captured - refunded, less the funds it
+    reinstated for disputes won (on its balance, not as Issuing transactions), in pence."""
 
     statement_fetched: bool
     card_spend_pence: int
     stripe_captured_pence: int
     stripe_refunded_pence: int
+    stripe_reinstated_pence: int
     difference_pence: int
     agrees: bool
     statement: str
@@ -184,6 +186,7 @@ def _agreement(agreement: StripeAgreement | None) -> StripeAgreementRead | None:
         card_spend_pence=agreement.tide,
         stripe_captured_pence=agreement.captured,
         stripe_refunded_pence=agreement.refunded,
+        stripe_reinstated_pence=agreement.reinstated,
         difference_pence=agreement.difference,
         agrees=agreement.agrees,
         statement=agreement.sentence(),
