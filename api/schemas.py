@@ -192,9 +192,7 @@ class RoleGrantCreate(In):
 
     role: Literal["key_worker", "team_manager", "finance", "admin", "auditor"]
     team_id: Id | None = None
-    open_wallet: bool = Field(
-        default=False, strict=True, description="A key worker's wallet on the team, opened when the role is confirmed"
-    )
+    open_wallet: Flag = Field(default=False, description="A key worker's wallet on the team, opened when confirmed")
 
 
 class RoleGrantRead(Out):

@@ -249,6 +249,10 @@ class CardLifecycle(RuleBasedStateMachine):
     def dispute(self, which: int, won: bool) -> None:
         txn = self._captures()[which % len(self._captures())]
         refunded = any(t["type"] == "refund" and t["authorization"] == txn["authorization"] for t in self._refunds())
+        refunded = refunded or any(  # refunded unlinked: Stripe does not say so, the model knows
+            self.fake.transactions[capture]["authorization"] == txn["authorization"]
+            for capture in self.came_from.values()
+        )
         if txn["dispute"] or (txn["authorization"] and refunded) or not txn["authorization"]:
             return  # one dispute per capture, on a purchase with nothing refunded yet
         self.disputed.add(txn["authorization"])

@@ -26,6 +26,7 @@ from wallet import budgets, families, organisation
 from wallet.access import Principal, load_principal
 from wallet.clock import local_date, now_utc
 from wallet.demo import DEMO_PASSWORD, email
+from wallet.duties import DEFAULT_FUNDING_SECOND_PERSON_ABOVE
 from wallet.identity import create_token, hash_password
 from wallet.models import FundingSource, Person, Purchase, Wallet
 
@@ -191,14 +192,15 @@ class County:
 
 
 async def _fund_wallet(db: AsyncSession, *, wallet: Wallet, amount: int, tag: str, now: datetime) -> None:
-    """New grant money into the pot, then pot → team → wallet, as finance."""
+    """New grant money into the pot, then pot → team → wallet, as finance (a grant over the
+    second-person threshold is set-up money, put in as the system, as the demo's is)."""
     source = (await db.execute(select(FundingSource).where(FundingSource.code == "prevention"))).scalar_one()
     finance = await load_principal(
         db, person_id=(await db.execute(select(Person.id).where(Person.email == email("finance")))).scalar_one()
     )
     funded = await budgets.fund_pot(
         db,
-        actor=finance,
+        actor=finance if amount <= DEFAULT_FUNDING_SECOND_PERSON_ABOVE else None,
         funding_source_id=source.id,
         transfer_id=f"test:{tag}:grant",
         amount=amount,

@@ -32,7 +32,8 @@ async def test_a_response_gets_every_security_header_once_and_the_policy() -> No
     for name, value in HEADERS.items():
         assert _value(message, name) == value
     assert _value(message, "content-security-policy") == CONTENT_SECURITY_POLICY
-    assert len(_names(message)) == len(set(_names(message))) == len(HEADERS) + 2
+    assert _value(message, "cache-control") == "no-store"  # JSON holds people's data: never cached
+    assert len(_names(message)) == len(set(_names(message))) == len(HEADERS) + 3
     assert "strict-transport-security" not in _names(message)
 
 
