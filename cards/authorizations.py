@@ -181,34 +181,40 @@ async def _follow_amount(
     return f"; partly reversed: {held - amount}p back, {amount}p still held"
 
 
+#: What Stripe approved without Tide: the hold's id suffix → (the memo's note, the decision's reason).
+_WITHOUT_TIDE = {
+    "more": ("increased", "increased_without_tide"),
+    "standin": ("approved without Tide", "approved_without_tide"),
+}
+
+
+async def _hold_approved_without_tide(
+    db: AsyncSession, *, row: CardAuthorization, wallet: Wallet, event_id: str, amount: int, kind: str, now: datetime
+) -> tuple[str, ledger.Outcome]:
+    """Hold what Stripe approved without asking Tide, and record the decision Stripe made."""
+    note, reason = _WITHOUT_TIDE[kind]
+    hold_id = f"card:{event_id}:{kind}"
+    outcome = await place_card_hold(
+        db, hold_id=hold_id, wallet=wallet, amount=amount, memo=f"card authorization {row.stripe_id} ({note})", now=now
+    )
+    db.add(
+        CardDecision(
+            event_id=event_id, authorization_stripe_id=row.stripe_id, source="webhook", decided=True, approved=True,
+            amount=amount, reasons=[reason], hold_transfer_id=hold_id if outcome.accepted else None, settled=False,
+            created_at=now,
+        )
+    )  # fmt: skip
+    return hold_id, outcome
+
+
 async def _hold_more(db: AsyncSession, *, row: CardAuthorization, event_id: str, amount: int, now: datetime) -> str:
     """Stripe authorized more than Tide holds (an increment approved without Tide, as a
     stand-in or on a timeout): hold the difference, if the wallet can cover it."""
     wallet = await db.get(Wallet, row.wallet_id)
     if wallet is None:  # pragma: no cover - the foreign key guarantees it
         return "; no wallet"
-    hold_id = f"card:{event_id}:more"
-    outcome = await place_card_hold(
-        db,
-        hold_id=hold_id,
-        wallet=wallet,
-        amount=amount,
-        memo=f"card authorization {row.stripe_id} (increased)",
-        now=now,
-    )
-    db.add(
-        CardDecision(
-            event_id=event_id,
-            authorization_stripe_id=row.stripe_id,
-            source="webhook",
-            decided=True,
-            approved=True,
-            amount=amount,
-            reasons=["increased_without_tide"],
-            hold_transfer_id=hold_id if outcome.accepted else None,
-            settled=False,
-            created_at=now,
-        )
+    _, outcome = await _hold_approved_without_tide(
+        db, row=row, wallet=wallet, event_id=event_id, amount=amount, kind="more", now=now
     )
     return f"; {amount}p more held" if outcome.accepted else "; an increase the wallet cannot cover"
 
@@ -224,28 +230,8 @@ async def _stand_in_hold(
     now: datetime,
 ) -> str:
     """Stripe (or the network standing in for it) approved without Tide: hold the money now."""
-    hold_id = f"card:{event_id}:standin"
-    outcome = await place_card_hold(
-        db,
-        hold_id=hold_id,
-        wallet=wallet,
-        amount=amount,
-        memo=f"card authorization {row.stripe_id} (approved without Tide)",
-        now=now,
-    )
-    db.add(
-        CardDecision(
-            event_id=event_id,
-            authorization_stripe_id=row.stripe_id,
-            source="webhook",
-            decided=True,
-            approved=True,
-            amount=amount,
-            reasons=["approved_without_tide"],
-            hold_transfer_id=hold_id if outcome.accepted else None,
-            settled=False,
-            created_at=now,
-        )
+    hold_id, outcome = await _hold_approved_without_tide(
+        db, row=row, wallet=wallet, event_id=event_id, amount=amount, kind="standin", now=now
     )
     await _stand_in_purchase(db, obj, row=row, wallet=wallet, amount=amount, hold_id=hold_id, outcome=outcome, now=now)
     await audit.record(
