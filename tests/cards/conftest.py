@@ -28,7 +28,7 @@ from api.app import create_app
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig, StripeGateway
 from cards import issuing, reconciliation
-from cards.models import Card
+from cards.models import Card, CardAuthorization, CardTransaction
 from ledger.database import create_engine
 from tests import databases
 from tests.cards.fake_stripe import FakeStripe
@@ -36,6 +36,7 @@ from tests.conftest import IN_CI
 from tests.wallet.support import County, Worker
 from wallet.access import load_principal
 from wallet.clock import now_utc
+from wallet.models import Purchase
 
 COUNTY: dict[str, Any] = {
     "localities": ("Exeter", "Torridge"),
@@ -212,6 +213,22 @@ class Rig:
             stripe_side = list(self.fake.transactions.values())
             findings = await reconciliation.reconcile(db, stripe_transactions=stripe_side)
             assert findings == [], findings
+
+    async def transaction_row(self, stripe_id: str) -> CardTransaction:
+        """Tide's row for Stripe's transaction ``stripe_id``."""
+        async with self.county.session() as db:
+            found = await db.execute(select(CardTransaction).where(CardTransaction.stripe_id == stripe_id))
+            return found.scalar_one()
+
+    async def purchase_of(self, authorization: str) -> Purchase:
+        """The purchase Stripe's authorization ``authorization`` made."""
+        async with self.county.session() as db:
+            found = await db.execute(select(CardAuthorization).where(CardAuthorization.stripe_id == authorization))
+            row = found.scalar_one()
+            assert row.purchase_id is not None
+            purchase = await db.get(Purchase, row.purchase_id)
+            assert purchase is not None
+            return purchase
 
     async def card_row(self, stripe_id: str) -> Card:
         async with self.county.session() as db:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from cards import refunds, refunds_to_match
 from cards.errors import RefundDoesNotFit, RefundNotToMatch
 from cards.events import HANDLED_EVENT_TYPES
-from cards.models import CardAuthorization, CardTransaction
+from cards.models import CardTransaction
 from ledger.clock import local_date, month_start
 from reports.movements import net_spend_query, stream_movements
 from reports.period import Period
@@ -20,25 +20,8 @@ from tests.wallet.support import Worker
 from wallet.access import Principal, load_principal
 from wallet.clock import now_utc
 from wallet.errors import NotFound
-from wallet.models import Purchase
 
 HOTEL = {"category": "hotels_motels_and_resorts", "category_code": "7011", "name": "Travelodge"}
-
-
-async def _transaction(rig: Rig, stripe_id: str) -> CardTransaction:
-    async with rig.county.session() as db:
-        return (await db.execute(select(CardTransaction).where(CardTransaction.stripe_id == stripe_id))).scalar_one()
-
-
-async def _purchase_of(rig: Rig, authorization: str) -> Purchase:
-    async with rig.county.session() as db:
-        row = (
-            await db.execute(select(CardAuthorization).where(CardAuthorization.stripe_id == authorization))
-        ).scalar_one()
-        assert row.purchase_id is not None
-        found = await db.get(Purchase, row.purchase_id)
-        assert found is not None
-        return found
 
 
 async def _refund_state(rig: Rig, stripe_id: str) -> str:
@@ -58,7 +41,7 @@ async def test_several_captures_on_one_authorization_each_take_their_part_and_th
     assert await rig.available(worker) == 5_000  # 3,500 captured, 1,500 still held
     rig.act(auth["id"], "capture", capture_amount=500)  # the last one closes it: 1,000 back
     assert await rig.available(worker) == 6_000
-    purchase = await _purchase_of(rig, auth["id"])
+    purchase = await rig.purchase_of(auth["id"])
     assert (purchase.captured_amount, purchase.status, "overspend" in purchase.policy_reasons) == (
         4_000,
         "captured",
@@ -95,7 +78,7 @@ async def test_an_expired_authorization_releases_the_rest_of_a_partly_captured_h
     assert await rig.available(worker) == 9_000
     rig.act(auth["id"], "capture", capture_amount=2_000)  # captured late, after it expired
     assert await rig.available(worker) == 7_000
-    purchase = await _purchase_of(rig, auth["id"])
+    purchase = await rig.purchase_of(auth["id"])
     assert purchase.captured_amount == 3_000
     assert sorted(await _reported(rig, purchase.id)) == [1_000, 2_000]
     await rig.check_books()
@@ -107,8 +90,8 @@ async def test_an_incremented_authorization_captured_whole_is_not_an_over_captur
     rig.act(auth["id"], "increment", increment_amount=600)
     assert await rig.available(worker) == 8_400
     txn = rig.capture(auth["id"], 1_600)["transactions"][-1]
-    assert (await _transaction(rig, txn["id"])).overspend == 0
-    purchase = await _purchase_of(rig, auth["id"])
+    assert (await rig.transaction_row(txn["id"])).overspend == 0
+    purchase = await rig.purchase_of(auth["id"])
     assert (purchase.captured_amount, "overspend" in purchase.policy_reasons) == (1_600, False)
     assert await rig.available(worker) == 8_400
     await rig.check_books()
@@ -122,10 +105,10 @@ async def test_an_unlinked_refund_lands_on_the_one_purchase_at_its_merchant_that
     rig.capture(shell["id"])
     refund = rig.unlinked_refund(card, 500, name="Clarks")
     assert refund["authorization"] is None
-    landed = await _transaction(rig, refund["id"])
-    purchase = await _purchase_of(rig, clarks["id"])
+    landed = await rig.transaction_row(refund["id"])
+    purchase = await rig.purchase_of(clarks["id"])
     assert (landed.purchase_id, purchase.refunded_amount, purchase.status) == (purchase.id, 500, "partly_refunded")
-    assert (await _purchase_of(rig, shell["id"])).refunded_amount == 0
+    assert (await rig.purchase_of(shell["id"])).refunded_amount == 0
     assert await rig.available(worker) == 10_000 - 3_000 + 500
     await rig.check_books()
 
@@ -143,15 +126,15 @@ async def test_a_refund_two_purchases_could_take_is_to_match_until_the_key_worke
     refund = rig.unlinked_refund(card, 1_000, name="Clarks")
     assert await _refund_state(rig, refund["id"]) == refunds.TO_MATCH
     assert await rig.available(worker) == 10_000 - 3_500 + 1_000  # the money is back already
-    assert (await _purchase_of(rig, first["id"])).refunded_amount == 0
-    assert (await _purchase_of(rig, second["id"])).refunded_amount == 0
-    row = await _transaction(rig, refund["id"])
+    assert (await rig.purchase_of(first["id"])).refunded_amount == 0
+    assert (await rig.purchase_of(second["id"])).refunded_amount == 0
+    row = await rig.transaction_row(refund["id"])
     who = await _as(rig, worker)
     async with rig.county.session() as db:
         listed = await refunds_to_match.refunds_to_match(db, who=who)
         assert [(r.id, r.amount) for r in listed] == [(row.id, 1_000)]
     other = await _as(rig, await rig.county.new_key_worker(team_id=1, wallet_pence=0))
-    second_purchase = await _purchase_of(rig, second["id"])
+    second_purchase = await rig.purchase_of(second["id"])
     async with rig.county.session() as db:
         assert await refunds_to_match.refunds_to_match(db, who=other) == []
         with pytest.raises(NotFound):
@@ -162,9 +145,9 @@ async def test_a_refund_two_purchases_could_take_is_to_match_until_the_key_worke
         await refunds_to_match.assign_refund(
             db, who=who, refund_id=row.id, purchase_id=second_purchase.id, now=now_utc()
         )
-    assert (await _purchase_of(rig, second["id"])).refunded_amount == 1_000
+    assert (await rig.purchase_of(second["id"])).refunded_amount == 1_000
     assert await _reported(rig, second_purchase.id) == [1_500, -1_000]
-    assert (await _transaction(rig, refund["id"])).purchase_id == second_purchase.id
+    assert (await rig.transaction_row(refund["id"])).purchase_id == second_purchase.id
     assert await rig.available(worker) == 10_000 - 3_500 + 1_000  # not a penny twice
     async with rig.county.session() as db:
         with pytest.raises(RefundNotToMatch):
@@ -184,8 +167,8 @@ async def test_a_refund_no_purchase_can_take_is_to_match_and_cannot_be_put_on_on
     elsewhere = rig.unlinked_refund(card, 300, name="Somewhere Tide never paid")
     assert await _refund_state(rig, elsewhere["id"]) == refunds.TO_MATCH
     assert await rig.available(worker) == 10_000 - 800 + 1_000 + 300
-    purchase = await _purchase_of(rig, auth["id"])
-    bigger_row = await _transaction(rig, bigger["id"])
+    purchase = await rig.purchase_of(auth["id"])
+    bigger_row = await rig.transaction_row(bigger["id"])
     async with rig.county.session() as db:
         with pytest.raises(RefundDoesNotFit):
             await refunds_to_match.assign_refund(
@@ -215,9 +198,9 @@ async def test_a_refund_that_arrives_before_its_capture_waits_and_lands_on_it(ri
     for event in events:
         if event is not early:
             assert rig.fake.send(event) == 200
-    purchase = await _purchase_of(rig, auth["id"])
-    assert ((await _transaction(rig, refund["id"])).purchase_id, purchase.refunded_amount) == (purchase.id, 700)
-    assert (await _purchase_of(rig, other["id"])).refunded_amount == 0
+    purchase = await rig.purchase_of(auth["id"])
+    assert ((await rig.transaction_row(refund["id"])).purchase_id, purchase.refunded_amount) == (purchase.id, 700)
+    assert (await rig.purchase_of(other["id"])).refunded_amount == 0
     assert await rig.available(worker) == 10_000 - 1_000 - 2_000 + 700
     await rig.check_books()
 
@@ -234,8 +217,8 @@ async def test_an_unlinked_refund_before_its_capture_is_to_match_then_lands_when
     rig.fake.outbox.clear()
     for event in sorted(events, key=lambda e: e["data"]["object"]["id"] != refund["id"]):
         assert rig.fake.send(event) == 200
-    purchase = await _purchase_of(rig, auth["id"])
-    assert ((await _transaction(rig, refund["id"])).purchase_id, purchase.refunded_amount) == (purchase.id, 200)
+    purchase = await rig.purchase_of(auth["id"])
+    assert ((await rig.transaction_row(refund["id"])).purchase_id, purchase.refunded_amount) == (purchase.id, 200)
     assert await rig.available(worker) == 10_000 - 1_200 + 200
     await rig.check_books()
 
@@ -253,13 +236,13 @@ async def test_a_won_dispute_gives_the_money_back_once_and_a_lost_one_none(rig: 
         assert rig.fake.send(event) == 200  # every dispute event again
     assert await rig.available(worker) == 10_000 - 600
     assert (
-        (await _transaction(rig, won["id"])).dispute_status,
-        (await _transaction(rig, lost["id"])).dispute_status,
+        (await rig.transaction_row(won["id"])).dispute_status,
+        (await rig.transaction_row(lost["id"])).dispute_status,
     ) == (
         "won",
         "lost",
     )
-    assert (await _purchase_of(rig, won_auth["id"])).refunded_amount == 1_000
+    assert (await rig.purchase_of(won_auth["id"])).refunded_amount == 1_000
     await rig.check_books()
 
 

@@ -15,24 +15,7 @@ from wallet import allowances
 from wallet.access import load_principal
 from wallet.approval_models import ApprovalRequest
 from wallet.clock import now_utc
-from wallet.models import Purchase
 from wallet.policy import DEFAULT_POLICY
-
-
-async def _transaction(rig: Rig, stripe_id: str) -> CardTransaction:
-    async with rig.county.session() as db:
-        return (await db.execute(select(CardTransaction).where(CardTransaction.stripe_id == stripe_id))).scalar_one()
-
-
-async def _purchase(rig: Rig, authorization: str) -> Purchase:
-    async with rig.county.session() as db:
-        row = (
-            await db.execute(select(CardAuthorization).where(CardAuthorization.stripe_id == authorization))
-        ).scalar_one()
-        assert row.purchase_id is not None
-        found = await db.get(Purchase, row.purchase_id)
-        assert found is not None
-        return found
 
 
 def _scenario(rig: Rig, card: str) -> None:
@@ -89,12 +72,12 @@ async def test_over_capture_beyond_the_wallet_goes_to_the_overspend_receivable_f
     worker, card = await rig.new_card(wallet_pence=2_000)
     auth = rig.pay(card, 2_000, category="service_stations", category_code="5541", name="Shell")
     txn = rig.capture(auth["id"], 3_200)["transactions"][-1]
-    mine = await _transaction(rig, txn["id"])
+    mine = await rig.transaction_row(txn["id"])
     assert (mine.amount, mine.overspend) == (3_200, 1_200)
     assert await rig.available(worker) == 0
     forced = rig.force_capture(card, 450)  # nothing left at all
-    assert (await _transaction(rig, forced["id"])).overspend == 450
-    purchase = await _purchase(rig, auth["id"])
+    assert (await rig.transaction_row(forced["id"])).overspend == 450
+    purchase = await rig.purchase_of(auth["id"])
     assert "overspend" in purchase.policy_reasons
     await rig.check_books()
 
@@ -104,7 +87,7 @@ async def test_a_refund_without_an_authorization_lands_on_the_cards_wallet(rig: 
     _, other_card = await rig.new_card(wallet_pence=1_000)
     refund = rig.unlinked_refund(card, 650)
     assert await rig.available(worker) == 1_650
-    assert (await _transaction(rig, refund["id"])).wallet_id == worker.wallet_id
+    assert (await rig.transaction_row(refund["id"])).wallet_id == worker.wallet_id
     assert other_card != card
     await rig.check_books()
 
@@ -119,7 +102,7 @@ async def test_a_capture_that_arrives_before_its_authorization_still_lands_once(
     for event in reversed(events):  # the capture first, then the updates, then .created
         assert rig.fake.send(event) == 200
     assert await rig.available(worker) == 3_800
-    purchase = await _purchase(rig, auth["id"])
+    purchase = await rig.purchase_of(auth["id"])
     assert (purchase.status, purchase.captured_amount) == ("captured", 1_200)
     await rig.check_books()
 
@@ -134,7 +117,7 @@ async def test_a_stand_in_approval_tide_never_gave_is_held_then_captured(rig: Ri
     assert await rig.available(worker) == 3_200
     rig.capture(auth["id"])
     assert await rig.available(worker) == 3_200
-    assert (await _purchase(rig, auth["id"])).status == "captured"
+    assert (await rig.purchase_of(auth["id"])).status == "captured"
     await rig.check_books()
 
 
@@ -145,7 +128,7 @@ async def test_a_late_answer_is_a_timeout_decline_and_the_hold_goes_back(rig: Ri
     assert auth["approved"] is False
     assert auth["request_history"][-1]["reason"] == "webhook_timeout"
     assert await rig.available(worker) == 5_000
-    assert (await _purchase(rig, auth["id"])).status == "declined"
+    assert (await rig.purchase_of(auth["id"])).status == "declined"
     await rig.check_books()
 
 
@@ -180,7 +163,7 @@ async def test_an_approved_allowance_lets_the_retry_at_the_till_through_once(rig
     worker, card = await rig.new_card(wallet_pence=50_000)
     first = rig.pay(card, 15_000)  # above £100: a manager must approve
     assert first["approved"] is False
-    assert "purchase_over_10000" in (await _purchase(rig, first["id"])).policy_reasons
+    assert "purchase_over_10000" in (await rig.purchase_of(first["id"])).policy_reasons
     async with rig.county.session() as db:
         assert worker.wallet_id is not None
         await allowances.grant(
@@ -196,7 +179,7 @@ async def test_an_approved_allowance_lets_the_retry_at_the_till_through_once(rig
         )
     retry = rig.pay(card, 15_000)
     assert retry["approved"] is True
-    assert "allowance_used" in (await _purchase(rig, retry["id"])).policy_reasons
+    assert "allowance_used" in (await rig.purchase_of(retry["id"])).policy_reasons
     again = rig.pay(card, 15_000)
     assert again["approved"] is False  # used once
     assert await rig.available(worker) == 35_000
@@ -220,7 +203,7 @@ async def test_a_dispute_is_recorded_on_its_transaction(rig: Rig) -> None:
     txn = rig.capture(auth["id"])["transactions"][-1]
     rig.fake.dispute(txn["id"])
     rig.fake.settle()
-    assert (await _transaction(rig, txn["id"])).dispute_status == "submitted"
+    assert (await rig.transaction_row(txn["id"])).dispute_status == "submitted"
 
 
 async def test_partial_approval_when_the_council_allows_it_and_the_amount_is_controllable(
@@ -242,12 +225,12 @@ async def test_stripe_approving_what_tide_declined_still_lands_in_the_overspend_
     rig.fake.timeout, rig.fake.on_timeout = 0.0005, "approve"  # a Dashboard set to approve on timeout
     auth = rig.pay(card, 1_000)
     assert (auth["approved"], auth["request_history"][-1]["reason"]) == (True, "webhook_timeout")
-    purchase = await _purchase(rig, auth["id"])
+    purchase = await rig.purchase_of(auth["id"])
     assert "approved_without_tide" in purchase.policy_reasons
     txn = rig.capture(auth["id"])["transactions"][-1]
-    assert (await _transaction(rig, txn["id"])).overspend == 500
+    assert (await rig.transaction_row(txn["id"])).overspend == 500
     assert await rig.available(worker) == 0
-    assert (await _purchase(rig, auth["id"])).status == "captured"
+    assert (await rig.purchase_of(auth["id"])).status == "captured"
     await rig.check_books()
 
 
@@ -269,7 +252,7 @@ async def test_a_partial_reversal_gives_back_the_part_no_longer_authorized(rig: 
     auth = rig.pay(card, 3_000, category="hotels_motels_and_resorts", category_code="7011", name="Travelodge")
     rig.act(auth["id"], "reverse", reverse_amount=1_000)
     assert await rig.available(worker) == 3_000
-    assert (await _purchase(rig, auth["id"])).amount == 2_000
+    assert (await rig.purchase_of(auth["id"])).amount == 2_000
     rig.capture(auth["id"], 2_000)
     assert await rig.available(worker) == 3_000
     await rig.check_books()
@@ -300,6 +283,6 @@ async def test_a_card_payment_needing_approval_asks_the_manager_whose_yes_lets_t
     retry = rig.pay(card, 15_000)
 
     assert retry["approved"] is True
-    assert "allowance_used" in (await _purchase(rig, retry["id"])).policy_reasons
+    assert "allowance_used" in (await rig.purchase_of(retry["id"])).policy_reasons
     assert await rig.available(worker) == 35_000
     await rig.check_books()
