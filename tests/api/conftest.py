@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from tests import databases
-from tests.cards.fake_stripe import FakeStripe
+from tests.cards.fake_stripe import FakeStripe, offline_fake_stripe
 from wallet.demo import DEMO_PASSWORD, email
 
 SMALL_COUNTY = {"localities": ("Exeter", "Torridge"), "workers_per_team": 2, "families_per_worker": 2, "months": 1}
@@ -31,16 +31,7 @@ def _seed(url: str) -> None:
 def fake_card_issuer() -> Iterator[FakeStripe]:
     """Card management calls Stripe: every API test's app talks to the offline fake instead
     (``tests/cards/fake_stripe.py``; its events are kept, not delivered)."""
-    fake = FakeStripe(authorization_url="", webhook_url="", auto_deliver=False).start()
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("TIDE_STRIPE_API_KEY", "sk_test_fake")
-            patch.setenv("TIDE_STRIPE_API_BASE", fake.base_url)
-            patch.setenv("TIDE_STRIPE_AUTHORIZATION_SECRET", fake.authorization_secret)
-            patch.setenv("TIDE_STRIPE_WEBHOOK_SECRET", fake.webhook_secret)
-            yield fake
-    finally:
-        fake.stop()
+    yield from offline_fake_stripe()
 
 
 @pytest.fixture(scope="session")

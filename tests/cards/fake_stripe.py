@@ -744,3 +744,20 @@ class FakeStripe:
             yield "issuing.dispute", dispute
         for event in self.events:
             yield str(event["data"]["object"]["object"]), event["data"]["object"]
+
+
+def offline_fake_stripe() -> Iterator[FakeStripe]:
+    """A started fake that keeps its events (never delivers them), with the app's Stripe
+    settings pointed at it for as long as the generator runs."""
+    import pytest  # noqa: PLC0415 - only the fixtures that use this need pytest here
+
+    fake = FakeStripe(authorization_url="", webhook_url="", auto_deliver=False).start()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TIDE_STRIPE_API_KEY", "sk_test_fake")
+            patch.setenv("TIDE_STRIPE_API_BASE", fake.base_url)
+            patch.setenv("TIDE_STRIPE_AUTHORIZATION_SECRET", fake.authorization_secret)
+            patch.setenv("TIDE_STRIPE_WEBHOOK_SECRET", fake.webhook_secret)
+            yield fake
+    finally:
+        fake.stop()
