@@ -11,8 +11,8 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from api import receipt_storage
 from api.council import report_options
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
 from api.errors import CSRF_FAILED, exception_handlers, problem
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.engine = engine
-        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.sessionmaker = receipt_storage.sessions_for(engine, settings)
         app.state.clock = clock
         app.state.stripe_config = StripeConfig.from_settings(settings)
         app.state.report_options = report_options(settings)

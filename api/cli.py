@@ -28,10 +28,10 @@ import click
 import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import ledger
-from api import card_sync, jobs, migrations
+from api import card_sync, jobs, migrations, receipt_storage
 from api.council import report_options
 from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings, SettingsError
@@ -195,7 +195,7 @@ def run_job_command(name: str) -> None:
     async def run() -> object:
         engine = create_engine(settings.database_url, pool_size=2)
         try:
-            sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+            sessionmaker = receipt_storage.sessions_for(engine, settings)
             return await jobs.JOBS[name](jobs.job_context(settings, sessionmaker=sessionmaker, clock=now_utc))
         finally:
             await engine.dispose()
@@ -222,7 +222,7 @@ def stripe_sync(hours: int) -> None:
         try:
             now = now_utc()
             return await card_sync.sync_stripe(
-                async_sessionmaker(engine, expire_on_commit=False),
+                receipt_storage.sessions_for(engine, settings),
                 issuer,
                 since=now - timedelta(hours=hours),
                 until=now + card_sync.CLOCK_SKEW,
@@ -255,7 +255,7 @@ def stripe_statement(month: str) -> None:
     async def run() -> StatementRecorded:
         engine = create_engine(settings.database_url, pool_size=2)
         try:
-            sessions = async_sessionmaker(engine, expire_on_commit=False)
+            sessions = receipt_storage.sessions_for(engine, settings)
             return await card_sync.fetch_statement(sessions, issuer, month=first, now=now_utc())
         finally:
             await engine.dispose()

@@ -24,7 +24,7 @@ from procrastinate.testing import InMemoryConnector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from api import card_sync
+from api import card_sync, receipt_storage
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from approvals import escalation, notifications, reviews
@@ -179,7 +179,7 @@ def job_app(settings: Settings, *, engine: AsyncEngine, clock: Callable[[], date
             max_size=4,
         )
     app = procrastinate.App(connector=connector)
-    ctx = job_context(settings, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=clock)
+    ctx = job_context(settings, sessionmaker=receipt_storage.sessions_for(engine, settings), clock=clock)
     for name, job in JOBS.items():
         _register(app, name=name, job=job, ctx=ctx)
     return app

@@ -80,6 +80,23 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     card_partial_approval: bool = False
 
+    # Receipts' files: where they are kept (see docs/operators.md, "Receipt storage").
+    receipt_store: Literal["database", "directory", "s3"] = "database"
+    receipt_directory: str = ""
+    receipt_s3_endpoint: str = ""
+    receipt_s3_bucket: str = ""
+    receipt_s3_region: str = "eu-west-2"
+    receipt_s3_access_key_id: str = ""
+    receipt_s3_secret_access_key: SecretStr = SecretStr("")
+
+    # The retention schedule (years or days after each record's trigger; see docs/operators.md).
+    retention_family_years: Annotated[int, Field(ge=1, le=100)] = 6
+    retention_receipt_years: Annotated[int, Field(ge=1, le=100)] = 6
+    retention_financial_years: Annotated[int, Field(ge=1, le=100)] = 6
+    retention_audit_years: Annotated[int, Field(ge=1, le=100)] = 7
+    retention_session_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    retention_idempotency_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
     # Separation of duties: funding a pot with more than this needs a second person (£10,000).
     funding_second_person_above_pence: Annotated[int, Field(ge=0)] = 1_000_000
 
@@ -116,6 +133,19 @@ class Settings(BaseSettings):
             # The URL is not repeated: it may carry a password.
             raise ValueError(f"must start with {' or '.join(DATABASE_SCHEMES)}")
         return url
+
+    @model_validator(mode="after")
+    def _receipt_store_complete(self) -> Settings:
+        if self.receipt_store == "directory" and not self.receipt_directory:
+            raise ValueError("TIDE_RECEIPT_DIRECTORY must name a directory when TIDE_RECEIPT_STORE is directory")
+        if self.receipt_store == "s3" and not (
+            self.receipt_s3_bucket and self.receipt_s3_access_key_id and self.receipt_s3_secret_access_key
+        ):
+            raise ValueError(
+                "TIDE_RECEIPT_S3_BUCKET, TIDE_RECEIPT_S3_ACCESS_KEY_ID and TIDE_RECEIPT_S3_SECRET_ACCESS_KEY "
+                "must be set when TIDE_RECEIPT_STORE is s3"
+            )
+        return self
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -93,6 +93,24 @@ class ReceiptUnsafe(WalletError):
     code = "receipt_unsafe"
 
 
+class ReceiptErased(WalletError):
+    """A receipt's file is erased once the retention schedule says it is due; the row stays."""
+
+    code = "receipt_erased"
+
+
+class ReceiptDamaged(WalletError):
+    """A receipt's file must still be the one uploaded: missing, or not matching its SHA-256, it is not served."""
+
+    code = "receipt_damaged"
+
+
+class UnknownFamilyReference(WalletError):
+    """A subject access request names a family reference Tide holds."""
+
+    code = "unknown_family_reference"
+
+
 class InvalidPolicy(WalletError):
     """A spend policy document that does not make sense (negative limits, unknown scopes)."""
 

@@ -309,7 +309,8 @@ class PurchaseNeed(Base):
 
 
 class Receipt(Base):
-    """A receipt photo or PDF, checked by content, fingerprinted to catch duplicates."""
+    """A receipt photo or PDF, checked by content, fingerprinted to catch duplicates; its bytes
+    are in the receipt store (:mod:`wallet.receipt_store`), never in this table."""
 
     __tablename__ = "receipts"
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
@@ -318,9 +319,12 @@ class Receipt(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The SHA-256 of the bytes kept (a photo re-encoded): the key in the receipt store, checked on reading.
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     uploaded_at: Mapped[datetime] = mapped_column(TZ)
+    #: When the retention schedule erased the file (the row stays: the purchase had a receipt).
+    erased_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class PolicyVersion(Base):

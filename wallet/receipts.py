@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import audit
 from wallet.access import Principal, visible_purchases
-from wallet.errors import NotAllowed, NotFound, ReceiptRejected
+from wallet.errors import NotAllowed, NotFound, ReceiptErased, ReceiptRejected
 from wallet.models import Purchase, Receipt
 from wallet.purchases import get_purchase
 from wallet.receipt_files import checked
+from wallet.receipt_store import read_checked, sha256_of, store_of
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 #: What ``sniff`` can recognise, so what a receipt is stored (and served) as.
@@ -84,13 +85,15 @@ async def attach_receipt(
         .scalars()
         .first()
     )
+    kept_sha256 = sha256_of(kept.content)
+    await store_of(db).put(db, sha256=kept_sha256, content=kept.content)
     receipt = Receipt(
         purchase_id=purchase.id,
         content_type=kept.content_type,
         size=len(kept.content),
         sha256=digest,
         duplicate_of=earlier.id if earlier is not None and earlier.purchase_id != purchase.id else None,
-        content=kept.content,
+        content_sha256=kept_sha256,
         uploaded_by=who.person_id,
         uploaded_at=now,
     )
@@ -158,3 +161,17 @@ async def get_receipt(db: AsyncSession, *, who: Principal, receipt_id: int) -> R
         raise NotFound(f"no receipt {receipt_id}")
     await get_purchase(db, who=who, purchase_id=receipt.purchase_id)  # NotFound unless visible
     return receipt
+
+
+async def open_receipt(db: AsyncSession, *, who: Principal, receipt_id: int) -> tuple[Receipt, bytes]:
+    """A receipt and its file, for those who may see its purchase; the file is checked against its
+    fingerprint (``ReceiptDamaged``) and is gone once erased (``ReceiptErased``)."""
+    receipt = await get_receipt(db, who=who, receipt_id=receipt_id)
+    return receipt, await receipt_content(db, receipt)
+
+
+async def receipt_content(db: AsyncSession, receipt: Receipt) -> bytes:
+    """The file of a receipt already shown to be visible, from the receipt store, checked."""
+    if receipt.erased_at is not None:
+        raise ReceiptErased("the receipt's file was erased under the retention schedule")
+    return await read_checked(db, sha256=receipt.content_sha256)

@@ -279,9 +279,9 @@ class ReceiptController(Controller):
         operation_class=ReceiptDownload,
     )
     async def download(self, db: DbDep, who: WhoDep, receipt_id: PathId) -> Response[bytes]:
-        receipt = await receipts.get_receipt(db, who=who, receipt_id=receipt_id)
+        receipt, content = await receipts.open_receipt(db, who=who, receipt_id=receipt_id)
         return Response(
-            receipt.content,
+            content,
             media_type=receipt.content_type,
             headers=receipts.download_headers(receipt),
         )

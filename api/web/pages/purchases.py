@@ -129,9 +129,9 @@ async def add_receipt(
 @get("/receipts/{receipt_id:int}")
 async def receipt_file(db: DbDep, user: UserDep, receipt_id: PathId) -> Response[bytes]:
     """The receipt itself, only to those who may see its purchase (anyone else: not found)."""
-    receipt = await receipts.get_receipt(db, who=user.who, receipt_id=receipt_id)
+    receipt, content = await receipts.open_receipt(db, who=user.who, receipt_id=receipt_id)
     return Response(
-        receipt.content,
+        content,
         media_type=receipt.content_type,
         headers=receipts.download_headers(receipt),
     )
