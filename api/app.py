@@ -47,6 +47,7 @@ from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
+from api.routes.subject_access import SubjectAccessController
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
@@ -66,6 +67,7 @@ ROUTES = [
     WalletReturnController,
     AllocationController,
     FamilyController,
+    SubjectAccessController,
     NeedController,
     PurchaseController,
     ReceiptController,

@@ -229,3 +229,12 @@ class ReceiptRead(Out):
     sha256: str
     duplicate_of: int | None
     uploaded_at: datetime
+
+
+# Subject access requests ------------------------------------------------------------------
+
+
+class SubjectAccessAsk(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reference": "F7K2M9QX"}]})
+
+    reference: str = Field(min_length=1, max_length=16, description="The family's reference (kept out of the URL)")

@@ -8,6 +8,8 @@
     wallet worker            run the background jobs (PostgreSQL)
     wallet run-job NAME      run one background job now
     wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
+    wallet family export REF --out F
+                             everything held about one family reference (a subject access request), as a zip
     wallet stripe statement MONTH
                              fetch Stripe's Issuing transactions of MONTH (YYYY-MM) for reconciliation
 
@@ -46,6 +48,8 @@ from reports.monthly import REPORTS, period_for, write_all
 from reports.period import parse_month
 from wallet.clock import now_utc
 from wallet.demo import DEMO_PASSWORD, DemoSummary, seed_demo
+from wallet.errors import UnknownFamilyReference
+from wallet.subject_access import FamilyExport, export_family
 
 T = TypeVar("T")
 
@@ -295,3 +299,32 @@ def report_monthly(month: str, out_dir: Path) -> None:
         written = _in_transaction(work, settings)
     for path in written:
         click.echo(str(path))
+
+
+@main.group("family")
+def family_group() -> None:
+    """Families' records."""
+
+
+@family_group.command("export")
+@click.argument("reference")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip to write.")
+def family_export(reference: str, out: Path) -> None:
+    """Write everything held about the family REFERENCE (family.json and its receipts) to a zip,
+    for a subject access request; the export is audited."""
+    settings = _settings()
+
+    async def run() -> FamilyExport:
+        engine = create_engine(settings.database_url, pool_size=1)
+        try:
+            async with receipt_storage.sessions_for(engine, settings)() as db, db.begin():
+                return await export_family(db, who=None, reference=reference, now=now_utc())
+        finally:
+            await engine.dispose()
+
+    try:
+        export = asyncio.run(run())
+    except UnknownFamilyReference as exc:
+        raise click.ClickException(str(exc)) from exc
+    out.write_bytes(export.as_zip())
+    click.echo(f"Wrote {out}: the family's record and {len(export.files)} receipt file(s).")

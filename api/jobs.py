@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +31,10 @@ from approvals import escalation, notifications, reviews
 from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
 from cards.issuer import CardIssuer
+from wallet import retention
 from wallet.clock import local_date
 from wallet.policies import current_policy
+from wallet.retention import RetentionSchedule
 
 JOB_SCHEMA = "procrastinate"
 
@@ -45,6 +47,7 @@ SCHEDULE: dict[str, str] = {
     "cards_follow_wallets": "*/5 * * * * 30",
     "sync_stripe_events": "7 * * * * 0",
     "fetch_stripe_statement": "37 5 * * * 0",
+    "apply_retention": "23 2 * * * 0",
 }
 
 
@@ -58,6 +61,7 @@ class JobContext:
     mailer: Mailer | None
     base_url: str = ""
     issuer: CardIssuer | None = None
+    retention: RetentionSchedule = field(default_factory=RetentionSchedule)
 
 
 def job_context(
@@ -70,6 +74,19 @@ def job_context(
         mailer=mailer_from(settings),
         base_url=settings.base_url,
         issuer=card_sync.issuer_for(StripeConfig.from_settings(settings)),
+        retention=retention_schedule(settings),
+    )
+
+
+def retention_schedule(settings: Settings) -> RetentionSchedule:
+    """The retention schedule the settings give (``TIDE_RETENTION_*``)."""
+    return RetentionSchedule(
+        family_years=settings.retention_family_years,
+        receipt_years=settings.retention_receipt_years,
+        financial_years=settings.retention_financial_years,
+        audit_years=settings.retention_audit_years,
+        session_days=settings.retention_session_days,
+        idempotency_days=settings.retention_idempotency_days,
     )
 
 
@@ -147,6 +164,12 @@ async def fetch_stripe_statement(ctx: JobContext) -> int:
     return lines
 
 
+async def apply_retention(ctx: JobContext) -> int:
+    """Erase or pseudonymise what the retention schedule says is due (daily); how many went."""
+    async with ctx.sessionmaker() as db, db.begin():
+        return (await retention.apply_retention(db, schedule=ctx.retention, now=ctx.clock())).total
+
+
 JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "send_notifications": send_notifications,
     "escalate_approvals": escalate_approvals,
@@ -155,6 +178,7 @@ JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "cards_follow_wallets": cards_follow_wallets,
     "sync_stripe_events": sync_stripe_events,
     "fetch_stripe_statement": fetch_stripe_statement,
+    "apply_retention": apply_retention,
 }
 
 

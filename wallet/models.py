@@ -192,6 +192,8 @@ class Family(Base):
     closure_reason: Mapped[str | None] = mapped_column(String(40))
     sustain_check_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: When the retention schedule pseudonymised the family (a new reference; links and free text gone).
+    erased_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class FamilyWorker(Base):

@@ -1,5 +1,6 @@
 """Receipts' files move out of ``receipts`` into a store of their own (``receipt_contents`` by
-default), keyed by the SHA-256 of the bytes kept; a receipt can be erased (``erased_at``); the
+default), keyed by the SHA-256 of the bytes kept; a receipt's file and a family can be erased
+(``erased_at``) under the retention schedule; the
 audit log may lose rows only while the retention job holds an erasure permit.
 
 Revision ID: 0016_r16keep
@@ -46,6 +47,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("receipts") as batch:
         batch.add_column(sa.Column("content_sha256", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("families") as batch:
         batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     _move_bytes_out()
     with op.batch_alter_table("receipts") as batch:
@@ -124,5 +127,7 @@ def downgrade() -> None:
         batch.alter_column("content", existing_type=sa.LargeBinary(), nullable=False)
         batch.drop_column("erased_at")
         batch.drop_column("content_sha256")
+    with op.batch_alter_table("families") as batch:
+        batch.drop_column("erased_at")
     op.drop_table("erasure_permits")
     op.drop_table("receipt_contents")
