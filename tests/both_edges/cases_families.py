@@ -40,7 +40,7 @@ FAMILY_CASES = {
         by_page=lambda v: v.page("kw.exeter.01", f"/families/{v.ids['family']}/close", {"reason": "outcomes_met"}),
     ),
     "a key worker attaches a receipt": Case(
-        tables=("receipts", "purchases", "receipt_reviews"),
+        tables=("receipts", "receipt_contents", "purchases", "receipt_reviews"),
         scene=scenes.a_purchase,
         by_api=lambda v: v.api("kw.exeter.01", "POST", f"/api/v1/purchases/{v.ids['purchase']}/receipts",
                                files=_file("data")),

@@ -65,7 +65,8 @@ SNAPSHOT = {
     "purchases": "id, family_id, wallet_id, worker_id, category, description, supplier, amount, status, "
     "policy_decision, receipt_required, hold_transfer_id IS NOT NULL",
     "receipt_reviews": "id, purchase_id, reason, status, closed_by, note",
-    "receipts": "id, purchase_id, content_type, size, sha256, duplicate_of, uploaded_by",
+    "receipt_contents": "sha256, content",
+    "receipts": "id, purchase_id, content_type, size, sha256, content_sha256, duplicate_of, uploaded_by",
     "reconciliation_explanations": "id, month, finding_key, explanation, explained_by",
     "role_grants": "id, person_id, role, team_id",
     "sessions": "id, person_id, revoked_at IS NOT NULL",

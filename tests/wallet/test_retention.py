@@ -134,7 +134,9 @@ async def state_of(county: County, story: Story) -> dict[str, Any]:
         family = await db.get(Family, story.family_id)
         purchase = await db.get(Purchase, story.purchase_id)
         receipt = await db.get(Receipt, story.receipt_id)
-        assert family is not None and purchase is not None and receipt is not None
+        assert family is not None
+        assert purchase is not None
+        assert receipt is not None
         return {
             "reference": family.reference,
             "case_link": await db.get(FamilyCaseLink, story.family_id) is not None,
