@@ -4,6 +4,7 @@ audited by counts alone. Each test has a county of its own (erasing changes it f
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import ledger
 from api.app import create_app
+from api.cli import main
 from api.jobs import JobContext, apply_retention
 from api.receipt_storage import sessions_for
 from ledger import clock
@@ -339,3 +342,37 @@ async def test_requests_about_the_family_are_in_its_export(county: County, own_c
             (await db.execute(select(ApprovalRequest.id).where(ApprovalRequest.family_id == story.family_id))).scalars()
         )
     assert [r["id"] for r in record["requests"]] == asked
+
+
+# The command line --------------------------------------------------------------------------
+
+
+async def test_the_command_line_exports_a_family_then_the_job_erases_it_and_the_ledger_still_verifies(
+    county: County, own_county_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moving_clock: None
+) -> None:
+    if not own_county_url.startswith("sqlite"):
+        pytest.skip("the command line is tried once, on SQLite")
+    async with AsyncTestClient(app=create_app(settings_for(own_county_url))) as client:
+        story = Story(county, client)
+        await story.tell()
+    await county.engine.dispose()  # the commands open the file themselves
+    monkeypatch.setenv("DATABASE_URL", own_county_url)
+    runner = CliRunner()
+    out = tmp_path / "sar.zip"
+
+    exported = await asyncio.to_thread(runner.invoke, main, ["family", "export", story.reference, "--out", str(out)])
+    unknown = await asyncio.to_thread(runner.invoke, main, ["family", "export", "NOSUCHREF", "--out", str(out) + "x"])
+    clock.travel_to(london(story.closed_on.replace(year=story.closed_on.year + 8)))
+    erased = await asyncio.to_thread(runner.invoke, main, ["run-job", "apply_retention"])
+    verified = await asyncio.to_thread(runner.invoke, main, ["ledger", "verify"])
+    again = await asyncio.to_thread(runner.invoke, main, ["family", "export", story.reference, "--out", str(out) + "y"])
+
+    assert exported.exit_code == 0, exported.output
+    record = json.loads(zipfile.ZipFile(out).read("family.json"))
+    assert record["family"]["reference"] == story.reference
+    assert unknown.exit_code == 1
+    assert "no family has that reference" in unknown.output
+    assert erased.exit_code == 0, erased.output
+    assert verified.exit_code == 0, verified.output
+    assert "every invariant holds" in verified.output
+    assert again.exit_code == 1  # the reference is gone with the family's identity
