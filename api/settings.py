@@ -243,6 +243,8 @@ def _message(error: ErrorDetails) -> str:
     """One line for one bad value: the variable, what it must be, and (unless secret) what it was."""
     loc = str(error["loc"][0]) if error["loc"] else ""
     found = _field_named(loc)
+    if found is None and error["type"] == "value_error":  # a rule across settings states its own line
+        return _stated(FieldInfo(), error)
     if found is None:
         return f"{loc}: {error['msg']}"
     name, info = found

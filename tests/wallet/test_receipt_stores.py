@@ -20,7 +20,7 @@ from api.app import create_app
 from api.object_store import S3Store
 from api.receipt_storage import store_from
 from api.schema import metadata
-from api.settings import Settings
+from api.settings import Settings, SettingsError
 from tests import databases, receipt_files
 from tests.wallet.conftest import settings_for
 from tests.wallet.support import County, purchase_body
@@ -124,6 +124,16 @@ def test_a_store_named_without_where_it_is_is_refused_at_start_up() -> None:
         with_receipts("sqlite+aiosqlite:///x.db", receipt_store="directory")
     with pytest.raises(ValueError, match="TIDE_RECEIPT_S3_BUCKET"):
         with_receipts("sqlite+aiosqlite:///x.db", receipt_store="s3", receipt_s3_bucket="b")
+
+
+def test_the_environment_naming_a_directory_store_without_its_directory_stops_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TIDE_RECEIPT_STORE", "directory")
+    monkeypatch.delenv("TIDE_RECEIPT_DIRECTORY", raising=False)
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env()
+    assert str(refused.value) == "TIDE_RECEIPT_DIRECTORY must name a directory when TIDE_RECEIPT_STORE is directory"
 
 
 def test_the_setting_chooses_the_store(tmp_path: Path) -> None:
