@@ -34,7 +34,13 @@ from tests.wallet.support import County, SignedIn, purchase_body
 from wallet.approval_models import ApprovalRequest
 from wallet.keeping_models import ReceiptContent
 from wallet.models import AuditEntry, Family, FamilyCaseLink, FamilyWorker, IdempotencyRecord, Purchase, Receipt
-from wallet.retention import ERASED, RetentionSchedule, after_whole_years_cutoff, financial_year_start
+from wallet.retention import (
+    ERASED,
+    RetentionSchedule,
+    after_whole_years_cutoff,
+    financial_year_start,
+    years_before,
+)
 from wallet.sign_in_models import ApiToken
 
 pytestmark = pytest.mark.dates
@@ -82,6 +88,11 @@ async def run_the_job(county: County, url: str, moment: datetime) -> int:
         retention=RetentionSchedule(),
     )
     return await apply_retention(ctx)
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day ``years`` later (29 February: the 28th)."""
+    return years_before(day, -years)
 
 
 def london(day: date, hour: int = 0, minute: int = 30) -> datetime:
@@ -181,7 +192,7 @@ async def test_before_its_period_nothing_goes_after_it_everything_due_goes_and_t
     )
 
     # The day before the family's six years are up, and the last evening of the sixth financial year after.
-    family_due = story.closed_on.replace(year=story.closed_on.year + 6)
+    family_due = years_after(story.closed_on, 6)
     await run_the_job(
         county,
         own_county_url,
@@ -211,7 +222,7 @@ async def test_running_twice_erases_nothing_more_and_each_run_is_audited_by_coun
     async with AsyncTestClient(app=create_app(settings_for(own_county_url))) as client:
         story = Story(county, client)
         await story.tell()
-    far = london(story.closed_on.replace(year=story.closed_on.year + 8))
+    far = london(years_after(story.closed_on, 8))
 
     first = await run_the_job(county, own_county_url, far)
     again = await run_the_job(county, own_county_url, far + timedelta(minutes=5))
@@ -362,7 +373,7 @@ async def test_the_command_line_exports_a_family_then_the_job_erases_it_and_the_
 
     exported = await asyncio.to_thread(runner.invoke, main, ["family", "export", story.reference, "--out", str(out)])
     unknown = await asyncio.to_thread(runner.invoke, main, ["family", "export", "NOSUCHREF", "--out", str(out) + "x"])
-    clock.travel_to(london(story.closed_on.replace(year=story.closed_on.year + 8)))
+    clock.travel_to(london(years_after(story.closed_on, 8)))
     erased = await asyncio.to_thread(runner.invoke, main, ["run-job", "apply_retention"])
     verified = await asyncio.to_thread(runner.invoke, main, ["ledger", "verify"])
     again = await asyncio.to_thread(runner.invoke, main, ["family", "export", story.reference, "--out", str(out) + "y"])
