@@ -3,7 +3,7 @@ default), keyed by the SHA-256 of the bytes kept; a receipt's file and a family 
 (``erased_at``) under the retention schedule; the
 audit log may lose rows only while the retention job holds an erasure permit.
 
-Revision ID: 0016_r16keep
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_r16keep"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
