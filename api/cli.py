@@ -33,11 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 import ledger
 from api import card_sync, jobs, migrations
 from api.council import report_options
+from api.engines import engine_for, pooling_from
 from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
-from ledger.database import create_engine
 from ledger.money import pounds_display
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
@@ -60,10 +60,10 @@ def _settings() -> Settings:
 
 def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-    url = (settings or _settings()).database_url
+    settings = settings or _settings()
 
     async def run() -> T:
-        engine = create_engine(url, pool_size=1)
+        engine = engine_for(settings, pool_size=1)
         try:
             async with engine.begin() as db:
                 return await work(db)
@@ -90,8 +90,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to migrate to.")
 def db_upgrade(revision: str) -> None:
     """Migrate the database to the latest schema."""
-    url = _settings().database_url
-    migrations.upgrade(url, revision)
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision, pooling=pooling_from(settings))
     click.echo(f"Database at {revision}.")
 
 
@@ -174,7 +174,7 @@ def worker_command() -> None:
     configure_logging()
 
     async def run() -> None:
-        engine = create_engine(settings.database_url, pool_size=4)
+        engine = engine_for(settings, pool_size=4)
         app = jobs.job_app(settings, engine=engine, clock=now_utc)
         try:
             async with app.open_async():
@@ -193,7 +193,7 @@ def run_job_command(name: str) -> None:
     settings = _settings()
 
     async def run() -> object:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = engine_for(settings, pool_size=2)
         try:
             sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
             return await jobs.JOBS[name](jobs.job_context(settings, sessionmaker=sessionmaker, clock=now_utc))
@@ -218,7 +218,7 @@ def stripe_sync(hours: int) -> None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
     async def run() -> card_sync.SyncReport:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = engine_for(settings, pool_size=2)
         try:
             now = now_utc()
             return await card_sync.sync_stripe(
@@ -253,7 +253,7 @@ def stripe_statement(month: str) -> None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
     async def run() -> StatementRecorded:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = engine_for(settings, pool_size=2)
         try:
             sessions = async_sessionmaker(engine, expire_on_commit=False)
             return await card_sync.fetch_statement(sessions, issuer, month=first, now=now_utc())
