@@ -155,14 +155,27 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
     configure_logging()
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, **server_options())
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, **server_options(settings))
 
 
-def server_options() -> dict[str, Any]:
+def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for Tide: X-Forwarded-For is Tide's to read (``api.proxies``, from the
     proxies in TIDE_FORWARDED_ALLOW_IPS only), never uvicorn's (which believes 127.0.0.1 by
-    default); the access lines and their format are Tide's (``api.logs``)."""
-    return {"proxy_headers": False, "access_log": False, "log_config": uvicorn_log_config(), "log_level": "info"}
+    default); the access lines and their format are Tide's (``api.logs``).
+
+    With ``--workers N`` uvicorn's supervisor pings each child and kills one that does not answer
+    in time: a child importing the app on a busy machine, or busy itself, is given
+    ``TIDE_SERVE_HEALTHCHECK_SECONDS`` (uvicorn's five seconds killed children under load). On
+    SIGTERM each child stops accepting, lets its in-flight requests finish for up to
+    ``TIDE_SERVE_SHUTDOWN_SECONDS``, then closes its database pool."""
+    return {
+        "proxy_headers": False,
+        "access_log": False,
+        "log_config": uvicorn_log_config(),
+        "log_level": "info",
+        "timeout_worker_healthcheck": settings.serve_healthcheck_seconds,
+        "timeout_graceful_shutdown": settings.serve_shutdown_seconds,
+    }
 
 
 @main.command("worker")
