@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml requirements-bootstrap.lock | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-dates chromium lint typecheck format migrate seed verify bench lock clean
+.PHONY: help install run test test-dates chromium pgbouncer lint typecheck format migrate seed verify bench lock clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ run: install ## Migrate the database, load the demo data and serve on http://127
 	$(BIN)/wallet seed-demo
 	$(BIN)/wallet serve
 
-test: install lint typecheck chromium ## Every test (PostgreSQL tests need the server; required when CI=true)
+test: install lint typecheck chromium pgbouncer ## Every test (PostgreSQL tests need the server, the pgbouncer-marked ones run through PgBouncer too; required when CI=true)
 	$(BIN)/pytest
 	$(BIN)/python -m tests.dates
 
@@ -39,6 +39,10 @@ test-dates: install chromium ## The date-sensitive tests again at awkward moment
 chromium: ## Install Debian's chromium for the browser tests, when /usr/bin/chromium is missing
 	@test -x /usr/bin/chromium || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+pgbouncer: ## Install Debian's pgbouncer for the tests through a transaction pooler, when it is missing
+	@test -x /usr/sbin/pgbouncer || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; }
 
 lint: install ## ruff and the import-direction contracts
 	$(BIN)/ruff check .

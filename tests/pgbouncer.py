@@ -1,10 +1,12 @@
 """A real PgBouncer (Debian's ``pgbouncer``) in transaction mode in front of the test server.
 
 The ``pgbouncer`` fixture starts one on a free port for the run: ``pool_mode = transaction``,
-any database name passed on to the test server, and two server connections per database and
-user, so consecutive transactions of different clients share a server connection (what breaks
-session state and named prepared statements). ``make test`` installs the package when it is
-missing. Without the binary the marked tests skip, except under ``CI=true``, where they fail.
+any database name passed on to the test server, two server connections per database and user
+handed out in turn (``server_round_robin``), so a client's consecutive transactions run on
+different server connections and share them with other clients (what breaks session state and
+cached prepared statements: the app tests here fail without ``TIDE_DB_TRANSACTION_POOLER``).
+``make test`` installs the package when it is missing. Without the binary the marked tests
+skip, except under ``CI=true``, where they fail.
 
 Tests that run the app through it leave their own set-up and checks on the direct URL and
 route only the app's settings through the pooler (``route_apps_through``, ``app_database``).
@@ -57,7 +59,8 @@ def _config(folder: Path, port: int) -> Path:
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         "auth_type = any\npool_mode = transaction\n"
-        "default_pool_size = 2\nmax_client_conn = 500\nmax_db_connections = 20\n"
+        "default_pool_size = 2\nmin_pool_size = 2\nserver_round_robin = 1\n"
+        "max_client_conn = 500\nmax_db_connections = 20\n"
         f"logfile = {folder / 'pgbouncer.log'}\n",
         encoding="utf-8",
     )
