@@ -65,13 +65,14 @@ seed: install ## Load the demo data into DATABASE_URL
 verify: install ## Check every ledger invariant in DATABASE_URL
 	$(BIN)/wallet ledger verify
 
-bench: install ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, page weight, approvals, cards, the till under sign-ins
+bench: install pgbouncer ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, page weight, approvals, cards, the till under sign-ins, the till through PgBouncer
 	$(BIN)/python -m benchmarks.ledger_bench
 	$(BIN)/python -m benchmarks.reports_bench
 	$(BIN)/python -m benchmarks.page_weight
 	$(BIN)/python -m benchmarks.approval_latency
 	$(BIN)/python -m benchmarks.card_auth_bench
 	$(BIN)/python -m benchmarks.till_under_sign_ins
+	$(BIN)/python -m benchmarks.pooled_till --duration 5
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --quiet -o requirements.lock

@@ -20,7 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +83,7 @@ def _tail(log: Path) -> str:
     return log.read_text(encoding="utf-8")[-500:] if log.exists() else "(no log)"
 
 
-def started() -> Iterator[PgBouncer]:
+def started() -> Generator[PgBouncer, None, None]:
     """Start PgBouncer for as long as the generator lasts (a fixture's body)."""
     binary = next((path for path in BINARIES if os.access(path, os.X_OK)), None) or shutil.which("pgbouncer")
     if binary is None:
