@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml requirements-bootstrap.lock | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-dates chromium lint typecheck format migrate seed verify bench lock clean
+.PHONY: help install run test test-dates chromium pgbouncer lint typecheck format migrate seed verify bench lock clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ run: install ## Migrate the database, load the demo data and serve on http://127
 	$(BIN)/wallet seed-demo
 	$(BIN)/wallet serve
 
-test: install lint typecheck chromium ## Every test (PostgreSQL tests need the server; required when CI=true)
+test: install lint typecheck chromium pgbouncer ## Every test (PostgreSQL tests need the server, the pgbouncer-marked ones run through PgBouncer too; required when CI=true)
 	$(BIN)/pytest
 	$(BIN)/python -m tests.dates
 
@@ -39,6 +39,10 @@ test-dates: install chromium ## The date-sensitive tests again at awkward moment
 chromium: ## Install Debian's chromium for the browser tests, when /usr/bin/chromium is missing
 	@test -x /usr/bin/chromium || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+pgbouncer: ## Install Debian's pgbouncer for the tests through a transaction pooler, when it is missing
+	@test -x /usr/sbin/pgbouncer || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; }
 
 lint: install ## ruff and the import-direction contracts
 	$(BIN)/ruff check .
@@ -61,13 +65,14 @@ seed: install ## Load the demo data into DATABASE_URL
 verify: install ## Check every ledger invariant in DATABASE_URL
 	$(BIN)/wallet ledger verify
 
-bench: install ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, page weight, approvals, cards, the till under sign-ins
+bench: install pgbouncer ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, page weight, approvals, cards, the till under sign-ins, the till through PgBouncer
 	$(BIN)/python -m benchmarks.ledger_bench
 	$(BIN)/python -m benchmarks.reports_bench
 	$(BIN)/python -m benchmarks.page_weight
 	$(BIN)/python -m benchmarks.approval_latency
 	$(BIN)/python -m benchmarks.card_auth_bench
 	$(BIN)/python -m benchmarks.till_under_sign_ins
+	$(BIN)/python -m benchmarks.pooled_till --duration 5
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --quiet -o requirements.lock

@@ -12,9 +12,10 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from api.engines import pooling_from
 from api.schema import metadata
 from api.settings import Settings
-from ledger.database import create_engine
+from ledger.database import Pooling, create_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -25,6 +26,14 @@ target_metadata = metadata
 
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+
+
+def _pooling() -> Pooling:
+    """How to connect: as the caller says (``wallet db upgrade``: its settings), else as the settings say."""
+    if config.get_main_option("sqlalchemy.url"):
+        given = config.attributes.get("pooling")
+        return given if isinstance(given, Pooling) else Pooling()
+    return pooling_from(Settings.from_env())
 
 
 def _run(connection: Connection) -> None:
@@ -40,7 +49,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_url(), pool_size=1)
+    engine = create_engine(_url(), pool_size=1, pooling=_pooling())
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api import receipt_storage
 from api.council import report_options
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
+from api.engines import engine_for
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.failures import unexpected_problem
 from api.health import health
@@ -51,7 +52,6 @@ from api.routes.subject_access import SubjectAccessController
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
-from ledger.database import create_engine
 from wallet.clock import now_utc
 
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     is injectable. What needs a setting is handed it here: the engine its URL, the Stripe
     endpoints and gateway their config, the reports the council's options."""
     settings = settings or Settings.from_env()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = engine_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -35,11 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 import ledger
 from api import card_sync, jobs, migrations, receipt_storage
 from api.council import report_options
+from api.engines import engine_for, pooling_from
 from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
-from ledger.database import create_engine
 from ledger.money import pounds_display
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
@@ -64,10 +64,10 @@ def _settings() -> Settings:
 
 def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-    url = (settings or _settings()).database_url
+    settings = settings or _settings()
 
     async def run() -> T:
-        engine = create_engine(url, pool_size=1)
+        engine = engine_for(settings, pool_size=1)
         try:
             async with engine.begin() as db:
                 return await work(db)
@@ -94,8 +94,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to migrate to.")
 def db_upgrade(revision: str) -> None:
     """Migrate the database to the latest schema."""
-    url = _settings().database_url
-    migrations.upgrade(url, revision)
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision, pooling=pooling_from(settings))
     click.echo(f"Database at {revision}.")
 
 
@@ -159,14 +159,27 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
     configure_logging()
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, **server_options())
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, **server_options(settings))
 
 
-def server_options() -> dict[str, Any]:
+def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for Tide: X-Forwarded-For is Tide's to read (``api.proxies``, from the
     proxies in TIDE_FORWARDED_ALLOW_IPS only), never uvicorn's (which believes 127.0.0.1 by
-    default); the access lines and their format are Tide's (``api.logs``)."""
-    return {"proxy_headers": False, "access_log": False, "log_config": uvicorn_log_config(), "log_level": "info"}
+    default); the access lines and their format are Tide's (``api.logs``).
+
+    With ``--workers N`` uvicorn's supervisor pings each child and kills one that does not answer
+    in time: a child importing the app on a busy machine, or busy itself, is given
+    ``TIDE_SERVE_HEALTHCHECK_SECONDS`` (uvicorn's five seconds killed children under load). On
+    SIGTERM each child stops accepting, lets its in-flight requests finish for up to
+    ``TIDE_SERVE_SHUTDOWN_SECONDS``, then closes its database pool."""
+    return {
+        "proxy_headers": False,
+        "access_log": False,
+        "log_config": uvicorn_log_config(),
+        "log_level": "info",
+        "timeout_worker_healthcheck": settings.serve_healthcheck_seconds,
+        "timeout_graceful_shutdown": settings.serve_shutdown_seconds,
+    }
 
 
 @main.command("worker")
@@ -178,7 +191,7 @@ def worker_command() -> None:
     configure_logging()
 
     async def run() -> None:
-        engine = create_engine(settings.database_url, pool_size=4)
+        engine = engine_for(settings, pool_size=4)
         app = jobs.job_app(settings, engine=engine, clock=now_utc)
         try:
             async with app.open_async():
@@ -197,7 +210,7 @@ def run_job_command(name: str) -> None:
     settings = _settings()
 
     async def run() -> object:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = engine_for(settings, pool_size=2)
         try:
             sessionmaker = receipt_storage.sessions_for(engine, settings)
             return await jobs.JOBS[name](jobs.job_context(settings, sessionmaker=sessionmaker, clock=now_utc))
@@ -222,7 +235,7 @@ def stripe_sync(hours: int) -> None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
     async def run() -> card_sync.SyncReport:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = engine_for(settings, pool_size=2)
         try:
             now = now_utc()
             return await card_sync.sync_stripe(
@@ -257,7 +270,7 @@ def stripe_statement(month: str) -> None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
     async def run() -> StatementRecorded:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = engine_for(settings, pool_size=2)
         try:
             sessions = receipt_storage.sessions_for(engine, settings)
             return await card_sync.fetch_statement(sessions, issuer, month=first, now=now_utc())

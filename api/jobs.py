@@ -7,6 +7,16 @@ procrastinate's tables (schema ``procrastinate``, built by migration 0005), so a
 ``wallet worker`` processes share them and a periodic job runs once however many workers
 there are. The embedded SQLite default runs the same jobs and schedule inside the app
 process through procrastinate's in-memory connector.
+
+A worker that dies inside a job (killed, its machine lost) leaves the job ``doing``: every
+worker sends a heartbeat, and ``retry_stalled_jobs`` (itself a periodic job) puts the jobs of
+workers silent for ``TIDE_JOBS_STALL_SECONDS`` back on the queue. So a job may run twice, and
+every job is written to be safe to: each reads what is due now and changes it in one
+transaction, which a dead worker never committed (a sweep finds nothing left to do, Stripe's
+events and statements are recorded by their ids). Through a transaction pooler (PgBouncer) the
+queue's connections take no startup options and prepare nothing, and workers poll rather than
+LISTEN; every transaction of the queue's names procrastinate's schema itself (``SET LOCAL``),
+as a session setting would not outlive the transaction on a pooled server connection.
 """
 
 from __future__ import annotations
@@ -20,6 +30,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import procrastinate
+import psycopg
+import psycopg_pool
+from procrastinate.app import WorkerOptions
 from procrastinate.testing import InMemoryConnector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -49,6 +62,9 @@ SCHEDULE: dict[str, str] = {
     "fetch_stripe_statement": "37 5 * * * 0",
     "apply_retention": "23 2 * * * 0",
 }
+#: procrastinate's own upkeep: jobs of dead workers back on the queue.
+RETRY_STALLED_JOBS = "retry_stalled_jobs"
+RETRY_STALLED_EVERY = "* * * * * */10"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,21 +208,68 @@ def _psycopg_conninfo(database_url: str) -> str:
 
 def job_app(settings: Settings, *, engine: AsyncEngine, clock: Callable[[], datetime]) -> procrastinate.App:
     """The procrastinate app with every job registered and scheduled."""
-    connector: procrastinate.BaseConnector
-    if settings.database_url.startswith("sqlite"):
-        connector = InMemoryConnector()
-    else:
-        connector = procrastinate.PsycopgConnector(
-            conninfo=_psycopg_conninfo(settings.database_url),
-            kwargs={"options": f"-c search_path={JOB_SCHEMA}"},
-            min_size=1,
-            max_size=4,
-        )
-    app = procrastinate.App(connector=connector)
+    app = procrastinate.App(connector=job_connector(settings), worker_defaults=worker_options(settings))
     ctx = job_context(settings, sessionmaker=receipt_storage.sessions_for(engine, settings), clock=clock)
     for name, job in JOBS.items():
         _register(app, name=name, job=job, ctx=ctx)
+    _register_stall_retry(app, stall_seconds=settings.jobs_stall_seconds)
     return app
+
+
+def job_connector(settings: Settings) -> procrastinate.BaseConnector:
+    """The queue's connections: in memory on SQLite; on PostgreSQL a small pool that sends no
+    startup options (a pooler refuses them) and, through a transaction pooler, prepares nothing."""
+    if settings.database_url.startswith("sqlite"):
+        return InMemoryConnector()
+    connection: dict[str, Any] = {"application_name": f"{settings.db_application_name}-jobs"}
+    if settings.db_transaction_pooler:
+        connection["prepare_threshold"] = None
+    return procrastinate.PsycopgConnector(
+        conninfo=_psycopg_conninfo(settings.database_url),
+        kwargs=connection,
+        min_size=1,
+        max_size=settings.jobs_pool_size,
+        pool_factory=JobConnections,
+    )
+
+
+class JobConnections(psycopg_pool.AsyncConnectionPool):
+    """The queue's pool: each transaction looks in procrastinate's schema first. ``SET LOCAL``
+    lasts exactly the transaction, so it holds on a pooler's shared server connection too,
+    where a startup ``options`` is refused and a session ``SET`` would leak to other clients."""
+
+    @asynccontextmanager
+    async def connection(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 - the pool's own signature
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with super().connection(timeout) as connection:
+            await connection.execute(f"SET LOCAL search_path TO {JOB_SCHEMA}, public")
+            yield connection
+
+
+def worker_options(settings: Settings) -> WorkerOptions:
+    """How a worker hears of jobs (LISTEN, else polling), proves it is alive, and stops."""
+    return WorkerOptions(
+        listen_notify=settings.jobs_listen,
+        fetch_job_polling_interval=settings.jobs_polling_seconds,
+        update_heartbeat_interval=settings.jobs_stall_seconds / 4,
+        stalled_worker_timeout=settings.jobs_stall_seconds,
+        shutdown_graceful_timeout=settings.serve_shutdown_seconds,
+    )
+
+
+def _register_stall_retry(app: procrastinate.App, *, stall_seconds: int) -> None:
+    async def retry_stalled_jobs(timestamp: int | None = None) -> int:  # noqa: ARG001 - the schedule's time
+        stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stall_seconds))
+        for job in stalled:
+            await app.job_manager.retry_job(job)
+        return len(stalled)
+
+    task = app.task(name=RETRY_STALLED_JOBS, queue="tide", pass_context=False, queueing_lock=RETRY_STALLED_JOBS)(
+        retry_stalled_jobs
+    )
+    app.periodic(cron=RETRY_STALLED_EVERY, periodic_id=RETRY_STALLED_JOBS)(task)
 
 
 def _register(

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from ledger.database import Pooling
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,6 +22,9 @@ def alembic_config(database_url: str | None) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database up to ``revision``."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, pooling: Pooling | None = None) -> None:
+    """Migrate the database up to ``revision`` (connecting as ``pooling`` says, e.g. through PgBouncer)."""
+    config = alembic_config(database_url)
+    if pooling is not None:
+        config.attributes["pooling"] = pooling
+    command.upgrade(config, revision)

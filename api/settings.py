@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     port: Port = 8000
     db_pool_size: Annotated[int, Field(ge=1, le=500)] = 10
     jobs_in_process: bool | None = None
+    # Pooled connections, the job worker and the server's processes (docs/operators.md).
+    db_transaction_pooler: bool = False
+    db_max_overflow: Annotated[int, Field(ge=0, le=500)] = 0
+    db_pool_timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+    db_pool_recycle_seconds: Annotated[int, Field(ge=60, le=86_400)] = 1800
+    db_application_name: str = "tide"
+    jobs_pool_size: Annotated[int, Field(ge=1, le=100)] = 4
+    jobs_polling_seconds: Annotated[int, Field(ge=1, le=300)] = 5
+    jobs_stall_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    serve_shutdown_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+    serve_healthcheck_seconds: Annotated[int, Field(ge=5, le=600)] = 60
     base_url: str = "http://127.0.0.1:8000"
     #: Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated; none by default).
     forwarded_allow_ips: str = ""
@@ -169,6 +180,12 @@ class Settings(BaseSettings):
         if self.jobs_in_process is not None:
             return self.jobs_in_process
         return self.database_url.startswith("sqlite")
+
+    @property
+    def jobs_listen(self) -> bool:
+        """Workers hear of new jobs by LISTEN/NOTIFY, except through a transaction pooler (which
+        loses a LISTEN at the end of its transaction): there they poll."""
+        return not self.db_transaction_pooler
 
     @property
     def is_development(self) -> bool:

@@ -10,6 +10,8 @@ the ledger reads no environment.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -20,24 +22,58 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class Pooling:
+    """How a process shares its PostgreSQL connections (Tide's settings fill it in).
+
+    ``transaction_pooler``: the URL goes through a pooler in transaction mode (PgBouncer), so
+    consecutive transactions may run on different server connections: nothing may outlive a
+    transaction on the server, prepared statements included.
+    """
+
+    max_overflow: int = 0
+    timeout_seconds: float = 30
+    recycle_seconds: int = 1800
+    application_name: str = "tide"
+    transaction_pooler: bool = False
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, pooling: Pooling | None = None) -> AsyncEngine:
     """An async engine for ``url``, configured for the ledger's rules on either database."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
         _serialise_sqlite_writers(engine)
         return engine
-    return create_async_engine(
-        url,
-        echo=echo,
-        pool_size=pool_size,
-        max_overflow=0,
+    return create_async_engine(url, echo=echo, **postgres_engine_options(pool_size, pooling or Pooling()))
+
+
+def postgres_engine_options(pool_size: int, pooling: Pooling) -> dict[str, Any]:
+    """SQLAlchemy's and asyncpg's options for a PostgreSQL engine: the one place they are chosen."""
+    connect_args: dict[str, Any] = {
+        "server_settings": {"application_name": pooling.application_name},
+        # A server that does not answer is given up on after five seconds, not asyncpg's sixty.
+        "timeout": CONNECT_TIMEOUT_SECONDS,
+    }
+    if pooling.transaction_pooler:
+        # A server connection is shared between clients: no statement cache, and any statement
+        # asyncpg still prepares gets a name no other client can have used.
+        connect_args["statement_cache_size"] = 0
+        connect_args["prepared_statement_cache_size"] = 0
+        connect_args["prepared_statement_name_func"] = _unique_statement_name
+    return {
+        "pool_size": pool_size,
+        "max_overflow": pooling.max_overflow,
+        "pool_timeout": pooling.timeout_seconds,
         # No pre-ping: it costs a round trip per transaction. A connection found dead is
         # invalidated by SQLAlchemy on first use, and callers retry (every write is idempotent).
-        pool_recycle=1800,
-        # A server that does not answer is given up on after five seconds, not asyncpg's sixty.
-        connect_args={"server_settings": {"application_name": "tide"}, "timeout": CONNECT_TIMEOUT_SECONDS},
-    )
+        "pool_recycle": pooling.recycle_seconds,
+        "connect_args": connect_args,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:

@@ -23,6 +23,7 @@ from ledger import clock
 from ledger.database import create_engine
 from tests import databases
 from tests.ledger_support import Books, open_books
+from tests.pgbouncer import PgBouncer, pgbouncer_fixture, route_apps_through
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -78,6 +79,22 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         databases.drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session", name="pgbouncer")
+def running_pgbouncer() -> Iterator[PgBouncer]:
+    """A real PgBouncer in transaction mode in front of the test server (``tests/pgbouncer.py``)."""
+    yield from pgbouncer_fixture(in_ci=IN_CI)
+
+
+@pytest.fixture
+def apps_through_pgbouncer(pgbouncer: PgBouncer) -> Iterator[PgBouncer]:
+    """The apps this test builds reach PostgreSQL through PgBouncer; its own checks go direct."""
+    route_apps_through(pgbouncer)
+    try:
+        yield pgbouncer
+    finally:
+        route_apps_through(None)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests import databases
+from tests import databases, pgbouncer
 from tests.cards.fake_stripe import FakeStripe, offline_fake_stripe
 from wallet.demo import DEMO_PASSWORD, email
 
@@ -53,8 +53,15 @@ def county_url(request: pytest.FixtureRequest) -> str:
 
 
 def settings_for(url: str) -> Settings:
+    url, pooled = pgbouncer.app_database(url)
     return Settings(
-        database_url=url, environment="test", host="127.0.0.1", port=8000, db_pool_size=5, jobs_in_process=False
+        database_url=url,
+        environment="test",
+        host="127.0.0.1",
+        port=8000,
+        db_pool_size=5,
+        jobs_in_process=False,
+        db_transaction_pooler=pooled,
     )
 
 

@@ -170,7 +170,7 @@ async def test_the_middleware_rewrites_the_client_only_behind_a_configured_proxy
 def test_wallet_serve_leaves_x_forwarded_for_to_tide_not_uvicorn() -> None:
     """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told not to: a client on the same
     machine (or behind a local proxy that passes the header on) could be anyone it liked."""
-    assert server_options()["proxy_headers"] is False
+    assert server_options(Settings(environment="test"))["proxy_headers"] is False
 
 
 def test_an_unreadable_proxy_list_stops_start_up() -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.jobs import JOBS, SCHEDULE, job_app, run_jobs_in_process
+from api.jobs import JOBS, RETRY_STALLED_JOBS, SCHEDULE, job_app, run_jobs_in_process
 from api.settings import Settings
 from approvals.requests import RequestAsk, raise_request
 from tests.approvals.support import at
@@ -29,7 +29,7 @@ def test_every_job_is_scheduled_on_the_queue() -> None:
     app = job_app(settings("sqlite+aiosqlite:///unused.db"), engine=None, clock=now_utc)  # type: ignore[arg-type]
     assert set(SCHEDULE) == set(JOBS)
     assert {task.name for task in app.tasks.values()} >= set(JOBS)
-    assert {p.periodic_id for p in app.periodic_registry.periodic_tasks.values()} == set(JOBS)
+    assert {p.periodic_id for p in app.periodic_registry.periodic_tasks.values()} == {*JOBS, RETRY_STALLED_JOBS}
 
 
 @pytest.mark.postgresql

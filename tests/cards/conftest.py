@@ -30,7 +30,7 @@ from api.stripe_gateway import StripeConfig, StripeGateway
 from cards import issuing, reconciliation
 from cards.models import Card, CardAuthorization, CardTransaction
 from ledger.database import create_engine
-from tests import databases
+from tests import databases, pgbouncer
 from tests.cards.fake_stripe import FakeStripe
 from tests.conftest import IN_CI
 from tests.wallet.support import County, Worker
@@ -61,8 +61,10 @@ async def county(county_url: str) -> AsyncIterator[County]:
 
 def settings_for(url: str, *, pool_size: int = 5, **stripe: Any) -> Settings:
     """The app's settings for these tests; ``stripe`` sets the ``stripe_*`` and card settings."""
+    url, pooled = pgbouncer.app_database(url)
     return Settings(
         database_url=url,
+        db_transaction_pooler=pooled,
         environment="test",
         host="127.0.0.1",
         port=8000,
