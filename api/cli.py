@@ -328,7 +328,7 @@ def family_export(reference: str, out: Path) -> None:
     settings = _settings()
 
     async def run() -> FamilyExport:
-        engine = create_engine(settings.database_url, pool_size=1)
+        engine = engine_for(settings, pool_size=1)
         try:
             async with receipt_storage.sessions_for(engine, settings)() as db, db.begin():
                 return await export_family(db, who=None, reference=reference, now=now_utc())
