@@ -14,10 +14,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.council import report_options
-from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
+from api.deps import CsrfFailed, provide_db, provide_now, provide_principal, provide_read_db
+from api.engines import primary_engine, read_engine
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.failures import unexpected_problem
-from api.health import health
+from api.health import HEALTH_ROUTES, health
 from api.jobs import run_jobs_in_process
 from api.logs import configure_logging
 from api.metrics import metrics
@@ -50,7 +51,6 @@ from api.routes.returns import WalletReturnController
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
-from ledger.database import create_engine
 from wallet.clock import now_utc
 
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
@@ -104,12 +104,15 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     is injectable. What needs a setting is handed it here: the engine its URL, the Stripe
     endpoints and gateway their config, the reports the council's options."""
     settings = settings or Settings.from_env()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = primary_engine(settings)
+    reads = read_engine(settings, primary=engine)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.read_engine = reads
+        app.state.read_sessionmaker = async_sessionmaker(reads, expire_on_commit=False)
         app.state.clock = clock
         app.state.stripe_config = StripeConfig.from_settings(settings)
         app.state.report_options = report_options(settings)
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 yield
         finally:
             await engine.dispose()
+            await reads.dispose()
 
     handlers = exception_handlers()
     handlers[CsrfFailed] = lambda _request, exc: problem(*CSRF_FAILED, str(exc))
@@ -134,9 +138,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     if settings.environment != "test":
         configure_logging()
     return Litestar(
-        route_handlers=[health, metrics, *ROUTES],
+        route_handlers=[health, *HEALTH_ROUTES, metrics, *ROUTES],
         dependencies={
             "db": Provide(provide_db),
+            "read_db": Provide(provide_read_db),
             "now": Provide(provide_now, sync_to_thread=False),
             "who": Provide(provide_principal),
         },

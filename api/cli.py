@@ -33,11 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 import ledger
 from api import card_sync, jobs, migrations
 from api.council import report_options
+from api.engines import primary_engine, read_engine
 from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
-from ledger.database import create_engine
 from ledger.money import pounds_display
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
@@ -58,12 +58,13 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-    url = (settings or _settings()).database_url
+def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None, *, reads: bool = False) -> T:
+    """Run ``work`` in one transaction: committed if it returns, rolled back if it raises.
+    ``reads``: a read-only transaction where reports read (the replica, when one is set)."""
+    settings = settings or _settings()
 
     async def run() -> T:
-        engine = create_engine(url, pool_size=1)
+        engine = read_engine(settings, pool_size=1) if reads else primary_engine(settings, pool_size=1)
         try:
             async with engine.begin() as db:
                 return await work(db)
@@ -174,7 +175,7 @@ def worker_command() -> None:
     configure_logging()
 
     async def run() -> None:
-        engine = create_engine(settings.database_url, pool_size=4)
+        engine = primary_engine(settings, pool_size=4)
         app = jobs.job_app(settings, engine=engine, clock=now_utc)
         try:
             async with app.open_async():
@@ -193,7 +194,7 @@ def run_job_command(name: str) -> None:
     settings = _settings()
 
     async def run() -> object:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = primary_engine(settings, pool_size=2)
         try:
             sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
             return await jobs.JOBS[name](jobs.job_context(settings, sessionmaker=sessionmaker, clock=now_utc))
@@ -218,7 +219,7 @@ def stripe_sync(hours: int) -> None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
     async def run() -> card_sync.SyncReport:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = primary_engine(settings, pool_size=2)
         try:
             now = now_utc()
             return await card_sync.sync_stripe(
@@ -253,7 +254,7 @@ def stripe_statement(month: str) -> None:
         raise click.ClickException("set TIDE_STRIPE_API_KEY to reach Stripe")
 
     async def run() -> StatementRecorded:
-        engine = create_engine(settings.database_url, pool_size=2)
+        engine = primary_engine(settings, pool_size=2)
         try:
             sessions = async_sessionmaker(engine, expire_on_commit=False)
             return await card_sync.fetch_statement(sessions, issuer, month=first, now=now_utc())
@@ -292,6 +293,6 @@ def report_monthly(month: str, out_dir: Path) -> None:
             options = report_options(settings)
             return await write_all(db, period, out_dir, options=options, progress=lambda _name: bar.update(1))
 
-        written = _in_transaction(work, settings)
+        written = _in_transaction(work, settings, reads=True)
     for path in written:
         click.echo(str(path))

@@ -10,6 +10,7 @@ the ledger reads no environment.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -20,8 +21,36 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class DatabaseLimits:
+    """How long Tide waits on its database, and whether it may write there.
+
+    ``connect_timeout``: seconds a new connection may take (asyncpg's own is sixty).
+    ``statement_timeout``: seconds one statement may run before the server cancels it (0: no limit).
+    ``read_only``: every transaction is read-only (``default_transaction_read_only``): the
+    engine of reports and exports, which may point at a streaming replica.
+    """
+
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
+    statement_timeout: float = 0
+    read_only: bool = False
+
+
+def postgresql_connect_args(limits: DatabaseLimits) -> dict[str, Any]:
+    """asyncpg's ``connect_args`` for ``limits``: the one place Tide's connection options are made."""
+    server_settings = {"application_name": "tide"}
+    if limits.statement_timeout > 0:
+        server_settings["statement_timeout"] = str(int(limits.statement_timeout * 1000))
+    if limits.read_only:
+        server_settings["default_transaction_read_only"] = "on"
+    return {"server_settings": server_settings, "timeout": limits.connect_timeout}
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, limits: DatabaseLimits | None = None
+) -> AsyncEngine:
     """An async engine for ``url``, configured for the ledger's rules on either database."""
+    limits = limits or DatabaseLimits()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
@@ -35,8 +64,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         # No pre-ping: it costs a round trip per transaction. A connection found dead is
         # invalidated by SQLAlchemy on first use, and callers retry (every write is idempotent).
         pool_recycle=1800,
-        # A server that does not answer is given up on after five seconds, not asyncpg's sixty.
-        connect_args={"server_settings": {"application_name": "tide"}, "timeout": CONNECT_TIMEOUT_SECONDS},
+        # A server that does not answer is given up on after the connect timeout, not asyncpg's sixty.
+        connect_args=postgresql_connect_args(limits),
     )
 
 
