@@ -66,7 +66,7 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
             await db.commit()
 
 
-async def provide_read_db(state: State, db: AsyncSession) -> AsyncGenerator[AsyncSession, None]:
+async def provide_read_db(state: State, db: DbDep) -> AsyncGenerator[AsyncSession, None]:
     """Where reports and exports read: the replica's read-only transaction (never committed: it
     writes nothing), or the request's own transaction when there is no replica (one connection)."""
     if state.read_engine is state.engine:
