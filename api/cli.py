@@ -8,6 +8,7 @@
     wallet worker            run the background jobs (PostgreSQL)
     wallet run-job NAME      run one background job now
     wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
+    wallet config check      print the effective settings (secrets masked); exit 2 if they cannot work
     wallet stripe statement MONTH
                              fetch Stripe's Issuing transactions of MONTH (YYYY-MM) for reconciliation
 
@@ -27,15 +28,15 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 import ledger
 from api import card_sync, jobs, migrations
+from api.config_cli import RefusingGroup, config_group, refuse_bad_configuration, settings_or_refuse
 from api.council import report_options
 from api.engines import primary_engine, read_engine
 from api.logs import configure_logging, uvicorn_log_config
-from api.settings import Settings, SettingsError
+from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
 from ledger.money import pounds_display
@@ -51,11 +52,8 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    """The settings, or the command stops with one line per bad value."""
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    """The settings, or the command stops (exit 2) with one line per bad value."""
+    return settings_or_refuse()
 
 
 def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None, *, reads: bool = False) -> T:
@@ -71,13 +69,10 @@ def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | Non
         finally:
             await engine.dispose()
 
-    try:
-        return asyncio.run(run())
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot use the database: {exc.orig}") from exc
+    return asyncio.run(run())
 
 
-@click.group(help=__doc__)
+@click.group(help=__doc__, cls=RefusingGroup)
 def main() -> None:
     """Tide's command line."""
 
@@ -153,6 +148,7 @@ async def _seed(db: Db) -> DemoSummary:
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web app and API."""
     settings = _settings()
+    refuse_bad_configuration(settings)
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
     configure_logging()
@@ -172,6 +168,7 @@ def worker_command() -> None:
     settings = _settings()
     if settings.database_url.startswith("sqlite"):
         raise click.ClickException("on SQLite the jobs run inside `wallet serve`; the worker is for PostgreSQL")
+    refuse_bad_configuration(settings)
     configure_logging()
 
     async def run() -> None:
@@ -296,3 +293,6 @@ def report_monthly(month: str, out_dir: Path) -> None:
         written = _in_transaction(work, settings, reads=True)
     for path in written:
         click.echo(str(path))
+
+
+main.add_command(config_group)

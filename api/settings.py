@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
@@ -134,6 +135,9 @@ class Settings(BaseSettings):
             raise ValueError("is not a database URL Tide can read (scheme://user:password@host:port/name)") from None
         if parsed.port is not None and not 1 <= parsed.port <= 65535:
             raise ValueError(f"has port {parsed.port}: a port is between 1 and 65535")
+        folder = Path(parsed.database).parent if parsed.database and parsed.database != ":memory:" else None
+        if parsed.get_backend_name() == "sqlite" and folder is not None and not folder.is_dir():
+            raise ValueError("names a SQLite file in a folder that does not exist")
         if parsed.get_backend_name() == "postgresql" and not parsed.database:
             raise ValueError("names no database (…/name at its end)")
         return url
