@@ -13,9 +13,8 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
 
 from ledger import errors
 from ledger.gates import wallet_gate
@@ -40,7 +39,7 @@ from ledger.operations import (
     same_ledger,
     translate,
 )
-from ledger.schema import RESOLVING_KINDS, transfers
+from ledger.schema import open_holds, transfers
 from ledger.types import Account, Outcome, Transfer
 
 
@@ -337,20 +336,13 @@ async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 
     other through the expiry ids.
     """
     now = as_utc(now)
-    resolution = aliased(transfers)
+    # Only the open holds (``ledger_open_holds``, through its expiry index): however many
+    # holds were ever placed and resolved, the sweep reads those due now.
     due = await db.execute(
         select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
-        .outerjoin(
-            resolution,
-            and_(resolution.c.pending_id == transfers.c.id, resolution.c.kind.in_(RESOLVING_KINDS)),
-        )
-        .where(
-            transfers.c.kind == "hold",
-            transfers.c.expires_at.is_not(None),
-            transfers.c.expires_at <= now,
-            resolution.c.id.is_(None),
-        )
-        .order_by(transfers.c.expires_at)
+        .join(open_holds, open_holds.c.hold_id == transfers.c.id)
+        .where(open_holds.c.expires_at <= now)
+        .order_by(open_holds.c.expires_at, open_holds.c.hold_id)
         .limit(limit)
     )
     due_holds = due.all()

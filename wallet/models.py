@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -312,6 +313,15 @@ class Receipt(Base):
     """A receipt photo or PDF, checked by content, fingerprinted to catch duplicates."""
 
     __tablename__ = "receipts"
+    __table_args__ = (
+        # The receipt sweep reads only duplicates (a few), never every receipt.
+        Index(
+            "ix_receipts_duplicates",
+            "purchase_id",
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), index=True)
     content_type: Mapped[str] = mapped_column(String(40))
