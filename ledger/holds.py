@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ledger import errors
@@ -322,6 +322,19 @@ def expiry_id(hold_id: str) -> str:
     return f"expiry:{hold_id}"
 
 
+def due_holds_query(*, now: datetime, limit: int) -> Select[Any]:
+    """Up to ``limit`` holds due to expire at ``now``, oldest expiry first: read from the open
+    holds alone (``ledger_open_holds``, through its expiry index), so the sweep reads what is
+    due however many holds were ever placed and resolved."""
+    return (
+        select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
+        .join(open_holds, open_holds.c.hold_id == transfers.c.id)
+        .where(open_holds.c.expires_at <= now)
+        .order_by(open_holds.c.expires_at, open_holds.c.hold_id)
+        .limit(limit)
+    )
+
+
 async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 500) -> list[str]:
     """Expire up to ``limit`` unresolved holds whose time has come; return their ids.
 
@@ -336,16 +349,7 @@ async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 
     other through the expiry ids.
     """
     now = as_utc(now)
-    # Only the open holds (``ledger_open_holds``, through its expiry index): however many
-    # holds were ever placed and resolved, the sweep reads those due now.
-    due = await db.execute(
-        select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
-        .join(open_holds, open_holds.c.hold_id == transfers.c.id)
-        .where(open_holds.c.expires_at <= now)
-        .order_by(open_holds.c.expires_at, open_holds.c.hold_id)
-        .limit(limit)
-    )
-    due_holds = due.all()
+    due_holds = (await db.execute(due_holds_query(now=now, limit=limit))).all()
     involved = {account_id for row in due_holds for account_id in (row.debit_account_id, row.credit_account_id)}
     await lock_accounts(db, [await account_info(db, account_id) for account_id in sorted(involved)])
     expired: list[str] = []
