@@ -22,6 +22,7 @@ __all__ = ["primary_and_replica"]
 #: The worked-example county's October, reported as at the middle of November.
 AS_AT = datetime(2026, 11, 15, 12, tzinfo=UTC)
 UNREACHABLE = "postgresql+asyncpg://nobody@127.0.0.1:1/nowhere"
+PASSWORD = "a long enough password"  # noqa: S105 - the worked example's test accounts
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,24 @@ async def test_a_web_process_on_the_primary_is_ready(replicated: Pair) -> None:
         ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.json()
     assert ready.json()["writable"] is True
+
+
+async def _needs_outcomes_download(settings: Settings) -> str:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        signed_in = await client.post(
+            "/api/v1/auth/sign-in", json={"email": "fiona.ledger@world.invalid", "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        response = await client.get("/api/v1/reports/2026-10/needs-outcomes.csv")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def test_finance_downloads_the_needs_report_read_from_the_replica(replicated: Pair) -> None:
+    on_primary = Settings(database_url=replicated.primary_url, environment="test", db_pool_size=2)
+    on_replica = on_primary.model_copy(update={"read_database_url": replicated.replica_url})
+
+    from_replica = await _needs_outcomes_download(on_replica)
+
+    assert "Spend by need" in from_replica
+    assert from_replica == await _needs_outcomes_download(on_primary)
