@@ -171,3 +171,9 @@ def test_config_check_masks_a_database_password_and_fails_when_it_cannot_reach_i
     assert "TIDE_READ_DATABASE_URL=postgresql+asyncpg://tide:***@127.0.0.1:1/tide" in result.output
     assert "hunter2" not in result.output
     _refused(result, "TIDE_READ_DATABASE_URL: the database cannot be reached within 1 s")
+
+
+def test_an_unreadable_replica_url_is_one_line_naming_it(migrated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run(monkeypatch, ["config", "check"], TIDE_READ_DATABASE_URL="postgres://tide:pw-secret@replica/tide")
+    assert _refused(result, "TIDE_READ_DATABASE_URL") == [result.output.strip()]
+    assert "pw-secret" not in result.output
