@@ -14,11 +14,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api import receipt_storage
 from api.council import report_options
-from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
-from api.engines import engine_for
+from api.deps import CsrfFailed, provide_db, provide_now, provide_principal, provide_read_db
+from api.engines import engine_for, read_engine
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.failures import unexpected_problem
-from api.health import health
+from api.health import HEALTH_ROUTES, health
 from api.jobs import run_jobs_in_process
 from api.logs import configure_logging
 from api.metrics import metrics
@@ -107,11 +107,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     endpoints and gateway their config, the reports the council's options."""
     settings = settings or Settings.from_env()
     engine = engine_for(settings)
+    reads = read_engine(settings, primary=engine)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.engine = engine
         app.state.sessionmaker = receipt_storage.sessions_for(engine, settings)
+        app.state.read_engine = reads
+        app.state.read_sessionmaker = receipt_storage.sessions_for(reads, settings)
         app.state.clock = clock
         app.state.stripe_config = StripeConfig.from_settings(settings)
         app.state.report_options = report_options(settings)
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 yield
         finally:
             await engine.dispose()
+            await reads.dispose()
 
     handlers = exception_handlers()
     handlers[CsrfFailed] = lambda _request, exc: problem(*CSRF_FAILED, str(exc))
@@ -136,9 +140,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     if settings.environment != "test":
         configure_logging()
     return Litestar(
-        route_handlers=[health, metrics, *ROUTES],
+        route_handlers=[health, *HEALTH_ROUTES, metrics, *ROUTES],
         dependencies={
             "db": Provide(provide_db),
+            "read_db": Provide(provide_read_db),
             "now": Provide(provide_now, sync_to_thread=False),
             "who": Provide(provide_principal),
         },

@@ -10,6 +10,7 @@
     wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
     wallet family export REF --out F
                              everything held about one family reference (a subject access request), as a zip
+    wallet config check      print the effective settings (secrets masked); exit 2 if they cannot work
     wallet stripe statement MONTH
                              fetch Stripe's Issuing transactions of MONTH (YYYY-MM) for reconciliation
 
@@ -29,15 +30,15 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import ledger
 from api import card_sync, jobs, migrations, receipt_storage
+from api.config_cli import RefusingGroup, config_group, refuse_bad_configuration, settings_or_refuse
 from api.council import report_options
-from api.engines import engine_for, pooling_from
+from api.engines import engine_for, pooling_from, read_engine
 from api.logs import configure_logging, uvicorn_log_config
-from api.settings import Settings, SettingsError
+from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
 from ledger.money import pounds_display
@@ -55,32 +56,27 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    """The settings, or the command stops with one line per bad value."""
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    """The settings, or the command stops (exit 2) with one line per bad value."""
+    return settings_or_refuse()
 
 
-def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None, *, reads: bool = False) -> T:
+    """Run ``work`` in one transaction: committed if it returns, rolled back if it raises.
+    ``reads``: a read-only transaction where reports read (the replica, when one is set)."""
     settings = settings or _settings()
 
     async def run() -> T:
-        engine = engine_for(settings, pool_size=1)
+        engine = read_engine(settings, pool_size=1) if reads else engine_for(settings, pool_size=1)
         try:
             async with engine.begin() as db:
                 return await work(db)
         finally:
             await engine.dispose()
 
-    try:
-        return asyncio.run(run())
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot use the database: {exc.orig}") from exc
+    return asyncio.run(run())
 
 
-@click.group(help=__doc__)
+@click.group(help=__doc__, cls=RefusingGroup)
 def main() -> None:
     """Tide's command line."""
 
@@ -156,6 +152,7 @@ async def _seed(db: Db) -> DemoSummary:
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web app and API."""
     settings = _settings()
+    refuse_bad_configuration(settings)
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
     configure_logging()
@@ -188,6 +185,7 @@ def worker_command() -> None:
     settings = _settings()
     if settings.database_url.startswith("sqlite"):
         raise click.ClickException("on SQLite the jobs run inside `wallet serve`; the worker is for PostgreSQL")
+    refuse_bad_configuration(settings)
     configure_logging()
 
     async def run() -> None:
@@ -309,7 +307,7 @@ def report_monthly(month: str, out_dir: Path) -> None:
             options = report_options(settings)
             return await write_all(db, period, out_dir, options=options, progress=lambda _name: bar.update(1))
 
-        written = _in_transaction(work, settings)
+        written = _in_transaction(work, settings, reads=True)
     for path in written:
         click.echo(str(path))
 
@@ -341,3 +339,6 @@ def family_export(reference: str, out: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     out.write_bytes(export.as_zip())
     click.echo(f"Wrote {out}: the family's record and {len(export.files)} receipt file(s).")
+
+
+main.add_command(config_group)

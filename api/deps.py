@@ -26,6 +26,8 @@ SESSION_COOKIE = "tide_session"
 
 #: Handler parameters injected by name: the request's transaction, the clock's now, the caller.
 DbDep: TypeAlias = NamedDependency[AsyncSession]
+#: A read-only transaction on the read database (TIDE_READ_DATABASE_URL: a replica; else the primary).
+ReadDbDep: TypeAlias = NamedDependency[AsyncSession]
 NowDep: TypeAlias = NamedDependency[datetime]
 WhoDep: TypeAlias = NamedDependency[Principal]
 CSRF_HEADER = "x-csrf-token"
@@ -62,6 +64,20 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
             raise
         else:
             await db.commit()
+
+
+async def provide_read_db(state: State, db: DbDep) -> AsyncGenerator[AsyncSession, None]:
+    """Where reports and exports read: the replica's read-only transaction (never committed: it
+    writes nothing), or the request's own transaction when there is no replica (one connection)."""
+    if state.read_engine is state.engine:
+        yield db
+        return
+    sessions: async_sessionmaker[AsyncSession] = state.read_sessionmaker
+    async with sessions() as read_db:
+        try:
+            yield read_db
+        finally:
+            await read_db.rollback()
 
 
 def provide_now(state: State) -> datetime:

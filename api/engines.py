@@ -1,11 +1,16 @@
-"""The database engine a process opens, from its settings (pool sizes, a transaction pooler)."""
+"""The database engines a process makes from its settings: the primary, and the read engine
+of reports, exports and read-only pages (``TIDE_READ_DATABASE_URL``, a streaming replica;
+the primary when unset). Every engine gets here its pool (sizes, a transaction pooler such as
+PgBouncer: ``TIDE_DB_*``) and its connect and statement timeouts
+(``TIDE_DB_CONNECT_TIMEOUT_SECONDS``, ``TIDE_DB_STATEMENT_TIMEOUT_SECONDS``).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.settings import Settings
-from ledger.database import Pooling, create_engine
+from ledger.database import DatabaseLimits, Pooling, create_engine
 
 
 def pooling_from(settings: Settings) -> Pooling:
@@ -19,8 +24,38 @@ def pooling_from(settings: Settings) -> Pooling:
     )
 
 
+def database_limits(settings: Settings, *, read_only: bool = False) -> DatabaseLimits:
+    """The connect and statement timeouts of ``settings``; ``read_only`` for the read engine."""
+    return DatabaseLimits(
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout=settings.db_statement_timeout_seconds,
+        read_only=read_only,
+    )
+
+
 def engine_for(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
-    """The engine on ``settings.database_url``; ``pool_size`` defaults to ``TIDE_DB_POOL_SIZE``."""
+    """The engine of the writable primary (``DATABASE_URL``); ``pool_size`` defaults to ``TIDE_DB_POOL_SIZE``."""
     return create_engine(
-        settings.database_url, pool_size=pool_size or settings.db_pool_size, pooling=pooling_from(settings)
+        settings.database_url,
+        pool_size=pool_size or settings.db_pool_size,
+        pooling=pooling_from(settings),
+        limits=database_limits(settings),
+    )
+
+
+#: The primary's engine (the name the replica's code calls it by).
+primary_engine = engine_for
+
+
+def read_engine(settings: Settings, *, pool_size: int | None = None, primary: AsyncEngine | None = None) -> AsyncEngine:
+    """The engine reports read through: the replica's when one is set, every transaction read-only.
+    Without a replica, ``primary`` is shared when given (the web process: one pool), else a
+    read-only engine on the primary is made (a command that writes nothing)."""
+    if primary is not None and not settings.read_database_url:
+        return primary
+    return create_engine(
+        settings.reads_from,
+        pool_size=pool_size or settings.db_pool_size,
+        pooling=pooling_from(settings),
+        limits=database_limits(settings, read_only=True),
     )

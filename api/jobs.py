@@ -43,6 +43,7 @@ from api.stripe_gateway import StripeConfig
 from approvals import escalation, notifications, reviews
 from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
+from cards.errors import CardIssuerUnavailable
 from cards.issuer import CardIssuer
 from wallet import retention
 from wallet.clock import local_date
@@ -148,35 +149,42 @@ async def expire_card_holds(ctx: JobContext) -> int:
     return await card_sync.expire_card_holds(ctx.sessionmaker, now=ctx.clock())
 
 
+#: The jobs that call Stripe: scheduled only when the Tide card is in use (``Settings.uses_cards``).
+STRIPE_JOBS = frozenset({"cards_follow_wallets", "sync_stripe_events", "fetch_stripe_statement"})
+
+
+def issuer_of(ctx: JobContext) -> CardIssuer:
+    """The card issuer, or the job fails loudly: a job that needs Stripe never pretends it ran."""
+    if ctx.issuer is None:
+        raise CardIssuerUnavailable("this job calls Stripe: set TIDE_STRIPE_API_KEY (and Stripe's two secrets)")
+    return ctx.issuer
+
+
 async def cards_follow_wallets(ctx: JobContext) -> int:
     """Cards of suspended wallets go inactive at Stripe; they come back when the wallet does."""
-    if ctx.issuer is None:
-        return 0
-    return await card_sync.cards_follow_wallets(ctx.sessionmaker, ctx.issuer, now=ctx.clock())
+    return await card_sync.cards_follow_wallets(ctx.sessionmaker, issuer_of(ctx), now=ctx.clock())
 
 
 async def sync_stripe_events(ctx: JobContext) -> int:
     """Apply any Issuing event of the last two hours the webhook missed."""
-    if ctx.issuer is None:
-        return 0
+    issuer = issuer_of(ctx)
     now = ctx.clock()
     since = now - card_sync.SYNC_WINDOW
     report = await card_sync.sync_stripe(
-        ctx.sessionmaker, ctx.issuer, since=since, until=now + card_sync.CLOCK_SKEW, now=now
+        ctx.sessionmaker, issuer, since=since, until=now + card_sync.CLOCK_SKEW, now=now
     )
     return report.applied
 
 
 async def fetch_stripe_statement(ctx: JobContext) -> int:
     """Stripe's statement of last month and of this month so far, recorded for reconciliation."""
-    if ctx.issuer is None:
-        return 0
+    issuer = issuer_of(ctx)
     now = ctx.clock()
     this_month = local_date(now).replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     lines = 0
     for month in (last_month, this_month):
-        lines += (await card_sync.fetch_statement(ctx.sessionmaker, ctx.issuer, month=month, now=now)).lines
+        lines += (await card_sync.fetch_statement(ctx.sessionmaker, issuer, month=month, now=now)).lines
     return lines
 
 
@@ -211,7 +219,7 @@ def job_app(settings: Settings, *, engine: AsyncEngine, clock: Callable[[], date
     app = procrastinate.App(connector=job_connector(settings), worker_defaults=worker_options(settings))
     ctx = job_context(settings, sessionmaker=receipt_storage.sessions_for(engine, settings), clock=clock)
     for name, job in JOBS.items():
-        _register(app, name=name, job=job, ctx=ctx)
+        _register(app, name=name, job=job, ctx=ctx, scheduled=name not in STRIPE_JOBS or settings.uses_cards)
     _register_stall_retry(app, stall_seconds=settings.jobs_stall_seconds)
     return app
 
@@ -273,14 +281,19 @@ def _register_stall_retry(app: procrastinate.App, *, stall_seconds: int) -> None
 
 
 def _register(
-    app: procrastinate.App, *, name: str, job: Callable[[JobContext], Awaitable[Any]], ctx: JobContext
+    app: procrastinate.App,
+    *,
+    name: str,
+    job: Callable[[JobContext], Awaitable[Any]],
+    ctx: JobContext,
+    scheduled: bool = True,
 ) -> None:
     async def run(timestamp: int | None = None) -> None:  # noqa: ARG001 - procrastinate passes the schedule's time
         await job(ctx)
 
     run.__name__ = name
     task = app.task(name=name, queue="tide", pass_context=False)(run)
-    if name in SCHEDULE:
+    if name in SCHEDULE and scheduled:
         app.periodic(cron=SCHEDULE[name], periodic_id=name)(task)
 
 

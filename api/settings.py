@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 #: The embedded SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tide.db"
@@ -75,6 +78,15 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     #: The bearer token a metrics scraper sends to GET /metrics (the endpoint is off without one).
     metrics_token: SecretStr = SecretStr("")
+
+    # The database's replica and limits (docs/operators.md, "Replica, health and timeouts").
+    #: Where reports, exports and read-only pages read (a streaming replica); blank: the primary.
+    read_database_url: str = Field(default="", repr=False)
+    db_connect_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5
+    #: How long one statement may run before PostgreSQL cancels it (0: no limit).
+    db_statement_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 60
+    #: Whether the Tide card is in use (blank: when TIDE_STRIPE_API_KEY is set).
+    cards_enabled: bool | None = None
 
     # Email for notifications.
     smtp_host: str = ""
@@ -137,12 +149,25 @@ class Settings(BaseSettings):
         }
         return {key: value for key, value in trimmed.items() if not (isinstance(value, str) and not value.strip())}
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
-    def _known_database(cls, url: str) -> str:
+    def _known_database(cls, url: str, info: ValidationInfo) -> str:
+        if info.field_name == "read_database_url" and not url:
+            return url
         if not url.startswith(DATABASE_SCHEMES):
             # The URL is not repeated: it may carry a password.
             raise ValueError(f"must start with {' or '.join(DATABASE_SCHEMES)}")
+        try:
+            parsed = make_url(url)  # a port that is not a number is found here
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a database URL Tide can read (scheme://user:password@host:port/name)") from None
+        if parsed.port is not None and not 1 <= parsed.port <= 65535:
+            raise ValueError(f"has port {parsed.port}: a port is between 1 and 65535")
+        folder = Path(parsed.database).parent if parsed.database and parsed.database != ":memory:" else None
+        if parsed.get_backend_name() == "sqlite" and folder is not None and not folder.is_dir():
+            raise ValueError("names a SQLite file in a folder that does not exist")
+        if parsed.get_backend_name() == "postgresql" and not parsed.database:
+            raise ValueError("names no database (…/name at its end)")
         return url
 
     @model_validator(mode="after")
@@ -186,6 +211,18 @@ class Settings(BaseSettings):
         """Workers hear of new jobs by LISTEN/NOTIFY, except through a transaction pooler (which
         loses a LISTEN at the end of its transaction): there they poll."""
         return not self.db_transaction_pooler
+
+    @property
+    def reads_from(self) -> str:
+        """The database reports, exports and read-only pages read: the replica, else the primary."""
+        return self.read_database_url or self.database_url
+
+    @property
+    def uses_cards(self) -> bool:
+        """Whether the Tide card is in use: as set, else when a Stripe API key is."""
+        if self.cards_enabled is not None:
+            return self.cards_enabled
+        return bool(self.stripe_api_key.get_secret_value())
 
     @property
     def is_development(self) -> bool:

@@ -65,7 +65,8 @@ async def _open_missing(db: AsyncSession, *, rules: ApprovalRules, now: datetime
 async def _open_duplicates(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> int:
     due = await db.execute(
         select(Purchase).where(
-            exists().where(Receipt.purchase_id == Purchase.id, Receipt.duplicate_of.is_not(None)),
+            # From the duplicates alone (their partial index), never every purchase.
+            Purchase.id.in_(select(Receipt.purchase_id).where(Receipt.duplicate_of.is_not(None))),
             _no_review("duplicate_receipt"),
         )
     )

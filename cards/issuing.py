@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.errors import CardNotInState
@@ -248,3 +248,10 @@ async def wallets_out_of_step(db: AsyncSession) -> list[int]:
         .distinct()
     )
     return sorted(int(row[0]) for row in rows)
+
+
+async def cards_not_cancelled(db: AsyncSession) -> int:
+    """How many cards Stripe may still let spend: every card not cancelled (start-up refuses to
+    run without Stripe's secrets while there are any)."""
+    found = await db.execute(select(func.count()).select_from(Card).where(Card.status != "canceled"))
+    return int(found.scalar_one())

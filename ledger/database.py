@@ -38,22 +38,56 @@ class Pooling:
     transaction_pooler: bool = False
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, pooling: Pooling | None = None) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class DatabaseLimits:
+    """How long Tide waits on its database, and whether it may write there.
+
+    ``connect_timeout``: seconds a new connection may take (asyncpg's own is sixty).
+    ``statement_timeout``: seconds one statement may run before the server cancels it (0: no limit).
+    ``read_only``: every transaction is read-only (``default_transaction_read_only``): the
+    engine of reports and exports, which may point at a streaming replica.
+
+    Through a transaction pooler these two are not sent at connection start (PgBouncer refuses
+    startup parameters it does not track): set them on the database role instead
+    (``ALTER ROLE … SET statement_timeout``), as docs/operators.md says.
+    """
+
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
+    statement_timeout: float = 0
+    read_only: bool = False
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    pooling: Pooling | None = None,
+    limits: DatabaseLimits | None = None,
+) -> AsyncEngine:
     """An async engine for ``url``, configured for the ledger's rules on either database."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
         _serialise_sqlite_writers(engine)
         return engine
-    return create_async_engine(url, echo=echo, **postgres_engine_options(pool_size, pooling or Pooling()))
+    options = postgres_engine_options(pool_size, pooling or Pooling(), limits or DatabaseLimits())
+    return create_async_engine(url, echo=echo, **options)
 
 
-def postgres_engine_options(pool_size: int, pooling: Pooling) -> dict[str, Any]:
+def postgres_engine_options(pool_size: int, pooling: Pooling, limits: DatabaseLimits | None = None) -> dict[str, Any]:
     """SQLAlchemy's and asyncpg's options for a PostgreSQL engine: the one place they are chosen."""
+    limits = limits or DatabaseLimits()
+    server_settings = {"application_name": pooling.application_name}
+    if not pooling.transaction_pooler:
+        if limits.statement_timeout > 0:
+            server_settings["statement_timeout"] = str(int(limits.statement_timeout * 1000))
+        if limits.read_only:
+            server_settings["default_transaction_read_only"] = "on"
     connect_args: dict[str, Any] = {
-        "server_settings": {"application_name": pooling.application_name},
-        # A server that does not answer is given up on after five seconds, not asyncpg's sixty.
-        "timeout": CONNECT_TIMEOUT_SECONDS,
+        "server_settings": server_settings,
+        # A server that does not answer is given up on after the connect timeout, not asyncpg's sixty.
+        "timeout": limits.connect_timeout,
     }
     if pooling.transaction_pooler:
         # A server connection is shared between clients: no statement cache, and any statement

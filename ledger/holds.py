@@ -13,9 +13,8 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
 
 from ledger import errors
 from ledger.gates import wallet_gate
@@ -40,7 +39,7 @@ from ledger.operations import (
     same_ledger,
     translate,
 )
-from ledger.schema import RESOLVING_KINDS, transfers
+from ledger.schema import open_holds, transfers
 from ledger.types import Account, Outcome, Transfer
 
 
@@ -323,6 +322,19 @@ def expiry_id(hold_id: str) -> str:
     return f"expiry:{hold_id}"
 
 
+def due_holds_query(*, now: datetime, limit: int) -> Select[Any]:
+    """Up to ``limit`` holds due to expire at ``now``, oldest expiry first: read from the open
+    holds alone (``ledger_open_holds``, through its expiry index), so the sweep reads what is
+    due however many holds were ever placed and resolved."""
+    return (
+        select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
+        .join(open_holds, open_holds.c.hold_id == transfers.c.id)
+        .where(open_holds.c.expires_at <= now)
+        .order_by(open_holds.c.expires_at, open_holds.c.hold_id)
+        .limit(limit)
+    )
+
+
 async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 500) -> list[str]:
     """Expire up to ``limit`` unresolved holds whose time has come; return their ids.
 
@@ -337,23 +349,7 @@ async def expire_due_holds(db: Db, *, now: datetime | None = None, limit: int = 
     other through the expiry ids.
     """
     now = as_utc(now)
-    resolution = aliased(transfers)
-    due = await db.execute(
-        select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
-        .outerjoin(
-            resolution,
-            and_(resolution.c.pending_id == transfers.c.id, resolution.c.kind.in_(RESOLVING_KINDS)),
-        )
-        .where(
-            transfers.c.kind == "hold",
-            transfers.c.expires_at.is_not(None),
-            transfers.c.expires_at <= now,
-            resolution.c.id.is_(None),
-        )
-        .order_by(transfers.c.expires_at)
-        .limit(limit)
-    )
-    due_holds = due.all()
+    due_holds = (await db.execute(due_holds_query(now=now, limit=limit))).all()
     involved = {account_id for row in due_holds for account_id in (row.debit_account_id, row.credit_account_id)}
     await lock_accounts(db, [await account_info(db, account_id) for account_id in sorted(involved)])
     expired: list[str] = []

@@ -166,13 +166,16 @@ Index(
     postgresql_where=text(_in("kind", RESOLVING_KINDS)),
     sqlite_where=text(_in("kind", RESOLVING_KINDS)),
 )
-Index(
-    "ix_ledger_transfers_holds_by_expiry",
-    transfers.c.expires_at,
-    postgresql_where=text("kind = 'hold'"),
-    sqlite_where=text("kind = 'hold'"),
-)
 Index("ix_ledger_transfers_pending_id", transfers.c.pending_id)
+
+#: The holds that can still expire (an expiry, no capture, release or expiry yet): kept by a
+#: trigger on ``ledger_transfers`` (migration 0016), so the expiry sweep reads only open holds.
+open_holds = Table(
+    "ledger_open_holds",
+    metadata,
+    Column("hold_id", String(100), ForeignKey("ledger_transfers.id"), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
 
 periods = Table(
     "ledger_periods",

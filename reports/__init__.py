@@ -16,7 +16,7 @@ Modules, one report each, named in finance's words
     ``needs_outcomes`` (aggregates with small counts suppressed), ``pdf`` (the monthly pack;
     the only module that imports reportlab), ``close`` (period close), ``monthly`` (the five
     by name, for the CLI and the API). ``card_source`` is the seam to Stripe's own
-    statement; ``vat``, ``money`` and ``scratch`` are helpers.
+    statement; ``vat`` and ``money`` are helpers.
 
 Invariants
     Never a second source of truth; money in integer pence (charts alone draw floats);

@@ -23,9 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     FromClause,
-    Integer,
     Select,
-    String,
     and_,
     case,
     cast,
@@ -40,7 +38,6 @@ from ledger.operations import Db, dialect_name
 from reports.csv_safe import csv_writer
 from reports.movements import net_spend_query
 from reports.period import Period
-from reports.scratch import Scratch, scratch
 from wallet.clock import local_date
 from wallet.models import FundingSource, Need, NeedReview, Purchase, PurchaseNeed, Team
 from wallet.taxonomy import CATEGORIES, NEEDS, OUTCOMES
@@ -79,17 +76,6 @@ def count(n: int) -> str:
 def amount(pence: int, families: int) -> str:
     """An amount as published: suppressed when it rests on 1 to 4 families."""
     return SUPPRESSED if 0 < families < SMALLEST_COUNT else pounds(pence)
-
-
-SPEND_COLUMNS = (("purchase_id", BigInteger()), ("net", BigInteger()))
-SHARE_COLUMNS = (
-    ("purchase_id", BigInteger()),
-    ("need_id", BigInteger()),
-    ("share", BigInteger()),
-    ("code", String()),
-    ("outcome", Integer()),
-    ("family_id", BigInteger()),
-)
 
 
 @dataclass(frozen=True)
@@ -135,21 +121,18 @@ def _shares(spend: FromClause) -> Select[Any]:
     ).join(Need, Need.id == ranked.c.need_id)
 
 
-async def _sources(tables: Scratch, period: Period) -> _Sources:
-    month = await tables.table("month_spend", net_spend_query(period, month_only=True), SPEND_COLUMNS)
-    # To the month's end = the month (already made) and everything before it.
+def _sources(period: Period) -> _Sources:
+    """The month's spend, the spend to its end and the month's shares, as common table
+    expressions each query names: no temporary table, so the report runs in a read-only
+    transaction (a streaming replica's)."""
+    month = net_spend_query(period, month_only=True).cte("month_spend")
+    # To the month's end = the month and everything before it.
     before = net_spend_query(period, span="before")
     both = union_all(select(month.c.purchase_id, month.c.net), before).subquery("both")
-    to_date = await tables.table(
-        "spend_to_date",
-        select(both.c.purchase_id, func.sum(both.c.net).label("net")).group_by(both.c.purchase_id),
-        SPEND_COLUMNS,
+    to_date = (
+        select(both.c.purchase_id, func.sum(both.c.net).label("net")).group_by(both.c.purchase_id).cte("spend_to_date")
     )
-    return _Sources(
-        month=month,
-        to_date=to_date,
-        month_shares=await tables.table("month_shares", _shares(month), SHARE_COLUMNS),
-    )
+    return _Sources(month=month, to_date=to_date, month_shares=_shares(month).cte("month_shares"))
 
 
 def _outcome_of(code: Any) -> ColumnElement[int]:
@@ -348,15 +331,14 @@ def _quantile(histogram: dict[int, int], total: int, q: float) -> int:
 async def needs_outcomes(db: Db, period: Period) -> NeedsOutcomes:
     """The month's needs and outcomes report (aggregates only; small counts suppressed)."""
     report = NeedsOutcomes(period=period)
-    async with scratch(db) as tables:
-        sources = await _sources(tables, period)
-        by_need, by_outcome, chart = await _spend_by_need(db, sources)
-        by_category = await _spend_by(db, sources, title="Spend by purchase category", keys=[Purchase.category])
-        by_team = await _spend_by(
-            db, sources, title="Spend by team and funding source", keys=[Team.name, FundingSource.name]
-        )
-        reviews, cost = await _reviews(db, period, sources)
-        waited = await _time_to_first_purchase(db, sources)
+    sources = _sources(period)
+    by_need, by_outcome, chart = await _spend_by_need(db, sources)
+    by_category = await _spend_by(db, sources, title="Spend by purchase category", keys=[Purchase.category])
+    by_team = await _spend_by(
+        db, sources, title="Spend by team and funding source", keys=[Team.name, FundingSource.name]
+    )
+    reviews, cost = await _reviews(db, period, sources)
+    waited = await _time_to_first_purchase(db, sources)
     report.tables = [by_need, by_outcome, by_category, by_team, reviews, cost, waited]
     report.outcome_spend = chart
     return report

@@ -22,7 +22,14 @@ from api.schema import metadata
 from ledger.database import create_engine
 from tests import databases
 
-LEDGER_TABLES = {"ledger_accounts", "ledger_operations", "ledger_periods", "ledger_replays", "ledger_transfers"}
+LEDGER_TABLES = {
+    "ledger_accounts",
+    "ledger_open_holds",
+    "ledger_operations",
+    "ledger_periods",
+    "ledger_replays",
+    "ledger_transfers",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -315,6 +316,15 @@ class Receipt(Base):
     are in the receipt store (:mod:`wallet.receipt_store`), never in this table."""
 
     __tablename__ = "receipts"
+    __table_args__ = (
+        # The receipt sweep reads only duplicates (a few), never every receipt.
+        Index(
+            "ix_receipts_duplicates",
+            "purchase_id",
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), index=True)
     content_type: Mapped[str] = mapped_column(String(40))

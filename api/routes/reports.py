@@ -21,7 +21,7 @@ from litestar.params import PathParameter
 from litestar.response import Stream
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from api.deps import DbDep, NowDep, WhoDep
+from api.deps import DbDep, NowDep, ReadDbDep, WhoDep
 from api.idempotency import idempotent
 from api.routes.common import body, problems
 from reports import close, monthly
@@ -155,7 +155,14 @@ class ReportController(Controller):
         operation_class=ReportDownload,
     )
     async def download(
-        self, db: DbDep, now: NowDep, who: WhoDep, state: State, month: MonthPath, name: ReportName
+        self,
+        db: DbDep,
+        read_db: ReadDbDep,
+        now: NowDep,
+        who: WhoDep,
+        state: State,
+        month: MonthPath,
+        name: ReportName,
     ) -> Download:
         """A closed month's reports are as at its close, the same bytes every time; an open
         month's are as at now. They are made as the council chose (``state.report_options``)."""
@@ -163,7 +170,8 @@ class ReportController(Controller):
         period = await monthly.period_for(db, month=parse_month(month), now=now)
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by the stream
         try:
-            await monthly.write_report(db, period, name, cast("Any", spool), options=state.report_options)
+            # Whether the month is closed is the primary's to say; the report is read where reports read.
+            await monthly.write_report(read_db, period, name, cast("Any", spool), options=state.report_options)
             spool.seek(0)
         except BaseException:
             spool.close()

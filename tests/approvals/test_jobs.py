@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from api.jobs import JOBS, RETRY_STALLED_JOBS, SCHEDULE, job_app, run_jobs_in_process
+from api.jobs import JOBS, RETRY_STALLED_JOBS, SCHEDULE, STRIPE_JOBS, JobContext, job_app, run_jobs_in_process
 from api.settings import Settings
 from approvals.requests import RequestAsk, raise_request
+from cards.errors import CardIssuerUnavailable
 from tests.approvals.support import at
 from tests.wallet.support import County
 from wallet.access import load_principal
@@ -25,11 +26,28 @@ def settings(url: str) -> Settings:
     return Settings(database_url=url, environment="test", host="127.0.0.1", port=8000, db_pool_size=2)
 
 
-def test_every_job_is_scheduled_on_the_queue() -> None:
-    app = job_app(settings("sqlite+aiosqlite:///unused.db"), engine=None, clock=now_utc)  # type: ignore[arg-type]
+def test_every_job_is_scheduled_on_the_queue_when_the_card_is_in_use() -> None:
+    with_cards = settings("sqlite+aiosqlite:///unused.db").model_copy(update={"cards_enabled": True})
+    app = job_app(with_cards, engine=None, clock=now_utc)  # type: ignore[arg-type]
     assert set(SCHEDULE) == set(JOBS)
     assert {task.name for task in app.tasks.values()} >= set(JOBS)
     assert {p.periodic_id for p in app.periodic_registry.periodic_tasks.values()} == {*JOBS, RETRY_STALLED_JOBS}
+
+
+def test_without_the_card_the_stripe_jobs_are_not_scheduled_and_fail_loudly_when_run() -> None:
+    app = job_app(settings("sqlite+aiosqlite:///unused.db"), engine=None, clock=now_utc)  # type: ignore[arg-type]
+    assert {p.periodic_id for p in app.periodic_registry.periodic_tasks.values()} == (set(JOBS) - STRIPE_JOBS) | {
+        RETRY_STALLED_JOBS
+    }
+    assert {task.name for task in app.tasks.values()} >= set(JOBS)
+    ctx = JobContext(sessionmaker=None, clock=now_utc, mailer=None)  # type: ignore[arg-type]
+
+    async def run(name: str) -> object:
+        return await JOBS[name](ctx)
+
+    for name in sorted(STRIPE_JOBS):
+        with pytest.raises(CardIssuerUnavailable, match="TIDE_STRIPE_API_KEY"):
+            asyncio.run(run(name))
 
 
 @pytest.mark.postgresql
