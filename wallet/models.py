@@ -273,7 +273,14 @@ class Purchase(Base):
         ),
         CheckConstraint("vat_amount IS NULL OR (vat_amount >= 0 AND vat_amount <= amount)", name="vat_within_amount"),
         CheckConstraint("payment_method IN ('card', 'invoice', 'reimbursement')", name="payment_method_known"),
-        Index("ix_purchases_family_created", "family_id", "created_at"),
+        # A card purchase has no family when it is made: only purchases with one are indexed.
+        Index(
+            "ix_purchases_family_created",
+            "family_id",
+            "created_at",
+            postgresql_where=text("family_id IS NOT NULL"),
+            sqlite_where=text("family_id IS NOT NULL"),
+        ),
         Index("ix_purchases_wallet_created", "wallet_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
