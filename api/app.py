@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from api.council import report_options
+from api.councils import councils_of
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.failures import unexpected_problem
 from api.health import health
+from api.hosts import engine_for, provide_council, route_by_host, serve_councils
 from api.jobs import run_jobs_in_process
 from api.logs import configure_logging
 from api.metrics import metrics
@@ -48,9 +48,7 @@ from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.settings import Settings
-from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
-from ledger.database import create_engine
 from wallet.clock import now_utc
 
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MB receipt and its multipart envelope
@@ -104,29 +102,28 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     is injectable. What needs a setting is handed it here: the engine its URL, the Stripe
     endpoints and gateway their config, the reports the council's options."""
     settings = settings or Settings.from_env()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    councils = councils_of(settings)
+    engines = {council.key: engine_for(council.settings) for council in councils}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.engine = engine
-        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        app.state.clock = clock
-        app.state.stripe_config = StripeConfig.from_settings(settings)
-        app.state.report_options = report_options(settings)
-        app.state.secure_cookies = not settings.is_development and settings.environment != "test"
-        app.state.settings = settings
+        app.state.hosts = serve_councils(app.state, settings, councils, engines, clock)
         if settings.environment == "production":
             # What starting up made lives as long as the process: out of the collector's way,
             # a full collection walks only what requests make, and pauses the answers less.
             gc.freeze()
         try:
-            if settings.runs_jobs_in_process:
-                async with run_jobs_in_process(settings, engine=engine, clock=clock):
-                    yield
-            else:
+            async with AsyncExitStack() as jobs:
+                for council in councils:
+                    if council.settings.runs_jobs_in_process:
+                        engine = engines[council.key]
+                        await jobs.enter_async_context(
+                            run_jobs_in_process(council.settings, engine=engine, clock=clock)
+                        )
                 yield
         finally:
-            await engine.dispose()
+            for engine in engines.values():
+                await engine.dispose()
 
     handlers = exception_handlers()
     handlers[CsrfFailed] = lambda _request, exc: problem(*CSRF_FAILED, str(exc))
@@ -139,10 +136,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             "db": Provide(provide_db),
             "now": Provide(provide_now, sync_to_thread=False),
             "who": Provide(provide_principal),
+            "council": Provide(provide_council, sync_to_thread=False),
         },
         exception_handlers=handlers,
         lifespan=[lifespan],
-        middleware=[observed, forwarded_client(settings.forwarded_allow_ips)],
+        middleware=[observed, forwarded_client(settings.forwarded_allow_ips), route_by_host],
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OPENAPI,

@@ -6,14 +6,14 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from litestar import Response, get
-from litestar.datastructures import State
+from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.hosts import council_state
 from api.migrations import alembic_config
 
 
@@ -33,10 +33,10 @@ def _current_revision(connection: Connection) -> str | None:
         )
     },
 )
-async def health(state: State) -> Response[dict[str, Any]]:
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """200 with the database status when healthy; 503 when the database is unreachable or
     its schema is not at the latest migration."""
-    engine: AsyncEngine = state.engine
+    engine: AsyncEngine = council_state(request).engine
     head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
     try:
         async with engine.connect() as connection:
