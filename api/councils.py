@@ -126,6 +126,24 @@ def councils_of(settings: Settings) -> list[Council]:
     ]
 
 
+def council_named(settings: Settings, key: str | None) -> Settings:
+    """The settings a command for council ``key`` uses: with a registry, that council's (a
+    key must be given: no council is anyone's default); without one, ``settings`` themselves."""
+    if not settings.councils_file:
+        if key is not None:
+            raise SettingsError("--council needs TIDE_COUNCILS_FILE (the registry of councils)")
+        return settings
+    councils = {council.key: council for council in councils_of(settings)}
+    if key not in councils:
+        known = ", ".join(sorted(councils))
+        raise SettingsError(
+            f"name the council with --council (one of {known})"
+            if key is None
+            else f"no council {key!r} in the registry (one of {known})"
+        )
+    return councils[key].settings
+
+
 def read_registry(path: Path) -> list[CouncilEntry]:
     """The registry's councils, checked; ``SettingsError`` names the file, the council and the fault."""
     try:
