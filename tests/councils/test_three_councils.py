@@ -7,6 +7,7 @@ and a host that is no council's is refused, not served from someone's database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +66,7 @@ async def test_a_host_no_council_has_is_refused_404_and_served_from_no_database(
         assert signed_in.status_code == 404
     page = await client.get("http://elsewhere.test/sign-in", headers={"accept": "text/html"})
     assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
     health = await client.get("http://elsewhere.test/health")
     assert health.status_code == 404
 
@@ -100,6 +102,16 @@ async def test_purchases_families_and_people_lists_hold_only_the_councils_own(cl
         families = await read(client, key, "/api/v1/families?limit=100", admin)
         assert families
         assert all(in_range_of(key, family["id"]) for family in families)
+
+
+async def test_a_key_workers_families_page_links_only_the_councils_own_families(client: AsyncTestClient[Any]) -> None:
+    for key in KEYS:
+        worker = await sign_in(client, key, "kw.exeter.01")
+        page = await client.get(f"http://{host(key)}/families", headers={**worker, "accept": "text/html"})
+        assert page.status_code == 200
+        linked = [int(found) for found in re.findall(r'href="/families/(\d+)"', page.text)]
+        assert linked
+        assert all(in_range_of(key, family_id) for family_id in linked)
 
 
 async def test_another_councils_purchase_is_not_found_by_its_id(client: AsyncTestClient[Any]) -> None:
