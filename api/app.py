@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 
 from litestar import Litestar
@@ -12,13 +12,13 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import receipt_storage
-from api.council import report_options
+from api.councils import councils_of
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal, provide_read_db
-from api.engines import engine_for, read_engine
+from api.engines import engine_for
 from api.errors import CSRF_FAILED, exception_handlers, problem
 from api.failures import unexpected_problem
 from api.health import HEALTH_ROUTES, health
+from api.hosts import provide_council, route_by_host, serve_councils
 from api.jobs import run_jobs_in_process
 from api.logs import configure_logging
 from api.metrics import metrics
@@ -50,7 +50,6 @@ from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.routes.subject_access import SubjectAccessController
 from api.settings import Settings
-from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
 from wallet.clock import now_utc
 
@@ -106,33 +105,30 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     is injectable. What needs a setting is handed it here: the engine its URL, the Stripe
     endpoints and gateway their config, the reports the council's options."""
     settings = settings or Settings.from_env()
-    engine = engine_for(settings)
-    reads = read_engine(settings, primary=engine)
+    councils = councils_of(settings)
+    engines = {council.key: engine_for(council.settings) for council in councils}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.engine = engine
-        app.state.sessionmaker = receipt_storage.sessions_for(engine, settings)
-        app.state.read_engine = reads
-        app.state.read_sessionmaker = receipt_storage.sessions_for(reads, settings)
-        app.state.clock = clock
-        app.state.stripe_config = StripeConfig.from_settings(settings)
-        app.state.report_options = report_options(settings)
-        app.state.secure_cookies = not settings.is_development and settings.environment != "test"
-        app.state.settings = settings
+        app.state.hosts = serve_councils(app.state, settings, councils, engines, clock)
         if settings.environment == "production":
             # What starting up made lives as long as the process: out of the collector's way,
             # a full collection walks only what requests make, and pauses the answers less.
             gc.freeze()
         try:
-            if settings.runs_jobs_in_process:
-                async with run_jobs_in_process(settings, engine=engine, clock=clock):
-                    yield
-            else:
+            async with AsyncExitStack() as jobs:
+                for council in councils:
+                    if council.settings.runs_jobs_in_process:
+                        engine = engines[council.key]
+                        await jobs.enter_async_context(
+                            run_jobs_in_process(council.settings, engine=engine, clock=clock)
+                        )
                 yield
         finally:
-            await engine.dispose()
-            await reads.dispose()
+            for engine in engines.values():
+                await engine.dispose()
+            for reads in app.state.hosts.read_engines():
+                await reads.dispose()
 
     handlers = exception_handlers()
     handlers[CsrfFailed] = lambda _request, exc: problem(*CSRF_FAILED, str(exc))
@@ -146,10 +142,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             "read_db": Provide(provide_read_db),
             "now": Provide(provide_now, sync_to_thread=False),
             "who": Provide(provide_principal),
+            "council": Provide(provide_council, sync_to_thread=False),
         },
         exception_handlers=handlers,
         lifespan=[lifespan],
-        middleware=[observed, forwarded_client(settings.forwarded_allow_ips)],
+        middleware=[observed, forwarded_client(settings.forwarded_allow_ips), route_by_host],
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OPENAPI,

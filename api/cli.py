@@ -15,7 +15,10 @@
                              fetch Stripe's Issuing transactions of MONTH (YYYY-MM) for reconciliation
 
 Settings are read from the environment once per command (the README's Configuration table);
-the database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here).
+the database is ``DATABASE_URL`` (default: the SQLite file ``tide.db`` here). With many
+councils (``TIDE_COUNCILS_FILE``) a command for one council names it: ``wallet --council KEY ...``;
+``wallet worker`` and ``wallet run-job`` serve every council unless one is named, and
+``wallet councils add|list|migrate`` keeps the registry and every council's schema.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import ledger
-from api import card_sync, jobs, migrations, receipt_storage
+from api import card_sync, council_jobs, jobs, migrations, receipt_storage
 from api.config_cli import RefusingGroup, config_group, refuse_bad_configuration, settings_or_refuse
 from api.council import report_options
+from api.councils import SINGLE_COUNCIL, Council, council_named, councils_of
+from api.councils_cli import councils_group
 from api.engines import engine_for, pooling_from, read_engine
 from api.logs import configure_logging, uvicorn_log_config
 from api.settings import Settings
@@ -56,8 +61,21 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    """The settings, or the command stops (exit 2) with one line per bad value."""
-    return settings_or_refuse()
+    """The settings (with a registry of councils, those of the council ``--council`` names), or
+    the command stops with one line per bad value."""
+    return council_named(settings_or_refuse(), click.get_current_context().find_root().obj)
+
+
+def _councils() -> list[Council]:
+    """The councils a command for every council serves: the one ``--council`` names, or all."""
+    councils = councils_of(settings_or_refuse())
+    key = click.get_current_context().find_root().obj
+    if key is None:
+        return councils
+    named = [council for council in councils if council.key == key]
+    if not named:
+        raise click.ClickException(f"no council {key!r} in the registry")
+    return named
 
 
 def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | None = None, *, reads: bool = False) -> T:
@@ -77,8 +95,14 @@ def _in_transaction(work: Callable[[Db], Awaitable[T]], settings: Settings | Non
 
 
 @click.group(help=__doc__, cls=RefusingGroup)
-def main() -> None:
+@click.option("--council", "council_key", default=None, help="With TIDE_COUNCILS_FILE: the council (its key).")
+@click.pass_context
+def main(context: click.Context, council_key: str | None) -> None:
     """Tide's command line."""
+    context.obj = council_key
+
+
+main.add_command(councils_group)
 
 
 @main.group()
@@ -151,7 +175,7 @@ async def _seed(db: Db) -> DemoSummary:
 @click.option("--workers", default=1, show_default=True, help="Worker processes.")
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web app and API."""
-    settings = _settings()
+    settings = settings_or_refuse()  # the deployment's: the app serves every council
     refuse_bad_configuration(settings)
     host, port = host or settings.host, port or settings.port
     click.echo(f"Tide is serving on http://{host}:{port} (health: /health, API schema: /schema)")
@@ -181,41 +205,29 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 @main.command("worker")
 def worker_command() -> None:
-    """Run the background jobs (notifications, escalation, receipt reviews) on PostgreSQL's queue."""
-    settings = _settings()
-    if settings.database_url.startswith("sqlite"):
+    """Run the background jobs (notifications, escalation, receipt reviews) on PostgreSQL's queue:
+    every council's (one worker each), or the one ``--council`` names."""
+    councils = _councils()
+    if any(council.settings.database_url.startswith("sqlite") for council in councils):
         raise click.ClickException("on SQLite the jobs run inside `wallet serve`; the worker is for PostgreSQL")
-    refuse_bad_configuration(settings)
+    for council in councils:
+        refuse_bad_configuration(council.settings)
     configure_logging()
-
-    async def run() -> None:
-        engine = engine_for(settings, pool_size=4)
-        app = jobs.job_app(settings, engine=engine, clock=now_utc)
-        try:
-            async with app.open_async():
-                click.echo(f"Tide's worker is running jobs: {', '.join(jobs.JOBS)}")
-                await app.run_worker_async(queues=["tide"], delete_jobs="successful")
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    click.echo(f"Tide's worker is running jobs: {', '.join(jobs.JOBS)}")
+    if len(councils) > 1 or councils[0].hosts:
+        click.echo(f"  for the councils {', '.join(council.key for council in councils)}")
+    asyncio.run(council_jobs.work_every_queue(councils, clock=now_utc, delete_jobs="successful"))
 
 
 @main.command("run-job")
 @click.argument("name", type=click.Choice(sorted(jobs.JOBS)))
 def run_job_command(name: str) -> None:
-    """Run one job now, in this process (for operators and cron-less set-ups)."""
-    settings = _settings()
-
-    async def run() -> object:
-        engine = engine_for(settings, pool_size=2)
-        try:
-            sessionmaker = receipt_storage.sessions_for(engine, settings)
-            return await jobs.JOBS[name](jobs.job_context(settings, sessionmaker=sessionmaker, clock=now_utc))
-        finally:
-            await engine.dispose()
-
-    click.echo(f"{name}: {asyncio.run(run())}")
+    """Run one job now, in this process (for operators and cron-less set-ups): for every
+    council, or the one ``--council`` names."""
+    councils = _councils()
+    results = asyncio.run(council_jobs.run_job_for_each(councils, name, clock=now_utc))
+    for key, result in results.items():
+        click.echo(f"{name}: {result}" if key == SINGLE_COUNCIL else f"{name} [{key}]: {result}")
 
 
 @main.group("stripe")

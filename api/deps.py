@@ -16,6 +16,7 @@ from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.hosts import council_state
 from api.observability import note_person
 from api.request_ids import request_id_of
 from wallet.access import Principal, load_principal
@@ -54,8 +55,8 @@ class CsrfFailed(Exception):
     """A cookie-authenticated change without the session's CSRF token."""
 
 
-async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-    sessions: async_sessionmaker[AsyncSession] = state.sessionmaker
+async def provide_db(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    sessions: async_sessionmaker[AsyncSession] = council_state(request).sessionmaker
     async with sessions() as db:
         try:
             yield db
@@ -66,9 +67,10 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
             await db.commit()
 
 
-async def provide_read_db(state: State, db: DbDep) -> AsyncGenerator[AsyncSession, None]:
+async def provide_read_db(request: Request[Any, Any, Any], db: DbDep) -> AsyncGenerator[AsyncSession, None]:
     """Where reports and exports read: the replica's read-only transaction (never committed: it
     writes nothing), or the request's own transaction when there is no replica (one connection)."""
+    state = council_state(request)
     if state.read_engine is state.engine:
         yield db
         return

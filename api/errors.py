@@ -22,6 +22,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import ledger
+from api.councils import UnknownCouncil
 from approvals import errors as approval_errors
 from cards import errors as card_errors
 from reports import errors as report_errors
@@ -32,6 +33,7 @@ PROBLEM_JSON = "application/problem+json"
 #: error class → (HTTP status, problem slug, title)
 PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     wallet_errors.NotFound: (404, "not-found", "Not found"),
+    UnknownCouncil: (404, "unknown-council", "No council is served at this address"),
     wallet_errors.NotAllowed: (403, "not-allowed", "Your role cannot do this"),
     wallet_errors.NotSignedIn: (401, "not-signed-in", "Sign in first"),
     wallet_errors.SignInFailed: (401, "sign-in-failed", "The email or password is not right"),

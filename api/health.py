@@ -16,14 +16,14 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from litestar import Response, get
-from litestar.datastructures import State
+from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from api.hosts import council_state
 from api.migrations import alembic_config
 
 #: Time the check may take beyond the connect timeout (the two queries on a connection made).
@@ -84,7 +84,8 @@ async def readiness(engine: AsyncEngine, *, within_seconds: float) -> tuple[int,
     return (200 if ready else 503), {"status": "ok" if ready else "degraded", **body}
 
 
-async def _ready(state: State) -> Response[dict[str, Any]]:
+async def _ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    state = council_state(request)  # the council of the request's host
     status, body = await readiness(state.engine, within_seconds=state.settings.db_connect_timeout_seconds)
     return Response(body, status_code=status, headers={"cache-control": "no-store"})
 
@@ -101,10 +102,10 @@ async def live() -> dict[str, str]:
     tags=["service"],
     responses=_NOT_READY,
 )
-async def ready(state: State) -> Response[dict[str, Any]]:
+async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """200 when the database answers within the connect timeout, is at the latest migration and
     is a writable primary; 503 otherwise (with what failed), within the timeout."""
-    return await _ready(state)
+    return await _ready(request)
 
 
 @get(
@@ -113,9 +114,9 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     tags=["service"],
     responses=_NOT_READY,
 )
-async def health(state: State) -> Response[dict[str, Any]]:
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """The readiness check under its older name: 200 when ready, 503 when not."""
-    return await _ready(state)
+    return await _ready(request)
 
 
 HEALTH_ROUTES = [live, ready]

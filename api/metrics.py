@@ -20,6 +20,7 @@ from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.hosts import council_state
 from api.jobs import jobs_by_state
 from api.settings import Settings
 
@@ -84,7 +85,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = request.app.state
     if not allowed(state.settings, request.headers.get("authorization", "")):
         return Response(b"Not Found", status_code=404, media_type="text/plain")
-    return Response(await render(state.engine), media_type=CONTENT_TYPE_LATEST)
+    return Response(await render(council_state(request).engine), media_type=CONTENT_TYPE_LATEST)
 
 
 def till_answered(*, approved: bool, reasons: list[str], seconds: float) -> None:

@@ -26,6 +26,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 
 from api.deps import SAFE_METHODS, CsrfFailed
+from api.hosts import council_state
 
 FORM = "application/x-www-form-urlencoded"
 #: What a browser's ``Sec-Fetch-Site`` says when the request did not come from our own pages.
@@ -41,7 +42,7 @@ def _same_origin(request: Request[Any, Any, Any]) -> None:
     sent = request.headers.get("origin")
     fetch_site = request.headers.get("sec-fetch-site", "").lower()
     if sent is not None:
-        settings = request.app.state.settings
+        settings = council_state(request).settings
         ours = {origin_of(settings.base_url), origin_of(str(request.base_url))}
         if sent.lower() not in ours:
             raise CsrfFailed("a change sent from another site is refused")

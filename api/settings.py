@@ -14,6 +14,7 @@ what they leave out comes from the environment, then from the defaults below.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     #: The bearer token a metrics scraper sends to GET /metrics (the endpoint is off without one).
     metrics_token: SecretStr = SecretStr("")
+    #: Many councils on one deployment: the registry file (``api.councils``); empty: one council, these settings.
+    councils_file: str = ""
 
     # The database's replica and limits (docs/operators.md, "Replica, health and timeouts").
     #: Where reports, exports and read-only pages read (a streaming replica); blank: the primary.
@@ -236,6 +239,12 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             # Not chained: pydantic's own report would repeat every input, secrets included.
             raise SettingsError("\n".join(_message(error) for error in exc.errors())) from None
+
+
+def referenced_secret(variable: str) -> str | None:
+    """The value of the environment variable a council registry names for one of its secrets
+    (``api.councils``: the registry holds the variable's name, never the secret); ``None`` if unset."""
+    return os.environ.get(variable) or None
 
 
 def env_name(field: str) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.case_schemas import PurchaseRead
 from api.deps import DbDep, NowDep, WhoDep
 from api.errors import problem
+from api.hosts import council_state
 from api.idempotency import idempotent, transfer_id_for
 from api.metrics import till_answered, webhook_applied
 from api.outages import database_unreachable
@@ -103,7 +104,7 @@ async def _answer_authorization(state: State, event: dict[str, Any], now: dateti
 @post("/stripe/issuing/authorization", include_in_schema=False, status_code=200)
 async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Stripe's synchronous authorization request: approve or decline, within two seconds."""
-    state = request.app.state
+    state = council_state(request)
     config = stripe_config(state)
     raw = await request.body()
     try:
@@ -133,7 +134,7 @@ async def stripe_authorization(request: Request[Any, Any, Any]) -> Response[dict
 @post("/stripe/webhook", include_in_schema=False, status_code=200)
 async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Every other Issuing event; a 503 makes Stripe deliver it again."""
-    state = request.app.state
+    state = council_state(request)
     raw = await request.body()
     try:
         event = verify(raw, request.headers.get("stripe-signature"), stripe_config(state).webhook_secret)
@@ -256,7 +257,7 @@ class CardController(Controller):
         wallet_id: PathId,
         data: Annotated[CardCreate, body(CardCreate)],
     ) -> CardRead:
-        issuer = card_issuer(request.app.state)
+        issuer = card_issuer(council_state(request))
         card = await issuing.issue_card(
             db, issuer, who=who, wallet_id=wallet_id, card_type=data.type, key=_key(who, request), now=now
         )
@@ -271,7 +272,7 @@ class CardController(Controller):
         action: issuing.CardAction,
         now: datetime,
     ) -> CardRead:
-        issuer = card_issuer(request.app.state)
+        issuer = card_issuer(council_state(request))
         return _read(
             await issuing.change_card(
                 db, issuer, who=who, card_id=card_id, action=action, key=_key(who, request), now=now
@@ -327,7 +328,7 @@ class CardController(Controller):
         card_id: PathId,
         data: Annotated[CardReplace, body(CardReplace)],
     ) -> CardRead:
-        issuer = card_issuer(request.app.state)
+        issuer = card_issuer(council_state(request))
         return _read(
             await issuing.replace_card(
                 db, issuer, who=who, card_id=card_id, reason=data.reason, key=_key(who, request), now=now

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep, WhoDep
+from api.hosts import council_state
 from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import PathId, problems
@@ -17,7 +18,7 @@ from wallet import proposals
 
 def second_person_above(request: Request[Any, Any, Any]) -> int:
     """The funding threshold above which a second person confirms (the settings')."""
-    return int(request.app.state.settings.funding_second_person_above_pence)
+    return int(council_state(request).settings.funding_second_person_above_pence)
 
 
 class ProposalController(Controller):

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import IO, Annotated, Any, Literal, TypeAlias, cast
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import PathParameter
 from litestar.response import Stream
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from api.deps import DbDep, NowDep, ReadDbDep, WhoDep
+from api.hosts import CouncilDep
 from api.idempotency import idempotent
 from api.routes.common import body, problems
 from reports import close, monthly
@@ -160,18 +160,18 @@ class ReportController(Controller):
         read_db: ReadDbDep,
         now: NowDep,
         who: WhoDep,
-        state: State,
+        council: CouncilDep,
         month: MonthPath,
         name: ReportName,
     ) -> Download:
         """A closed month's reports are as at its close, the same bytes every time; an open
-        month's are as at now. They are made as the council chose (``state.report_options``)."""
+        month's are as at now. They are made as the council chose (``council.report_options``)."""
         _require_reader(who)
         period = await monthly.period_for(db, month=parse_month(month), now=now)
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by the stream
         try:
             # Whether the month is closed is the primary's to say; the report is read where reports read.
-            await monthly.write_report(read_db, period, name, cast("Any", spool), options=state.report_options)
+            await monthly.write_report(read_db, period, name, cast("Any", spool), options=council.report_options)
             spool.seek(0)
         except BaseException:
             spool.close()

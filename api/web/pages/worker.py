@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
+from api.hosts import council_state
 from api.routes.cards import card_issuer
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, already_sent, once
@@ -111,7 +112,7 @@ async def home(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None
 async def _change_card(
     request: Request[Any, Any, Any], db: AsyncSession, now: datetime, user: WebUser, card_id: int, action: CardAction
 ) -> Response[Any]:
-    issuer = card_issuer(request.app.state)
+    issuer = card_issuer(council_state(request))
     form = await request.form()
     key = hashlib.sha256(f"{user.who.person_id}:{form.get('idempotency_key')}".encode()).hexdigest()[:32]
 
