@@ -43,7 +43,7 @@ from api.councils import SINGLE_COUNCIL, Council, council_named, councils_of
 from api.councils_cli import councils_group
 from api.engines import engine_for, pooling_from, read_engine
 from api.logs import configure_logging, uvicorn_log_config
-from api.settings import Settings
+from api.settings import Settings, SettingsError
 from api.stripe_gateway import StripeConfig
 from cards.stripe_statement import StatementRecorded
 from ledger.money import pounds_display
@@ -63,7 +63,11 @@ T = TypeVar("T")
 def _settings() -> Settings:
     """The settings (with a registry of councils, those of the council ``--council`` names), or
     the command stops with one line per bad value."""
-    return council_named(settings_or_refuse(), click.get_current_context().find_root().obj)
+    settings = settings_or_refuse()
+    try:
+        return council_named(settings, click.get_current_context().find_root().obj)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _councils() -> list[Council]:
