@@ -199,3 +199,14 @@ async def revoke_token(db: AsyncSession, *, person_id: int, token_id: int, now: 
         .returning(ApiToken.id)
     )
     return result.first() is not None
+
+
+async def revoke_all_tokens(db: AsyncSession, *, person_id: int, now: datetime) -> int:
+    """Revoke every live API token of the person (a leaver's); how many were revoked."""
+    result = await db.execute(
+        update(ApiToken)
+        .where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiToken.id)
+    )
+    return len(result.all())
