@@ -47,6 +47,7 @@ from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
+from api.routes.scim import ScimController
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig
 from api.web.plugin import WebPlugin
@@ -82,6 +83,7 @@ ROUTES = [
     NotificationController,
     PurchaseCompletionController,
     *CARD_ROUTES,
+    ScimController,
 ]
 
 OPENAPI = OpenAPIConfig(
