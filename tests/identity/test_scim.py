@@ -57,14 +57,15 @@ async def _person_id(url: str, name: str) -> int:
 async def test_a_joiner_is_created_found_by_user_name_and_external_id_and_has_no_password(
     client: AsyncTestClient[Any],
 ) -> None:
-    body = {**ENTRA_USER, "userName": f"{uuid.uuid4().hex[:8]}@council.example", "externalId": str(uuid.uuid4())}
+    user_name, external_id = f"{uuid.uuid4().hex[:8]}@council.example", str(uuid.uuid4())
+    body = {**ENTRA_USER, "userName": user_name, "externalId": external_id}
     created = await client.post("/scim/v2/Users", json=body, headers=SCIM)
     assert created.status_code == 201, created.text
     assert created.headers["content-type"].startswith("application/scim+json")
     user = created.json()
     assert (user["userName"], user["externalId"], user["active"]) == (body["userName"], body["externalId"], True)
 
-    for query in (f'userName eq "{body["userName"].upper()}"', f'externalId eq "{body["externalId"]}"'):
+    for query in (f'userName eq "{user_name.upper()}"', f'externalId eq "{external_id}"'):
         found = await client.get("/scim/v2/Users", params={"filter": query}, headers=SCIM)
         assert found.status_code == 200, found.text
         assert [r["id"] for r in found.json()["Resources"]] == [user["id"]]
