@@ -42,6 +42,7 @@ from api.routes.organisation import (
     TeamController,
     WalletController,
 )
+from api.routes.people_access import PeopleAccessController
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
@@ -84,6 +85,7 @@ ROUTES = [
     PurchaseCompletionController,
     *CARD_ROUTES,
     ScimController,
+    PeopleAccessController,
 ]
 
 OPENAPI = OpenAPIConfig(

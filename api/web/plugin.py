@@ -31,6 +31,7 @@ from api.web.pages import (
     offline,
     proposals,
     purchases,
+    sso,
     worker,
 )
 from api.web.render import STATIC, page
@@ -147,6 +148,7 @@ def web_router() -> Router:
         path="/",
         route_handlers=[
             *auth.HANDLERS,
+            *sso.HANDLERS,
             *worker.HANDLERS,
             *families.HANDLERS,
             *buy.HANDLERS,
