@@ -77,9 +77,7 @@ async def sign_in_with_provider(
 ) -> SignedIn:
     """A session for the person the provider vouched for (see the module's docstring)."""
     groups = [m for m in mappings if m.group in identity.groups]
-    person = (
-        await db.execute(select(Person).where(Person.external_id == identity.subject))
-    ).scalar_one_or_none()
+    person = (await db.execute(select(Person).where(Person.external_id == identity.subject))).scalar_one_or_none()
     if person is None:
         if not groups:
             raise NoRoleMapped("your council account is not set up in Tide: ask an admin, or for a mapped group")

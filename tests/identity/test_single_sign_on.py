@@ -45,6 +45,7 @@ def sso_settings(url: str, provider: TestProvider, **more: Any) -> Any:
 async def client(county_url: str, provider: TestProvider) -> AsyncIterator[AsyncTestClient[Any]]:
     provider.reset()
     async with AsyncTestClient(app=create_app(sso_settings(county_url, provider)), base_url=BASE) as test_client:
+        test_client.follow_redirects = False  # each hop is the test's to check
         yield test_client
 
 
@@ -93,7 +94,7 @@ async def test_a_known_person_signs_in_through_the_provider_and_out_again(
     assert (await client.get("/api/v1/me")).status_code == 401
 
 
-FAULTS = {
+FAULTS: dict[str, dict[str, Any]] = {
     "tampered": {"tampered": True},
     "wrong audience": {"audience": "some-other-app"},
     "expired": {"lifetime": -600},
