@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +52,7 @@ def sso_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Te
     provider = TestProvider(redirect_uri=f"{base}/sign-in/sso/callback").start()
     settings = Settings(
         database_url=url, environment="test", db_pool_size=5, jobs_in_process=False, base_url=base,
-        oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
+        oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=SecretStr(CLIENT_SECRET),
         oidc_tenant_id=TENANT,
     )  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
