@@ -29,6 +29,7 @@ from api.web.pages import (
     manager,
     messages,
     offline,
+    people_access,
     proposals,
     purchases,
     sso,
@@ -149,6 +150,7 @@ def web_router() -> Router:
         route_handlers=[
             *auth.HANDLERS,
             *sso.HANDLERS,
+            *people_access.HANDLERS,
             *worker.HANDLERS,
             *families.HANDLERS,
             *buy.HANDLERS,

@@ -106,3 +106,27 @@ async def test_admins_deactivate_and_reactivate_people_and_revoke_roles_but_neve
     assert revoked.status_code == 204, revoked.text
     gone = await client.delete(f"/api/v1/people/{auditor.person_id}/roles/auditor", headers=admin.headers)
     assert gone.status_code == 404
+
+
+async def test_the_admin_page_deactivates_and_reactivates_with_the_same_use_case(
+    client: AsyncTestClient[Any],
+) -> None:
+    admin = await sign_in(client, "admin")
+    body = {"email": "page.leaver@identity.invalid", "display_name": "Page Leaver", "password": "a long password"}
+    made = await client.post("/api/v1/people", json=body, headers={**admin.headers, "idempotency-key": "page-leaver"})
+    person_id = made.json()["id"]
+
+    for action, done in (("deactivate", "deactivated"), ("reactivate", "reactivated")):
+        overview = await client.get("/admin")
+        assert f'action="/admin/people/{person_id}/{action}"' in overview.text
+        assert f'action="/admin/people/{admin.person_id}/' not in overview.text  # no button for oneself
+        form = {"csrf_token": admin.headers["x-csrf-token"], "idempotency_key": f"page-{action}"}
+        sent = await client.post(f"/admin/people/{person_id}/{action}", data=form, follow_redirects=False)
+        assert (sent.status_code, sent.headers["location"]) == (303, f"/admin?done={done}")
+
+    refused = await client.post(
+        f"/admin/people/{admin.person_id}/deactivate",
+        data={"csrf_token": admin.headers["x-csrf-token"], "idempotency_key": "page-self"},
+    )
+    assert refused.status_code == 403
+    assert "Another admin must do this" in refused.text
