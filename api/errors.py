@@ -79,7 +79,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     wallet_errors.PasswordTooShort: (422, "password-too-short", "The password is too short"),
     wallet_errors.PasswordTooLong: (422, "password-too-long", "The password is too long"),
     wallet_errors.PasswordTooCommon: (422, "password-too-common", "The password is too common"),
-    wallet_errors.PasswordSignInOff: (403, "password-sign-in-off", "Sign in through your council's account"),
+    wallet_errors.PasswordSignInOff: (403, "password-sign-in-off", "Sign in through your council account"),
     wallet_errors.SingleSignOnFailed: (401, "single-sign-on-failed", "Signing in through your council failed"),
     wallet_errors.NoRoleMapped: (403, "no-role-mapped", "Your council account has no role in Tide"),
     wallet_errors.OwnAdminRoleKept: (403, "own-admin-role-kept", "Another admin must do this"),
