@@ -43,11 +43,13 @@ from api.routes.organisation import (
     TeamController,
     WalletController,
 )
+from api.routes.people_access import PeopleAccessController
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
+from api.routes.scim import ScimController
 from api.routes.subject_access import SubjectAccessController
 from api.settings import Settings
 from api.web.plugin import WebPlugin
@@ -83,6 +85,8 @@ ROUTES = [
     NotificationController,
     PurchaseCompletionController,
     *CARD_ROUTES,
+    ScimController,
+    PeopleAccessController,
 ]
 
 OPENAPI = OpenAPIConfig(

@@ -280,7 +280,7 @@ class AllocationRead(Out):
     amount_pence: int
     carried_over: bool
     reason: str
-    allocated_by: int
+    allocated_by: int | None
     created_at: datetime
 
 

@@ -27,6 +27,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from wallet.models import ROLES
+from wallet.provisioning import GroupRole
+
 #: The embedded SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tide.db"
 #: The databases Tide runs on, by their SQLAlchemy URL's scheme.
@@ -126,6 +129,16 @@ class Settings(BaseSettings):
     # Separation of duties: funding a pot with more than this needs a second person (£10,000).
     funding_second_person_above_pence: Annotated[int, Field(ge=0)] = 1_000_000
 
+    # Identity: passwords, single sign-on (OpenID Connect), SCIM provisioning, groups → roles.
+    password_sign_in: bool = True
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_tenant_id: str = ""
+    oidc_groups_claim: str = "groups"
+    group_roles: str = ""
+    scim_token_sha256: Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")] = ""
+
     # The council: its name, the address Stripe bills its cardholders at, its account codes.
     council_name: str = "Devon County Council"
     billing_line1: str = "County Hall"
@@ -202,6 +215,17 @@ class Settings(BaseSettings):
     def _without_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
 
+    @field_validator("group_roles")
+    @classmethod
+    def _group_roles(cls, text: str) -> str:
+        group_roles_of(text)
+        return text
+
+    @property
+    def group_mappings(self) -> list[GroupRole]:
+        """``TIDE_GROUP_ROLES`` read: each group of the identity provider and the role it gives."""
+        return group_roles_of(self.group_roles)
+
     @property
     def runs_jobs_in_process(self) -> bool:
         """SQLite runs the jobs inside the app; PostgreSQL deployments run ``wallet worker``."""
@@ -245,6 +269,22 @@ def referenced_secret(variable: str) -> str | None:
     """The value of the environment variable a council registry names for one of its secrets
     (``api.councils``: the registry holds the variable's name, never the secret); ``None`` if unset."""
     return os.environ.get(variable) or None
+
+
+def group_roles_of(text: str) -> list[GroupRole]:
+    """``group=role`` or ``group=role@cost-centre`` pairs separated by ``;`` (a team role names its team)."""
+    mappings = []
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        group, _, given = item.partition("=")
+        role, _, cost_centre = given.strip().partition("@")
+        if not group.strip() or role not in ROLES:
+            raise ValueError(f"must be group=role pairs separated by ';' (roles: {', '.join(ROLES)}), not {item!r}")
+        if (role in ("key_worker", "team_manager")) != bool(cost_centre.strip()):
+            raise ValueError(f"a key_worker or team_manager group names its team's cost centre (role@CC), not {item!r}")
+        mappings.append(GroupRole(group=group.strip(), role=role, cost_centre=cost_centre.strip() or None))
+    return mappings
 
 
 def env_name(field: str) -> str:

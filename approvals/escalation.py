@@ -35,22 +35,27 @@ async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datet
     ).scalars()
     escalated: list[int] = []
     for request in due:
-        request.escalated_at, request.updated_at = now, now
         escalated.append(request.id)
-        fallback = await cover.fallback_of(db, team_id=request.team_id)
-        await audit.record(
-            db, actor=None, action="approval.escalated", subject_type="approval", subject_id=request.id, now=now,
-            details={"fallback_approver_id": fallback},
+        await escalate(
+            db, request=request, now=now,
+            why=f"waiting {rules.escalate_after_minutes} minutes",
+            body="A key worker's request has waited past the escalation time; you are the team's fallback.",
         )  # fmt: skip
-        if fallback is not None and fallback != request.requester_id:
-            await notify(
-                db, recipient_ids=[fallback], kind="approval.escalated",
-                subject=(
-                    f"Escalated to you: {pounds_display(request.amount)} "
-                    f"waiting {rules.escalate_after_minutes} minutes"
-                ),
-                body="A key worker's request has waited past the escalation time; you are the team's fallback.",
-                link=f"/approvals/{request.id}", now=now,
-            )  # fmt: skip
     await db.flush()
     return escalated
+
+
+async def escalate(db: AsyncSession, *, request: ApprovalRequest, now: datetime, why: str, body: str) -> None:
+    """Hand one open request to its team's fallback approver now, and tell them."""
+    request.escalated_at, request.updated_at = now, now
+    fallback = await cover.fallback_of(db, team_id=request.team_id)
+    await audit.record(
+        db, actor=None, action="approval.escalated", subject_type="approval", subject_id=request.id, now=now,
+        details={"fallback_approver_id": fallback},
+    )  # fmt: skip
+    if fallback is not None and fallback != request.requester_id:
+        await notify(
+            db, recipient_ids=[fallback], kind="approval.escalated",
+            subject=f"Escalated to you: {pounds_display(request.amount)} {why}", body=body,
+            link=f"/approvals/{request.id}", now=now,
+        )  # fmt: skip

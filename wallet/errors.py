@@ -188,3 +188,28 @@ class PasswordTooCommon(WalletError):
     """A password on the list of commonly used (and so first guessed) passwords is refused."""
 
     code = "password_too_common"
+
+
+class PasswordSignInOff(WalletError):
+    """This council signs its staff in through its identity provider: passwords are switched off."""
+
+    code = "password_sign_in_off"
+
+
+class SingleSignOnFailed(WalletError):
+    """The identity provider's answer was not accepted (bad state, signature, issuer, audience,
+    tenant, nonce or expiry), or single sign-on is not set up."""
+
+    code = "single_sign_on_failed"
+
+
+class NoRoleMapped(WalletError):
+    """Signing in through the identity provider needs a person Tide knows, or a group that maps to a role."""
+
+    code = "no_role_mapped"
+
+
+class OwnAdminRoleKept(WalletError):
+    """Nobody revokes their own admin role nor deactivates themselves: another admin must."""
+
+    code = "own_admin_role_kept"

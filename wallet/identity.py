@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet.errors import NotSignedIn, SignInFailed, TokenIsReadOnly
+from wallet.errors import NotSignedIn, PasswordSignInOff, SignInFailed, TokenIsReadOnly
 from wallet.models import Person, SignInAttempt
 from wallet.password_hashing import hash_now, matches
 from wallet.sign_in_limits import ACCOUNT, CLIENT, give_back, take_turn
@@ -58,11 +58,16 @@ class SignedIn:
     expires_at: datetime
 
 
-async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: datetime) -> SignedIn:
+async def sign_in(
+    db: AsyncSession, *, email: str, password: str, ip: str, now: datetime, passwords_allowed: bool = True
+) -> SignedIn:
     """Check the password and open a session. The attempt first takes its turn under the
     account's and the client's limits (``wallet.sign_in_limits``: ``TooManySignInAttempts``
     when it must wait); every attempt that gets a turn is recorded. The caller must commit
-    even when this raises ``SignInFailed``, so the failure counts."""
+    even when this raises ``SignInFailed``, so the failure counts. A council that signs in
+    only through its identity provider (``passwords_allowed`` false) refuses every password."""
+    if not passwords_allowed:
+        raise PasswordSignInOff("this council signs in through its identity provider: use that")
     email = email.strip().lower()
     await take_turn(db, limit=ACCOUNT, value=email, now=now)
     await take_turn(db, limit=CLIENT, value=ip, now=now)
@@ -78,13 +83,19 @@ async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: 
         raise SignInFailed("the email or password is not right")
     await give_back(db, limit=ACCOUNT, value=email, now=now, forget=True)
     await give_back(db, limit=CLIENT, value=ip, now=now, forget=False)
+    return await open_session(db, person_id=person.id, now=now)
+
+
+async def open_session(db: AsyncSession, *, person_id: int, now: datetime) -> SignedIn:
+    """A new browser session for a person whose identity has been checked (a password here, or
+    the identity provider's signed ID token in ``wallet.single_sign_on``)."""
     token = secrets.token_urlsafe(32)
     csrf = csrf_token_for(token)
     expires = now + SESSION_LIFETIME
     db.add(
         BrowserSession(
             token_hash=fingerprint(token),
-            person_id=person.id,
+            person_id=person_id,
             csrf_token=fingerprint(csrf),  # only its hash at rest, as every secret
             created_at=now,
             expires_at=expires,
@@ -92,7 +103,7 @@ async def sign_in(db: AsyncSession, *, email: str, password: str, ip: str, now: 
         )
     )
     await db.flush()
-    return SignedIn(person_id=person.id, session_token=token, csrf_token=csrf, expires_at=expires)
+    return SignedIn(person_id=person_id, session_token=token, csrf_token=csrf, expires_at=expires)
 
 
 async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tuple[int, str]:
@@ -199,3 +210,14 @@ async def revoke_token(db: AsyncSession, *, person_id: int, token_id: int, now: 
         .returning(ApiToken.id)
     )
     return result.first() is not None
+
+
+async def revoke_all_tokens(db: AsyncSession, *, person_id: int, now: datetime) -> int:
+    """Revoke every live API token of the person (a leaver's); how many were revoked."""
+    result = await db.execute(
+        update(ApiToken)
+        .where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiToken.id)
+    )
+    return len(result.all())

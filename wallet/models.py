@@ -91,6 +91,12 @@ class Person(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: The identity provider's stable id (Entra's ``oid``, another's ``sub``; SCIM's ``externalId``).
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: A leaver: when they were deactivated (null while active).
+    deactivated_at: Mapped[datetime | None] = mapped_column(TZ)
+    #: When the identity provider deleted them (SCIM ``DELETE``); the row and history stay.
+    removed_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class RoleGrant(Base):
@@ -169,7 +175,8 @@ class Allocation(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     carried_over: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(String(200))
-    allocated_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    #: Null only for the system (a leaver's budget returned on a SCIM deactivation).
+    allocated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(TZ)
 
 

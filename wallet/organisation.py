@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import audit, duties
 from wallet.access import Principal
-from wallet.errors import DuplicateRecord, NotFound, UnknownCode
+from wallet.errors import DuplicateRecord, NotFound, OwnAdminRoleKept, UnknownCode
 from wallet.models import ROLES, FundingSource, Person, RoleGrant, Team
 from wallet.password_hashing import hashed
 from wallet.passwords import check_password
@@ -134,6 +134,34 @@ async def grant_role(
         details={"role": role, "team_id": grant.team_id, "proposal_id": proposal_id},
     )
     return grant
+
+
+async def revoke_role(
+    db: AsyncSession, *, actor: Principal | None, person_id: int, role: str, team_id: int | None, now: datetime
+) -> None:
+    """Take a role (or a team membership: a key worker's or manager's role for a team) back.
+    Admins do this; nobody revokes their own admin role. The grant's history stays in the audit log."""
+    if actor is not None:
+        actor.require("admin")
+        if actor.person_id == person_id and role == "admin":
+            raise OwnAdminRoleKept("nobody revokes their own admin role; another admin must")
+    found = (
+        await db.execute(
+            select(RoleGrant).where(
+                RoleGrant.person_id == person_id,
+                RoleGrant.role == role,
+                RoleGrant.team_id.is_(None) if team_id is None else RoleGrant.team_id == team_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"person {person_id} holds no such role")
+    await db.delete(found)
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="role.revoked", subject_type="person", subject_id=person_id, now=now,
+        details={"role": role, "team_id": team_id, "granted_at": found.granted_at.isoformat()},
+    )  # fmt: skip
 
 
 async def list_teams(db: AsyncSession) -> list[Team]:

@@ -45,3 +45,15 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     expires_at: Mapped[datetime] = mapped_column(TZ)
     scope: Mapped[str] = mapped_column(String(20), server_default="read_write")
+
+
+class SignInFlow(Base):
+    """One single sign-on attempt, known by its state's and nonce's SHA-256 (the secrets
+    themselves ride in the browser's cookie); used at most once, so a replayed state fails."""
+
+    __tablename__ = "sign_in_flows"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    used_at: Mapped[datetime | None] = mapped_column(TZ)

@@ -47,7 +47,10 @@ class SignInController(Controller):
         repeated failures for an account or an address are refused for 15 minutes."""
         ip = request.client.host if request.client else "unknown"
         try:
-            signed_in = await sign_in(db, email=data.email, password=data.password, ip=ip, now=now)
+            signed_in = await sign_in(
+                db, email=data.email, password=data.password, ip=ip, now=now,
+                passwords_allowed=state.settings.password_sign_in,
+            )  # fmt: skip
         except (SignInFailed, TooManySignInAttempts) as exc:
             # Returned, not raised: the failed attempt must be committed to count.
             return cast("Response[SignedInRead]", problem_for(exc))

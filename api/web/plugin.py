@@ -29,8 +29,10 @@ from api.web.pages import (
     manager,
     messages,
     offline,
+    people_access,
     proposals,
     purchases,
+    sso,
     worker,
 )
 from api.web.render import STATIC, page
@@ -147,6 +149,8 @@ def web_router() -> Router:
         path="/",
         route_handlers=[
             *auth.HANDLERS,
+            *sso.HANDLERS,
+            *people_access.HANDLERS,
             *worker.HANDLERS,
             *families.HANDLERS,
             *buy.HANDLERS,

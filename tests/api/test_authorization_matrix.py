@@ -42,7 +42,7 @@ from typing import Any, Literal
 import pytest
 from httpx import Response
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from api.jobs import JobContext, review_receipts
@@ -54,6 +54,7 @@ from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
 from wallet.clock import LONDON, now_utc
 from wallet.demo import DEMO_PASSWORD, email
+from wallet.organisation import grant_role
 
 # The table --------------------------------------------------------------------------------
 
@@ -93,6 +94,10 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/people":                                (401, 403, 403, 403, 403, 403, 403, OK),
     # Granting a role is proposed by an admin (202) and confirmed by another (wallet.duties).
     "POST /api/v1/people/{person_id}/roles":              (401, 403, 403, 403, 403, 403, 403, OK),
+    # Roles taken back, leavers and their return: the admin's alone.
+    "POST /api/v1/people/{person_id}/deactivation":       (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/people/{person_id}/reactivation":       (401, 403, 403, 403, 403, 403, 403, OK),
+    "DELETE /api/v1/people/{person_id}/roles/{role}":     (401, 403, 403, 403, 403, 403, 403, OK),
     "POST /api/v1/wallets":                               (401, 403, 403, 403, 403, 403, 403, OK),
     # Money in: finance (and the admin).
     "GET /api/v1/funding-sources":                        (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -420,6 +425,30 @@ async def fresh_person_role(scene: Scene, _target: str, _account: str | None) ->
     return Call(ids={"person_id": await scene.fresh_person()}, json={"role": "finance"})
 
 
+async def fresh_person_to_deactivate(scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"person_id": await scene.fresh_person()})
+
+
+async def fresh_deactivated_person(scene: Scene, _target: str, _account: str | None) -> Call:
+    person_id = await scene.fresh_person()
+    await scene.create("admin", f"/api/v1/people/{person_id}/deactivation", None)
+    return Call(ids={"person_id": person_id})
+
+
+async def fresh_person_with_a_role(scene: Scene, _target: str, _account: str | None) -> Call:
+    """A new person granted the auditor's role by the system (granting through the API needs a
+    second admin, and the county has one)."""
+    person_id = await scene.fresh_person()
+    engine = create_engine(scene.world.url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as db:
+            await grant_role(db, actor=None, person_id=person_id, role="auditor", team_id=None, now=now_utc())
+            await db.commit()
+    finally:
+        await engine.dispose()
+    return Call(ids={"person_id": person_id, "role": "auditor"})
+
+
 async def fresh_funding_proposal(scene: Scene, _target: str, _account: str | None) -> Call:
     """Finance proposes funding above the threshold (a second person must confirm it)."""
     path = f"/api/v1/funding-sources/{scene.world.funding_source_id}/funding"
@@ -661,6 +690,9 @@ REQUESTS: dict[str, Builder] = {
         }
     ),
     "POST /api/v1/people/{person_id}/roles": fresh_person_role,
+    "POST /api/v1/people/{person_id}/deactivation": fresh_person_to_deactivate,
+    "POST /api/v1/people/{person_id}/reactivation": fresh_deactivated_person,
+    "DELETE /api/v1/people/{person_id}/roles/{role}": fresh_person_with_a_role,
     "POST /api/v1/wallets": fresh_person_wallet,
     "GET /api/v1/proposals/{proposal_id}": fresh_funding_proposal,
     "POST /api/v1/proposals/{proposal_id}/confirmation": fresh_funding_proposal,

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 
 from httpx import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from approvals.leavers import deactivate_person
+from ledger.clock import now_utc
 from tests.both_edges import scenes
-from tests.both_edges.edges import Case, Visit
+from tests.both_edges.edges import Case, Ids, Visit
 from tests.web.test_pages import csrf_of
 from wallet.demo import DEMO_PASSWORD, email
 
@@ -70,6 +73,11 @@ async def _page_policy(v: Visit) -> Response:
     return await v.page("admin", "/admin/policy", {"document": document, "note": "Winter"})
 
 
+async def _a_leaver(db: AsyncSession, ids: Ids) -> None:
+    """kw.exeter.02 has left (the identity provider deactivated them)."""
+    await deactivate_person(db, actor=None, person_id=ids["kw.exeter.02"], now=now_utc())
+
+
 MONEY_CASES = {
     "a key worker signs in": Case(
         tables=("sessions", "sign_in_attempts"), by_api=_api_sign_in, by_page=_page_sign_in, once=False),
@@ -125,5 +133,15 @@ MONEY_CASES = {
         scene=scenes.a_month_to_close,
         by_api=lambda v: v.api("finance", "POST", f"/api/v1/periods/{v.ids['month']}/close"),
         by_page=lambda v: v.page("finance", "/finance/close", {"month": v.ids["month"]}),
+    ),
+    "an admin deactivates a key worker who leaves": Case(
+        tables=("people", "sessions", "wallets", "allocations", "ledger_accounts", "approval_requests"),
+        by_api=lambda v: v.api("admin", "POST", f"/api/v1/people/{v.ids['kw.exeter.02']}/deactivation"),
+        by_page=lambda v: v.page("admin", f"/admin/people/{v.ids['kw.exeter.02']}/deactivate", {}),
+    ),
+    "an admin reactivates a key worker": Case(
+        tables=("people", "wallets"), scene=_a_leaver,
+        by_api=lambda v: v.api("admin", "POST", f"/api/v1/people/{v.ids['kw.exeter.02']}/reactivation"),
+        by_page=lambda v: v.page("admin", f"/admin/people/{v.ids['kw.exeter.02']}/reactivate", {}),
     ),
 }  # fmt: skip

@@ -27,6 +27,8 @@ DONE = {
     "team": "The team is added.",
     "policy": "The new spend policy is proposed. It is in force once another admin confirms it.",
     "funding": "The funding source is added.",
+    "deactivated": "The person is deactivated: signed out, tokens revoked, wallet suspended and returned to the team.",
+    "reactivated": "The person can sign in again. Their wallet's budget stays with the team until it is given again.",
 }
 
 

@@ -45,6 +45,8 @@ def _form(
         errors=errors or {},
         target=target,
         done=done,
+        passwords=state.settings.password_sign_in,
+        sso=bool(state.settings.oidc_issuer and state.settings.oidc_client_id),
         cookies=[sign_in_cookie(token, secure=state.secure_cookies)],
     )
 
@@ -82,7 +84,9 @@ async def sign_in_submit(request: Request[Any, Any, Any], state: State, db: DbDe
         return _form(state, status=422, email=email, errors=errors, target=target)
     ip = request.client.host if request.client else "unknown"
     try:
-        signed_in = await sign_in(db, email=email, password=secret, ip=ip, now=now)
+        signed_in = await sign_in(
+            db, email=email, password=secret, ip=ip, now=now, passwords_allowed=state.settings.password_sign_in
+        )
     except TooManySignInAttempts:
         return _form(
             state,
