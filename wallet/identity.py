@@ -20,10 +20,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.errors import NotSignedIn, PasswordSignInOff, SignInFailed, TokenIsReadOnly
-from wallet.models import Person, SignInAttempt
+from wallet.models import Person
 from wallet.password_hashing import hash_now, matches
 from wallet.sign_in_limits import ACCOUNT, CLIENT, give_back, take_turn
-from wallet.sign_in_models import ApiToken, BrowserSession
+from wallet.sign_in_models import ApiToken, BrowserSession, SignInAttempt
 
 SESSION_LIFETIME = timedelta(hours=12)  # the absolute end of a session, however busy
 SESSION_IDLE = timedelta(minutes=30)  # a session unused this long has ended

@@ -378,21 +378,6 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class SignInAttempt(Base):
-    """A sign-in attempt, kept to rate-limit guessing across every app process."""
-
-    __tablename__ = "sign_in_attempts"
-    __table_args__ = (
-        Index("ix_sign_in_attempts_email_at", "email", "at"),
-        Index("ix_sign_in_attempts_ip_at", "ip", "at"),
-    )
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    ip: Mapped[str] = mapped_column(String(64))
-    succeeded: Mapped[bool] = mapped_column(Boolean)
-    at: Mapped[datetime] = mapped_column(TZ)
-
-
 class IdempotencyRecord(Base):
     """The first response to a POST with an ``Idempotency-Key``, replayed to any retry."""
 

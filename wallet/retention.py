@@ -48,10 +48,9 @@ from wallet.models import (
     Purchase,
     PurchaseNeed,
     Receipt,
-    SignInAttempt,
 )
 from wallet.receipt_store import store_of
-from wallet.sign_in_models import ApiToken, BrowserSession
+from wallet.sign_in_models import ApiToken, BrowserSession, SignInAttempt
 
 #: What free text becomes once erased.
 ERASED = "erased"

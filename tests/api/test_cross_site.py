@@ -22,7 +22,7 @@ from api.settings import Settings
 from ledger.database import create_engine
 from tests.api.conftest import sign_in
 from wallet.demo import DEMO_PASSWORD, email
-from wallet.models import SignInAttempt
+from wallet.sign_in_models import SignInAttempt
 
 SIGN_IN = "/api/v1/auth/sign-in"
 OURS = "http://127.0.0.1:8000"  # the settings' base URL in these tests

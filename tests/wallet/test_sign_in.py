@@ -22,9 +22,9 @@ from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import PASSWORD, County, Worker, sign_in
 from wallet.errors import SignInFailed, TooManySignInAttempts
 from wallet.identity import sign_in as sign_in_use_case
-from wallet.models import Person, SignInAttempt
+from wallet.models import Person
 from wallet.sign_in_limits import ACCOUNT, CLIENT, WINDOW
-from wallet.sign_in_models import ApiToken, BrowserSession
+from wallet.sign_in_models import ApiToken, BrowserSession, SignInAttempt
 
 _DAYS = itertools.count(1)
 
