@@ -11,6 +11,7 @@ request model to the strict types of ``api.schemas``, so a new field cannot forg
 from __future__ import annotations
 
 import copy
+import tempfile
 import typing
 import uuid
 from collections.abc import Iterator
@@ -114,7 +115,9 @@ async def test_no_request_body_takes_text_a_decimal_or_true_for_a_number_a_yes_n
 def _request_models() -> list[type[BaseModel]]:
     """Every model a route takes as its body, found from the app's handlers themselves."""
     found: dict[str, type[BaseModel]] = {}
-    for route in create_app(settings_for("sqlite+aiosqlite:////nonexistent/never-opened.db")).routes:
+    # A file in a folder that exists (the settings refuse any other), never opened: only the routes are read.
+    never_opened = f"sqlite+aiosqlite:///{tempfile.gettempdir()}/tide-never-opened.db"
+    for route in create_app(settings_for(never_opened)).routes:
         for handler in getattr(route, "route_handlers", []):
             data = handler.parsed_fn_signature.parameters.get("data")
             model = data.annotation if data is not None else None
