@@ -104,7 +104,14 @@ async def make_purchase(
     family, needs, wallet, funding_source_id = await _where_it_goes(db, who=who, ask=ask)
     answer = await evaluate(
         policy,
-        Ask(amount=ask.amount, category=ask.category, worker_id=who.person_id, team_id=wallet.team_id),
+        Ask(
+            amount=ask.amount,
+            category=ask.category,
+            worker_id=who.person_id,
+            team_id=wallet.team_id,
+            family_id=family.id,
+            needs=tuple(sorted({n.code for n in needs})),
+        ),
         _spend_so_far(db, family_id=family.id, wallet_id=wallet.id, now=now),
     )
     allowance = None
