@@ -20,7 +20,7 @@ from wallet.errors import FamilyClosed, NeedNotOpen, NotAllowed, NotFound, NoWal
 from wallet.models import Family, FamilyWorker, Need, Purchase, PurchaseNeed
 from wallet.policies import current_policy
 from wallet.policy import Ask, Spend, evaluate
-from wallet.purchases import committed
+from wallet.spending import committed
 
 
 async def link_card_purchase(

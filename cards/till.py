@@ -33,7 +33,7 @@ from wallet.approval_models import Allowance
 from wallet.models import Purchase, PurchaseNeed, Team, Wallet
 from wallet.policies import current_policy
 from wallet.policy import Answer, Ask, Spend, evaluate
-from wallet.purchases import committed
+from wallet.spending import committed
 
 CURRENCY = "gbp"
 

@@ -1,9 +1,11 @@
-"""Month end without carry-over: a wallet's unspent budget goes back to its team.
+"""Month end without carry-over: a wallet's unspent budget goes back to the pot that paid.
 
 By default what a key worker does not spend stays in the wallet (it carries over). A council
 that does not carry budgets over returns the unspent amount at month end: the team's manager
-or finance moves it, through the ledger, back to the team budget it came from, recorded as an
-allocation of level ``return`` with who did it and why.
+or finance moves it, through the ledger, back to the team budget of the funding pot it came
+from, recorded as an allocation of level ``return`` with who did it and why. A return names
+its pot and gives back at most that pot's share of the wallet (:mod:`wallet.funding`): money
+another pot put in never lands in this one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from wallet import audit
 from wallet.access import Principal
 from wallet.budgets import AllocationResult, team_budget
 from wallet.clock import local_date, month_start
-from wallet.errors import NotAllowed, NotFound, NothingToChange
+from wallet.errors import FundingSourceNotFunded, NotAllowed, NotFound, NothingToChange
+from wallet.funding import wallet_shares
 from wallet.models import Allocation, FundingSource, Wallet
 
 
@@ -43,9 +46,12 @@ async def return_unspent(
     if await db.get(FundingSource, funding_source_id) is None:
         raise NotFound(f"no funding source {funding_source_id}")
     available = (await ledger.balance(db, account_id=wallet.account_id)).available
-    wanted = available if amount is None else amount
+    share = (await wallet_shares(db, wallet_id=wallet.id)).get(funding_source_id, 0)
+    wanted = min(available, share) if amount is None else amount
     if wanted <= 0:
-        raise NothingToChange("the wallet has nothing unspent to return")
+        raise NothingToChange("the wallet has nothing unspent from that pot to return")
+    if wanted > share:
+        raise FundingSourceNotFunded("that pot has not that much unspent in this wallet")
     budget = await team_budget(db, team_id=wallet.team_id, funding_source_id=funding_source_id)
     outcome = await ledger.allocate(
         db, transfer_id=transfer_id, from_account_id=wallet.account_id, to_account_id=budget.account_id,
