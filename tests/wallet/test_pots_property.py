@@ -14,6 +14,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -98,7 +99,7 @@ async def _finance_id(county: County) -> int:
     return await county.person_id("finance")
 
 
-async def _step(world: World, model: Model, step: tuple[object, ...]) -> None:  # noqa: PLR0912
+async def _step(world: World, model: Model, step: tuple[Any, ...]) -> None:  # noqa: PLR0912
     county, now, tag = world.county, now_utc(), uuid.uuid4().hex
     kind = step[0]
     async with county.session() as db:
@@ -133,15 +134,16 @@ async def _step(world: World, model: Model, step: tuple[object, ...]) -> None:  
                     ),
                 )  # fmt: skip
                 purchase = made.purchase
-                pot = [p.id for p in world.pots].index(purchase.funding_source_id)
-                assert pot != 1 or category == "CLOTH", "a clothing-only grant paid for something else"
                 model.purchases.append(purchase.id)
-                if purchase.status == "held":
+                if purchase.status == "held":  # a declined purchase takes nothing from any pot
+                    pot = [p.id for p in world.pots].index(purchase.funding_source_id)
+                    assert pot != 1 or category == "CLOTH", "a clothing-only grant paid for something else"
                     model.takes[purchase.id] = (pot, amount)
             elif kind in ("capture", "refund", "cancel") and model.purchases:
                 purchase_id = model.purchases[step[1] % len(model.purchases)]
-                purchase = await db.get(Purchase, purchase_id)
-                assert purchase is not None
+                found = await db.get(Purchase, purchase_id)
+                assert found is not None
+                purchase = found
                 pot = model.takes.get(purchase_id, (0, 0))[0]
                 if kind == "capture" and purchase.status == "held":
                     amount = max(1, purchase.amount * int(step[2]) // 100)
@@ -186,10 +188,15 @@ async def _check(world: World, model: Model) -> None:
 
 
 @pytest.mark.postgresql
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(STEPS, min_size=1, max_size=25))
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    print_blob=True,
+)
+@given(steps=st.lists(STEPS, min_size=1, max_size=20))
 def test_every_pots_figures_equal_the_ledgers_whatever_the_order(
-    wallet_county_postgres: str, steps: list[tuple[object, ...]]
+    wallet_county_postgres: str, steps: list[tuple[Any, ...]]
 ) -> None:
     async def run() -> None:
         engine = create_engine(wallet_county_postgres, pool_size=2)
