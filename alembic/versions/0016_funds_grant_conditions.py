@@ -1,6 +1,5 @@
-"""Funding and limits: a grant's conditions as data (dates, eligible categories, needs and
-teams, claw-back of unspent money) on its funding source; and a key worker's statement that
-they are buying for a family (``buying_for``), which the till asks.
+"""Funding: a grant's conditions as data (dates, eligible categories, needs and teams,
+claw-back of unspent money) on its funding source.
 
 Revision ID: 0016_funds
 Revises: 0015
@@ -29,25 +28,9 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f("ck_funding_sources_dates_in_order"), "starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on"
         )
-    op.create_table(
-        "buying_for",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("worker_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("family_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("need_ids", sa.JSON(), nullable=False),
-        sa.Column("stated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("expires_at > stated_at", name=op.f("ck_buying_for_expires_after_stated")),
-        sa.ForeignKeyConstraint(["worker_id"], ["people.id"], name=op.f("fk_buying_for_worker_id_people")),
-        sa.ForeignKeyConstraint(["family_id"], ["families.id"], name=op.f("fk_buying_for_family_id_families")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_buying_for")),
-    )
-    op.create_index("ix_buying_for_worker_expires", "buying_for", ["worker_id", "expires_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_buying_for_worker_expires", table_name="buying_for")
-    op.drop_table("buying_for")
     with op.batch_alter_table("funding_sources") as batch:
         batch.drop_constraint(op.f("ck_funding_sources_dates_in_order"), type_="check")
         for name in ("claw_back_unspent", "eligible_team_ids", "eligible_needs", "eligible_categories"):
