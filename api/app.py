@@ -45,6 +45,7 @@ from api.routes.organisation import (
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
+from api.routes.redaction import FreeTextCheckController, RedactionController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.settings import Settings
@@ -70,6 +71,8 @@ ROUTES = [
     PurchaseController,
     ReceiptController,
     PolicyController,
+    RedactionController,
+    FreeTextCheckController,
     ProposalController,
     AuditController,
     CodesController,

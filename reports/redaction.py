@@ -212,6 +212,18 @@ def rules_from_lists(
     )
 
 
+def combined(first: Redaction, second: Redaction) -> Redaction:
+    """Both sets of rules at once (a council's settings and its lists in the database)."""
+    return Redaction(
+        personal_payees=first.personal_payees | second.personal_payees,
+        sensitive_merchants=first.sensitive_merchants | second.sensitive_merchants,
+        vulnerability_words=tuple(dict.fromkeys(first.vulnerability_words + second.vulnerability_words)),
+        forenames=first.forenames | second.forenames,
+        surnames=first.surnames | second.surnames,
+        known_businesses=first.known_businesses | second.known_businesses,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PersonalDataWarning:
     """What a worker's free text seems to hold, said before it is saved (never the text itself)."""
