@@ -33,6 +33,7 @@ from api.routes.approvals import (
     ReviewController,
 )
 from api.routes.auth import MeController, SignInController
+from api.routes.buying_for import BuyingForController
 from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.families import FamilyController, NeedController
 from api.routes.organisation import (
@@ -73,6 +74,7 @@ ROUTES = [
     PolicyController,
     RedactionController,
     FreeTextCheckController,
+    BuyingForController,
     ProposalController,
     AuditController,
     CodesController,

@@ -373,32 +373,3 @@ class ProposalRead(Out):
     decided_by: int | None
     decided_at: datetime | None
     outcome: str | None
-
-
-class RedactionTermCreate(In):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"list_name": "vulnerability_words", "term": "The Haven"}]}
-    )
-
-    list_name: Literal[
-        "personal_payees", "sensitive_merchants", "vulnerability_words", "forenames", "surnames", "known_businesses"
-    ]
-    term: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-
-
-class RedactionTermRead(Out):
-    id: int
-    list_name: str
-    term: str
-    added_at: datetime
-
-
-class FreeTextCheck(In):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "Cot and bedding"}]})
-
-    text: Annotated[str, StringConstraints(max_length=2_000)]
-
-
-class FreeTextWarningRead(Out):
-    kinds: list[str]
-    sentence: str

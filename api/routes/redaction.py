@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, post
+from pydantic import ConfigDict, StringConstraints
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.routes.common import PathId, body, problems
-from api.schemas import FreeTextCheck, FreeTextWarningRead, RedactionTermCreate, RedactionTermRead
+from api.schemas import In, Out
 from reports import redaction_lists
+
+
+class RedactionTermCreate(In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"list_name": "vulnerability_words", "term": "The Haven"}]}
+    )
+
+    list_name: Literal[
+        "personal_payees", "sensitive_merchants", "vulnerability_words", "forenames", "surnames", "known_businesses"
+    ]
+    term: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class RedactionTermRead(Out):
+    id: int
+    list_name: str
+    term: str
+    added_at: datetime
+
+
+class FreeTextCheck(In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "Cot and bedding"}]})
+
+    text: Annotated[str, StringConstraints(max_length=2_000)]
+
+
+class FreeTextWarningRead(Out):
+    kinds: list[str]
+    sentence: str
 
 
 class RedactionController(Controller):
