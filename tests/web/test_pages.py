@@ -358,3 +358,24 @@ async def test_tide_installs_as_a_web_app_with_a_service_worker_for_the_whole_si
     assert worker.headers["content-type"].startswith("text/javascript")
     assert worker.headers["cache-control"] == "no-cache"
     assert "idempotency-key" in worker.text
+
+
+async def test_a_description_naming_a_person_or_an_address_is_sent_back_with_the_warning(
+    app_client: AsyncTestClient[Any], pages_url: str
+) -> None:
+    csrf = await sign_in(app_client, "kw.exeter.01")
+    family_id, need_id = await fresh_family(pages_url, "kw.exeter.01")
+    draft = {
+        "csrf_token": csrf, "idempotency_key": "k-personal", "family": str(family_id), "need": str(need_id),
+        "category": "CLOTH", "amount": "12.50", "supplier": "Next", "method": "invoice",
+    }  # fmt: skip
+
+    for text in ("Coat for Sarah Jones", "Bed delivered to 14 Acacia Avenue", "Deposit for the refuge"):
+        warned = await app_client.post("/buy/details", data={**draft, "description": text})
+        assert warned.status_code == 422, text
+        assert "Describe what was bought, not who it was for." in warned.text
+        assert 'id="description-error"' in warned.text
+        assert "data-personal-check" in warned.text
+
+    taken = await app_client.post("/buy/details", data={**draft, "description": "Winter coat, age 8"})
+    assert taken.status_code == 303
