@@ -31,6 +31,7 @@ from api.web.pages import (
     offline,
     proposals,
     purchases,
+    redaction,
     worker,
 )
 from api.web.render import STATIC, page
@@ -154,6 +155,7 @@ def web_router() -> Router:
             *manager.HANDLERS,
             *finance.HANDLERS,
             *admin.HANDLERS,
+            *redaction.HANDLERS,
             *proposals.HANDLERS,
             *messages.HANDLERS,
             *cover.HANDLERS,
