@@ -36,6 +36,7 @@ from api.routes.auth import MeController, SignInController
 from api.routes.buying_for import BuyingForController
 from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.families import FamilyController, NeedController
+from api.routes.grants import GrantController
 from api.routes.organisation import (
     AllocationController,
     FundingController,
@@ -75,6 +76,7 @@ ROUTES = [
     RedactionController,
     FreeTextCheckController,
     BuyingForController,
+    GrantController,
     ProposalController,
     AuditController,
     CodesController,

@@ -19,14 +19,26 @@ returned to that pot, less what its purchases charged to that pot take now. Inva
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet.errors import FundingSourceNotEligible, FundingSourceNotFunded, NotFound
+import ledger
+from wallet import audit
+from wallet.access import Principal
+from wallet.clock import local_date
+from wallet.errors import (
+    DatesOutOfOrder,
+    FundingSourceNotEligible,
+    FundingSourceNotFunded,
+    NotFound,
+    NothingToChange,
+    UnknownCode,
+)
 from wallet.models import Allocation, FundingSource, Purchase, Wallet
 from wallet.spending import committed
+from wallet.taxonomy import CATEGORIES, NEEDS
 
 
 def grant_refusal(source: FundingSource, *, category: str, needs: Sequence[str], team_id: int, on: date) -> str | None:
@@ -116,3 +128,64 @@ def _check_eligible(source: FundingSource, *, category: str, needs: Sequence[str
     refusal = grant_refusal(source, category=category, needs=needs, team_id=team_id, on=on)
     if refusal is not None:
         raise FundingSourceNotEligible(refusal)
+
+
+async def set_grant_conditions(
+    db: AsyncSession,
+    *,
+    actor: Principal,
+    funding_source_id: int,
+    starts_on: date | None,
+    ends_on: date | None,
+    categories: Sequence[str],
+    needs: Sequence[str],
+    team_ids: Sequence[int],
+    claw_back_unspent: bool,
+    now: datetime,
+) -> FundingSource:
+    """Finance records a grant's conditions (they apply to purchases from now on)."""
+    actor.require("finance", "admin")
+    source = await db.get(FundingSource, funding_source_id)
+    if source is None:
+        raise NotFound(f"no funding source {funding_source_id}")
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        raise DatesOutOfOrder("a grant cannot end before it starts")
+    unknown = [c for c in categories if c not in CATEGORIES] + [n for n in needs if n not in NEEDS]
+    if unknown:
+        raise UnknownCode(f"unknown categories or needs: {', '.join(unknown)}")
+    source.starts_on, source.ends_on, source.claw_back_unspent = starts_on, ends_on, claw_back_unspent
+    source.eligible_categories = sorted(set(categories))
+    source.eligible_needs = sorted(set(needs))
+    source.eligible_team_ids = sorted(set(team_ids))
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="funding_source.conditions_set", subject_type="funding_source",
+        subject_id=source.id, now=now, details={"ends_on": ends_on.isoformat() if ends_on else None},
+    )  # fmt: skip
+    return source
+
+
+async def claw_back(
+    db: AsyncSession, *, actor: Principal, funding_source_id: int, transfer_id: str, now: datetime
+) -> int:
+    """After a grant with claw-back has ended, what is left in its pot goes back to the funder
+    (a ledger transfer pot → source, so the pot's funded figure falls by it). Returns the pence."""
+    actor.require("finance")
+    source = await db.get(FundingSource, funding_source_id)
+    if source is None:
+        raise NotFound(f"no funding source {funding_source_id}")
+    if not source.claw_back_unspent or source.ends_on is None or local_date(now) <= source.ends_on:
+        raise NothingToChange("only an ended grant with claw-back gives its unspent money back")
+    left = (await ledger.balance(db, account_id=source.pot_account_id)).available
+    if left <= 0:
+        raise NothingToChange("the pot has nothing left to give back")
+    outcome = await ledger.allocate(
+        db, transfer_id=transfer_id, from_account_id=source.pot_account_id, to_account_id=source.source_account_id,
+        amount=left, memo=f"claw-back of {source.code}"[:200], now=now,
+    )  # fmt: skip
+    outcome.raise_if_declined()
+    await audit.record(
+        db, actor=actor, action="funding_source.clawed_back", subject_type="funding_source", subject_id=source.id,
+        now=now, details={"amount": left, "transfer_id": transfer_id},
+    )  # fmt: skip
+    return left

@@ -27,8 +27,16 @@ from reports.pots import pot_figures, pot_findings
 from tests.wallet.support import Case, County, Worker
 from wallet import budgets
 from wallet.access import Principal, load_principal
-from wallet.clock import now_utc
-from wallet.errors import FundingSourceNotEligible, FundingSourceNotFunded, WalletError
+from wallet.clock import local_date, now_utc
+from wallet.errors import (
+    DatesOutOfOrder,
+    FundingSourceNotEligible,
+    FundingSourceNotFunded,
+    NothingToChange,
+    UnknownCode,
+    WalletError,
+)
+from wallet.funding import claw_back, set_grant_conditions
 from wallet.models import FundingSource, Purchase
 from wallet.policy import PolicyDocument
 from wallet.purchases import PurchaseAsk, cancel_purchase, capture_purchase, make_purchase, refund_purchase
@@ -280,3 +288,61 @@ async def test_money_returned_is_not_counted_as_allocated_this_month(county: Cou
         summary = await budgets.summarise_wallet(db, wallet=wallet, now=now_utc())
     assert summary.allocated_this_month == 3_000
     assert summary.available == 2_000
+
+
+async def test_a_grant_that_has_ended_pays_for_nothing_and_its_unspent_pot_is_clawed_back(county: County) -> None:
+    world = await _world(county)
+    model = Model()
+    for step in (("fund", 0, 9_000), ("team", 0, 5_000), ("wallet", 0, 0, 5_000)):
+        await _step(world, model, step)
+    today = local_date(now_utc())
+    async with county.session() as db:
+        with pytest.raises(NothingToChange):  # still running: nothing to claw back yet
+            await claw_back(
+                db,
+                actor=world.finance,
+                funding_source_id=world.pots[0].id,
+                transfer_id=f"cb:{uuid.uuid4().hex}",
+                now=now_utc(),
+            )
+    async with county.session() as db:
+        await set_grant_conditions(
+            db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=None,
+            ends_on=today - timedelta(days=1), categories=[], needs=[], team_ids=[], claw_back_unspent=True,
+            now=now_utc(),
+        )  # fmt: skip
+    case = world.cases[0]
+    async with county.session() as db:
+        who = await load_principal(db, person_id=world.workers[0].person_id)
+        ask = PurchaseAsk(
+            family_id=case.family_id, need_ids=case.need_ids, category="CLOTH", description="t", supplier="s",
+            amount=1_000, payment_method="invoice",
+        )  # fmt: skip
+        with pytest.raises(FundingSourceNotEligible):
+            await make_purchase(db, who=who, ask=ask, policy=OPEN_POLICY, now=now_utc())
+    async with county.session() as db:
+        given_back = await claw_back(
+            db, actor=world.finance, funding_source_id=world.pots[0].id, transfer_id=f"cb:{uuid.uuid4().hex}",
+            now=now_utc(),
+        )  # fmt: skip
+    assert given_back == 4_000  # the 9,000 funded less the 5,000 allocated to the team
+    model.funded[0] -= given_back
+    await _check(world, model)
+
+
+async def test_a_grants_conditions_are_checked_when_set(county: County) -> None:
+    world = await _world(county)
+    today = local_date(now_utc())
+    async with county.session() as db:
+        with pytest.raises(DatesOutOfOrder):
+            await set_grant_conditions(
+                db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=today,
+                ends_on=today - timedelta(days=1), categories=[], needs=[], team_ids=[], claw_back_unspent=False,
+                now=now_utc(),
+            )  # fmt: skip
+    async with county.session() as db:
+        with pytest.raises(UnknownCode):
+            await set_grant_conditions(
+                db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=None, ends_on=None,
+                categories=["YACHTS"], needs=[], team_ids=[], claw_back_unspent=False, now=now_utc(),
+            )  # fmt: skip
