@@ -98,6 +98,14 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/funding-sources":                        (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/funding-sources":                       (401, 403, 403, 403, 403, OK,  403, OK),
     "POST /api/v1/funding-sources/{source_id}/funding":   (401, 403, 403, 403, 403, OK,  403, OK),
+    "PUT /api/v1/funding-sources/{source_id}/conditions": (401, 403, 403, 403, 403, OK,  403, OK),
+    # The council's redaction lists are the admin's; anyone signed in may check free text; a key
+    # worker says which of their families they are buying for (no one else holds a wallet).
+    "GET /api/v1/redaction-terms":                        (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/redaction-terms":                       (401, 403, 403, 403, 403, 403, 403, OK),
+    "DELETE /api/v1/redaction-terms/{term_id}":           (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/free-text-check":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /api/v1/me/buying-for":                         (401, OK,  404, 403, 404, 404, 403, 403),
     # Two-person changes: read by those who propose, confirm or oversee them; a funding proposal
     # made by finance is confirmed or refused by someone else (here the admin), never by finance.
     "GET /api/v1/proposals":                              (401, 403, 403, 403, 403, OK,  OK,  OK),
@@ -416,6 +424,11 @@ async def fresh_token(scene: Scene, target: str, _account: str | None) -> Call:
     return Call(ids={"token_id": await scene.fresh_token(target)})
 
 
+async def fresh_redaction_term(scene: Scene, _target: str, _account: str | None) -> Call:
+    term = await scene.create("admin", "/api/v1/redaction-terms", {"list_name": "surnames", "term": _unique()})
+    return Call(ids={"term_id": int(term["id"])})
+
+
 async def fresh_person_role(scene: Scene, _target: str, _account: str | None) -> Call:
     return Call(ids={"person_id": await scene.fresh_person()}, json={"role": "finance"})
 
@@ -669,6 +682,11 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/funding-sources/{source_id}/funding": body(
         lambda _s, _p: {"amount_pence": 100, "reason": "Matrix top-up"}
     ),
+    "PUT /api/v1/funding-sources/{source_id}/conditions": body(lambda _s, _p: {}),
+    "POST /api/v1/redaction-terms": body(lambda _s, _p: {"list_name": "vulnerability_words", "term": _unique()}),
+    "DELETE /api/v1/redaction-terms/{term_id}": fresh_redaction_term,
+    "POST /api/v1/free-text-check": body(lambda _s, _p: {"text": "Winter coat"}),
+    "POST /api/v1/me/buying-for": body(lambda _s, p: {"family_id": p.family_id, "need_ids": [p.need_id]}),
     "POST /api/v1/allocations": body(
         lambda s, p: {
             "funding_source_id": s.world.funding_source_id,
