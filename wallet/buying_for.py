@@ -84,3 +84,12 @@ async def stated_family(db: AsyncSession, *, worker_id: int, now: datetime) -> t
         return None
     codes = (await db.execute(select(Need.code).where(Need.id.in_(list(stated.need_ids))))).scalars().all()
     return stated, tuple(sorted(set(codes)))
+
+
+async def stop_buying_for(db: AsyncSession, *, who: Principal, now: datetime) -> None:
+    """``who`` is no longer buying for a family: their card purchases meet the unassigned limit."""
+    ended = await db.execute(delete(BuyingFor).where(BuyingFor.worker_id == who.person_id, BuyingFor.expires_at > now))
+    if getattr(ended, "rowcount", 0):
+        await audit.record(
+            db, actor=who, action="buying_for.stopped", subject_type="person", subject_id=who.person_id, now=now
+        )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, delete, post
 from pydantic import ConfigDict, Field
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.routes.common import body, problems
 from api.schemas import Id, In, Out
-from wallet.buying_for import state_buying_for
+from wallet.buying_for import state_buying_for, stop_buying_for
 
 
 class BuyingForCreate(In):
@@ -50,3 +50,7 @@ class BuyingForController(Controller):
             db, who=who, family_id=data.family_id, need_ids=data.need_ids, minutes=minutes, now=now
         )
         return BuyingForRead.model_validate(stated)
+
+    @delete("/", summary="I'm no longer buying for a family", responses=problems())
+    async def stop(self, db: DbDep, now: NowDep, who: WhoDep) -> None:
+        await stop_buying_for(db, who=who, now=now)

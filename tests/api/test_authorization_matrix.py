@@ -106,6 +106,7 @@ EXPECTED: dict[str, Row] = {
     "DELETE /api/v1/redaction-terms/{term_id}":           (401, 403, 403, 403, 403, 403, 403, OK),
     "POST /api/v1/free-text-check":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/me/buying-for":                         (401, OK,  404, 403, 404, 404, 403, 403),
+    "DELETE /api/v1/me/buying-for":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     # Two-person changes: read by those who propose, confirm or oversee them; a funding proposal
     # made by finance is confirmed or refused by someone else (here the admin), never by finance.
     "GET /api/v1/proposals":                              (401, 403, 403, 403, 403, OK,  OK,  OK),
@@ -194,6 +195,7 @@ PERSONAL = {
     "POST /api/v1/me/tokens",
     "DELETE /api/v1/me/tokens/{token_id}",
     "POST /api/v1/free-text-check",  # changes nothing: a POST only so the text never goes in an address
+    "DELETE /api/v1/me/buying-for",
 }
 #: Path ids of things that belong to a key worker's patch: unseen, they are not found.
 PRIVATE_IDS = {
@@ -610,6 +612,8 @@ async def fresh_card_purchase(scene: Scene, target: str, _account: str | None) -
     """A card payment at a till (Stripe's signed request to the app), waiting for its family."""
     patch = scene.world.patches[target]
     card = await _fresh_card(scene, target)
+    # No family stated (another case may have stated one): the purchase waits for its family.
+    await scene.send("DELETE", "/api/v1/me/buying-for", scene.world.sessions[patch.owner])
     content, headers = signed(request_event(card["stripe_id"], 100), os.environ["TIDE_STRIPE_AUTHORIZATION_SECRET"])
     scene.client.cookies.clear()
     answer = await scene.client.post("/stripe/issuing/authorization", content=content, headers=headers)
@@ -688,6 +692,7 @@ REQUESTS: dict[str, Builder] = {
     "DELETE /api/v1/redaction-terms/{term_id}": fresh_redaction_term,
     "POST /api/v1/free-text-check": body(lambda _s, _p: {"text": "Winter coat"}),
     "POST /api/v1/me/buying-for": body(lambda _s, p: {"family_id": p.family_id, "need_ids": [p.need_id]}),
+    "DELETE /api/v1/me/buying-for": body(lambda _s, _p: None),
     "POST /api/v1/allocations": body(
         lambda s, p: {
             "funding_source_id": s.world.funding_source_id,
