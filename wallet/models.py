@@ -121,12 +121,23 @@ class FundingSource(Base):
     """A separate pot of money (a grant), with its ledger accounts."""
 
     __tablename__ = "funding_sources"
+    __table_args__ = (
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_in_order"),
+    )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     source_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
     pot_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: The grant's conditions, as data (:mod:`wallet.funding`): its dates, and when not empty
+    #: the only purchase categories, need codes and teams it funds; whether unspent money goes back.
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    eligible_categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    eligible_needs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    eligible_team_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    claw_back_unspent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TeamBudget(Base):
