@@ -20,7 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     TypeDecorator,
     UniqueConstraint,
@@ -387,21 +386,3 @@ class AuditEntry(Base):
     subject_id: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class IdempotencyRecord(Base):
-    """The first response to a POST with an ``Idempotency-Key``, replayed to any retry."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("person_id", "key", name="uq_idempotency_records_person_key"),)
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    key: Mapped[str] = mapped_column(String(100))
-    method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(300))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[bytes] = mapped_column(LargeBinary)
-    content_type: Mapped[str] = mapped_column(String(80))
-    replays: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(TZ)
