@@ -47,3 +47,27 @@ def test_an_authorization_updated_before_created_and_before_its_capture_still_ho
     authorizations = _of(events, "issuing_authorization")
     assert machine._deliver(authorizations[::-1] + _of(events, "issuing_transaction")) == []
     machine.runner.run(machine._check_wallets(holds_too=True))
+
+
+def _won_then_rescinded(machine: CardLifecycle) -> list[dict[str, Any]]:
+    machine.authorize(card=0, amount=2_000, merchant="Shell")
+    machine.capture(which=0, share=1.0, close=True)
+    capture = machine._captures()[0]
+    dispute = machine.fake.dispute(capture["id"])
+    machine.fake.decide_dispute(dispute["id"], won=True)
+    machine.fake.rescind_dispute(dispute["id"])
+    return machine._take_outbox()
+
+
+def test_a_won_disputes_funds_rescinded_by_stripe_are_taken_back_once(machine: CardLifecycle) -> None:
+    events = _won_then_rescinded(machine)
+    assert machine._deliver(events + events) == []  # each event twice: credited once, taken back once
+    machine.runner.run(machine._check_wallets(holds_too=True))
+
+
+def test_a_rescission_delivered_before_the_reinstatement_leaves_nothing_credited(machine: CardLifecycle) -> None:
+    events = _won_then_rescinded(machine)
+    disputes = _of(events, "issuing_dispute")
+    assert machine._deliver(_of(events, "issuing_authorization") + _of(events, "issuing_transaction")) == []
+    assert machine._deliver(disputes[::-1]) == []
+    machine.runner.run(machine._check_wallets(holds_too=True))
