@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cards.models import Card, CardTransaction
 from tests.cards.test_lifecycle_property import CardLifecycle
 
 
@@ -71,3 +74,44 @@ def test_a_rescission_delivered_before_the_reinstatement_leaves_nothing_credited
     assert machine._deliver(_of(events, "issuing_authorization") + _of(events, "issuing_transaction")) == []
     assert machine._deliver(disputes[::-1]) == []
     machine.runner.run(machine._check_wallets(holds_too=True))
+
+
+async def _where_refunds_landed(machine: CardLifecycle, card: str) -> list[tuple[int, int | None]]:
+    """Each refund on the card: its amount, and what the purchase it landed on captured (or None)."""
+    async with machine.sessions() as db:
+        rows = await db.execute(select(CardTransaction).where(CardTransaction.card_id == (await _card_id(db, card))))
+        mine = list(rows.scalars())
+    captured = {t.purchase_id: 0 for t in mine}
+    for t in mine:
+        if t.kind == "capture":
+            captured[t.purchase_id] += t.amount
+    return sorted(
+        (t.amount, captured.get(t.purchase_id) if t.purchase_id else None) for t in mine if t.kind == "refund"
+    )
+
+
+async def _card_id(db: AsyncSession, stripe_id: str) -> int:
+    return (await db.execute(select(Card.id).where(Card.stripe_id == stripe_id))).scalar_one()
+
+
+def test_refunds_competing_for_the_purchases_at_one_merchant_land_the_same_whatever_their_order(
+    machine: CardLifecycle,
+) -> None:
+    for card in (0, 1):  # the same spending on both cards
+        machine.force_capture(card=card, amount=1_000, merchant="Clarks")
+        machine.force_capture(card=card, amount=500, merchant="Clarks")
+    assert machine._deliver(machine._take_outbox()) == []
+    for card in (0, 1):
+        for amount in (800, 400):  # the merchant's refunds, unlinked: either purchase could be the 400's
+            machine.fake.transaction(
+                {"card": machine.cards[card], "amount": amount, "merchant_data": {"name": "Clarks"}},
+                kind="refund",
+                authorization=None,
+            )
+    refunds = machine._take_outbox()
+    on = {card: [e for e in refunds if e["data"]["object"]["card"] == card] for card in machine.cards}
+    assert [e["data"]["object"]["amount"] for e in on[machine.cards[1]]] == [800, 400]
+    assert machine._deliver(on[machine.cards[0]] + on[machine.cards[1]][::-1]) == []  # card 1's the other way
+    landed = [machine.runner.run(_where_refunds_landed(machine, card)) for card in machine.cards]
+    assert landed[0] == landed[1]
+    assert landed[0] == [(400, None), (800, 1_000)]  # the 400 could be either purchase's: to match
