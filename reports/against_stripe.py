@@ -211,13 +211,17 @@ async def _disputes_won(db: Db, period: Period, statement: Statement, tide: Subq
     """Tide's refunds of the month for disputes won that Stripe's statement bears out: by ledger
     operation, the pence reinstated. The operation (``card:<ipi>:dispute:<idp>``) names the disputed
     transaction; Stripe's statement (any month: the capture may be older) must list it as a capture
-    of at least that much."""
+    of at least that much. Funds Stripe rescinded are the reinstatement's reversal, netted with it."""
     rows = await db.execute(
         select(tide.c.operation_id, tide.c.amount).where(tide.c.operation_id.like(_DISPUTE_OPERATIONS))
     )
     back = [(str(operation), str(operation).split(":")[1], -int(amount)) for operation, amount in rows]
     if not back:
         return {}
+    net: dict[str, int] = {}  # a reinstatement less its rescission (``…:rescinded:<n>``), if Stripe took it back
+    for operation, _, pence in back:
+        reinstatement = operation.split(":rescinded:")[0]
+        net[reinstatement] = net.get(reinstatement, 0) + pence
     every = statement.lines(period, any_month=True)
     captures = await db.execute(
         select(every.c.stripe_id, every.c.amount).where(
@@ -225,7 +229,11 @@ async def _disputes_won(db: Db, period: Period, statement: Statement, tide: Subq
         )
     )
     on_stripe = {str(stripe_id): int(amount) for stripe_id, amount in captures}
-    return {operation: pence for operation, transaction, pence in back if 0 < pence <= on_stripe.get(transaction, 0)}
+    return {
+        operation: pence
+        for operation, transaction, pence in back
+        if 0 <= net[operation.split(":rescinded:")[0]] <= on_stripe.get(transaction, 0)
+    }
 
 
 async def _tide_not_on_stripe(
