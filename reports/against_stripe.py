@@ -254,14 +254,25 @@ async def _tide_not_on_stripe(
         .order_by(tide.c.operation_id)
         .execution_options(yield_per=_BATCH)
     )
+    by_object: dict[str, list[Any]] = defaultdict(list)
     async for row in rows:
-        if row.operation_id in reinstated:
-            continue
-        on_card = f", card {row.card}" if row.card else ""
-        detail = (
-            f"Tide's purchase {row.purchase_id} moved {pounds(int(row.amount))} (ledger {row.operation_id}{on_card}) "
-            "but Stripe's statement has no transaction for it this month"
-        )
-        result.findings.append(Finding("stripe", f"ledger {row.operation_id}", detail, -int(row.amount)))
-        cards.add(str(row.card or ""), -int(row.amount), f"ledger {row.operation_id}")
+        if row.operation_id not in reinstated:
+            by_object[_stripe_object_of(str(row.operation_id))].append(row)
     await rows.close()
+    for moved in by_object.values():
+        if sum(int(row.amount) for row in moved) == 0:
+            continue  # one Stripe object's operations that cancel out (a refund landed, then moved off)
+        for row in moved:
+            on_card = f", card {row.card}" if row.card else ""
+            detail = (
+                f"Tide's purchase {row.purchase_id} moved {pounds(int(row.amount))} "
+                f"(ledger {row.operation_id}{on_card}) but Stripe's statement has no transaction for it this month"
+            )
+            result.findings.append(Finding("stripe", f"ledger {row.operation_id}", detail, -int(row.amount)))
+            cards.add(str(row.card or ""), -int(row.amount), f"ledger {row.operation_id}")
+
+
+def _stripe_object_of(operation_id: str) -> str:
+    """The Stripe object a card operation belongs to (``card:<stripe id>:…``), else the operation."""
+    parts = operation_id.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "card" else operation_id
