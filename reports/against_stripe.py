@@ -261,7 +261,7 @@ async def _tide_not_on_stripe(
     await rows.close()
     for moved in by_object.values():
         if sum(int(row.amount) for row in moved) == 0:
-            continue  # one Stripe object's operations that cancel out (a refund landed, then moved off)
+            continue  # one refund's operations that cancel out (it landed on a purchase, then moved off)
         for row in moved:
             on_card = f", card {row.card}" if row.card else ""
             detail = (
@@ -272,7 +272,12 @@ async def _tide_not_on_stripe(
             cards.add(str(row.card or ""), -int(row.amount), f"ledger {row.operation_id}")
 
 
+#: A refund's own operations (``cards.refunds``): landed, moved off to be matched, matched.
+_REFUND_STEPS = frozenset({"refund", "unlanded", "matched"})
+
+
 def _stripe_object_of(operation_id: str) -> str:
-    """The Stripe object a card operation belongs to (``card:<stripe id>:…``), else the operation."""
+    """The Stripe refund a card refund's operation belongs to (``card:<stripe id>:refund…``),
+    else the operation itself (a capture or a dispute stands alone)."""
     parts = operation_id.split(":")
-    return parts[1] if len(parts) > 2 and parts[0] == "card" else operation_id
+    return parts[1] if len(parts) > 2 and parts[0] == "card" and parts[2] in _REFUND_STEPS else operation_id
