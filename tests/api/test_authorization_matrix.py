@@ -78,6 +78,10 @@ EXPECTED: dict[str, Row] = {
     #                                                      anon kw   okw  mgr  omgr fin  aud  adm
     #   okw: the other team's key worker, omgr: the other team's manager
     "GET /health":                                        (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /health/live":                                   (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /health/ready":                                  (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    # A subject access request's export of everything held about a family: the admin's alone.
+    "POST /api/v1/subject-access-exports":                (401, 403, 403, 403, 403, 403, 403, OK),
     "POST /api/v1/auth/sign-in":                          (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
     # Signing out and one's own API tokens are personal: the auditor may manage theirs.
     "POST /api/v1/auth/sign-out":                         (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -691,6 +695,7 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/auth/sign-out": fresh_session,
     "POST /api/v1/auth/sign-out-everywhere": fresh_session,
     "POST /api/v1/me/tokens": body(lambda _s, _p: {"name": "matrix"}),
+    "POST /api/v1/subject-access-exports": body(lambda _s, p: {"reference": p.family_reference}),
     "DELETE /api/v1/me/tokens/{token_id}": fresh_token,
     "POST /api/v1/teams": body(
         lambda _s, _p: {
@@ -947,7 +952,7 @@ def test_every_change_says_how_its_request_is_built() -> None:
 
 def test_anonymous_callers_are_refused_everywhere_but_health_and_signing_in() -> None:
     open_to_all = {op for op, row in EXPECTED.items() if row[0] != 401}
-    assert open_to_all == {"GET /health", "POST /api/v1/auth/sign-in"}
+    assert open_to_all == {"GET /health", "GET /health/live", "GET /health/ready", "POST /api/v1/auth/sign-in"}
 
 
 def test_the_auditor_changes_nothing_but_their_own_sign_in_and_tokens() -> None:
