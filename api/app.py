@@ -34,8 +34,10 @@ from api.routes.approvals import (
     ReviewController,
 )
 from api.routes.auth import MeController, SignInController
+from api.routes.buying_for import BuyingForController
 from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.families import FamilyController, NeedController
+from api.routes.grants import GrantController
 from api.routes.organisation import (
     AllocationController,
     FundingController,
@@ -47,6 +49,7 @@ from api.routes.people_access import PeopleAccessController
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.proposals import ProposalController
 from api.routes.purchases import PurchaseController, ReceiptController
+from api.routes.redaction import FreeTextCheckController, RedactionController
 from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.routes.scim import ScimController
@@ -73,6 +76,10 @@ ROUTES = [
     PurchaseController,
     ReceiptController,
     PolicyController,
+    RedactionController,
+    FreeTextCheckController,
+    BuyingForController,
+    GrantController,
     ProposalController,
     AuditController,
     CodesController,

@@ -52,6 +52,8 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     wallet_errors.InvalidPolicy: (422, "invalid-policy", "The spend policy does not make sense"),
     wallet_errors.DuplicateRecord: (409, "duplicate-record", "That already exists"),
     wallet_errors.NothingToChange: (409, "nothing-to-change", "Nothing to change"),
+    wallet_errors.FundingSourceNotEligible: (422, "funding-source-not-eligible", "That grant does not fund this"),
+    wallet_errors.FundingSourceNotFunded: (409, "funding-source-not-funded", "That pot has not funded this wallet"),
     wallet_errors.DatesOutOfOrder: (422, "dates-out-of-order", "The dates are out of order"),
     wallet_errors.AdminHoldsNoWallet: (409, "admin-holds-no-wallet", "An admin holds no wallet or key worker role"),
     wallet_errors.OwnGrantRefused: (403, "own-grant-refused", "Nobody grants or confirms a change for themselves"),

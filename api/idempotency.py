@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REUSED, problem
 from ledger.operations import insert_ignoring_conflict
 from wallet.access import Principal
-from wallet.models import IdempotencyRecord
+from wallet.idempotency_models import IdempotencyRecord
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"

@@ -8,6 +8,8 @@ import cards.models
 import cards.stripe_statement  # noqa: F401  (registers the cards' tables and Stripe's statement)
 import wallet.approval_models
 import wallet.buy_drafts
+import wallet.buying_for
+import wallet.idempotency_models
 import wallet.keeping_models
 import wallet.models
 import wallet.proposal_models

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
 
     # Separation of duties: funding a pot with more than this needs a second person (£10,000).
     funding_second_person_above_pence: Annotated[int, Field(ge=0)] = 1_000_000
+    # How long a key worker's "I'm buying for this family" lasts at the till, in minutes.
+    buying_for_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
 
     # Identity: passwords, single sign-on (OpenID Connect), SCIM provisioning, groups → roles.
     password_sign_in: bool = True

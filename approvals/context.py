@@ -12,7 +12,7 @@ from wallet.access import Principal, shows
 from wallet.approval_models import ApprovalRequest
 from wallet.budgets import summarise_wallet
 from wallet.models import Family, Need, Purchase, Wallet
-from wallet.purchases import committed
+from wallet.spending import committed
 
 
 @dataclass(frozen=True, slots=True)

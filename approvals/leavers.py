@@ -129,10 +129,9 @@ async def _empty_wallet(
             details={"reason": "leaver"},
         )  # fmt: skip
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
-    returned = await return_leavers_budget(
+    amount = await return_leavers_budget(
         db, actor=actor, wallet=wallet, transfer_id=f"leaver:{person.id}:{stamp}", now=now
     )
-    amount = returned.allocation.amount if returned and returned.allocation else 0
     return True, amount
 
 

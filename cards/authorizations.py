@@ -66,8 +66,8 @@ async def apply_authorization(
             purchase.updated_at = now
         if holds:
             outcome += f"; released {len(holds)} hold(s)"
-    elif status == "pending" and amount > 0 and not captures and not await any_hold(db, stripe_id):
-        outcome += await _stand_in_hold(db, obj, row=row, wallet=wallet, event_id=event_id, amount=amount, now=now)
+    elif status == "pending" and not await any_hold(db, stripe_id):
+        outcome += await _first_hold(db, obj, row=row, wallet=wallet, event_id=event_id, captures=captures, now=now)
     elif status == "pending" and holds:
         outcome += await _follow_amount(
             db, row=row, holds=holds, purchase=purchase, event_id=event_id, amount=_to_hold(obj, captures), now=now
@@ -185,7 +185,32 @@ async def _follow_amount(
 _WITHOUT_TIDE = {
     "more": ("increased", "increased_without_tide"),
     "standin": ("approved without Tide", "approved_without_tide"),
+    "rest": ("still authorized after a capture that came first", "held_after_an_early_capture"),
 }
+
+
+async def _first_hold(
+    db: AsyncSession,
+    obj: Mapping[str, Any],
+    *,
+    row: CardAuthorization,
+    wallet: Wallet,
+    event_id: str,
+    captures: Sequence[CardTransaction],
+    now: datetime,
+) -> str:
+    """A pending authorization Tide never held: hold what Stripe still authorizes and no capture
+    here has taken yet (``_to_hold``). With no capture here it is a stand-in approval; after a
+    capture that arrived first, the rest the captures to come will take."""
+    amount = _to_hold(obj, captures)
+    if amount <= 0:
+        return ""
+    if not captures:
+        return await _stand_in_hold(db, obj, row=row, wallet=wallet, event_id=event_id, amount=amount, now=now)
+    _, outcome = await _hold_approved_without_tide(
+        db, row=row, wallet=wallet, event_id=event_id, amount=amount, kind="rest", now=now
+    )
+    return f"; {amount}p still authorized held" if outcome.accepted else "; the rest the wallet cannot cover"
 
 
 async def _hold_approved_without_tide(

@@ -38,8 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cards import merchant_categories
 from cards.answers import CardAnswer, CardRequest, read_request
-from cards.till import unknown_family
 from cards.till_call import DECIDE, DECIDE_MANY, DecideCall, as_json, values
+from cards.till_policy import unknown_family
 from ledger.operations import accounting_date_of, request_hash
 from wallet.budgets import CARD_CLEARING
 from wallet.policy import DEFAULT_POLICY, Ask, PolicyDocument, Spend, evaluate, parse_policy

@@ -20,7 +20,7 @@ from wallet.errors import FamilyClosed, NeedNotOpen, NotAllowed, NotFound, NoWal
 from wallet.models import Family, FamilyWorker, Need, Purchase, PurchaseNeed
 from wallet.policies import current_policy
 from wallet.policy import Ask, Spend, evaluate
-from wallet.purchases import committed
+from wallet.spending import committed
 
 
 async def link_card_purchase(
@@ -50,7 +50,8 @@ async def link_card_purchase(
     family = (await db.execute(select(Family).where(Family.id == family_id).with_for_update())).scalar_one_or_none()
     if family is None or family.status != "open":
         raise FamilyClosed("the case is closed; it takes no new purchases")
-    broken = await _family_caps_broken(db, purchase=purchase, family_id=family_id, now=now)
+    needs = tuple(sorted({n.code for n in family_needs}))
+    broken = await _family_caps_broken(db, purchase=purchase, family_id=family_id, needs=needs, now=now)
     if broken:  # the money is spent already: the purchase is flagged for its manager, not refused
         purchase.policy_reasons = [*purchase.policy_reasons, *broken]
     purchase.family_id, purchase.updated_at = family_id, now
@@ -69,7 +70,9 @@ async def link_card_purchase(
     return purchase
 
 
-async def _family_caps_broken(db: AsyncSession, *, purchase: Purchase, family_id: int, now: datetime) -> list[str]:
+async def _family_caps_broken(
+    db: AsyncSession, *, purchase: Purchase, family_id: int, needs: tuple[str, ...], now: datetime
+) -> list[str]:
     """The family's caps this card purchase passes, now that the family is known (at the till
     it was not): ``case_cap_when_linked``, ``family_period_cap_when_linked``."""
     _, policy = await current_policy(db)
@@ -94,7 +97,14 @@ async def _family_caps_broken(db: AsyncSession, *, purchase: Purchase, family_id
         return []
     answer = await evaluate(
         policy,
-        Ask(amount=amount, category=purchase.category, worker_id=purchase.worker_id, team_id=purchase.team_id),
+        Ask(
+            amount=amount,
+            category=purchase.category,
+            worker_id=purchase.worker_id,
+            team_id=purchase.team_id,
+            family_id=family_id,
+            needs=needs,
+        ),
         Spend(family_in_days=family_in_days, case=case, wallet_in_days=wallet_in_days),
     )
     return [f"{r.code}_when_linked" for r in answer.reasons if r.code in ("case_cap", "family_period_cap")]

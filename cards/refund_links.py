@@ -6,8 +6,11 @@
 * A refund with no authorization (a merchant's new, unlinked transaction) came from a
   purchase on the same card at the same merchant (the network's id for it when both
   transactions have one, else its name), captured before the refund and at most
-  ``REFUND_WINDOW`` earlier, that can take it. Exactly one such purchase: it lands there.
-  None, or more than one: it is a *refund to match*, which a person assigns.
+  ``REFUND_WINDOW`` earlier, that could take it: it captured at least the refund. Exactly
+  one such purchase, with that much still to hand back: it lands there. None, or more than
+  one: it is a *refund to match*, which a person assigns. Whether a purchase could take a
+  refund is asked of what it captured, not of what other refunds have taken from it, so
+  refunds competing for one merchant's purchases land the same in any order.
 
 Only Stripe's own facts decide (its ``created`` moments, the card, the merchant), so the same
 refund finds the same purchase whatever order its events came in, once they have all come.
@@ -41,6 +44,8 @@ class Source:
 
     purchase_id: int | None
     left: tuple[tuple[str, int], ...]
+    #: What its captures took (capture and excess transfers), whatever was handed back since.
+    captured: int = 0
 
     @property
     def total(self) -> int:
@@ -117,17 +122,19 @@ async def sources_of(
     """The purchases the captures paid for, each with what it has left to hand back.
     ``giving_back`` is a refund already landed on one of them: its own pence count as left."""
     by_purchase: dict[int | None, list[tuple[str, int]]] = {}
+    captured: dict[int | None, int] = {}
     for capture in captures:
         key = capture.purchase_id if capture.purchase_id is not None else -capture.id
-        for transfer_id, left in await _left_of(db, str(capture.ledger_transfer_id), giving_back):
+        for transfer_id, left, took in await _left_of(db, str(capture.ledger_transfer_id), giving_back):
             by_purchase.setdefault(key, []).append((transfer_id, left))
+            captured[key] = captured.get(key, 0) + took
     return [
-        Source(purchase_id=key if key is not None and key > 0 else None, left=tuple(left))
+        Source(purchase_id=key if key is not None and key > 0 else None, left=tuple(left), captured=captured[key])
         for key, left in by_purchase.items()
     ]
 
 
-async def _left_of(db: AsyncSession, operation: str, giving_back: CardTransaction | None) -> list[tuple[str, int]]:
+async def _left_of(db: AsyncSession, operation: str, giving_back: CardTransaction | None) -> list[tuple[str, int, int]]:
     rows = await db.execute(
         select(transfers.c.id, transfers.c.kind, transfers.c.amount).where(
             transfers.c.operation_id == operation, transfers.c.kind.in_(("capture", "excess"))
@@ -138,7 +145,7 @@ async def _left_of(db: AsyncSession, operation: str, giving_back: CardTransactio
     left = []
     for row in ordered:
         remaining = int(row.amount) - await returned_so_far(db, str(row.id)) + mine.get(str(row.id), 0)
-        left.append((str(row.id), remaining))
+        left.append((str(row.id), remaining, int(row.amount)))
     return left
 
 
@@ -153,6 +160,8 @@ async def _own_refunds(db: AsyncSession, refund: CardTransaction) -> dict[str, i
 
 
 def the_one_that_takes(sources: Sequence[Source], amount: int) -> Source | None:
-    """The one purchase that can take ``amount``; ``None`` when none can or several could."""
-    takers = [source for source in sources if source.total >= amount]
-    return takers[0] if len(takers) == 1 else None
+    """The one purchase that could take ``amount`` by what it captured, if it still can;
+    ``None`` when none could or several could. What other refunds took is not asked, so
+    refunds competing for one merchant's purchases land the same whichever came first."""
+    could = [source for source in sources if source.captured >= amount]
+    return could[0] if len(could) == 1 and could[0].total >= amount else None

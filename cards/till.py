@@ -16,10 +16,10 @@ Stripe. Whatever cannot be decided is a decline with a reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
@@ -27,13 +27,13 @@ from cards import merchant_categories
 from cards.answers import CardAnswer, CardRequest, decline, read_request, requested_amount
 from cards.holds import place_card_hold
 from cards.models import Card, CardAuthorization, CardDecision
+from cards.till_policy import ask_policy, link_stated
 from ledger.operations import insert_ignoring_conflict
 from wallet import allowances, audit
 from wallet.approval_models import Allowance
+from wallet.buying_for import stated_family
 from wallet.models import Purchase, PurchaseNeed, Team, Wallet
-from wallet.policies import current_policy
-from wallet.policy import Answer, Ask, Spend, evaluate
-from wallet.purchases import committed
+from wallet.policy import Answer
 
 CURRENCY = "gbp"
 
@@ -118,13 +118,15 @@ async def _answer_request(
         await db.flush()
         return answer, None
     total = (existing.requested_amount if existing is not None else 0) + ask.requested
-    policy_answer = await _ask_policy(db, wallet=wallet, category=ask.category, amount=total, now=now)
+    stated = await stated_family(db, worker_id=wallet.person_id, now=now)
+    policy_answer = await ask_policy(db, wallet=wallet, category=ask.category, amount=total, stated=stated, now=now)
     reasons = list(policy_answer.codes)
     allowance = None
     if policy_answer.decision == "needs_approval":
         allowance = await allowances.find_usable(
-            db, worker_id=wallet.person_id, category=ask.category, amount=total, family_id=None, now=now
-        )
+            db, worker_id=wallet.person_id, category=ask.category, amount=total,
+            family_id=stated[0].family_id if stated else None, now=now,
+        )  # fmt: skip
     hold_id: str | None = None
     granted: int | None = None
     approved = policy_answer.decision == "allow" or allowance is not None
@@ -145,6 +147,8 @@ async def _answer_request(
         granted=granted,
         now=now,
     )
+    if stated is not None and purchase.family_id is None:
+        link_stated(db, purchase, stated[0])
     if approved and allowance is not None:
         await _use_allowance(db, allowance, purchase=purchase, reasons=reasons, now=now)
     await _keep(
@@ -245,31 +249,6 @@ async def _keep(
         subject_id=purchase.id,
         now=now,
         details={"authorization": ask.stripe_id, "event": ask.event_id, "amount": ask.requested, "reasons": reasons},
-    )
-
-
-async def unknown_family(_days: int = 0) -> int:
-    """At the till the family is not known yet: its caps wait until the purchase is linked."""
-    return 0
-
-
-async def _ask_policy(db: AsyncSession, *, wallet: Wallet, category: str, amount: int, now: datetime) -> Answer:
-    """The spend policy's answer, as the app's purchases ask it (the family is not known at the
-    till, so its caps wait until the key worker links the purchase)."""
-    _, policy = await current_policy(db)
-
-    async def wallet_in_days(days: int) -> int:
-        spent = await db.execute(
-            select(func.coalesce(func.sum(committed()), 0)).where(
-                Purchase.wallet_id == wallet.id, Purchase.created_at >= now - timedelta(days=days)
-            )
-        )
-        return int(spent.scalar_one())
-
-    return await evaluate(
-        policy,
-        Ask(amount=amount, category=category, worker_id=wallet.person_id, team_id=wallet.team_id),
-        Spend(family_in_days=unknown_family, case=unknown_family, wallet_in_days=wallet_in_days),
     )
 
 

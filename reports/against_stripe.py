@@ -211,13 +211,17 @@ async def _disputes_won(db: Db, period: Period, statement: Statement, tide: Subq
     """Tide's refunds of the month for disputes won that Stripe's statement bears out: by ledger
     operation, the pence reinstated. The operation (``card:<ipi>:dispute:<idp>``) names the disputed
     transaction; Stripe's statement (any month: the capture may be older) must list it as a capture
-    of at least that much."""
+    of at least that much. Funds Stripe rescinded are the reinstatement's reversal, netted with it."""
     rows = await db.execute(
         select(tide.c.operation_id, tide.c.amount).where(tide.c.operation_id.like(_DISPUTE_OPERATIONS))
     )
     back = [(str(operation), str(operation).split(":")[1], -int(amount)) for operation, amount in rows]
     if not back:
         return {}
+    net: dict[str, int] = {}  # a reinstatement less its rescission (``…:rescinded:<n>``), if Stripe took it back
+    for operation, _, pence in back:
+        reinstatement = operation.split(":rescinded:")[0]
+        net[reinstatement] = net.get(reinstatement, 0) + pence
     every = statement.lines(period, any_month=True)
     captures = await db.execute(
         select(every.c.stripe_id, every.c.amount).where(
@@ -225,7 +229,11 @@ async def _disputes_won(db: Db, period: Period, statement: Statement, tide: Subq
         )
     )
     on_stripe = {str(stripe_id): int(amount) for stripe_id, amount in captures}
-    return {operation: pence for operation, transaction, pence in back if 0 < pence <= on_stripe.get(transaction, 0)}
+    return {
+        operation: pence
+        for operation, transaction, pence in back
+        if 0 <= net[operation.split(":rescinded:")[0]] <= on_stripe.get(transaction, 0)
+    }
 
 
 async def _tide_not_on_stripe(
@@ -246,14 +254,30 @@ async def _tide_not_on_stripe(
         .order_by(tide.c.operation_id)
         .execution_options(yield_per=_BATCH)
     )
+    by_object: dict[str, list[Any]] = defaultdict(list)
     async for row in rows:
-        if row.operation_id in reinstated:
-            continue
-        on_card = f", card {row.card}" if row.card else ""
-        detail = (
-            f"Tide's purchase {row.purchase_id} moved {pounds(int(row.amount))} (ledger {row.operation_id}{on_card}) "
-            "but Stripe's statement has no transaction for it this month"
-        )
-        result.findings.append(Finding("stripe", f"ledger {row.operation_id}", detail, -int(row.amount)))
-        cards.add(str(row.card or ""), -int(row.amount), f"ledger {row.operation_id}")
+        if row.operation_id not in reinstated:
+            by_object[_stripe_object_of(str(row.operation_id))].append(row)
     await rows.close()
+    for moved in by_object.values():
+        if sum(int(row.amount) for row in moved) == 0:
+            continue  # one refund's operations that cancel out (it landed on a purchase, then moved off)
+        for row in moved:
+            on_card = f", card {row.card}" if row.card else ""
+            detail = (
+                f"Tide's purchase {row.purchase_id} moved {pounds(int(row.amount))} "
+                f"(ledger {row.operation_id}{on_card}) but Stripe's statement has no transaction for it this month"
+            )
+            result.findings.append(Finding("stripe", f"ledger {row.operation_id}", detail, -int(row.amount)))
+            cards.add(str(row.card or ""), -int(row.amount), f"ledger {row.operation_id}")
+
+
+#: A refund's own operations (``cards.refunds``): landed, moved off to be matched, matched.
+_REFUND_STEPS = frozenset({"refund", "unlanded", "matched"})
+
+
+def _stripe_object_of(operation_id: str) -> str:
+    """The Stripe refund a card refund's operation belongs to (``card:<stripe id>:refund…``),
+    else the operation itself (a capture or a dispute stands alone)."""
+    parts = operation_id.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "card" and parts[2] in _REFUND_STEPS else operation_id

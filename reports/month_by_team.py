@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet.clock import local_midnight, next_month
 from wallet.models import Allocation, Purchase, Receipt, Team
-from wallet.purchases import committed
+from wallet.spending import committed
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +25,7 @@ from reports.needs_outcomes import NeedsOutcomes
 from reports.period import Period, as_utc
 from reports.reconciliation import Reconciliation
 from reports.redaction import Redaction
+from reports.redaction_lists import council_redaction
 from wallet.clock import LONDON
 from wallet.models import Allocation, Purchase, Receipt, Team
 from wallet.report_models import ReconciliationExplanation
@@ -68,6 +69,11 @@ class ReportOptions:
     redaction: Redaction = field(default_factory=Redaction)
     journal_style: journal.JournalFormat = journal.GENERIC
     chart: journal.ChartOfAccounts = field(default_factory=journal.ChartOfAccounts)
+
+
+async def _with_council_lists(db: Db, options: ReportOptions) -> ReportOptions:
+    """The options with the admins' redaction lists (:mod:`reports.redaction_lists`) added."""
+    return replace(options, redaction=await council_redaction(db, options.redaction))
 
 
 def file_name(name: str, period: Period) -> str:
@@ -218,7 +224,7 @@ async def write_report(
 ) -> None:
     """Write report ``name`` of ``period`` to the binary stream ``out``."""
     _known(name)
-    options = options or ReportOptions()
+    options = await _with_council_lists(db, options or ReportOptions())
     computed = computed or Computed()
     if name == "finance-pack.pdf":
         pdf.write_pdf(await pack_for(db, period, computed, council_name=options.council_name), out)
@@ -248,7 +254,7 @@ async def write_all(
 ) -> list[Path]:
     """Write the five reports of ``period`` into ``directory``; return their paths."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the reports stream
-    options = options or ReportOptions()
+    options = await _with_council_lists(db, options or ReportOptions())
     journal_path = directory / file_name("gl-journal.csv", period)
     transparency_path = directory / file_name("transparency.csv", period)
     # One pass over the month's movements writes the Transparency file and sums the journal.

@@ -10,7 +10,7 @@ accounting-date order; nothing holds the month in memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, cast
@@ -94,12 +94,28 @@ def _month_transfers(period: Period) -> Subquery:
         .outerjoin(theirs, theirs.c.operation == original.c.operation_id)
         .where(
             t.kind.in_(("refund", "reversal")),
-            # A reversal counts only when it corrects a capture or an excess.
+            # A reversal counts only when it corrects a capture or an excess (or a refund: below).
             or_(t.kind == "refund", original.c.kind.in_(("capture", "excess"))),
             *dated,
         )
     )
-    return union_all(captures, handed_back).subquery("moved_transfers")
+    undone = _refunds_reversed(lambda hold: (*columns, t.amount.label("amount"), hold), dated)
+    return union_all(captures, handed_back, undone).subquery("moved_transfers")
+
+
+def _refunds_reversed(columns: Callable[[Any], tuple[Any, ...]], dated: Sequence[Any]) -> Select[Any]:
+    """Reversals of refunds (a refund moved off its purchase, a won dispute's funds rescinded):
+    spend again, positive, on the purchase of the capture the refund handed back."""
+    t = transfers.c
+    refund, capture = aliased(transfers, name="refund_reversed"), aliased(transfers, name="refunded_capture")
+    holds = purchase_holds()
+    return (
+        select(*columns(func.coalesce(holds.c.purchase_hold, capture.c.pending_id).label("hold_id")))
+        .join(refund, refund.c.id == t.reverses_id)
+        .join(capture, capture.c.id == refund.c.refund_of_id)
+        .outerjoin(holds, holds.c.operation == capture.c.operation_id)
+        .where(t.kind == "reversal", refund.c.kind == "refund", *dated)
+    )
 
 
 def movements_query(period: Period, *, with_processor: bool, card_only: bool = False) -> Select[tuple[object, ...]]:
@@ -232,7 +248,8 @@ def _posted(period: Period, *, span: Span) -> Subquery:
             *dated,
         )
     )
-    return union_all(captures, handed_back).subquery("posted")
+    undone = _refunds_reversed(lambda hold: (hold, t.amount.label("amount")), dated)
+    return union_all(captures, handed_back, undone).subquery("posted")
 
 
 def net_spend_query(period: Period, *, month_only: bool = True, span: Span | None = None) -> Select[int, Any]:

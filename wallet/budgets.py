@@ -265,7 +265,7 @@ async def summarise_wallet(db: AsyncSession, *, wallet: Wallet, now: datetime) -
     )
     allocated = await db.execute(
         select(func.coalesce(func.sum(Allocation.amount), 0)).where(
-            Allocation.wallet_id == wallet.id, Allocation.month == month
+            Allocation.wallet_id == wallet.id, Allocation.month == month, Allocation.level == "wallet"
         )
     )
     return WalletSummary(

@@ -16,7 +16,7 @@ from wallet.access import Principal, may_see_needs, visible_families, visible_pu
 from wallet.errors import NotFound
 from wallet.families import get_family
 from wallet.models import Family, Need, NeedReview, Purchase, PurchaseNeed
-from wallet.purchases import committed, committed_sum
+from wallet.spending import committed, committed_sum
 
 FAMILIES_SHOWN = 200
 PURCHASES_SHOWN = 100

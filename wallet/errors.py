@@ -213,3 +213,17 @@ class OwnAdminRoleKept(WalletError):
     """Nobody revokes their own admin role nor deactivates themselves: another admin must."""
 
     code = "own_admin_role_kept"
+
+
+class FundingSourceNotEligible(WalletError):
+    """A purchase is charged only to a pot whose grant funds its category, need and team and is
+    within its dates."""
+
+    code = "funding_source_not_eligible"
+
+
+class FundingSourceNotFunded(WalletError):
+    """A purchase is charged only to a pot that put at least its amount into the buyer's wallet
+    (and not yet spent or returned it); a return gives back only what that pot put in."""
+
+    code = "funding_source_not_funded"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.money import pounds_display
 from wallet.models import Purchase
 from wallet.policy import PolicyDocument, Rule, rules_for
-from wallet.purchases import committed_sum
+from wallet.spending import committed_sum
 from wallet.taxonomy import CATEGORIES
 
 #: Each kind of rule in words: ``{limit}``, ``{days}``, ``{names}`` (categories) and ``{ask}``.

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     TypeDecorator,
     UniqueConstraint,
@@ -121,12 +120,23 @@ class FundingSource(Base):
     """A separate pot of money (a grant), with its ledger accounts."""
 
     __tablename__ = "funding_sources"
+    __table_args__ = (
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_in_order"),
+    )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     source_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
     pot_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: The grant's conditions, as data (:mod:`wallet.funding`): its dates, and when not empty
+    #: the only purchase categories, need codes and teams it funds; whether unspent money goes back.
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    eligible_categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    eligible_needs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    eligible_team_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    claw_back_unspent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TeamBudget(Base):
@@ -376,21 +386,3 @@ class AuditEntry(Base):
     subject_id: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class IdempotencyRecord(Base):
-    """The first response to a POST with an ``Idempotency-Key``, replayed to any retry."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("person_id", "key", name="uq_idempotency_records_person_key"),)
-    id: Mapped[int] = mapped_column(Identity, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    key: Mapped[str] = mapped_column(String(100))
-    method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(300))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[bytes] = mapped_column(LargeBinary)
-    content_type: Mapped[str] = mapped_column(String(80))
-    replays: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(TZ)

@@ -3,8 +3,12 @@
 A purchase made in the app and a card authorisation at a till both ask ``evaluate``, with
 the same facts, and get the same answer: **allow**, **needs approval** or **deny**, with
 machine-readable reason codes and one plain sentence. Rules have a scope — the council, a
-team, or one key worker — and for each kind of rule the narrowest scope that has one wins
-(a worker's own per-purchase limit overrides the team's, which overrides the council's).
+team, one key worker or one family — and for each kind of rule the narrowest scope that has one
+wins (a family's own cap overrides a worker's, which overrides the team's, then the council's).
+A rule may also be written for some purchase categories or some needs only (``categories``,
+``needs``): it then applies to those purchases and to no others. A card purchase with no family
+stated is asked with ``family_id=None``: need-scoped and family-scoped rules cannot apply to it,
+which is what an ``unassigned_over`` rule (the worker's tighter limit for such purchases) is for.
 The answer is the strictest any rule gives. Policy versions are stored and never edited.
 """
 
@@ -19,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ledger.money import pounds_display
 from wallet.errors import InvalidPolicy
-from wallet.taxonomy import CATEGORIES
+from wallet.taxonomy import CATEGORIES, NEEDS
 
 Decision = Literal["allow", "needs_approval", "deny"]
 Effect = Literal["needs_approval", "deny"]
-Scope = Literal["council", "team", "worker"]
+Scope = Literal["council", "team", "worker", "family"]
 _STRICTNESS: dict[str, int] = {"allow": 0, "needs_approval": 1, "deny": 2}
 
 
@@ -38,6 +42,7 @@ class Rule(BaseModel):
         "case_over",  # a family's spend on its current case would pass ``limit`` (all workers)
         "wallet_period_over",  # a wallet's spend over the last ``days`` days would pass ``limit``
         "category",  # a purchase in one of ``categories``
+        "unassigned_over",  # a purchase above ``limit`` with no family stated (a card at the till)
         "receipt_over",  # not a decision: a receipt is required above ``limit``
     ]
     effect: Effect = "needs_approval"
@@ -45,18 +50,27 @@ class Rule(BaseModel):
     scope_id: int | None = None
     limit: int | None = Field(default=None, ge=0, le=10_000_000_00)
     days: int | None = Field(default=None, ge=1, le=366)
+    #: For a ``category`` rule, the categories it is about; for any other kind, when not empty,
+    #: the only categories the rule applies to.
     categories: tuple[str, ...] = ()
+    #: When not empty, the rule applies only to purchases answering one of these needs.
+    needs: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
         if (self.scope == "council") != (self.scope_id is None):
-            raise ValueError("a council rule has no scope_id; a team or worker rule needs one")
+            raise ValueError("a council rule has no scope_id; a team, worker or family rule needs one")
+        unknown = [c for c in self.categories if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown purchase categories: {', '.join(unknown)}")
+        unknown_needs = [n for n in self.needs if n not in NEEDS]
+        if unknown_needs:
+            raise ValueError(f"unknown needs: {', '.join(unknown_needs)}")
+        if self.kind == "unassigned_over" and (self.needs or self.scope == "family"):
+            raise ValueError("an unassigned_over rule is about purchases with no family: it names no need or family")
         if self.kind == "category":
             if not self.categories:
                 raise ValueError("a category rule names at least one category")
-            unknown = [c for c in self.categories if c not in CATEGORIES]
-            if unknown:
-                raise ValueError(f"unknown purchase categories: {', '.join(unknown)}")
         elif self.limit is None:
             raise ValueError(f"a {self.kind} rule needs a limit in pence")
         if self.kind in ("family_period_over", "wallet_period_over") and self.days is None:
@@ -126,12 +140,15 @@ def parse_policy(document: object) -> PolicyDocument:
 
 @dataclass(frozen=True, slots=True)
 class Ask:
-    """What is being bought, by whom, for whom."""
+    """What is being bought, by whom, for whom (``family_id`` ``None``: no family stated yet,
+    as at a till; ``needs``: the codes of the needs it answers)."""
 
     amount: int
     category: str
     worker_id: int
     team_id: int
+    family_id: int | None = None
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,41 +186,58 @@ class Answer:
         return [r.code for r in self.reasons]
 
 
-def rules_for(rules: tuple[Rule, ...], *, team_id: int | None, worker_id: int | None) -> list[Rule]:
-    """The rules that apply to a worker in a team: for each kind (and, for categories, each
-    category set), those of the narrowest scope that has one."""
+def rules_for(
+    rules: tuple[Rule, ...], *, team_id: int | None, worker_id: int | None, family_id: int | None = None
+) -> list[Rule]:
+    """The rules that apply to a worker in a team (buying for a family, if known): for each kind
+    (and each set of categories and needs it is written for), those of the narrowest scope that
+    has one. Whether a rule's categories and needs fit a purchase is :func:`applies_to`."""
 
     def matches(rule: Rule) -> bool:
         return (
             rule.scope == "council"
             or (rule.scope == "team" and rule.scope_id == team_id)
             or (rule.scope == "worker" and rule.scope_id == worker_id)
+            or (rule.scope == "family" and family_id is not None and rule.scope_id == family_id)
         )
 
-    rank = {"worker": 0, "team": 1, "council": 2}
+    rank = {"family": 0, "worker": 1, "team": 2, "council": 3}
     chosen: list[Rule] = []
-    groups: dict[tuple[str, str, tuple[str, ...]], list[Rule]] = {}
+    groups: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], list[Rule]] = {}
     for rule in filter(matches, rules):
-        groups.setdefault((rule.kind, rule.effect, rule.categories), []).append(rule)
+        groups.setdefault((rule.kind, rule.effect, rule.categories, rule.needs), []).append(rule)
     for group in groups.values():
         narrowest = min(rank[r.scope] for r in group)
         chosen.extend(r for r in group if rank[r.scope] == narrowest)
     return chosen
 
 
+def applies_to(rule: Rule, ask: Ask) -> bool:
+    """Whether a rule is written for this purchase: its category (a ``category`` rule names the
+    categories it is about, so it is asked below), its needs, and whether a family is stated."""
+    if rule.kind != "category" and rule.categories and ask.category not in rule.categories:
+        return False
+    if rule.needs and not set(rule.needs) & set(ask.needs):
+        return False
+    return rule.kind != "unassigned_over" or ask.family_id is None
+
+
 async def evaluate(policy: PolicyDocument, ask: Ask, spend: Spend) -> Answer:
     """Ask the policy about one purchase."""
     reasons: list[Reason] = []
     receipt = False
-    for rule in rules_for(policy.rules, team_id=ask.team_id, worker_id=ask.worker_id):
+    chosen = rules_for(policy.rules, team_id=ask.team_id, worker_id=ask.worker_id, family_id=ask.family_id)
+    for rule in (r for r in chosen if applies_to(r, ask)):
         limit = rule.limit or 0
         if rule.kind == "receipt_over":
             receipt = receipt or ask.amount > limit
             continue
         broken: Reason | None = None
         verb = "needs a manager's approval" if rule.effect == "needs_approval" else "is not allowed"
-        if rule.kind == "purchase_over" and ask.amount > limit:
-            broken = Reason(f"purchase_over_{limit}", rule.effect, f"A purchase above {pounds_display(limit)} {verb}.")
+        if rule.kind in ("purchase_over", "unassigned_over") and ask.amount > limit:
+            code = "unassigned_over" if rule.kind == "unassigned_over" else f"purchase_over_{limit}"
+            what = "A purchase with no family stated" if rule.kind == "unassigned_over" else "A purchase"
+            broken = Reason(code, rule.effect, f"{what} above {pounds_display(limit)} {verb}.")
         elif rule.kind == "category" and ask.category in rule.categories:
             label = CATEGORIES[ask.category].label
             broken = Reason(f"category_{ask.category}", rule.effect, f"Buying {label.lower()} {verb}.")

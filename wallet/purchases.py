@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
 from wallet import allowances, audit
 from wallet.access import Principal, visible_purchases
 from wallet.budgets import house_accounts
+from wallet.clock import local_date
 from wallet.errors import (
     FamilyClosed,
     NeedNotOpen,
@@ -32,8 +33,10 @@ from wallet.errors import (
     WalletSuspended,
 )
 from wallet.families import get_family
-from wallet.models import Family, FamilyWorker, FundingSource, Need, Purchase, PurchaseNeed, Team, Wallet
+from wallet.funding import pot_for_purchase
+from wallet.models import Family, FamilyWorker, Need, Purchase, PurchaseNeed, Team, Wallet
 from wallet.policy import Answer, Ask, PolicyDocument, Spend, evaluate
+from wallet.spending import committed_sum
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
 
 CARD_HOLD_LIFETIME = timedelta(days=7)
@@ -66,21 +69,6 @@ class PurchaseResult:
     allowance_id: int | None = None
 
 
-def committed() -> ColumnElement[int]:
-    """What a purchase takes from a budget now: its hold while held, else what was captured
-    less what was refunded. Declined, cancelled and unapproved purchases take nothing."""
-    return case(
-        (Purchase.status == "held", Purchase.amount),
-        else_=Purchase.captured_amount - Purchase.refunded_amount,
-    )
-
-
-async def committed_sum(db: AsyncSession, *where: ColumnElement[bool]) -> int:
-    """What the purchases matching ``where`` take from budgets now (:func:`committed`), summed."""
-    total = await db.execute(select(func.coalesce(func.sum(committed()), 0)).where(*where))
-    return int(total.scalar_one())
-
-
 def _validate(ask: PurchaseAsk) -> None:
     if ask.category not in CATEGORIES:
         raise UnknownCode(f"unknown purchase category {ask.category!r}")
@@ -101,10 +89,17 @@ async def make_purchase(
 ) -> PurchaseResult:
     """Decide and record one purchase; hold the money when the policy allows it."""
     _validate(ask)
-    family, needs, wallet, funding_source_id = await _where_it_goes(db, who=who, ask=ask)
+    family, needs, wallet, funding_source_id = await _where_it_goes(db, who=who, ask=ask, now=now)
     answer = await evaluate(
         policy,
-        Ask(amount=ask.amount, category=ask.category, worker_id=who.person_id, team_id=wallet.team_id),
+        Ask(
+            amount=ask.amount,
+            category=ask.category,
+            worker_id=who.person_id,
+            team_id=wallet.team_id,
+            family_id=family.id,
+            needs=tuple(sorted({n.code for n in needs})),
+        ),
         _spend_so_far(db, family_id=family.id, wallet_id=wallet.id, now=now),
     )
     allowance = None
@@ -152,7 +147,7 @@ async def family_to_buy_for(db: AsyncSession, *, who: Principal, family_id: int,
 
 
 async def _where_it_goes(
-    db: AsyncSession, *, who: Principal, ask: PurchaseAsk
+    db: AsyncSession, *, who: Principal, ask: PurchaseAsk, now: datetime
 ) -> tuple[Family, Sequence[Need], Wallet, int]:
     """The family (locked), its needs the purchase answers, the buyer's wallet (locked) and the
     funding source; each refused with the rule it breaks."""
@@ -164,11 +159,12 @@ async def _where_it_goes(
     if wallet.status != "active":
         raise WalletSuspended(wallet.suspended_reason or "the wallet is suspended until a manager clears it")
     team = await db.get(Team, wallet.team_id)
-    funding_source_id = ask.funding_source_id or (team.default_funding_source_id if team else None)
+    funding_source_id = await pot_for_purchase(
+        db, wallet=wallet, category=ask.category, needs=[n.code for n in needs], amount=ask.amount,
+        on=local_date(now), asked=ask.funding_source_id, fallback=team.default_funding_source_id if team else None,
+    )  # fmt: skip
     if funding_source_id is None:
         raise NotFound("the team has no default funding source; name one")
-    if await db.get(FundingSource, funding_source_id) is None:
-        raise NotFound(f"no funding source {funding_source_id}")
     return family, needs, wallet, funding_source_id
 
 

@@ -1,5 +1,6 @@
-"""Reports' tables: finance's explanations of a month's reconciliation exceptions, and the
-fingerprints of a closed month's reports (so "reproducible byte for byte" can be checked).
+"""Reports' tables: finance's explanations of a month's reconciliation exceptions, the
+fingerprints of a closed month's reports (so "reproducible byte for byte" can be checked),
+and the council's own redaction lists (edited by admins, read by every published file).
 
 Both are written by ``reports.close``; they live on the shared metadata like every table.
 """
@@ -37,3 +38,16 @@ class ClosedReport(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     generated_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class RedactionTerm(Base):
+    """One entry of a council's redaction lists: a payee, organisation, word or name (stored as
+    typed; compared without case or extra spaces)."""
+
+    __tablename__ = "redaction_terms"
+    __table_args__ = (UniqueConstraint("list_name", "term", name="uq_redaction_terms_list_term"),)
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(30))
+    term: Mapped[str] = mapped_column(String(120))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    added_at: Mapped[datetime] = mapped_column(TZ)

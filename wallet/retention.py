@@ -38,13 +38,13 @@ from wallet import audit
 from wallet.approval_models import Allowance, ApprovalMessage, ApprovalRequest, Notification, ReceiptReview
 from wallet.buy_drafts import BuyDraft
 from wallet.clock import local_date
+from wallet.idempotency_models import IdempotencyRecord
 from wallet.keeping_models import ErasurePermit
 from wallet.models import (
     AuditEntry,
     Family,
     FamilyCaseLink,
     FamilyWorker,
-    IdempotencyRecord,
     Purchase,
     PurchaseNeed,
     Receipt,

@@ -1,16 +1,17 @@
-"""Month end without carry-over: a wallet's unspent budget goes back to its team.
+"""Month end without carry-over: a wallet's unspent budget goes back to the pot that paid.
 
 By default what a key worker does not spend stays in the wallet (it carries over). A council
 that does not carry budgets over returns the unspent amount at month end: the team's manager
-or finance moves it, through the ledger, back to the team budget it came from, recorded as an
-allocation of level ``return`` with who did it and why.
+or finance moves it, through the ledger, back to the team budget of the funding pot it came
+from, recorded as an allocation of level ``return`` with who did it and why. A return names
+its pot and gives back at most that pot's share of the wallet (:mod:`wallet.funding`): money
+another pot put in never lands in this one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
@@ -18,8 +19,9 @@ from wallet import audit
 from wallet.access import Principal
 from wallet.budgets import AllocationResult, team_budget
 from wallet.clock import local_date, month_start
-from wallet.errors import NotAllowed, NotFound, NothingToChange
-from wallet.models import Allocation, FundingSource, Team, Wallet
+from wallet.errors import FundingSourceNotFunded, NotAllowed, NotFound, NothingToChange
+from wallet.funding import wallet_shares
+from wallet.models import Allocation, FundingSource, Wallet
 
 
 async def return_unspent(
@@ -44,9 +46,12 @@ async def return_unspent(
     if await db.get(FundingSource, funding_source_id) is None:
         raise NotFound(f"no funding source {funding_source_id}")
     available = (await ledger.balance(db, account_id=wallet.account_id)).available
-    wanted = available if amount is None else amount
+    share = (await wallet_shares(db, wallet_id=wallet.id)).get(funding_source_id, 0)
+    wanted = min(available, share) if amount is None else amount
     if wanted <= 0:
-        raise NothingToChange("the wallet has nothing unspent to return")
+        raise NothingToChange("the wallet has nothing unspent from that pot to return")
+    if wanted > share:
+        raise FundingSourceNotFunded("that pot has not that much unspent in this wallet")
     return await _move_back(
         db, actor=actor, wallet=wallet, funding_source_id=funding_source_id, amount=wanted, reason=reason,
         transfer_id=transfer_id, now=now,
@@ -59,29 +64,22 @@ LEAVER_REASON = "the key worker has left"
 
 async def return_leavers_budget(
     db: AsyncSession, *, actor: Principal | None, wallet: Wallet, transfer_id: str, now: datetime
-) -> AllocationResult | None:
-    """A leaver's whole unspent budget back to their team (``None`` when there is none): to the
-    budget of the funding source that last gave the wallet money, else the team's default.
-    Money still held for a pending card payment stays until Stripe settles or releases it."""
+) -> int:
+    """A leaver's whole unspent budget back to their team: each pot's share of it to that pot's
+    team budget (money goes back where it came from). Returns the pence returned. Money still
+    held for a pending card payment stays until Stripe settles or releases it."""
     available = (await ledger.balance(db, account_id=wallet.account_id)).available
-    if available <= 0:
-        return None
-    last_source = (
-        await db.execute(
-            select(Allocation.funding_source_id)
-            .where(Allocation.wallet_id == wallet.id, Allocation.level == "wallet")
-            .order_by(Allocation.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    team = await db.get(Team, wallet.team_id)
-    source_id = last_source or (team.default_funding_source_id if team else None)
-    if source_id is None:
-        return None
-    return await _move_back(
-        db, actor=actor, wallet=wallet, funding_source_id=source_id, amount=available, reason=LEAVER_REASON,
-        transfer_id=transfer_id, now=now,
-    )  # fmt: skip
+    returned = 0
+    for source_id, share in sorted((await wallet_shares(db, wallet_id=wallet.id)).items()):
+        amount = min(share, available - returned)
+        if amount <= 0:
+            continue
+        result = await _move_back(
+            db, actor=actor, wallet=wallet, funding_source_id=source_id, amount=amount, reason=LEAVER_REASON,
+            transfer_id=f"{transfer_id}:{source_id}", now=now,
+        )  # fmt: skip
+        returned += result.allocation.amount if result.allocation else 0
+    return returned
 
 
 async def _move_back(

@@ -20,7 +20,7 @@ from wallet.access import Principal
 from wallet.clock import local_midnight
 from wallet.errors import NotFound
 from wallet.models import Need, Person, Purchase, PurchaseNeed, Team, Wallet
-from wallet.purchases import committed
+from wallet.spending import committed
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from api.idempotency import HEADER, REPLAYED_HEADER, SECRET_FIELDS, _claim, _sto
 from api.web.render import page
 from api.web.session import CSRF_FIELD, WebUser
 from ledger.money import pence_from_pounds
-from wallet.models import IdempotencyRecord
+from wallet.idempotency_models import IdempotencyRecord
 
 KEY_FIELD = "idempotency_key"
 MAX_PENCE = 10_000_000_00

@@ -32,6 +32,7 @@ from api.web.pages import (
     people_access,
     proposals,
     purchases,
+    redaction,
     sso,
     worker,
 )
@@ -158,6 +159,7 @@ def web_router() -> Router:
             *manager.HANDLERS,
             *finance.HANDLERS,
             *admin.HANDLERS,
+            *redaction.HANDLERS,
             *proposals.HANDLERS,
             *messages.HANDLERS,
             *cover.HANDLERS,

@@ -78,6 +78,10 @@ EXPECTED: dict[str, Row] = {
     #                                                      anon kw   okw  mgr  omgr fin  aud  adm
     #   okw: the other team's key worker, omgr: the other team's manager
     "GET /health":                                        (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /health/live":                                   (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "GET /health/ready":                                  (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    # A subject access request's export of everything held about a family: the admin's alone.
+    "POST /api/v1/subject-access-exports":                (401, 403, 403, 403, 403, 403, 403, OK),
     "POST /api/v1/auth/sign-in":                          (OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK),
     # Signing out and one's own API tokens are personal: the auditor may manage theirs.
     "POST /api/v1/auth/sign-out":                         (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -103,6 +107,15 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/funding-sources":                        (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/funding-sources":                       (401, 403, 403, 403, 403, OK,  403, OK),
     "POST /api/v1/funding-sources/{source_id}/funding":   (401, 403, 403, 403, 403, OK,  403, OK),
+    "PUT /api/v1/funding-sources/{source_id}/conditions": (401, 403, 403, 403, 403, OK,  403, OK),
+    # The council's redaction lists are the admin's; anyone signed in may check free text; a key
+    # worker says which of their families they are buying for (no one else holds a wallet).
+    "GET /api/v1/redaction-terms":                        (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/redaction-terms":                       (401, 403, 403, 403, 403, 403, 403, OK),
+    "DELETE /api/v1/redaction-terms/{term_id}":           (401, 403, 403, 403, 403, 403, 403, OK),
+    "POST /api/v1/free-text-check":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
+    "POST /api/v1/me/buying-for":                         (401, OK,  404, 403, 404, 404, 403, 403),
+    "DELETE /api/v1/me/buying-for":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     # Two-person changes: read by those who propose, confirm or oversee them; a funding proposal
     # made by finance is confirmed or refused by someone else (here the admin), never by finance.
     "GET /api/v1/proposals":                              (401, 403, 403, 403, 403, OK,  OK,  OK),
@@ -190,6 +203,8 @@ PERSONAL = {
     "POST /api/v1/auth/sign-out-everywhere",
     "POST /api/v1/me/tokens",
     "DELETE /api/v1/me/tokens/{token_id}",
+    "POST /api/v1/free-text-check",  # changes nothing: a POST only so the text never goes in an address
+    "DELETE /api/v1/me/buying-for",
 }
 #: Path ids of things that belong to a key worker's patch: unseen, they are not found.
 PRIVATE_IDS = {
@@ -421,6 +436,11 @@ async def fresh_token(scene: Scene, target: str, _account: str | None) -> Call:
     return Call(ids={"token_id": await scene.fresh_token(target)})
 
 
+async def fresh_redaction_term(scene: Scene, _target: str, _account: str | None) -> Call:
+    term = await scene.create("admin", "/api/v1/redaction-terms", {"list_name": "surnames", "term": _unique()})
+    return Call(ids={"term_id": int(term["id"])})
+
+
 async def fresh_person_role(scene: Scene, _target: str, _account: str | None) -> Call:
     return Call(ids={"person_id": await scene.fresh_person()}, json={"role": "finance"})
 
@@ -625,6 +645,8 @@ async def fresh_card_purchase(scene: Scene, target: str, _account: str | None) -
     """A card payment at a till (Stripe's signed request to the app), waiting for its family."""
     patch = scene.world.patches[target]
     card = await _fresh_card(scene, target)
+    # No family stated (another case may have stated one): the purchase waits for its family.
+    await scene.send("DELETE", "/api/v1/me/buying-for", scene.world.sessions[patch.owner])
     content, headers = signed(request_event(card["stripe_id"], 100), os.environ["TIDE_STRIPE_AUTHORIZATION_SECRET"])
     scene.client.cookies.clear()
     answer = await scene.client.post("/stripe/issuing/authorization", content=content, headers=headers)
@@ -673,6 +695,7 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/auth/sign-out": fresh_session,
     "POST /api/v1/auth/sign-out-everywhere": fresh_session,
     "POST /api/v1/me/tokens": body(lambda _s, _p: {"name": "matrix"}),
+    "POST /api/v1/subject-access-exports": body(lambda _s, p: {"reference": p.family_reference}),
     "DELETE /api/v1/me/tokens/{token_id}": fresh_token,
     "POST /api/v1/teams": body(
         lambda _s, _p: {
@@ -701,6 +724,12 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/funding-sources/{source_id}/funding": body(
         lambda _s, _p: {"amount_pence": 100, "reason": "Matrix top-up"}
     ),
+    "PUT /api/v1/funding-sources/{source_id}/conditions": body(lambda _s, _p: {}),
+    "POST /api/v1/redaction-terms": body(lambda _s, _p: {"list_name": "vulnerability_words", "term": _unique()}),
+    "DELETE /api/v1/redaction-terms/{term_id}": fresh_redaction_term,
+    "POST /api/v1/free-text-check": body(lambda _s, _p: {"text": "Winter coat"}),
+    "POST /api/v1/me/buying-for": body(lambda _s, p: {"family_id": p.family_id, "need_ids": [p.need_id]}),
+    "DELETE /api/v1/me/buying-for": body(lambda _s, _p: None),
     "POST /api/v1/allocations": body(
         lambda s, p: {
             "funding_source_id": s.world.funding_source_id,
@@ -923,7 +952,7 @@ def test_every_change_says_how_its_request_is_built() -> None:
 
 def test_anonymous_callers_are_refused_everywhere_but_health_and_signing_in() -> None:
     open_to_all = {op for op, row in EXPECTED.items() if row[0] != 401}
-    assert open_to_all == {"GET /health", "POST /api/v1/auth/sign-in"}
+    assert open_to_all == {"GET /health", "GET /health/live", "GET /health/ready", "POST /api/v1/auth/sign-in"}
 
 
 def test_the_auditor_changes_nothing_but_their_own_sign_in_and_tokens() -> None:

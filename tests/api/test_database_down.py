@@ -48,7 +48,11 @@ def _dropped_postgres() -> str:
 
 
 def _unopenable_sqlite(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / uuid.uuid4().hex / 'tide.db'}"
+    # The settings refuse a file in a folder that does not exist, so the file's name is taken
+    # by a folder instead: SQLite cannot open it, as when the disk went away after start-up.
+    taken = tmp_path / uuid.uuid4().hex / "tide.db"
+    taken.mkdir(parents=True)
+    return f"sqlite+aiosqlite:///{taken}"
 
 
 @pytest.fixture(params=["postgresql refusing connections", "postgresql database dropped", "sqlite file unopenable"])

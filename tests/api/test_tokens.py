@@ -18,7 +18,7 @@ from api.app import create_app
 from ledger.database import create_engine
 from tests.api.conftest import settings_for, sign_in
 from wallet.clock import now_utc
-from wallet.models import IdempotencyRecord
+from wallet.idempotency_models import IdempotencyRecord
 
 
 class Clock:

@@ -635,6 +635,16 @@ class FakeStripe:
         self.emit("issuing_dispute.closed", dispute, previous)
         return dispute
 
+    def rescind_dispute(self, dispute_id: str) -> dict[str, Any]:
+        """Funds reinstated for a won dispute taken back from the Issuing balance (the network
+        reversed its decision): ``issuing_dispute.funds_rescinded``, the dispute lost."""
+        dispute = self.disputes[dispute_id]
+        previous = {"status": dispute["status"]}
+        dispute["status"] = "lost"
+        self.emit("issuing_dispute.funds_rescinded", dispute, previous)
+        self.emit("issuing_dispute.updated", dispute, previous)
+        return dispute
+
     # Events --------------------------------------------------------------------------------
 
     def _event(self, kind: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -188,3 +188,21 @@ async def test_a_dispute_refund_naming_no_capture_of_stripes_is_still_an_excepti
     assert (f"ledger card:{disputed}:dispute:{dispute['id']}", 1_000) in [
         (f.subject, f.amount) for f in found.exceptions if f.check == "stripe"
     ]
+
+
+async def test_a_won_disputes_funds_rescinded_by_stripe_reconcile_to_no_funds_reinstated(rig: Rig) -> None:
+    _, card = await rig.new_card(wallet_pence=20_000)
+    disputed = captured_transaction(rig.capture(rig.pay(card, 1_000)["id"]))
+    dispute = rig.fake.decide_dispute(rig.fake.dispute(disputed)["id"], won=True)
+    rig.fake.rescind_dispute(dispute["id"])
+    rig.fake.settle()
+
+    await fetch_statement(rig)
+    found, cover, published = await reconciled(rig)
+
+    assert stripe_exceptions(found) == []
+    assert found.stripe is not None
+    assert (found.stripe.agrees, found.stripe.reinstated) == (True, 0)
+    captured, refunded = stripes_own_totals(rig.fake)
+    assert found.stripe.tide == published.amount == captured - refunded - reinstated_by_won_disputes(rig.fake) == 1_000
+    assert "agrees with Stripe Issuing" in cover

@@ -1,7 +1,9 @@
 """The till answers alike on both paths, whatever the policy, wallet, card and request.
 
 Hypothesis draws a spend policy (rules of every kind, needing a manager or denied, at the
-council's, a team's or a key worker's scope, with limits near the amounts asked), twin key
+council's, a team's, a key worker's or a family's scope, some written for a few categories or
+needs only, with limits near the amounts asked), whether each twin has stated a family it is
+buying for (then its rules are asked on the Python path, and the purchase linked), twin key
 workers (the same team and funds, wallets and cards in the same state, or a card Tide does not
 know), whether partial approval is on, and one to three requests on the card: new, the last one
 again (a replay), or more on the last one's authorization (an increment), each with any amount
@@ -52,6 +54,7 @@ pytestmark = pytest.mark.postgresql
 
 KINDS = (
     *("purchase_over",) * 3,
+    *("unassigned_over",) * 2,
     *("category",) * 2,
     "case_over",
     "family_period_over",
@@ -60,7 +63,7 @@ KINDS = (
 )
 CATEGORIES = ("CLOTH", "FOOD-VCH", "TRAVEL", "GAMBLING", "ALCOHOL", "CASH", "LEARN")
 #: council, a team (the twins' or another), a key worker (each twin, or someone else)
-SCOPES = ("council", "council", "team", "other_team", "worker", "other_worker")
+SCOPES = ("council", "council", "team", "other_team", "worker", "other_worker", "family")
 MERCHANTS = (
     ("childrens_and_infants_wear_stores", "5641"),  # clothing
     ("grocery_stores_supermarkets", "5411"),  # food
@@ -100,6 +103,10 @@ def scoped_rules(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         rule["limit"] = draw(PENCE)
     if kind.endswith("period_over"):
         rule["days"] = draw(st.integers(1, 366))
+    if kind not in ("category", "receipt_over") and draw(st.booleans()):  # written for some categories only
+        rule["categories"] = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True))
+    if kind != "unassigned_over" and draw(st.integers(0, 3)) == 0:  # written for some needs only
+        rule["needs"] = draw(st.lists(st.sampled_from(["HOU-COND", "DA"]), min_size=1, max_size=2, unique=True))
     if kind != "receipt_over":
         rule["effect"] = draw(st.sampled_from(("needs_approval", "deny")))
     return rule, draw(st.sampled_from(SCOPES))
@@ -126,6 +133,7 @@ def steps(then: st.SearchStrategy[str]) -> st.SearchStrategy[Step]:
 @dataclass(frozen=True, slots=True)
 class Scenario:
     rules: list[tuple[dict[str, Any], str]]
+    stated: bool
     team: str
     funds: int
     card: str
@@ -138,6 +146,7 @@ class Scenario:
 SCENARIOS = st.builds(
     Scenario,
     rules=st.lists(scoped_rules(), max_size=6),
+    stated=st.sampled_from([False, False, True]),
     team=st.sampled_from([*("exeter",) * 3, "torridge", "torridge", "unfunded"]),
     funds=PENCE,
     card=st.sampled_from([*("active",) * 6, "inactive", "canceled", "unknown"]),
@@ -187,7 +196,8 @@ async def test_both_paths_answer_alike_and_leave_the_same_rows(world: TillWorld,
         card_status="active" if scenario.card == "unknown" else scenario.card,
         wallet_status=scenario.wallet,
     )
-    policy = await _publish(world, scenario, fast, slow)
+    families = [await world.state_family(t, team=scenario.team) for t in (fast, slow)] if scenario.stated else []
+    policy = await _publish(world, scenario, fast, slow, families)
     # A pad's request first: the one call reads the new policy (refused, the version it had is
     # stale), so the requests below are decided on it, not handed over on the one before.
     warm = request_event(world.pads[0][0], 100, category=NO_CATEGORY[0], category_code=NO_CATEGORY[1])
@@ -219,8 +229,9 @@ async def test_both_paths_answer_alike_and_leave_the_same_rows(world: TillWorld,
         available = fast_rows["available"]
 
 
-async def _publish(world: TillWorld, scenario: Scenario, fast: Twin, slow: Twin) -> PolicyDocument:
-    """The scenario's rules as the council's policy, scopes filled in with real ids."""
+async def _publish(world: TillWorld, scenario: Scenario, fast: Twin, slow: Twin, families: list[int]) -> PolicyDocument:
+    """The scenario's rules as the council's policy, scopes filled in with real ids (a family's:
+    each twin's stated family, or, with none stated, a family nobody buys for)."""
     team_id = world.teams[scenario.team]
     other_team = next(t for t in world.teams.values() if t != team_id)
     rules: list[dict[str, Any]] = []
@@ -231,6 +242,8 @@ async def _publish(world: TillWorld, scenario: Scenario, fast: Twin, slow: Twin)
             rules.append({**rule, "scope": "team", "scope_id": team_id if scope == "team" else other_team})
         elif scope == "worker":
             rules.extend({**rule, "scope": "worker", "scope_id": twin.person_id} for twin in (fast, slow))
+        elif scope == "family" and rule["kind"] != "unassigned_over":
+            rules.extend({**rule, "scope": "family", "scope_id": family} for family in families or [0])
         else:
             rules.append({**rule, "scope": "worker", "scope_id": world.finance.person_id})
     await world.publish(rules)
@@ -304,6 +317,8 @@ async def _hands_over(
         return True
     if then != "new":
         return then == "increment"
+    if scenario.stated:  # the family's rules are asked on the Python path
+        return True
     refused = (
         scenario.card != "active"
         or scenario.wallet != "active"

@@ -123,7 +123,7 @@ def _authorization(auth: CardAuthorization) -> tuple[Any, ...]:
 
 def _purchase(purchase: Purchase, decision: CardDecision | None) -> tuple[Any, ...]:
     return (
-        purchase.family_id,
+        purchase.family_id is not None,  # each twin states a family of its own
         purchase.category,
         purchase.description,
         purchase.supplier,

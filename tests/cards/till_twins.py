@@ -18,7 +18,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -31,9 +31,10 @@ from tests.cards.support import request_event
 from tests.wallet.support import County, password_hash
 from wallet import budgets, organisation
 from wallet.access import Principal, load_principal
+from wallet.buying_for import BuyingFor
 from wallet.clock import now_utc
 from wallet.demo import email
-from wallet.models import FundingSource, Person, Team, Wallet
+from wallet.models import Family, FundingSource, Need, Person, Team, Wallet
 from wallet.policies import publish_policy
 
 #: What each team's budget holds for the test's wallets (the examples' funds come from it).
@@ -118,6 +119,31 @@ class TillWorld:
             for person, account, card in zip(people, accounts, cards, strict=True)
         )
         return fast, slow
+
+    async def state_family(self, twin: Twin, *, team: str) -> int:
+        """A family (with one open need, ``HOU-COND``) the twin says they are buying for now,
+        as ``wallet.buying_for`` records it (made lean, as the twins are)."""
+        now = now_utc()
+        async with self.county.session() as db:
+            family = Family(
+                reference=uuid.uuid4().hex[:16], team_id=self.teams[team], lead_worker_id=twin.person_id,
+                locality="Exeter", age_bands=["5-10"], status="open", opened_on=now.date(), created_at=now,
+            )  # fmt: skip
+            db.add(family)
+            await db.flush()
+            need = Need(
+                family_id=family.id, code="HOU-COND", whose="household", identified_on=now.date(),
+                evidence_source="practitioner", baseline_score=3, status="open", created_by=twin.person_id,
+                created_at=now,
+            )  # fmt: skip
+            db.add(need)
+            await db.flush()
+            stated = BuyingFor(
+                worker_id=twin.person_id, family_id=family.id, need_ids=[need.id], stated_at=now,
+                expires_at=now + timedelta(minutes=30),
+            )  # fmt: skip
+            db.add(stated)
+        return int(family.id)
 
     async def publish(self, rules: list[dict[str, Any]]) -> None:
         async with self.county.session() as db:

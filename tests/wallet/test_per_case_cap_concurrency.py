@@ -24,7 +24,8 @@ from wallet.access import load_principal
 from wallet.clock import now_utc
 from wallet.models import Purchase
 from wallet.policy import PolicyDocument, Rule
-from wallet.purchases import PurchaseAsk, PurchaseResult, committed, make_purchase
+from wallet.purchases import PurchaseAsk, PurchaseResult, make_purchase
+from wallet.spending import committed
 
 pytestmark = pytest.mark.postgresql
 

@@ -364,7 +364,7 @@ def test_the_default_policy_survives_a_round_trip_through_json() -> None:
         ({"kind": "category", "categories": ["CASH", "YACHTS"]}, "unknown purchase categories: YACHTS"),
         ({"kind": "category", "categories": []}, "a category rule names at least one category"),
         ({"kind": "purchase_over", "limit": 100, "scope_id": 3}, "a council rule has no scope_id"),
-        ({"kind": "purchase_over", "limit": 100, "scope": "team"}, "a team or worker rule needs one"),
+        ({"kind": "purchase_over", "limit": 100, "scope": "team"}, "a team, worker or family rule needs one"),
         ({"kind": "family_period_over", "limit": 100}, "a family_period_over rule needs a number of days"),
         ({"kind": "wallet_period_over", "limit": 100}, "a wallet_period_over rule needs a number of days"),
         ({"kind": "case_over"}, "a case_over rule needs a limit in pence"),

@@ -224,7 +224,7 @@ def test_the_migration_moves_the_files_already_kept_out_of_receipts_and_back(tmp
                 (receipt_id, len(content), hashlib.sha256(content).hexdigest(), content),
             )
 
-    databases.migrate(url, "head")
+    databases.migrate(url, "0016")  # this step only: later ones rebuild tables with these rows' keys checked
 
     with sqlite3.connect(path) as raw:
         kept = dict(raw.execute("SELECT sha256, content FROM receipt_contents").fetchall())

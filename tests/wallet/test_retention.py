@@ -32,8 +32,9 @@ from tests.conftest import PINNED
 from tests.wallet.conftest import settings_for
 from tests.wallet.support import County, SignedIn, purchase_body
 from wallet.approval_models import ApprovalRequest
+from wallet.idempotency_models import IdempotencyRecord
 from wallet.keeping_models import ReceiptContent
-from wallet.models import AuditEntry, Family, FamilyCaseLink, FamilyWorker, IdempotencyRecord, Purchase, Receipt
+from wallet.models import AuditEntry, Family, FamilyCaseLink, FamilyWorker, Purchase, Receipt
 from wallet.retention import (
     ERASED,
     RetentionSchedule,

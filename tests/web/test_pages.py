@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -358,3 +359,51 @@ async def test_tide_installs_as_a_web_app_with_a_service_worker_for_the_whole_si
     assert worker.headers["content-type"].startswith("text/javascript")
     assert worker.headers["cache-control"] == "no-cache"
     assert "idempotency-key" in worker.text
+
+
+async def test_a_description_naming_a_person_or_an_address_is_sent_back_with_the_warning(
+    app_client: AsyncTestClient[Any], pages_url: str
+) -> None:
+    csrf = await sign_in(app_client, "kw.exeter.01")
+    family_id, need_id = await fresh_family(pages_url, "kw.exeter.01")
+    draft = {
+        "csrf_token": csrf, "idempotency_key": "k-personal", "family": str(family_id), "need": str(need_id),
+        "category": "CLOTH", "amount": "12.50", "supplier": "Next", "method": "invoice",
+    }  # fmt: skip
+
+    for text in ("Coat for Sarah Jones", "Bed delivered to 14 Acacia Avenue", "Deposit for the refuge"):
+        warned = await app_client.post("/buy/details", data={**draft, "description": text})
+        assert warned.status_code == 422, text
+        assert "Describe what was bought, not who it was for." in warned.text
+        assert 'id="description-error"' in warned.text
+        assert "data-personal-check" in warned.text
+
+    taken = await app_client.post("/buy/details", data={**draft, "description": "Winter coat, age 8"})
+    assert taken.status_code == 303
+
+
+async def test_an_admin_keeps_the_councils_redaction_lists_on_a_page(
+    app_client: AsyncTestClient[Any], pages_url: str
+) -> None:
+    csrf = await sign_in(app_client, "admin")
+    shown = await app_client.get("/admin/redaction")
+    assert shown.status_code == 200
+    word = f"haven{uuid.uuid4().hex[:6]}"
+    added = await app_client.post(
+        "/admin/redaction",
+        data={"csrf_token": csrf, "idempotency_key": f"k-{word}", "list_name": "vulnerability_words", "term": word},
+    )
+    assert added.status_code == 303
+    listed = await app_client.get(added.headers["location"])
+    assert word in listed.text
+    assert "Every published file uses them" in listed.text
+    blank = await app_client.post(
+        "/admin/redaction", data={"csrf_token": csrf, "idempotency_key": "k-blank", "list_name": "surnames"}
+    )
+    assert blank.status_code == 422
+    worker_csrf = await sign_in(app_client, "kw.exeter.01")
+    refused = await app_client.post(
+        "/admin/redaction",
+        data={"csrf_token": worker_csrf, "idempotency_key": "k-w", "list_name": "surnames", "term": "Quill"},
+    )
+    assert refused.status_code == 403

@@ -23,6 +23,7 @@ from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, p
 from api.web.render import money, new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import buying
+from reports.redaction_lists import check_free_text
 from wallet import buy_drafts, purchases
 from wallet import families as family_cases
 from wallet.errors import NotFound, WalletError
@@ -211,6 +212,10 @@ async def details_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep
     draft = Draft.read(form.values, form.lists)
     family = await _family(db, user, draft)
     _check_details(draft, form)
+    if draft.description:
+        warning = await check_free_text(db, who=user.who, text=draft.description)
+        if warning.kinds:
+            form.error("description", warning.sentence)
     if not form.ok:
         return _details_page(user, draft, family, form)
     draft.amount = money(parse_pounds(draft.amount)).removeprefix("£").replace(",", "")

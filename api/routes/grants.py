@@ -1,0 +1,57 @@
+"""A grant's conditions (finance). (Claw-back is ``wallet.funding.claw_back``, run by finance's
+scripts; an API for it is to come.)"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, put
+from pydantic import ConfigDict, Field
+
+from api.deps import DbDep, NowDep, WhoDep
+from api.routes.common import PathId, body, problems
+from api.schemas import In, Out
+from wallet.funding import set_grant_conditions
+
+
+class GrantConditionsWrite(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"ends_on": "2027-03-31", "categories": ["CLOTH"], "claw_back_unspent": True}]},
+    )
+
+    starts_on: date | None = None
+    ends_on: date | None = None
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    needs: list[str] = Field(default_factory=list, max_length=50)
+    team_ids: list[int] = Field(default_factory=list, max_length=500)
+    claw_back_unspent: bool = False
+
+
+class GrantConditionsRead(Out):
+    id: int
+    code: str
+    starts_on: date | None
+    ends_on: date | None
+    eligible_categories: list[str]
+    eligible_needs: list[str]
+    eligible_team_ids: list[int]
+    claw_back_unspent: bool
+
+
+class GrantController(Controller):
+    path = "/api/v1/funding-sources/{source_id:int}"
+    tags = ["budgets"]
+
+    @put("/conditions", summary="Set a grant's conditions (finance)", responses=problems(403, 404, 422))
+    async def set_conditions(
+        self, db: DbDep, now: NowDep, who: WhoDep, source_id: PathId,
+        data: Annotated[GrantConditionsWrite, body(GrantConditionsWrite)],
+    ) -> GrantConditionsRead:  # fmt: skip
+        source = await set_grant_conditions(
+            db, actor=who, funding_source_id=source_id, starts_on=data.starts_on, ends_on=data.ends_on,
+            categories=data.categories, needs=data.needs, team_ids=data.team_ids,
+            claw_back_unspent=data.claw_back_unspent, now=now,
+        )  # fmt: skip
+        return GrantConditionsRead.model_validate(source)
