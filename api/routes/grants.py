@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.routes.common import PathId, body, problems
-from api.schemas import In, Out
+from api.schemas import Day, Flag, Id, In, Out
 from wallet.funding import set_grant_conditions
 
 
@@ -21,12 +21,12 @@ class GrantConditionsWrite(In):
         json_schema_extra={"examples": [{"ends_on": "2027-03-31", "categories": ["CLOTH"], "claw_back_unspent": True}]},
     )
 
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     categories: list[str] = Field(default_factory=list, max_length=50)
     needs: list[str] = Field(default_factory=list, max_length=50)
-    team_ids: list[int] = Field(default_factory=list, max_length=500)
-    claw_back_unspent: bool = False
+    team_ids: list[Id] = Field(default_factory=list, max_length=500)
+    claw_back_unspent: Flag = False
 
 
 class GrantConditionsRead(Out):
