@@ -27,8 +27,8 @@ def pooling_from(settings: Settings) -> Pooling:
 def database_limits(settings: Settings, *, read_only: bool = False) -> DatabaseLimits:
     """The connect and statement timeouts of ``settings``; ``read_only`` for the read engine."""
     return DatabaseLimits(
-        connect_timeout=settings.db_connect_timeout_seconds,
-        statement_timeout=settings.db_statement_timeout_seconds,
+        connect_timeout_ms=round(settings.db_connect_timeout_seconds * 1000),
+        statement_timeout_ms=round(settings.db_statement_timeout_seconds * 1000),
         read_only=read_only,
     )
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 #: How long a new PostgreSQL connection may take before the request is answered 503.
-CONNECT_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_MS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class Pooling:
     """
 
     max_overflow: int = 0
-    timeout_seconds: float = 30
+    timeout_seconds: int = 30
     recycle_seconds: int = 1800
     application_name: str = "tide"
     transaction_pooler: bool = False
@@ -42,8 +42,8 @@ class Pooling:
 class DatabaseLimits:
     """How long Tide waits on its database, and whether it may write there.
 
-    ``connect_timeout``: seconds a new connection may take (asyncpg's own is sixty).
-    ``statement_timeout``: seconds one statement may run before the server cancels it (0: no limit).
+    ``connect_timeout_ms``: milliseconds a new connection may take (asyncpg's own is sixty seconds).
+    ``statement_timeout_ms``: milliseconds one statement may run before the server cancels it (0: no limit).
     ``read_only``: every transaction is read-only (``default_transaction_read_only``): the
     engine of reports and exports, which may point at a streaming replica.
 
@@ -52,8 +52,8 @@ class DatabaseLimits:
     (``ALTER ROLE … SET statement_timeout``), as docs/operators.md says.
     """
 
-    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
-    statement_timeout: float = 0
+    connect_timeout_ms: int = CONNECT_TIMEOUT_MS
+    statement_timeout_ms: int = 0
     read_only: bool = False
 
 
@@ -80,14 +80,14 @@ def postgres_engine_options(pool_size: int, pooling: Pooling, limits: DatabaseLi
     limits = limits or DatabaseLimits()
     server_settings = {"application_name": pooling.application_name}
     if not pooling.transaction_pooler:
-        if limits.statement_timeout > 0:
-            server_settings["statement_timeout"] = str(int(limits.statement_timeout * 1000))
+        if limits.statement_timeout_ms > 0:
+            server_settings["statement_timeout"] = str(limits.statement_timeout_ms)
         if limits.read_only:
             server_settings["default_transaction_read_only"] = "on"
     connect_args: dict[str, Any] = {
         "server_settings": server_settings,
         # A server that does not answer is given up on after the connect timeout, not asyncpg's sixty.
-        "timeout": limits.connect_timeout,
+        "timeout": limits.connect_timeout_ms / 1000,
     }
     if pooling.transaction_pooler:
         # A server connection is shared between clients: no statement cache, and any statement
