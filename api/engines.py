@@ -43,10 +43,6 @@ def engine_for(settings: Settings, *, pool_size: int | None = None) -> AsyncEngi
     )
 
 
-#: The primary's engine (the name the replica's code calls it by).
-primary_engine = engine_for
-
-
 def read_engine(settings: Settings, *, pool_size: int | None = None, primary: AsyncEngine | None = None) -> AsyncEngine:
     """The engine reports read through: the replica's when one is set, every transaction read-only.
     Without a replica, ``primary`` is shared when given (the web process: one pool), else a

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from api.engines import primary_engine, read_engine
+from api.engines import engine_for, read_engine
 from api.settings import Settings
 
 
@@ -17,7 +17,7 @@ def _settings(url: str, **more: object) -> Settings:
 
 @pytest.mark.postgresql
 async def test_a_statement_longer_than_the_statement_timeout_is_cancelled(postgres_url: str) -> None:
-    engine = primary_engine(_settings(postgres_url, db_statement_timeout_seconds=0.2))
+    engine = engine_for(_settings(postgres_url, db_statement_timeout_seconds=0.2))
     try:
         async with engine.connect() as db:
             assert (await db.execute(text("SHOW statement_timeout"))).scalar_one() == "200ms"
@@ -29,7 +29,7 @@ async def test_a_statement_longer_than_the_statement_timeout_is_cancelled(postgr
 
 @pytest.mark.postgresql
 async def test_no_statement_timeout_when_set_to_zero(postgres_url: str) -> None:
-    engine = primary_engine(_settings(postgres_url, db_statement_timeout_seconds=0))
+    engine = engine_for(_settings(postgres_url, db_statement_timeout_seconds=0))
     try:
         async with engine.connect() as db:
             assert (await db.execute(text("SHOW statement_timeout"))).scalar_one() == "0"
@@ -50,7 +50,7 @@ async def test_the_read_engine_cannot_write_even_on_the_primary(postgres_url: st
 
 def test_without_a_replica_the_web_process_reads_through_its_one_engine() -> None:
     settings = _settings("sqlite+aiosqlite:///unused.db")
-    primary = primary_engine(settings)
+    primary = engine_for(settings)
     assert read_engine(settings, primary=primary) is primary
     with_replica = settings.model_copy(update={"read_database_url": "postgresql+asyncpg://r@replica:5432/tide"})
     assert read_engine(with_replica, primary=primary) is not primary
