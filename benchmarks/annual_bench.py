@@ -66,7 +66,8 @@ class Measured:
 async def load(url: str, purchases: int) -> int:
     """The county, scaled so that about ``purchases`` fall in the year; how many did."""
     families_a_year = sum(annual_world.FAMILIES_A_YEAR)
-    scale = max(1, round(purchases / (families_a_year * PER_FAMILY / 2 * 0.93)))
+    # About 2 in 3 of a year's families' purchases fall in the year (late cases buy into the next).
+    scale = max(1, round(purchases / (families_a_year * PER_FAMILY / 2 * 0.68)))
     county = annual_world.generate(seed=20251, scale=scale, purchases_per_family=PER_FAMILY, years=(YEAR,))
     engine = create_engine(url, pool_size=1)
     try:

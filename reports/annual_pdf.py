@@ -35,12 +35,14 @@ def _spend_chart(report: AnnualReport) -> Flowable:
     for row in table.rows:
         if row.is_total:
             continue
-        labels.append(row.label.split(" ", 1)[0])
+        labels.append(f"Outcome {row.label.split(' ', 1)[0]}")
         cell = row.cells[money]
         values.append(0 if cell.suppressed else int(cell.value or 0))
-    return bar_chart(
-        "Spend by headline outcome (£; suppressed amounts drawn as nothing)", labels, [("Spend £", values)]
-    )
+    drawing = bar_chart("Spend by headline outcome (suppressed amounts drawn as nothing)", labels, [("Spend", values)])
+    for shape in drawing.contents:
+        if hasattr(shape, "valueAxis"):
+            shape.valueAxis.labelTextFormat = "£%d"  # the axis in pounds
+    return drawing
 
 
 def render(report: AnnualReport, *, council_name: str = "") -> bytes:

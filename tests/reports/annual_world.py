@@ -183,6 +183,7 @@ async def set_up(db: AsyncSession, county: County) -> Rows:
         await budgets.create_funding_source(db, actor=None, code=f"fund{n}", name=name, now=start)
         for n, name in enumerate(county.funding_names)
     ]
+    await _person(db, "Fiona Annual", "finance", None, start)  # signs in as fiona.annual@world.invalid
     workers: list[tuple[int, int]] = []
     for n, locality in enumerate(LOCALITIES):
         team = await organisation.create_team(

@@ -10,10 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pypdf
 import pytest
 from click.testing import CliRunner
+from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.app import create_app
 from api.cli import main
 from ledger.database import create_engine
 from reports.annual import AnnualReport, annual_report
@@ -21,6 +24,7 @@ from reports.annual_files import as_html, as_json, write_all, write_csv
 from reports.disclosure import Cell, Column, Row, Table, additive_lines, leaks, suppress
 from reports.financial_year import FinancialYear
 from tests import databases
+from tests.api.conftest import settings_for
 from tests.reports import annual_world
 from tests.reports.annual_expected import Expected, Figures
 from tests.reports.conftest import fresh_database
@@ -138,7 +142,10 @@ async def test_the_published_files_hide_what_is_suppressed_and_name_no_family(
     assert not any(",money,<5," in line for line in lines)
     paths = write_all(report, tmp_path)
     assert [p.suffix for p in paths] == [".pdf", ".html", ".csv", ".json"]
-    assert paths[0].read_bytes().startswith(b"%PDF")
+    pdf_text = "".join(page.extract_text() for page in pypdf.PdfReader(paths[0]).pages)
+    assert "cannot show" in pdf_text
+    assert "£" in pdf_text  # the chart's axis is in pounds
+    assert "suppressed" in pdf_text
     assert json.loads(paths[3].read_text())["financial_year"] == "2025-26"
     everything = as_html(report) + text.getvalue() + paths[3].read_text()
     for family in loaded.county.families[:50]:
@@ -205,3 +212,28 @@ def test_wallet_report_annual_refuses_a_year_it_does_not_keep(loaded: Loaded, mo
 
     assert result.exit_code == 2
     assert "not a financial year" in result.output
+
+
+async def test_the_api_serves_the_same_published_document_to_finance_and_refuses_a_key_worker(loaded: Loaded) -> None:
+    async with AsyncTestClient(app=create_app(settings_for(loaded.url))) as client:
+        signed = await client.post(
+            "/api/v1/auth/sign-in", json={"email": "fiona.annual@world.invalid", "password": "a long enough password"}
+        )
+        assert signed.status_code == 200, signed.text
+        document = await client.get(f"/api/v1/reports/annual/{YEAR}")
+        assert document.status_code == 200, document.text
+        served = document.json()
+        csv_file = await client.get(f"/api/v1/reports/annual/{YEAR}/csv")
+        assert csv_file.headers["content-type"].startswith("text/csv")
+        assert (await client.get(f"/api/v1/reports/annual/{YEAR}/xls")).status_code == 422  # not a file Tide makes
+    async with AsyncTestClient(app=create_app(settings_for(loaded.url))) as client:
+        await client.post(
+            "/api/v1/auth/sign-in", json={"email": "worker.exeter@world.invalid", "password": "a long enough password"}
+        )
+        assert (await client.get(f"/api/v1/reports/annual/{YEAR}")).status_code == 403
+    engine = create_engine(loaded.url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as db:
+            assert served == json.loads(json.dumps(as_json(await annual_report(db, year=YEAR))))
+    finally:
+        await engine.dispose()
