@@ -171,10 +171,10 @@ async def _spend_by(db: Db, year: FinancialYear, *, key: str, title: str, headin
     for purchases, families, pence, name in rows:
         label = CATEGORIES[name].label if key == "spend_by_category" and name in CATEGORIES else str(name)
         f = int(families)
-        table.rows.append(Row(label, [Cell(int(purchases), int(purchases)), Cell(f, f), Cell(int(pence or 0), f)]))
+        table.rows.append(Row(label, [Cell(int(purchases), f), Cell(f, f), Cell(int(pence or 0), f)]))
     purchases, families, pence = (await db.execute(selected)).one()
     f = int(families)
-    table.rows.append(Row("All", [Cell(int(purchases), int(purchases)), Cell(f, f), Cell(int(pence or 0), f)], True))
+    table.rows.append(Row("All", [Cell(int(purchases), f), Cell(f, f), Cell(int(pence or 0), f)], True))
     return table
 
 
@@ -202,9 +202,9 @@ async def _spend_by_need(db: Db, year: FinancialYear) -> Table:
     for code in NEEDS:
         if code in found:
             p, f, pence = found[code]
-            table.rows.append(Row(need_label(code), [Cell(p, p), Cell(f, f), Cell(pence, f)]))
+            table.rows.append(Row(need_label(code), [Cell(p, f), Cell(f, f), Cell(pence, f)]))
     p, f, pence = (int(v or 0) for v in (await db.execute(select(*per))).one())
-    table.rows.append(Row("All needs", [Cell(p, p), Cell(f, f), Cell(pence, f)], is_total=True))
+    table.rows.append(Row("All needs", [Cell(p, f), Cell(f, f), Cell(pence, f)], is_total=True))
     return table
 
 

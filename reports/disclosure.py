@@ -1,7 +1,8 @@
 """Small-number suppression for published tables: the council's statistical disclosure rule.
 
 A cell is *primarily* suppressed when the number of families or needs it rests on (its
-``basis``) is from 1 to one less than the threshold (default 5). A cell is *secondarily*
+``basis``) is from 1 to one less than the threshold (default 5): a count of purchases or an
+amount rests on the families it was for, so a few families' many purchases are hidden too. A cell is *secondarily*
 suppressed when, without it, a published total less the other published cells would give a
 suppressed cell away: every additive line (a column down to its total row, a row across to
 its total column) must hold either no suppressed cell or at least two. The smallest

@@ -101,7 +101,7 @@ class Expected:
         out: Figures = {}
         for label, rows in groups.items():
             p, f = len({r[0] for r in rows}), len({self.need[r[1]].family_id for r in rows})
-            out[label] = [(p, p), (f, f), (sum(r[2] for r in rows), f)]
+            out[label] = [(p, f), (f, f), (sum(r[2] for r in rows), f)]
         return out
 
     def spend_by(self, what: str) -> Figures:
@@ -119,7 +119,7 @@ class Expected:
         out: Figures = {}
         for label, ps in groups.items():
             f = len({p.family_id for p in ps})
-            out[label] = [(len(ps), len(ps)), (f, f), (sum(p.captured - p.refunded for p in ps), f)]
+            out[label] = [(len(ps), f), (f, f), (sum(p.captured - p.refunded for p in ps), f)]
         return out
 
     def _latest(self, keep: object) -> dict[int, GReview]:
