@@ -65,9 +65,10 @@ seed: install ## Load the demo data into DATABASE_URL
 verify: install ## Check every ledger invariant in DATABASE_URL
 	$(BIN)/wallet ledger verify
 
-bench: install pgbouncer ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, page weight, approvals, cards, the till under sign-ins, the till through PgBouncer
+bench: install pgbouncer ## Benchmarks on PostgreSQL (TIDE_BENCH_POSTGRES): ledger, reports, the annual evidence report, page weight, approvals, cards, the till under sign-ins, the till through PgBouncer
 	$(BIN)/python -m benchmarks.ledger_bench
 	$(BIN)/python -m benchmarks.reports_bench
+	$(BIN)/python -m benchmarks.annual_bench
 	$(BIN)/python -m benchmarks.page_weight
 	$(BIN)/python -m benchmarks.approval_latency
 	$(BIN)/python -m benchmarks.card_auth_bench

@@ -25,6 +25,7 @@ from api.metrics import metrics
 from api.observability import observed
 from api.proxies import forwarded_client
 from api.request_guard import guard_request
+from api.routes.annual_report import AnnualReportController
 from api.routes.approvals import (
     AllowanceController,
     ApprovalController,
@@ -83,6 +84,7 @@ ROUTES = [
     ProposalController,
     AuditController,
     CodesController,
+    AnnualReportController,
     ReportController,
     PeriodController,
     ApprovalController,

@@ -5,6 +5,7 @@
     wallet seed-demo         load the demo county's books (safe to run twice)
     wallet serve             serve the web app and API
     wallet report monthly    write a month's five reports (--month YYYY-MM --out DIR)
+    wallet report annual     write a financial year's evidence report (--year YYYY --out DIR)
     wallet worker            run the background jobs (PostgreSQL)
     wallet run-job NAME      run one background job now
     wallet stripe sync       apply any Stripe Issuing events the webhook missed (--hours N)
@@ -49,7 +50,10 @@ from cards.stripe_statement import StatementRecorded
 from ledger.money import pounds_display
 from ledger.operations import Db
 from ledger.schema import accounts, transfers
-from reports.errors import InvalidMonth
+from reports.annual import AnnualReport, annual_report
+from reports.annual_files import write_all as write_annual
+from reports.errors import InvalidMonth, InvalidYear
+from reports.financial_year import financial_year
 from reports.monthly import REPORTS, period_for, write_all
 from reports.period import parse_month
 from wallet.clock import now_utc
@@ -325,6 +329,32 @@ def report_monthly(month: str, out_dir: Path) -> None:
 
         written = _in_transaction(work, settings, reads=True)
     for path in written:
+        click.echo(str(path))
+
+
+@report_group.command("annual")
+@click.option(
+    "--year",
+    required=True,
+    type=int,
+    help="The financial year, as the year it starts in (2025: April 2025 to March 2026).",
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to."
+)
+def report_annual(year: int, out_dir: Path) -> None:
+    """Write the year's evidence report for leaders: PDF, accessible HTML, CSV and JSON."""
+    settings = _settings()
+    try:
+        financial_year(year)
+    except InvalidYear as exc:
+        raise click.BadParameter(str(exc), param_hint="--year") from exc
+
+    async def work(db: Db) -> AnnualReport:
+        return await annual_report(db, year=year, threshold=settings.report_smallest_count)
+
+    report = _in_transaction(work, settings, reads=True)
+    for path in write_annual(report, out_dir, council_name=settings.council_name):
         click.echo(str(path))
 
 

@@ -62,6 +62,7 @@ COUNCIL_SETTINGS = frozenset(
         "smtp_from",
         "funding_second_person_above_pence",
         "card_partial_approval",
+        "report_smallest_count",
         "stripe_api_base",
         "db_pool_size",
     }

@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     funding_second_person_above_pence: Annotated[int, Field(ge=0)] = 1_000_000
     # How long a key worker's "I'm buying for this family" lasts at the till, in minutes.
     buying_for_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    # The statistical disclosure rule of published reports: counts below this are suppressed.
+    report_smallest_count: Annotated[int, Field(ge=2, le=100)] = 5
 
     # Identity: passwords, single sign-on (OpenID Connect), SCIM provisioning, groups → roles.
     password_sign_in: bool = True

@@ -47,3 +47,9 @@ class NoSuchException(ReportsError):
     """An explanation names an exception the month's reconciliation does not have."""
 
     code = "no_such_exception"
+
+
+class InvalidYear(ReportsError):
+    """A financial year is written as the year it starts in (2025 for April 2025 to March 2026)."""
+
+    code = "invalid_year"

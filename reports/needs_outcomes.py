@@ -88,7 +88,7 @@ class _Sources:
     month_shares: FromClause
 
 
-def _shares(spend: FromClause) -> Select[Any]:
+def need_shares(spend: FromClause) -> Select[Any]:
     """Each (purchase, need) with its share of the purchase's net spend, to the penny, and the
     need's code, headline outcome and family."""
     rank = func.row_number().over(partition_by=PurchaseNeed.purchase_id, order_by=PurchaseNeed.need_id)
@@ -132,7 +132,7 @@ def _sources(period: Period) -> _Sources:
     to_date = (
         select(both.c.purchase_id, func.sum(both.c.net).label("net")).group_by(both.c.purchase_id).cte("spend_to_date")
     )
-    return _Sources(month=month, to_date=to_date, month_shares=_shares(month).cte("month_shares"))
+    return _Sources(month=month, to_date=to_date, month_shares=need_shares(month).cte("month_shares"))
 
 
 def _outcome_of(code: Any) -> ColumnElement[int]:
@@ -260,7 +260,7 @@ async def _reviews(db: Db, period: Period, sources: _Sources) -> tuple[Table, Ta
         .where(sources.to_date.c.purchase_id.in_(touched))
         .subquery("spend_touched")
     )
-    shares = _shares(spend_touched).subquery("improved_shares")
+    shares = need_shares(spend_touched).subquery("improved_shares")
     improved = await db.execute(
         select(func.coalesce(func.sum(shares.c.share), 0), func.count(func.distinct(shares.c.need_id)))
         .select_from(shares)

@@ -320,3 +320,10 @@ def write_pdf(pack: Pack, out: BinaryIO) -> None:
     story = [*_cover(pack, s), *_budget(pack, s), *_reconciliation(pack, s), *_approvals(pack, s), *_needs(pack, s)]
     footer = f"Tide finance pack - period {pack.period_label} - generated {pack.generated_at:%Y-%m-%d %H:%M} UTC"
     document.build(story, canvasmaker=_numbered_canvas(footer))
+
+
+#: For the other PDF documents drawn with the same look (:mod:`reports.annual_pdf`).
+styles = _styles
+table_flowable = _table
+bar_chart = _bar_chart
+numbered_canvas = _numbered_canvas

@@ -150,6 +150,8 @@ def nav_for(user: WebUser | None) -> list[tuple[str, str]]:
         links += [("/approvals", "Approvals"), ("/team", "Team"), ("/reviews", "Receipts")]
     if who.has("finance", "auditor"):
         links += [("/finance", "Month")]
+    if who.has("team_manager", "finance", "auditor", "admin"):
+        links += [("/evidence", "Evidence")]
     if who.has("admin"):
         links += [("/admin", "Admin")]
     if who.has("admin", "finance"):

@@ -160,6 +160,9 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/codes/purchase-categories":              (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     # Finance's month: reports for finance, the auditor and the admin; finance explains and closes.
     "GET /api/v1/reports/{month}/{name}":                 (401, 403, 403, 403, 403, OK,  OK,  OK),
+    # The annual evidence report (aggregates, suppressed): for leaders, not key workers.
+    "GET /api/v1/reports/annual/{year}":                  (401, 403, 403, OK,  OK,  OK,  OK,  OK),
+    "GET /api/v1/reports/annual/{year}/{file_format}":    (401, 403, 403, OK,  OK,  OK,  OK,  OK),
     "GET /api/v1/periods/{month}":                        (401, 403, 403, 403, 403, OK,  OK,  OK),
     "POST /api/v1/periods/{month}/explanations":          (401, 403, 403, 403, 403, OK,  403, 403),
     "POST /api/v1/periods/{month}/close":                 (401, 403, 403, 403, 403, OK,  403, 403),
@@ -517,6 +520,14 @@ async def this_months_report(_scene: Scene, _target: str, _account: str | None) 
     return Call(ids={"month": this_month(), "name": "transparency.csv"})
 
 
+async def this_years_evidence(_scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"year": "2025"})
+
+
+async def this_years_evidence_csv(_scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"year": "2025", "file_format": "csv"})
+
+
 async def this_months_period(_scene: Scene, _target: str, _account: str | None) -> Call:
     return Call(ids={"month": this_month()})
 
@@ -765,6 +776,8 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/purchases/{purchase_id}/family": fresh_card_purchase,
     "POST /api/v1/card-refunds/{refund_id}/purchase": fresh_refund_to_match,
     "GET /api/v1/reports/{month}/{name}": this_months_report,
+    "GET /api/v1/reports/annual/{year}": this_years_evidence,
+    "GET /api/v1/reports/annual/{year}/{file_format}": this_years_evidence_csv,
     "GET /api/v1/periods/{month}": this_months_period,
     "POST /api/v1/periods/{month}/explanations": fresh_over_capture_explanation,
     "POST /api/v1/periods/{month}/close": quiet_month_close,

@@ -150,3 +150,22 @@ def test_a_stale_form_says_it_was_already_sent(phone: Visit, web_county: County)
     phone.check("already-sent")
     page.get_by_role("link", name="See what the first one did").click()
     expect(page.get_by_text("Bus fare")).to_be_visible()
+
+
+def test_the_leaders_evidence_page_passes_axe_and_works_without_javascript(browser: Any, server: Server) -> None:
+    visit = open_phone(browser, server, javascript=False)
+    try:
+        page = visit.page
+        visit.sign_in("finance")
+        visit.go("/evidence")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Evidence report")
+        expect(page.get_by_role("heading", name="What these figures cannot show")).to_be_visible()
+        visit.check("evidence")
+        page.get_by_label("Show another year").select_option(index=1)
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Evidence report")
+        visit.check("evidence-earlier-year")
+    finally:
+        visit.context.close()
+        if visit.axe_page is not None:
+            visit.axe_page.context.close()

@@ -407,3 +407,15 @@ async def test_an_admin_keeps_the_councils_redaction_lists_on_a_page(
         data={"csrf_token": worker_csrf, "idempotency_key": "k-w", "list_name": "surnames", "term": "Quill"},
     )
     assert refused.status_code == 403
+
+
+async def test_leaders_see_the_evidence_report_and_key_workers_do_not(app_client: AsyncTestClient[Any]) -> None:
+    await sign_in(app_client, "finance")
+    shown = await app_client.get("/evidence?year=2025")
+    assert shown.status_code == 200, shown.text
+    assert "Evidence report 2025-26" in shown.text
+    assert "What these figures cannot show" in shown.text
+    assert '<th scope="row">' in shown.text
+    assert "F-" not in shown.text  # no family reference
+    await sign_in(app_client, "kw.exeter.01")
+    assert (await app_client.get("/evidence")).status_code == 403
