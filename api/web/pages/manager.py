@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form
+from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, pounds_problem, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import conversation, lists, reviews
@@ -114,7 +114,7 @@ async def decision_submit(
         form.error("note", "Enter your question")
     ceiling = parse_pounds(limit) if limit else None
     if limit and ceiling is None:
-        form.error("ceiling", "Enter an amount in pounds, like 80.00, or leave it empty")
+        form.error("ceiling", f"{pounds_problem(limit, like='80.00')}, or leave it empty")
     if not form.ok:
         return await _decision_page(db, user, now, request_id, form, status=422)
     _, policy = await current_policy(db)
@@ -213,7 +213,7 @@ async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
     if wallet is None:
         form.error("wallet", "Select the key worker")
     if amount is None:
-        form.error("amount", "Enter an amount in pounds, like 50.00")
+        form.error("amount", pounds_problem(form.get("amount"), like="50.00"))
     if not reason:
         form.error("reason", "Say what the budget is for")
     if not form.ok or wallet is None or amount is None:
