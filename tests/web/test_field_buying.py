@@ -85,18 +85,23 @@ async def test_a_file_that_is_neither_a_photo_nor_a_pdf_is_refused_with_a_senten
     assert "A receipt must be a JPEG or PNG photo or a PDF." in html.unescape(sent.text)
 
 
+async def _request_of(url: str, path: str) -> int:
+    """The approval request asked for the purchase at ``path``."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as db:
+            purchase_id = int(path.rsplit("/", 1)[1])
+            found = select(ApprovalRequest.id).where(ApprovalRequest.purchase_id == purchase_id)
+            return int((await db.execute(found)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
 async def _approve(url: str, path: str) -> None:
+    request_id = await _request_of(url, path)
     async with AsyncTestClient(app=create_app(settings_for(url))) as manager:
         manager.follow_redirects = False
         csrf = await sign_in(manager, "manager.exeter")
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with AsyncSession(engine) as db:
-                purchase_id = int(path.rsplit("/", 1)[1])
-                found = select(ApprovalRequest.id).where(ApprovalRequest.purchase_id == purchase_id)
-                request_id = (await db.execute(found)).scalar_one()
-        finally:
-            await engine.dispose()
         decided = await manager.post(
             f"/approvals/{request_id}",
             data={"csrf_token": csrf, "idempotency_key": f"d-{request_id}", "decision": "approve", "note": ""},
@@ -134,3 +139,36 @@ def test_the_panel_and_the_status_row_never_disagree(purchase_status: str, reque
         assert request_status not in ("approved", "declined")
     if request_status == "approved" and purchase_status == "needs_approval":
         assert said.word == "Approved, not yet completed"
+
+
+async def test_the_approval_page_shows_what_is_bought_from_whom_the_familys_needs_spend_and_the_balance(
+    app_client: AsyncTestClient[Any], pages_url: str
+) -> None:
+    csrf = await sign_in(app_client, "kw.exeter.01")
+    family_id, need_id = await fresh_family(pages_url, "kw.exeter.01")
+    shoes = purchase_form(family_id, need_id, key=f"s-{family_id}", csrf=csrf, what="School shoes", amount="24.99")
+    assert (await app_client.post("/buy/check", data=shoes)).status_code == 303
+    voucher = {
+        **purchase_form(family_id, need_id, key=f"v-{family_id}", csrf=csrf, what="Food voucher", amount="30"),
+        "category": "FOOD-VCH",
+        "supplier": "Tesco",
+    }
+    bought = await app_client.post("/buy/check", data=voucher)
+    path = bought.headers["location"].split("?")[0]
+    asked = await app_client.post(f"{path}/ask", data={"csrf_token": csrf, "idempotency_key": "a", "reason": "Payday"})
+    assert asked.status_code == 303
+    async with AsyncTestClient(app=create_app(settings_for(pages_url))) as manager:
+        manager.follow_redirects = False
+        await sign_in(manager, "manager.exeter")
+        request_id = await _request_of(pages_url, path)
+        assert f'href="/approvals/{request_id}"' in (await manager.get("/approvals")).text
+        shown = html.unescape((await manager.get(f"/approvals/{request_id}")).text)
+    rows = dict(re.findall(r'<dt class="summary-key">([^<]+)</dt>\s*<dd class="summary-value">([^<]*)</dd>', shown))
+    assert rows["What"] == "Food and vouchers: Food voucher"
+    assert rows["Shop or supplier"] == "Tesco"
+    assert rows["Cost"] == "£30.00"
+    assert rows["Already spent on this family"] == "£24.99"
+    assert rows["The family's open needs"] == "Poor or persistent school absence"
+    assert rows["Left in Key Worker Exeter 1's wallet"].startswith("£")
+    spent = shown[shown.index("Spent on this family") :]
+    assert re.search(r"Clothing and school uniform</td><td class=\"num\">£24\.99</td>", spent)
