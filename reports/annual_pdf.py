@@ -8,6 +8,7 @@ names, never internal keys); a suppressed amount is drawn as nothing and said so
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -59,6 +60,7 @@ def render(report: AnnualReport, *, council_name: str = "") -> bytes:
         title=title,
         author=council_name or "Tide",
         creator="Tide",
+        lang="en-GB",
         invariant=True,
     )
     story: list[Flowable] = [Paragraph(title, s["title"])]
@@ -82,5 +84,7 @@ def render(report: AnnualReport, *, council_name: str = "") -> bytes:
             story.append(Paragraph(table.note, s["small"]))
         story.append(table_flowable(_published(report, table)))
         story.append(Spacer(1, 4 * mm))
-    document.build(story, canvasmaker=numbered_canvas(f"Tide annual evidence report {report.year.label}"))
+    # The file says when it was made (not reportlab's invariant 2000-01-01).
+    made = datetime.now(UTC)
+    document.build(story, canvasmaker=numbered_canvas(f"Tide annual evidence report {report.year.label}", made))
     return out.getvalue()

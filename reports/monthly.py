@@ -236,6 +236,9 @@ async def write_report(
         elif name == "transparency.csv":
             await transparency.write_csv(db, period, text, redaction=options.redaction)
         elif name == "needs-outcomes.csv":
+            # A byte order mark first, so Excel reads the file as UTF-8 (its "£" headings and
+            # need names), not as the local code page; finance's GL files stay without one.
+            text.write("\ufeff")
             needs_outcomes.write_csv(await computed.needs_report(db, period), text)
         else:
             reconciliation.write_csv(await computed.reconciled(db, period), text)

@@ -3,9 +3,17 @@
 Cover; budget against spend by team (a bar chart) and the month's spend day by day (a line
 chart); the reconciliation's totals and exceptions; approvals and missing receipts; needs
 and outcomes tables with a chart. Every page carries the period, the generation time and
-"page n of m". Text is real text (Helvetica), so it can be searched and extracted. The
-document is written with reportlab's *invariant* mode: no creation date or random id, so
-the same data and generation time give the same bytes.
+"page n of m". Text is real text (Helvetica), so it can be searched and extracted; it is
+written in words (need and outcome names, checks in plain English), money axes carry "£",
+a suppressed amount says "suppressed" and a month with nothing to chart says so in a sentence.
+
+The document declares its language (en-GB) and title. It is written with reportlab's
+*invariant* mode (no random id), with its creation date set to the pack's generation time, so
+the same data and generation time give the same bytes and the date is real. What reportlab
+cannot do: write a tagged PDF (no structure tree, so headings, tables and reading order are
+not tagged for screen readers, and chart images have no alternative text in the file). The
+text is real and in reading order, so a screen reader can read it out; the same figures are
+in the CSVs and on the finance pages, which are accessible.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ from reportlab.platypus.flowables import Flowable
 
 from ledger.money import pounds_display
 from reports.needs_outcomes import NOTE, NeedsOutcomes
+from reports.pack_words import group_in_words, in_words, published
 from reports.reconciliation import Reconciliation
+from wallet.taxonomy import OUTCOMES
 
 MAX_EXCEPTIONS_LISTED = 200
 _BLUE = colors.HexColor("#1f4e79")
@@ -93,6 +103,15 @@ def _table(rows: Sequence[Sequence[str]], widths: Sequence[float] | None = None)
     return table
 
 
+def _pounds_axis(value: float) -> str:
+    """A money axis's label: pounds with "£" (the axis is drawn from floats; sums never are)."""
+    return f"£{value:,.0f}"
+
+
+def _nothing_to_chart(what: str, s: dict[str, ParagraphStyle]) -> Paragraph:
+    return Paragraph(f"{what}: nothing to chart this month, so no chart is drawn.", s["body"])
+
+
 def _bar_chart(title: str, labels: list[str], series: list[tuple[str, list[int]]]) -> Drawing:
     drawing = Drawing(170 * mm, 80 * mm)
     chart = VerticalBarChart()
@@ -105,6 +124,7 @@ def _bar_chart(title: str, labels: list[str], series: list[tuple[str, list[int]]
     chart.categoryAxis.labels.boxAnchor = "ne" if len(labels) > 4 else "n"
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labelTextFormat = _pounds_axis
     for index, colour in enumerate((_BLUE, _ORANGE)[: len(series)]):
         chart.bars[index].fillColor = colour
     drawing.add(chart)
@@ -130,6 +150,7 @@ def _line_chart(title: str, points: list[tuple[date, int]]) -> Drawing:
     chart.categoryAxis.labels.fontSize = 6
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labelTextFormat = _pounds_axis
     chart.lines[0].strokeColor = _BLUE
     chart.lines[0].strokeWidth = 1.5
     drawing.add(chart)
@@ -179,16 +200,24 @@ def _budget(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         for t in pack.teams
     ]
     labels = [t.team for t in pack.teams]
+    if any(t.budget or t.spend for t in pack.teams):
+        bars: Flowable = _bar_chart(
+            "Budget against net spend by team (£)",
+            labels,
+            [("Budget", [t.budget for t in pack.teams]), ("Net spend", [t.spend for t in pack.teams])],
+        )
+    else:
+        bars = _nothing_to_chart("Budget against net spend by team: no team had a budget or spend", s)
+    if any(pence for _, pence in pack.daily_spend):
+        line: Flowable = _line_chart("Cumulative net spend through the month (£)", pack.daily_spend)
+    else:
+        line = _nothing_to_chart("Cumulative net spend through the month: nothing was spent", s)
     return [
         Paragraph("Budget and spend by team", s["h1"]),
         _table(rows, [70 * mm, 30 * mm, 30 * mm, 30 * mm]),
         Spacer(1, 6 * mm),
-        _bar_chart(
-            "Budget against net spend by team (£)",
-            labels,
-            [("Budget", [t.budget for t in pack.teams]), ("Net spend", [t.spend for t in pack.teams])],
-        ),
-        _line_chart("Cumulative net spend through the month (£)", pack.daily_spend),
+        bars,
+        line,
         PageBreak(),
     ]
 
@@ -217,7 +246,7 @@ def _reconciliation(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         for finding in exceptions[:MAX_EXCEPTIONS_LISTED]:
             rows.append(
                 (
-                    finding.check,
+                    in_words(finding.check),
                     Paragraph(finding.subject, s["small"]),
                     pounds_display(finding.amount),
                     Paragraph(finding.detail, s["small"]),
@@ -235,7 +264,7 @@ def _reconciliation(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
             _table(
                 [
                     ("Check", "Subject", "Amount", "Detail"),
-                    *((n.check, n.subject, pounds_display(n.amount), n.detail) for n in notes[:50]),
+                    *((in_words(n.check), n.subject, pounds_display(n.amount), n.detail) for n in notes[:50]),
                 ]
             ),
         ]
@@ -265,24 +294,53 @@ def _needs(pack: Pack, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     report = pack.needs
     if report is None:
         return []
-    out: list[Flowable] = [Paragraph("Needs and outcomes", s["h1"]), Paragraph(NOTE, s["body"]), Spacer(1, 3 * mm)]
+    out: list[Flowable] = [
+        Paragraph("Needs and outcomes", s["h1"]),
+        Paragraph(
+            NOTE.replace("are suppressed.", "are suppressed: shown as “fewer than 5” or “suppressed”."), s["body"]
+        ),
+        Spacer(1, 3 * mm),
+    ]
     for table in report.tables:
-        rows: list[Sequence[Any]] = [table.headers]
-        rows += [(Paragraph(r[0], s["small"]), *r[1:]) for r in table.rows]
+        headers = [h.replace(" £", " (£)") for h in table.headers]
+        rows: list[Sequence[Any]] = [headers]
+        rows += [
+            (
+                Paragraph(escape(group_in_words(r[0]), quote=False), s["small"]),
+                *(published(h, c) for h, c in zip(table.headers[1:], r[1:], strict=True)),
+            )
+            for r in table.rows
+        ]
         out += [Paragraph(table.title, s["h2"]), _table(rows)]
-    labels = [label for label, _ in report.outcome_spend]
-    values = [pence or 0 for _, pence in report.outcome_spend]
-    out.append(_bar_chart("Spend by headline outcome (£; suppressed groups shown as 0)", labels, [("Spend", values)]))
+    shown = [
+        (OUTCOMES.get(int(label), label) if label.isdigit() else label, pence) for label, pence in report.outcome_spend
+    ]
+    drawn = [(label, pence) for label, pence in shown if pence]
+    if drawn:
+        left_out = " Outcomes with fewer than 5 families are left out." if any(p is None for _, p in shown) else ""
+        out.append(
+            _bar_chart(
+                "Spend by headline outcome (£)", [lbl for lbl, _ in drawn], [("Spend", [p or 0 for _, p in drawn])]
+            )
+        )
+        if left_out:
+            out.append(Paragraph(left_out.strip(), s["small"]))
+    else:
+        out.append(_nothing_to_chart("Spend by headline outcome: no outcome had spend that can be shown", s))
     return out
 
 
-def _numbered_canvas(footer: str) -> type[Canvas]:
+def _numbered_canvas(footer: str, created: datetime) -> type[Canvas]:
+    stamp = f"D:{created:%Y%m%d%H%M%S}+00'00'"
+
     class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no stubs
         """Holds pages back until the end so each can say "page n of m"."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._saved: list[dict[str, Any]] = []
+            # Invariant mode's date is 2000-01-01: the pack's own generation time instead.
+            self.setDateFormatter(lambda *_: stamp)
 
         def showPage(self) -> None:  # noqa: N802 - reportlab's name
             self._saved.append(dict(self.__dict__))
@@ -314,12 +372,14 @@ def write_pdf(pack: Pack, out: BinaryIO) -> None:
         bottomMargin=18 * mm,
         title=f"Tide monthly finance pack {pack.period_label}",
         author=pack.council_name or "Tide",
+        subject=f"Budget, spend, reconciliation, approvals and needs and outcomes for {pack.period_title}",
         creator="Tide",
+        lang="en-GB",
         invariant=True,
     )
     story = [*_cover(pack, s), *_budget(pack, s), *_reconciliation(pack, s), *_approvals(pack, s), *_needs(pack, s)]
     footer = f"Tide finance pack - period {pack.period_label} - generated {pack.generated_at:%Y-%m-%d %H:%M} UTC"
-    document.build(story, canvasmaker=_numbered_canvas(footer))
+    document.build(story, canvasmaker=_numbered_canvas(footer, pack.generated_at))
 
 
 #: For the other PDF documents drawn with the same look (:mod:`reports.annual_pdf`).

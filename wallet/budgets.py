@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
-from wallet import audit, duties
+from wallet import audit, duties, spending
 from wallet.access import Principal, visible_wallets
 from wallet.clock import LONDON, local_date, month_start
 from wallet.errors import DuplicateRecord, NotAllowed, NotFound
@@ -258,7 +258,7 @@ async def summarise_wallet(db: AsyncSession, *, wallet: Wallet, now: datetime) -
     balance = await ledger.balance(db, account_id=wallet.account_id)
     month = month_start(local_date(now))
     spent = await db.execute(
-        select(func.coalesce(func.sum(Purchase.captured_amount - Purchase.refunded_amount), 0)).where(
+        select(func.coalesce(func.sum(spending.spent()), 0)).where(
             Purchase.wallet_id == wallet.id,
             Purchase.created_at >= datetime(month.year, month.month, 1, tzinfo=LONDON),
         )

@@ -17,6 +17,12 @@ def committed() -> ColumnElement[int]:
     )
 
 
+def spent() -> ColumnElement[int]:
+    """What a purchase has actually paid out: captured less refunded (a hold is not spent yet).
+    The team page's tables, by key worker and by need, both count with this, so they agree."""
+    return Purchase.captured_amount - Purchase.refunded_amount
+
+
 async def committed_sum(db: AsyncSession, *where: ColumnElement[bool]) -> int:
     """What the purchases matching ``where`` take from budgets now (:func:`committed`), summed."""
     total = await db.execute(select(func.coalesce(func.sum(committed()), 0)).where(*where))

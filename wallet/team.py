@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
@@ -20,12 +20,13 @@ from wallet.access import Principal
 from wallet.clock import local_midnight
 from wallet.errors import NotFound
 from wallet.models import Need, Person, Purchase, PurchaseNeed, Team, Wallet
-from wallet.spending import committed
+from wallet.spending import spent
 
 
 @dataclass(frozen=True, slots=True)
 class NeedSpend:
-    """Spend this month against one kind of need: how many purchases, and how much they take."""
+    """Spend this month against one kind of need: how many purchases, and what they paid out
+    (:func:`wallet.spending.spent`, as the key workers' table counts)."""
 
     code: str
     purchases: int
@@ -52,17 +53,28 @@ async def team_wallets(db: AsyncSession, *, who: Principal, suspended_only: bool
 
 
 async def spend_by_need(db: AsyncSession, *, who: Principal, month: date) -> list[NeedSpend]:
-    """What ``who``'s teams bought since ``month`` began, by kind of need, most first."""
-    total = func.coalesce(func.sum(committed()), 0)
+    """What ``who``'s teams paid out since ``month`` began, by kind of need, most first (a
+    purchase for two needs is counted under each: :func:`team_spent` counts it once)."""
+    total = func.coalesce(func.sum(spent()), 0)
     rows = await db.execute(
         select(Need.code, func.count(func.distinct(Purchase.id)), total)
         .join(PurchaseNeed, PurchaseNeed.purchase_id == Purchase.id)
         .join(Need, Need.id == PurchaseNeed.need_id)
-        .where(Purchase.team_id.in_(who.managed_team_ids), Purchase.created_at >= local_midnight(month))
+        .where(*_this_month(who, month), spent() != 0)
         .group_by(Need.code)
-        .order_by(total.desc())
+        .order_by(total.desc(), Need.code)
     )
     return [NeedSpend(str(code), int(count), int(amount)) for code, count, amount in rows.all()]
+
+
+async def team_spent(db: AsyncSession, *, who: Principal, month: date) -> int:
+    """What ``who``'s teams paid out since ``month`` began, each purchase once."""
+    total = await db.execute(select(func.coalesce(func.sum(spent()), 0)).where(*_this_month(who, month)))
+    return int(total.scalar_one())
+
+
+def _this_month(who: Principal, month: date) -> tuple[ColumnElement[bool], ...]:
+    return (Purchase.team_id.in_(who.managed_team_ids), Purchase.created_at >= local_midnight(month))
 
 
 async def team_budgets_left(db: AsyncSession, *, who: Principal) -> list[tuple[Team, int | None]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,12 +27,11 @@ from api.errors import problem_of
 from api.idempotency import HEADER, REPLAYED_HEADER, SECRET_FIELDS, _claim, _store
 from api.web.render import page
 from api.web.session import CSRF_FIELD, WebUser
-from ledger.money import pence_from_pounds
+from ledger.money import AmountUnclear, pence_as_typed, pounds_display
 from wallet.idempotency_models import IdempotencyRecord
 
 KEY_FIELD = "idempotency_key"
 MAX_PENCE = 10_000_000_00
-POUNDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
 def ascii_digits(text: str) -> bool:
@@ -62,7 +60,7 @@ class Form:
     def refused(self, name: str, exc: Exception) -> int:
         """Show a domain refusal against ``name``; the status to answer with (``refusal_status``)."""
         self.status = refusal_status(exc)
-        self.error(name, f"{str(exc).capitalize()}.")
+        self.error(name, sentence(exc))
         return self.status
 
     @property
@@ -73,6 +71,13 @@ class Form:
 #: Refusals that are not about what was typed: the thing is not there or not yours, or nobody
 #: is signed in. A page answers them with the error page, as the API answers its problem.
 NOT_ABOUT_THE_FORM = frozenset({401, 403, 404})
+
+
+def sentence(exc: Exception) -> str:
+    """A domain refusal as a sentence: its first letter raised, the rest as written
+    (``str.capitalize`` would lower "PDF", "JPEG" and names)."""
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def refusal_status(exc: Exception) -> int:
@@ -98,15 +103,27 @@ async def read_form(request: Request[Any, Any, Any]) -> Form:
 
 
 def parse_pounds(text: str) -> int | None:
-    """An amount in pounds as typed ("12", "12.5", "£1,234.56") as whole pence, else ``None``.
-
-    Only digits, an optional point and one or two decimal places (no exponents, no signs):
-    read as a ``Decimal`` from the string, never a float."""
-    cleaned = text.strip().removeprefix("£").replace(",", "").strip()
-    if not POUNDS.fullmatch(cleaned):
+    """An amount in pounds as typed ("2,50", "£2.50", "2.5", "£1,234.56", "1 234,56") as whole
+    pence, else ``None`` (then ``pounds_problem`` says why). Every page that takes money reads
+    it here, by the rules of ``ledger.money.pence_as_typed``: unclear input is queried, never
+    multiplied; a float is never involved."""
+    try:
+        pence = pence_as_typed(text)
+    except AmountUnclear:
         return None
-    pence = pence_from_pounds(cleaned)
     return pence if 0 < pence <= MAX_PENCE else None
+
+
+def pounds_problem(text: str, *, like: str) -> str:
+    """What to tell the person whose amount ``parse_pounds`` could not take; ``like`` is an
+    example amount that fits the question ("12.50")."""
+    try:
+        pence = pence_as_typed(text)
+    except AmountUnclear as why:
+        return str(why).replace("like 12.50", f"like {like}")
+    if pence <= 0:
+        return f"Enter an amount more than £0.00, like {like}"
+    return f"Enter an amount no more than {pounds_display(MAX_PENCE)}, like {like}"
 
 
 def parse_day(text: str) -> date | None:

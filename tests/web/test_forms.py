@@ -22,13 +22,17 @@ from api.web.render import money
         (" £ 0.01 ", 1),
         ("0.29", 29),  # 0.29 * 100 is 28.999999999999996 as a float
         ("1.13", 113),
+        ("2,50", 250),  # a decimal comma: never £250.00
+        ("1 234,56", 123456),
     ],
 )
 def test_an_amount_in_pounds_as_typed_becomes_whole_pence(typed: str, pence: int) -> None:
     assert parse_pounds(typed) == pence
 
 
-@pytest.mark.parametrize("typed", ["", "abc", "12.345", "0", "-5", "0.00", "NaN", "Infinity", "1e3", "10000000.01"])
+@pytest.mark.parametrize(
+    "typed", ["", "abc", "12.345", "0", "-5", "0.00", "NaN", "Infinity", "1e3", "10000000.01", "2,5", "1.234"]
+)
 def test_amounts_that_are_not_pounds_and_pence_are_refused(typed: str) -> None:
     assert parse_pounds(typed) is None
 

@@ -317,7 +317,15 @@ async def test_the_buying_steps_keep_ids_codes_and_amounts_in_the_address_and_sh
         assert f'href="#{field}"' in empty.text
         assert f'id="{field}-error"' in empty.text
     bad = await app_client.post("/buy/details", data={**draft, "amount": "12.345"})
-    assert "Enter the cost in pounds and pence, like 12.50" in bad.text
+    assert "has three figures after the point" in bad.text
+    unclear = await app_client.post("/buy/details", data={**draft, "amount": "2,5"})
+    assert unclear.status_code == 422
+    assert "could be £2.50 or £25.00" in unclear.text  # queried, not guessed
+    comma = {**draft, "category": "CLOTH", "amount": "2,50", "supplier": "Next", "description": "Socks",
+             "method": "invoice"}  # fmt: skip
+    decimal_comma: Response = await app_client.post("/buy/details", data=comma)
+    assert decimal_comma.status_code == 303
+    assert "amount=2.50&" in decimal_comma.headers["location"]  # £2.50, never £250.00
     full = {**draft, "category": "CLOTH", "amount": "£1,040.5", "supplier": "Next", "description": "Coat",
             "method": "invoice"}  # fmt: skip
     moved: Response = await app_client.post("/buy/details", data=full)

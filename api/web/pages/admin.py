@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
-from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form, sentence
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import budgets, organisation, proposals
@@ -114,7 +114,7 @@ async def person_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep,
     try:
         check_password(secret, context=(email, name))
     except WalletError as exc:
-        form.error("password", f"{str(exc).capitalize()}.")
+        form.error("password", sentence(exc))
     if role not in ROLES:
         form.error("role", "Select the person's role")
     elif role in ("key_worker", "team_manager") and not ascii_digits(team):

@@ -19,7 +19,17 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from api.deps import DbDep, NowDep
-from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, parse_pounds, read_form, valid_key
+from api.web.forms import (
+    AlreadySent,
+    Form,
+    already_sent,
+    ascii_digits,
+    once,
+    parse_pounds,
+    pounds_problem,
+    read_form,
+    valid_key,
+)
 from api.web.render import money, new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import buying
@@ -199,7 +209,7 @@ def _check_details(draft: Draft, form: Form) -> None:
     if not draft.amount:
         form.error("amount", "Enter how much it costs")
     elif parse_pounds(draft.amount) is None:
-        form.error("amount", "Enter the cost in pounds and pence, like 12.50")
+        form.error("amount", pounds_problem(draft.amount, like="12.50"))
     if not draft.supplier:
         form.error("supplier", "Enter the shop or supplier")
     if draft.method not in PAYMENT_METHODS:

@@ -11,7 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, parse_day, parse_pounds, read_form
+from api.web.forms import (
+    AlreadySent,
+    Form,
+    already_sent,
+    ascii_digits,
+    once,
+    parse_day,
+    parse_pounds,
+    pounds_problem,
+    read_form,
+)
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import cover, requests
@@ -69,7 +79,7 @@ async def ask_submit(
     if category not in CATEGORIES:
         form.error("category", "Choose what kind of purchase it is")
     if amount is None:
-        form.error("amount", "Enter the most it will cost in pounds, like 180.00")
+        form.error("amount", pounds_problem(form.get("amount"), like="180.00"))
     if not reason:
         form.error("reason", "Say what it is and why the family needs it")
     if not form.ok or amount is None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request, Response, get, post
 from litestar.params import FromQuery
@@ -14,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, read_form
-from api.web.render import new_key, page
+from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, pounds_problem, read_form
+from api.web.render import need_label, new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import conversation, lists, reviews
 from approvals import requests as approvals
@@ -23,6 +24,7 @@ from approvals.context import context_for
 from approvals.errors import ApprovalError
 from wallet import budgets, families, team
 from wallet.access import shows
+from wallet.budgets import WalletSummary
 from wallet.clock import local_date, month_start
 from wallet.errors import NotAllowed, WalletError
 from wallet.models import Wallet
@@ -114,7 +116,7 @@ async def decision_submit(
         form.error("note", "Enter your question")
     ceiling = parse_pounds(limit) if limit else None
     if limit and ceiling is None:
-        form.error("ceiling", "Enter an amount in pounds, like 80.00, or leave it empty")
+        form.error("ceiling", f"{pounds_problem(limit, like='80.00')}, or leave it empty")
     if not form.ok:
         return await _decision_page(db, user, now, request_id, form, status=422)
     _, policy = await current_policy(db)
@@ -151,10 +153,50 @@ async def _team_wallets(db: AsyncSession, user: WebUser) -> list[tuple[Wallet, s
     return await team.team_wallets(db, who=user.who)
 
 
+#: How each team table can be sorted (the column's query value: its key, and whether the
+#: largest comes first); ties fall back to the name, so the order never changes between loads.
+WORKER_ORDERS: dict[str, tuple[Callable[[tuple[str, Wallet, WalletSummary]], Any], bool]] = {
+    "name": (lambda row: row[0].casefold(), False),
+    "left": (lambda row: row[2].available, True),
+    "set_aside": (lambda row: row[2].held, True),
+    "spent": (lambda row: row[2].spent_this_month, True),
+}
+NEED_ORDERS: dict[str, tuple[Callable[[tuple[str, int, int]], Any], bool]] = {
+    "need": (lambda row: need_label(row[0]).casefold(), False),
+    "purchases": (lambda row: row[1], True),
+    "spent": (lambda row: row[2], True),
+}
+
+
+Row = TypeVar("Row")
+
+
+def sorted_by(rows: list[Row], orders: dict[str, tuple[Callable[[Row], Any], bool]], column: str) -> list[Row]:
+    """``rows`` in the order of ``column`` (stable: first by name, then by the column)."""
+    by_name, _ = next(iter(orders.values()))
+    key, largest_first = orders[column]
+    return sorted(sorted(rows, key=by_name), key=key, reverse=largest_first)
+
+
+def _totals(workers: list[tuple[str, Wallet, WalletSummary]]) -> list[int]:
+    """The key workers' table's total row: left, set aside, spent."""
+    return [sum(s.available for *_, s in workers), sum(s.held for *_, s in workers),
+            sum(s.spent_this_month for *_, s in workers)]  # fmt: skip
+
+
 @get("/team")
-async def team_spend(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str | None] = None) -> Response[str]:
+async def team_spend(
+    db: DbDep,
+    now: NowDep,
+    user: UserDep,
+    done: FromQuery[str | None] = None,
+    workers_by: FromQuery[str | None] = None,
+    needs_by: FromQuery[str | None] = None,
+) -> Response[str]:
     if not user.who.managed_team_ids:
         raise NotAllowed("this is for team managers")
+    workers_by = workers_by if workers_by in WORKER_ORDERS else "name"
+    needs_by = needs_by if needs_by in NEED_ORDERS else "spent"
     workers = [
         (name, wallet, await budgets.summarise_wallet(db, wallet=wallet, now=now))
         for wallet, name in await _team_wallets(db, user)
@@ -169,8 +211,12 @@ async def team_spend(db: DbDep, now: NowDep, user: UserDep, done: FromQuery[str 
         user=user,
         title="Team spend",
         current="/team",
-        workers=workers,
-        by_need=by_need,
+        workers=sorted_by(workers, WORKER_ORDERS, workers_by),
+        by_need=sorted_by(by_need, NEED_ORDERS, needs_by),
+        workers_by=workers_by,
+        needs_by=needs_by,
+        worker_totals=_totals(workers),
+        team_spent=await team.team_spent(db, who=user.who, month=month),
         teams=teams,
         left=left,
         month=month,
@@ -213,7 +259,7 @@ async def allocate_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDe
     if wallet is None:
         form.error("wallet", "Select the key worker")
     if amount is None:
-        form.error("amount", "Enter an amount in pounds, like 50.00")
+        form.error("amount", pounds_problem(form.get("amount"), like="50.00"))
     if not reason:
         form.error("reason", "Say what the budget is for")
     if not form.ok or wallet is None or amount is None:

@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
 from api.routes.proposals import second_person_above
-from api.web.forms import AlreadySent, already_sent, once, read_form, refusal_status
+from api.web.forms import AlreadySent, already_sent, once, read_form, refusal_status, sentence
 from api.web.render import page
 from api.web.session import UserDep, WebUser
 from wallet import proposals, team
@@ -65,7 +65,7 @@ async def decide(
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:  # the API's status for the rule; not found, not allowed: the error page
-        return await _page(db, user, error=f"{str(exc).capitalize()}.", status=refusal_status(exc))
+        return await _page(db, user, error=sentence(exc), status=refusal_status(exc))
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 

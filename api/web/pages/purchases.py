@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -10,13 +11,14 @@ from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form, refusal_status
-from api.web.render import category_label, money, page
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form, refusal_status, sentence
+from api.web.render import STATUS_WORDS, category_label, money, page
 from api.web.session import UserDep, WebUser
 from approvals import buying, conversation
 from approvals.errors import ApprovalError
 from approvals.purchase_file import purchase_file
 from wallet import purchases, receipts
+from wallet.approval_models import ApprovalRequest
 from wallet.errors import WalletError
 from wallet.models import Purchase
 
@@ -49,6 +51,43 @@ def reason_in_words(code: str, *, declined: bool = False) -> str:
     }.get(code, code.replace("_", " ").capitalize() + ".")
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a purchase stands, said once: the page's panel and its "Status" row both read it,
+    so they cannot disagree (a purchase waiting on an approval that has been given is "approved,
+    not yet completed", not "needs approval")."""
+
+    heading: str
+    sentence: str
+    colour: str  # the panel's: "" (plain), "yellow" or "red"
+    word: str  # the summary's "Status" row
+
+
+def standing(purchase: Purchase, request: ApprovalRequest | None) -> Standing:
+    """The one status a purchase page shows for ``purchase`` and its approval ``request``."""
+    word = STATUS_WORDS.get(purchase.status, purchase.status)
+    untouched = "Nothing has been taken from your wallet yet."
+    asked = request.status if request is not None else None
+    if purchase.status == "needs_approval" and asked == "approved":
+        up_to = money(request.approved_ceiling if request and request.approved_ceiling else 0)
+        said = f"Your manager approved up to {up_to}. Nothing is set aside from your wallet until it is completed."
+        return Standing("Approved: complete the purchase", said, "", "Approved, not yet completed")
+    if purchase.status == "needs_approval" and asked in ("open", "awaiting_second"):
+        return Standing("Waiting for your manager's decision", untouched, "yellow", "Waiting for approval")
+    refused = asked == "declined" or "approval_declined" in purchase.policy_reasons
+    if purchase.status in ("needs_approval", "declined") and refused:
+        said = "Nothing was taken from your wallet."
+        return Standing("Your manager did not approve this", said, "red", "Not approved")
+    plain = {
+        "held": ("You can go ahead", f"{money(purchase.amount)} is set aside from your wallet.", ""),
+        "captured": ("Paid", f"{money(purchase.captured_amount)} paid to {purchase.supplier}.", ""),
+        "needs_approval": ("Your manager needs to approve this", untouched, "yellow"),
+        "declined": ("You cannot buy this", "The council's spending rules do not allow it.", "red"),
+    }
+    heading, said, colour = plain.get(purchase.status, (f"{money(purchase.amount)} at {purchase.supplier}", "", ""))
+    return Standing(heading, said, colour, word)
+
+
 async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]:
     found = await purchase_file(db, who=user.who, purchase_id=purchase_id)
     purchase = found.purchase
@@ -60,6 +99,7 @@ async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]
         "receipts": await receipts.as_seen_by(db, who=user.who, receipts=found.receipts),
         "reasons": [reason_in_words(c, declined=purchase.status == "declined") for c in purchase.policy_reasons],
         "request": found.request,
+        "standing": standing(purchase, found.request),
         "messages": found.messages,
         "mine": mine,
         "may_add_receipt": (mine or purchase.team_id in user.who.managed_team_ids)
@@ -104,7 +144,7 @@ async def _act_on_purchase(
     except (WalletError, ApprovalError) as exc:
         status = refusal_status(exc)
         context = await _context(db, user, purchase_id)
-        return _purchase_page(user, context, errors={field: f"{str(exc).capitalize()}."}, status=status)
+        return _purchase_page(user, context, errors={field: sentence(exc)}, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
