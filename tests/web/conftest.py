@@ -100,6 +100,9 @@ class FakeCardIssuer:
     async def update_card(self, *, status: str, **_: Any) -> dict[str, Any]:
         return {"id": "ic_web_tests", "status": status}
 
+    async def create_ephemeral_key(self, *, card: str, nonce: str) -> dict[str, Any]:
+        return {"id": "ephkey_web_tests", "object": "ephemeral_key", "secret": f"ek_test_{nonce}_{card}"}
+
     async def list_events(self, **_: Any) -> list[dict[str, Any]]:
         return []
 
