@@ -136,7 +136,7 @@ def test_every_other_page_refuses_stripe_js(visit: Visit, stripe_js: str) -> Non
     )
     assert loaded == "blocked"
     assert visit.page.evaluate("() => typeof window.Stripe") == "undefined"
-    assert SERVED == served_before  # the browser never fetched it
+    assert served_before == SERVED  # the browser never fetched it
     assert any("Content Security Policy" in e for e in visit.console_errors)
     visit.console_errors.clear()  # the refusal itself is the CSP error this test provoked
 
@@ -153,4 +153,4 @@ def test_the_cards_manager_is_not_shown_it_and_stripe_js_is_never_loaded(visit: 
     assert answer is not None
     assert answer.status == 403
     assert stripe_js not in answer.headers["content-security-policy"]
-    assert SERVED == served_before
+    assert served_before == SERVED
