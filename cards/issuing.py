@@ -78,6 +78,14 @@ async def _shipping(db: AsyncSession, *, wallet: Wallet, person: Person) -> dict
     )
 
 
+def _starting_state(wallet: Wallet, card_type: CardType) -> tuple[str, str | None]:
+    """A new card's status, and why it is inactive: a physical card waits for its holder to
+    activate it; a virtual one works at once, unless the wallet is suspended."""
+    if card_type == "physical":
+        return "inactive", NOT_ACTIVATED
+    return ("active", None) if wallet.status == "active" else ("inactive", "wallet_suspended")
+
+
 async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, person: Person, key: str, now: datetime) -> Cardholder:
     found = (await db.execute(select(Cardholder).where(Cardholder.person_id == person.id))).scalar_one_or_none()
     if found is not None:
@@ -109,23 +117,16 @@ async def issue_card(
     replacing: Card | None = None,
     replacement_reason: str | None = None,
 ) -> Card:
-    """A new card on the wallet: virtual cards active (unless the wallet is suspended);
-    physical cards posted to the team's office and inactive until their holder activates
-    them on arrival. The key worker needs a work mobile, and a physical card an office address.
-
-    ``key`` makes the issuer's side idempotent: the same key (a retried request) gets the
-    same cardholder and card back from Stripe, never a second card."""
+    """A new card on the wallet (``_starting_state`` says how it starts). The key worker needs
+    a work mobile, and a physical card an office address. ``key`` makes the issuer's side
+    idempotent: a retried request gets the same cardholder and card back, never a second."""
     wallet = await _wallet_for_management(db, who=who, wallet_id=wallet_id)
     if card_type not in ("virtual", "physical"):
         raise UnknownCode(f"unknown card type {card_type!r}")
     person = await _holder_of(db, wallet)
     shipping = await _shipping(db, wallet=wallet, person=person) if card_type == "physical" else None
     holder = await _cardholder(db, issuer, person=person, key=key, now=now)
-    status = "active" if wallet.status == "active" and card_type == "virtual" else "inactive"
-    if card_type == "physical":
-        frozen_reason: str | None = NOT_ACTIVATED
-    else:
-        frozen_reason = None if status == "active" else "wallet_suspended"
+    status, frozen_reason = _starting_state(wallet, card_type)
     created = await issuer.create_card(
         cardholder=holder.stripe_id,
         card_type=card_type,
