@@ -28,7 +28,7 @@ FIVE_MINUTES = timedelta(minutes=5)
 
 @pytest.fixture
 async def office(rig: Rig) -> None:
-    """Team 1 has an office address (team 2 has none)."""
+    """Team 1's office address is one the test knows."""
     async with rig.county.session() as db:
         await db.execute(
             update(Team)
@@ -145,6 +145,8 @@ def test_a_work_mobile_is_a_uk_mobile_kept_in_e164() -> None:
 
 async def test_a_physical_card_without_an_office_address_is_refused_clearly(rig: Rig) -> None:
     worker = await rig.county.new_key_worker(team_id=2)
+    async with rig.county.session() as db:
+        await db.execute(update(Team).where(Team.id == 2).values(office_line1=None, office_city=None))
 
     with pytest.raises(NoShippingAddress, match="no office address"):
         await _issue(rig, worker, "physical", as_="manager.torridge")
