@@ -36,6 +36,7 @@ from api.routes.approvals import (
 )
 from api.routes.auth import MeController, SignInController
 from api.routes.buying_for import BuyingForController
+from api.routes.card_holding import CardHoldingController
 from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.families import FamilyController, NeedController
 from api.routes.grants import GrantController
@@ -94,6 +95,7 @@ ROUTES = [
     NotificationController,
     PurchaseCompletionController,
     *CARD_ROUTES,
+    CardHoldingController,
     ScimController,
     PeopleAccessController,
 ]

@@ -52,6 +52,9 @@ Id = Annotated[int, Field(strict=True, ge=1, le=2**53), WHOLE_NUMBER]
 Flag = Annotated[bool, Field(strict=True), BeforeValidator(_yes_or_no)]
 #: A calendar day that comes in: ``YYYY-MM-DD`` text only (never a number of seconds).
 Day = Annotated[date, BeforeValidator(_iso_day)]
+Postcode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$")
+]
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -146,6 +149,10 @@ class TeamCreate(In):
     cost_centre: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     department: ShortText
     default_funding_source_id: Id | None = None
+    office_line1: Text | None = Field(default=None, description="the team's office, where physical cards are posted")
+    office_line2: Text | None = None
+    office_city: ShortText | None = None
+    office_postal_code: Postcode | None = None
 
 
 class TeamRead(Out):
@@ -155,6 +162,10 @@ class TeamRead(Out):
     cost_centre: str
     department: str
     default_funding_source_id: int | None
+    office_line1: str | None = None
+    office_line2: str | None = None
+    office_city: str | None = None
+    office_postal_code: str | None = None
 
 
 class PersonCreate(In):
@@ -177,6 +188,9 @@ class PersonCreate(In):
     display_name: ShortText
     password: Annotated[str, StringConstraints(min_length=12, max_length=128)] = Field(
         description="12 to 128 characters, not a common password; a few words together make a good one"
+    )
+    work_mobile: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = Field(
+        default=None, description="a UK mobile (+447… or 07…), kept in E.164; needed for a Tide card"
     )
 
 

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = ""
     card_partial_approval: bool = False
+    # Showing a card to its holder (Issuing Elements): Stripe.js, the publishable key it uses,
+    # and how recent the holder's sign-in must be, in minutes.
+    stripe_publishable_key: str = ""
+    stripe_js_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+/\S*$")] = "https://js.stripe.com/v3/"
+    card_reveal_sign_in_minutes: Annotated[int, Field(ge=1, le=60)] = 10
 
     # Receipts' files: where they are kept (see docs/operators.md, "Receipt storage").
     receipt_store: Literal["database", "directory", "s3"] = "database"
@@ -145,9 +150,9 @@ class Settings(BaseSettings):
 
     # The council: its name, the address Stripe bills its cardholders at, its account codes.
     council_name: str = "Devon County Council"
-    billing_line1: str = "County Hall"
-    billing_city: str = "Exeter"
-    billing_postal_code: str = "EX2 4QD"
+    billing_line1: str = ""
+    billing_city: str = ""
+    billing_postal_code: str = ""
     billing_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "GB"
     gl_supplies_and_services: str = "Supplies and Services"
     gl_transport: str = "Transport"

@@ -78,7 +78,9 @@ class StripeConfig:
                 city=settings.billing_city,
                 postal_code=settings.billing_postal_code,
                 country=settings.billing_country,
-            ),
+            )
+            if settings.billing_line1 and settings.billing_city and settings.billing_postal_code
+            else None,
         )
 
 
@@ -168,6 +170,7 @@ class StripeGateway:
         replacement_for: str | None,
         replacement_reason: str | None,
         idempotency_key: str,
+        shipping: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "cardholder": cardholder,
@@ -180,6 +183,8 @@ class StripeGateway:
         if replacement_for:
             params["replacement_for"] = replacement_for
             params["replacement_reason"] = replacement_reason or "lost"
+        if shipping:
+            params["shipping"] = dict(shipping)
         try:
             created = await self.client.v1.issuing.cards.create_async(
                 params=cast("Any", params), options={"idempotency_key": idempotency_key}
@@ -201,6 +206,16 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise CardIssuerUnavailable(f"Stripe refused the change: {exc.user_message or exc}") from exc
         return _plain(updated)
+
+    async def create_ephemeral_key(self, *, card: str, nonce: str) -> dict[str, Any]:
+        """An ephemeral key for Issuing Elements: Stripe wants the API version named on this call."""
+        try:
+            created = await self.client.v1.ephemeral_keys.create_async(
+                params={"issuing_card": card, "nonce": nonce}, options={"stripe_version": API_VERSION}
+            )
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(f"Stripe refused the card's key: {exc.user_message or exc}") from exc
+        return _plain(created)
 
     async def list_events(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]:
         """Issuing events created in ``[created_from, created_to)`` (Stripe keeps 30 days), oldest first."""

@@ -39,3 +39,24 @@ class RefundDoesNotFit(CardError):
     it (what it captured less what came back already)."""
 
     code = "refund_does_not_fit"
+
+
+class NoWorkMobile(CardError):
+    """A card needs its key worker's work mobile first: Stripe texts the 3-D Secure codes for
+    online payments to it."""
+
+    code = "no_work_mobile"
+
+
+class NoShippingAddress(CardError):
+    """A physical card is shipped to the key worker's team office: the team needs an office
+    address before one can be requested."""
+
+    code = "no_shipping_address"
+
+
+class SignInNotRecent(CardError):
+    """A card's number, expiry, security code and PIN are shown only to someone who signed in
+    within the last few minutes (``TIDE_CARD_REVEAL_SIGN_IN_MINUTES``): sign in again first."""
+
+    code = "sign_in_not_recent"

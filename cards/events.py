@@ -87,11 +87,28 @@ async def _apply_card(db: AsyncSession, obj: Mapping[str, Any], *, now: datetime
     card = await find_card(db, id_of(obj))
     if card is None:
         return "unknown card"
+    outcome = "card unchanged"
+    shipping = obj.get("shipping")
+    if isinstance(shipping, Mapping) and shipping.get("status"):
+        shipment = (
+            str(shipping["status"])[:20],
+            _text(shipping.get("carrier"), 20),
+            _text(shipping.get("tracking_number"), 100),
+        )
+        if shipment != (card.shipping_status, card.shipping_carrier, card.shipping_tracking_number):
+            card.shipping_status, card.shipping_carrier, card.shipping_tracking_number = shipment
+            card.updated_at, outcome = now, f"card shipment {shipment[0]}"
     status = str(obj.get("status") or card.status)
     if status in ("active", "inactive", "canceled") and status != card.status:
         card.status, card.updated_at = status, now
+        if status == "active":
+            card.frozen_reason = None  # activated (by its holder, or at Stripe)
         return f"card {status}"
-    return "card unchanged"
+    return outcome
+
+
+def _text(value: Any, length: int) -> str | None:
+    return str(value)[:length] if value else None
 
 
 async def _apply_cardholder(db: AsyncSession, obj: Mapping[str, Any], *, now: datetime) -> str:

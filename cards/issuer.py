@@ -54,11 +54,18 @@ class CardIssuer(Protocol):
         replacement_for: str | None,
         replacement_reason: str | None,
         idempotency_key: str,
+        shipping: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]: ...
 
     async def update_card(
         self, *, card: str, status: str, cancellation_reason: str | None, idempotency_key: str
     ) -> dict[str, Any]: ...
+
+    async def create_ephemeral_key(self, *, card: str, nonce: str) -> dict[str, Any]:
+        """A short-lived key, for the nonce Stripe.js made in the holder's browser, that lets
+        Stripe's iframes there show this one card's number, expiry, security code and PIN
+        (they never pass through Tide). The answer's ``secret`` goes back to that browser."""
+        ...
 
     async def list_events(self, *, created_from: int, created_to: int) -> list[dict[str, Any]]: ...
 
@@ -72,3 +79,12 @@ def spending_controls() -> dict[str, Any]:
         "blocked_categories": list(BLOCKED_CATEGORIES),
         "spending_limits": [{"amount": PER_AUTHORIZATION_CEILING, "interval": "per_authorization"}],
     }
+
+
+def shipping_to(*, name: str, line1: str, line2: str | None, city: str, postal_code: str) -> dict[str, Any]:
+    """Where Stripe ships a physical card (its ``shipping``): the team's office, in the UK,
+    addressed to the key worker, by Stripe's standard service."""
+    address = {"line1": line1, "city": city, "postal_code": postal_code, "country": "GB"}
+    if line2:
+        address["line2"] = line2
+    return {"name": name[:40], "address": address, "service": "standard", "type": "individual"}

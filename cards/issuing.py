@@ -16,15 +16,22 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cards.errors import CardNotInState
-from cards.issuer import CardIssuer, CardType, spending_controls
+from cards.errors import CardNotInState, NoShippingAddress, NoWorkMobile
+from cards.issuer import CardIssuer, CardType, shipping_to, spending_controls
 from cards.models import Card, Cardholder
 from wallet import audit
 from wallet.access import Principal
 from wallet.errors import NotAllowed, NotFound, UnknownCode
-from wallet.models import Person, Wallet
+from wallet.models import Person, Team, Wallet
 
 CardAction = Literal["freeze", "unfreeze", "cancel"]
+#: Why a physical card is inactive until its holder says it has arrived.
+NOT_ACTIVATED = "not_activated"
+
+
+def _shipment(card: dict[str, object]) -> dict[str, str]:
+    shipping = card.get("shipping")
+    return {k: str(v) for k, v in shipping.items() if isinstance(v, str)} if isinstance(shipping, dict) else {}
 
 
 def _may_manage(who: Principal, wallet: Wallet) -> bool:
@@ -44,17 +51,49 @@ async def _wallet_for_management(db: AsyncSession, *, who: Principal, wallet_id:
     return wallet
 
 
-async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, wallet: Wallet, key: str, now: datetime) -> Cardholder:
-    found = (await db.execute(select(Cardholder).where(Cardholder.person_id == wallet.person_id))).scalar_one_or_none()
-    if found is not None:
-        return found
+async def _holder_of(db: AsyncSession, wallet: Wallet) -> Person:
+    """The wallet's key worker, who must have a work mobile for a card (3-D Secure codes)."""
     person = await db.get(Person, wallet.person_id)
     if person is None:  # pragma: no cover - the foreign key guarantees it
         raise NotFound("no such person")
+    if not person.work_mobile:
+        raise NoWorkMobile("record the key worker's work mobile first: Stripe texts it the codes for online payments")
+    return person
+
+
+async def _shipping(db: AsyncSession, *, wallet: Wallet, person: Person) -> dict[str, object]:
+    """A physical card goes to the team's office; without its address none is requested."""
+    team = await db.get(Team, wallet.team_id)
+    if team is None or not (team.office_line1 and team.office_city and team.office_postal_code):
+        raise NoShippingAddress(
+            "a physical card is posted to the team's office, and this team has no office address yet: "
+            "an admin adds it to the team first"
+        )
+    return shipping_to(
+        name=person.display_name,
+        line1=team.office_line1,
+        line2=team.office_line2,
+        city=team.office_city,
+        postal_code=team.office_postal_code,
+    )
+
+
+def _starting_state(wallet: Wallet, card_type: CardType) -> tuple[str, str | None]:
+    """A new card's status, and why it is inactive: a physical card waits for its holder to
+    activate it; a virtual one works at once, unless the wallet is suspended."""
+    if card_type == "physical":
+        return "inactive", NOT_ACTIVATED
+    return ("active", None) if wallet.status == "active" else ("inactive", "wallet_suspended")
+
+
+async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, person: Person, key: str, now: datetime) -> Cardholder:
+    found = (await db.execute(select(Cardholder).where(Cardholder.person_id == person.id))).scalar_one_or_none()
+    if found is not None:
+        return found
     created = await issuer.create_cardholder(
         name=person.display_name,
         email=person.email,
-        phone_number=None,
+        phone_number=person.work_mobile,
         metadata={"tide_person_id": str(person.id)},
         idempotency_key=f"{key}:cardholder",
     )
@@ -78,15 +117,16 @@ async def issue_card(
     replacing: Card | None = None,
     replacement_reason: str | None = None,
 ) -> Card:
-    """A new card on the wallet (active, unless the wallet is suspended).
-
-    ``key`` makes the issuer's side idempotent: the same key (a retried request) gets the
-    same cardholder and card back from Stripe, never a second card."""
+    """A new card on the wallet (``_starting_state`` says how it starts). The key worker needs
+    a work mobile, and a physical card an office address. ``key`` makes the issuer's side
+    idempotent: a retried request gets the same cardholder and card back, never a second."""
     wallet = await _wallet_for_management(db, who=who, wallet_id=wallet_id)
     if card_type not in ("virtual", "physical"):
         raise UnknownCode(f"unknown card type {card_type!r}")
-    holder = await _cardholder(db, issuer, wallet=wallet, key=key, now=now)
-    status = "active" if wallet.status == "active" else "inactive"
+    person = await _holder_of(db, wallet)
+    shipping = await _shipping(db, wallet=wallet, person=person) if card_type == "physical" else None
+    holder = await _cardholder(db, issuer, person=person, key=key, now=now)
+    status, frozen_reason = _starting_state(wallet, card_type)
     created = await issuer.create_card(
         cardholder=holder.stripe_id,
         card_type=card_type,
@@ -96,13 +136,15 @@ async def issue_card(
         replacement_for=replacing.stripe_id if replacing else None,
         replacement_reason=replacement_reason,
         idempotency_key=f"{key}:card",
+        shipping=shipping,
     )
     card = Card(
         stripe_id=str(created["id"]),
         cardholder_id=holder.id,
         wallet_id=wallet.id,
         status=str(created["status"]),
-        frozen_reason=None if status == "active" else "wallet_suspended",
+        frozen_reason=frozen_reason,
+        shipping_status=_shipment(created).get("status"),
         last4=str(created.get("last4") or "0000"),
         type=card_type,
         replacement_for_id=replacing.id if replacing else None,
@@ -157,6 +199,8 @@ async def change_card(
         raise NotAllowed("the key worker, their manager or an admin manages cards")
     if card.status == "canceled":
         raise CardNotInState("the card is cancelled")
+    if action == "unfreeze" and card.frozen_reason == NOT_ACTIVATED:
+        raise CardNotInState("the card has not arrived yet: its holder activates it when it does")
     if action == "unfreeze" and wallet.status != "active":
         raise CardNotInState("the wallet is suspended: its cards stay frozen until a manager clears it")
     target, reason = {"freeze": ("inactive", "frozen"), "unfreeze": ("active", None), "cancel": ("canceled", None)}[

@@ -60,6 +60,11 @@ class Card(Base):
     replacement_for_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     created_at: Mapped[datetime] = mapped_column(TZ)
     updated_at: Mapped[datetime] = mapped_column(TZ)
+    #: A physical card's shipment as Stripe last reported it (``shipping.status``: pending,
+    #: shipped, delivered, returned, failure or canceled), its carrier and tracking number.
+    shipping_status: Mapped[str | None] = mapped_column(String(20))
+    shipping_carrier: Mapped[str | None] = mapped_column(String(20))
+    shipping_tracking_number: Mapped[str | None] = mapped_column(String(100))
 
 
 class CardAuthorization(Base):

@@ -26,6 +26,10 @@ from tests.ledger_support import Books, open_books
 from tests.pgbouncer import PgBouncer, pgbouncer_fixture, route_apps_through
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The council's billing address for Stripe's cardholders has no default (it is each council's
+# own): the tests' council is billed here unless a test says otherwise.
+for _name, _value in (("LINE1", "County Hall"), ("CITY", "Exeter"), ("POSTAL_CODE", "EX2 4QD")):
+    os.environ.setdefault(f"TIDE_BILLING_{_name}", _value)
 
 
 def _pinned_moment() -> datetime | None:

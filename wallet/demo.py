@@ -9,6 +9,7 @@ few declined, a few refunded. Seeding is refused politely the second time: it ch
 
 from __future__ import annotations
 
+import hashlib
 import random
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -103,6 +104,15 @@ def email(name: str) -> str:
     return f"{name}@{DEMO_DOMAIN}"
 
 
+#: The demo teams' offices' postcode (where their physical cards go): made up.
+DEMO_POSTCODE = "EX1 9ZZ"
+
+
+def demo_mobile(name: str) -> str:
+    """A made-up work mobile in Ofcom's range for drama (07700 900000 to 900999): nobody's."""
+    return f"+447700900{int(hashlib.sha256(name.encode()).hexdigest(), 16) % 1000:03d}"
+
+
 async def _person(db: AsyncSession, name: str, display: str, roles: list[tuple[str, int | None]], now: datetime) -> int:
     person = await organisation.create_person(
         db,
@@ -111,6 +121,7 @@ async def _person(db: AsyncSession, name: str, display: str, roles: list[tuple[s
         display_name=display,
         password=DEMO_PASSWORD,  # hashed for each account, with its own salt
         now=now,
+        work_mobile=demo_mobile(name),
     )
     for role, team_id in roles:
         await organisation.grant_role(db, actor=None, person_id=person.id, role=role, team_id=team_id, now=now)
@@ -199,6 +210,7 @@ async def _teams(
         team = await organisation.create_team(
             db, actor=None, name=f"{locality} Early Help", locality=locality, cost_centre=f"EH-{slug.upper()[:8]}",
             department="Children's Services - Early Help", default_funding_source_id=source_id, now=start,
+            office_line1=f"{locality} Family Hub", office_city=locality, office_postal_code=DEMO_POSTCODE,
         )  # fmt: skip
         summary.teams += 1
         await _person(db, f"manager.{slug}", f"{locality} Manager", [("team_manager", team.id)], start)

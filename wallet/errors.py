@@ -227,3 +227,9 @@ class FundingSourceNotFunded(WalletError):
     (and not yet spent or returned it); a return gives back only what that pot put in."""
 
     code = "funding_source_not_funded"
+
+
+class NotAUkMobile(WalletError):
+    """A work mobile is a UK mobile number, written in E.164 (+447 and nine digits) or as 07… (11 digits)."""
+
+    code = "not_a_uk_mobile"

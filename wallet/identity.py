@@ -131,6 +131,17 @@ async def session_person(db: AsyncSession, *, token: str, now: datetime) -> tupl
     return int(person_id), csrf_token_for(token)
 
 
+async def session_signed_in_at(db: AsyncSession, *, token: str) -> datetime | None:
+    """When the browser session with this token signed in (``None``: no such session). A
+    recent sign-in is asked again before anything as sensitive as a card's number is shown."""
+    found = await db.execute(
+        select(BrowserSession.created_at).where(
+            BrowserSession.token_hash == fingerprint(token), BrowserSession.revoked_at.is_(None)
+        )
+    )
+    return found.scalar_one_or_none()
+
+
 async def sign_out(db: AsyncSession, *, token: str, now: datetime) -> None:
     """Revoke the session: the cookie no longer signs anyone in, anywhere."""
     await db.execute(

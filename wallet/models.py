@@ -78,6 +78,11 @@ class Team(Base):
     department: Mapped[str] = mapped_column(String(120))
     default_funding_source_id: Mapped[int | None] = mapped_column(ForeignKey("funding_sources.id"))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: The team's office: where its key workers' physical cards are shipped (none: no physical cards).
+    office_line1: Mapped[str | None] = mapped_column(String(200))
+    office_line2: Mapped[str | None] = mapped_column(String(200))
+    office_city: Mapped[str | None] = mapped_column(String(100))
+    office_postal_code: Mapped[str | None] = mapped_column(String(10))
 
 
 class Person(Base):
@@ -96,6 +101,8 @@ class Person(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(TZ)
     #: When the identity provider deleted them (SCIM ``DELETE``); the row and history stay.
     removed_at: Mapped[datetime | None] = mapped_column(TZ)
+    #: The work mobile, UK E.164 (+447…): Stripe texts 3-D Secure codes to it; needed for a card.
+    work_mobile: Mapped[str | None] = mapped_column(String(16))
 
 
 class RoleGrant(Base):

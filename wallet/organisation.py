@@ -14,6 +14,7 @@ from wallet.errors import DuplicateRecord, NotFound, OwnAdminRoleKept, UnknownCo
 from wallet.models import ROLES, FundingSource, Person, RoleGrant, Team
 from wallet.password_hashing import hashed
 from wallet.passwords import check_password
+from wallet.work_mobiles import uk_mobile
 
 
 async def create_team(
@@ -26,8 +27,13 @@ async def create_team(
     department: str,
     default_funding_source_id: int | None = None,
     now: datetime,
+    office_line1: str | None = None,
+    office_line2: str | None = None,
+    office_city: str | None = None,
+    office_postal_code: str | None = None,
 ) -> Team:
-    """A new team, published under ``department`` (never its own small name)."""
+    """A new team, published under ``department`` (never its own small name). Its office
+    address (optional) is where its key workers' physical cards are shipped."""
     if actor is not None:
         actor.require("admin")
     if default_funding_source_id is not None and await db.get(FundingSource, default_funding_source_id) is None:
@@ -39,6 +45,10 @@ async def create_team(
         department=department,
         default_funding_source_id=default_funding_source_id,
         created_at=now,
+        office_line1=office_line1,
+        office_line2=office_line2,
+        office_city=office_city,
+        office_postal_code=office_postal_code,
     )
     await _add_unique(db, team, f"a team named {name!r} or with cost centre {cost_centre!r} already exists")
     await audit.record(
@@ -62,6 +72,7 @@ async def create_person(
     password: str,
     now: datetime,
     password_hash: str | None = None,
+    work_mobile: str | None = None,
 ) -> Person:
     """A new member of staff who can sign in, with a password long enough and not common
     (``wallet.passwords``). ``actor`` is ``None`` only for set-up scripts; tests may pass a
@@ -75,6 +86,7 @@ async def create_person(
         display_name=display_name,
         password_hash=password_hash or await hashed(password),
         created_at=now,
+        work_mobile=uk_mobile(work_mobile) if work_mobile else None,
     )
     await _add_unique(db, person, f"someone with the email {email!r} already exists")
     await audit.record(
@@ -201,3 +213,20 @@ async def _add_unique(db: AsyncSession, row: object, message: str) -> None:
             await db.flush()
     except IntegrityError as exc:
         raise DuplicateRecord(message) from exc
+
+
+async def set_work_mobile(
+    db: AsyncSession, *, actor: Principal, person_id: int, work_mobile: str, now: datetime
+) -> Person:
+    """Record a person's work mobile (UK, kept in E.164): the person themselves or an admin."""
+    if actor.person_id != person_id:
+        actor.require("admin")
+    person = await db.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    person.work_mobile = uk_mobile(work_mobile)
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="person.work_mobile_set", subject_type="person", subject_id=person.id, now=now
+    )
+    return person

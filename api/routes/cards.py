@@ -172,6 +172,11 @@ class CardRead(BaseModel):
     type: str = Field(description="virtual or physical")
     replacement_for_id: int | None
     created_at: datetime
+    shipping_status: str | None = Field(
+        description="a physical card's shipment: pending, shipped, delivered, returned, failure or canceled"
+    )
+    shipping_carrier: str | None
+    shipping_tracking_number: str | None
 
 
 class CardCreate(BaseModel):

@@ -1,8 +1,10 @@
 """Security headers on every response, and a Content-Security-Policy with no ``unsafe-inline``.
 
-Everything the pages load comes from Tide itself: no third-party host is ever contacted. The
-OpenAPI viewer under ``/schema`` is the one exception to the policy (it is Litestar's, and
-loads its own viewer), so it is left without a CSP rather than half-broken.
+Everything the pages load comes from Tide itself: no third-party host is ever contacted, but
+on the one page that shows a key worker their card, where Stripe.js and Stripe's iframes show
+it (``policy_allowing_stripe``; that page sets its own header, which is kept). The OpenAPI
+viewer under ``/schema`` is the one exception to the policy (it is Litestar's, and loads its
+own viewer), so it is left without a CSP rather than half-broken.
 """
 
 from __future__ import annotations
@@ -24,6 +26,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
     )
 )
+
+#: Where Stripe.js calls Stripe (``createEphemeralKeyNonce``) from the card details page.
+STRIPE_API_ORIGIN = "https://api.stripe.com"
+
+
+def origin_of(url: str) -> str:
+    """``https://js.stripe.com/v3/`` → ``https://js.stripe.com``."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def policy_allowing_stripe(stripe_js_url: str) -> str:
+    """The policy of the one page that shows a card's details: everything else's, plus Stripe.js
+    (``TIDE_STRIPE_JS_URL``'s host) as a script and as the frames that show the card, and
+    Stripe's API for Stripe.js to call. No other page allows any Stripe host."""
+    stripe_js = origin_of(stripe_js_url)
+    directives = dict(directive.split(" ", 1) for directive in CONTENT_SECURITY_POLICY.split("; "))
+    directives["script-src"] = f"'self' {stripe_js}"
+    directives["frame-src"] = stripe_js
+    directives["connect-src"] = f"'self' {STRIPE_API_ORIGIN}"
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
 
 HEADERS = {
     "x-content-type-options": "nosniff",

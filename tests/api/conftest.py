@@ -62,6 +62,7 @@ def settings_for(url: str) -> Settings:
         db_pool_size=5,
         jobs_in_process=False,
         db_transaction_pooler=pooled,
+        card_reveal_sign_in_minutes=60,  # the sessions signed in when the test's world was made
     )
 
 

@@ -174,6 +174,9 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/cards/{card_id}/unfreeze":              (401, OK,  404, OK,  404, 403, 403, OK),
     "POST /api/v1/cards/{card_id}/cancellation":          (401, OK,  404, OK,  404, 403, 403, OK),
     "POST /api/v1/cards/{card_id}/replacement":           (401, OK,  404, OK,  404, 403, 403, OK),
+    # Only the card's own key worker sees its details or activates it: not even its manager or the admin.
+    "POST /api/v1/cards/{card_id}/details-key":           (401, OK,  404, 403, 404, 403, 403, 403),
+    "POST /api/v1/cards/{card_id}/activation":            (401, OK,  404, 403, 404, 403, 403, 403),
     # Only the key worker who paid says which family a card purchase was for.
     "POST /api/v1/purchases/{purchase_id}/family":        (401, OK,  404, 403, 404, 403, 403, 403),
     # A card refund to match: the key worker whose wallet it is, or finance, says where it goes.
@@ -652,6 +655,18 @@ async def fresh_card_replacement(scene: Scene, target: str, account: str | None)
     return replace(await fresh_card(scene, target, account), json={"reason": "lost"})
 
 
+async def fresh_card_nonce(scene: Scene, target: str, account: str | None) -> Call:
+    """A card, and a nonce as Stripe.js makes one (each is good for one key)."""
+    return replace(await fresh_card(scene, target, account), json={"nonce": f"ephkn_pub_{uuid.uuid4().hex}"})
+
+
+async def fresh_physical_card(scene: Scene, target: str, _account: str | None) -> Call:
+    """A physical card posted to the team's office, not activated yet."""
+    patch = scene.world.patches[target]
+    card = await scene.create(patch.owner, f"/api/v1/wallets/{patch.wallet_id}/cards", {"type": "physical"})
+    return Call(ids={"card_id": int(card["id"])})
+
+
 async def fresh_card_purchase(scene: Scene, target: str, _account: str | None) -> Call:
     """A card payment at a till (Stripe's signed request to the app), waiting for its family."""
     patch = scene.world.patches[target]
@@ -773,6 +788,8 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/cards/{card_id}/unfreeze": fresh_frozen_card,
     "POST /api/v1/cards/{card_id}/cancellation": fresh_card,
     "POST /api/v1/cards/{card_id}/replacement": fresh_card_replacement,
+    "POST /api/v1/cards/{card_id}/details-key": fresh_card_nonce,
+    "POST /api/v1/cards/{card_id}/activation": fresh_physical_card,
     "POST /api/v1/purchases/{purchase_id}/family": fresh_card_purchase,
     "POST /api/v1/card-refunds/{refund_id}/purchase": fresh_refund_to_match,
     "GET /api/v1/reports/{month}/{name}": this_months_report,

@@ -177,7 +177,8 @@ def test_the_stripe_gateway_takes_its_keys_and_the_councils_billing_address_from
     assert config.billing == BillingAddress(line1="Town Hall", city="Torquay", postal_code="TQ1 3DR", country="GB")
 
 
-def test_by_default_stripe_bills_cardholders_at_county_hall_as_before() -> None:
-    assert StripeConfig.from_settings(Settings()).billing == BillingAddress(
-        line1="County Hall", city="Exeter", postal_code="EX2 4QD", country="GB"
-    )
+def test_no_councils_address_is_assumed_for_billing_cardholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LINE1", "CITY", "POSTAL_CODE"):
+        monkeypatch.delenv(f"TIDE_BILLING_{name}", raising=False)  # tests/conftest.py sets a test council's
+
+    assert StripeConfig.from_settings(Settings()).billing is None

@@ -61,6 +61,10 @@ FIXTURES = Path(
     os.environ.get("TIDE_STRIPE_FIXTURES", Path(__file__).resolve().parents[1] / "data/stripe/fixtures3.json")
 )
 API_VERSION = "2026-10-28.endive"
+#: Where a request's ``Stripe-Version`` header is handed to the routes (not a Stripe parameter).
+STRIPE_VERSION = "__stripe_version"
+#: Stripe's test helpers that move a physical card's shipment on, and the status each sets.
+SHIPPING_HELPERS = {"ship": "shipped", "deliver": "delivered", "return": "returned", "fail": "failure"}
 _counter = itertools.count(1)
 
 
@@ -165,6 +169,8 @@ class FakeStripe:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     requests_seen: list[tuple[str, str]] = field(default_factory=list)
+    #: Ephemeral keys made, by secret: the card each shows, and the nonce used (once only).
+    ephemeral_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Answers to authorization requests, in order: (event id, HTTP status, body, seconds).
     answers: list[tuple[str, int | None, Any, float]] = field(default_factory=list)
     _idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
@@ -188,6 +194,7 @@ class FakeStripe:
                 parts = urlsplit(self.path)
                 params = parse_form(raw if method == "POST" else parts.query)
                 key = self.headers.get("idempotency-key") if method == "POST" else None
+                params[STRIPE_VERSION] = self.headers.get("stripe-version")
                 status, payload = fake.handle(method, parts.path, params, key)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -255,7 +262,7 @@ class FakeStripe:
                 return self._idempotent[key]
         return answer
 
-    def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: PLR0911 - one return per endpoint
+    def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: PLR0911, PLR0912 - one return per endpoint
         parts = path.split("/")[2:]  # after /v1
         match method, parts:
             case "POST", ["issuing", "cardholders"]:
@@ -266,6 +273,10 @@ class FakeStripe:
                 return 200, self.update_card(card_id, params)
             case "GET", ["issuing", "cards", card_id]:
                 return 200, self.cards[card_id]
+            case "POST", ["ephemeral_keys"]:
+                return 200, self.create_ephemeral_key(params)
+            case "POST", ["test_helpers", "issuing", "cards", card_id, "shipping", action]:
+                return 200, self.move_shipment(card_id, action)
             case "GET", ["issuing", "authorizations", authorization_id]:
                 return 200, self.authorizations[authorization_id]
             case "GET", ["issuing", "transactions"]:
@@ -344,7 +355,7 @@ class FakeStripe:
             metadata=params.get("metadata") or {},
             replacement_for=params.get("replacement_for"),
             replacement_reason=params.get("replacement_reason"),
-            shipping=card["shipping"] if params.get("type") == "physical" else None,
+            shipping=self._shipping(card["shipping"], params) if params.get("type") == "physical" else None,
         )
         with self._lock:
             self.cards[card["id"]] = card
@@ -352,6 +363,64 @@ class FakeStripe:
                 self.cards[card["replacement_for"]]["replaced_by"] = card["id"]
         self.emit("issuing_card.created", card)
         return card
+
+    @staticmethod
+    def _shipping(template: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A physical card's ``shipping``: Stripe refuses a physical card without an address."""
+        asked = params.get("shipping") or {}
+        address = asked.get("address") or {}
+        missing = [f for f in ("line1", "city", "postal_code", "country") if not address.get(f)]
+        if not asked.get("name") or missing:
+            raise ValueError(f"Missing required param: shipping[address][{(missing or ['name'])[0]}]")
+        shipping = copy.deepcopy(template)
+        shipping["address"].update({f: address.get(f) for f in shipping["address"]})
+        shipping["address_validation"]["normalized_address"] = None
+        shipping.update(
+            name=asked["name"],
+            service=asked.get("service", "standard"),
+            type=asked.get("type", "individual"),
+            status="pending",
+            carrier=None,
+            tracking_number=None,
+            tracking_url=None,
+            eta=None,
+        )
+        return shipping
+
+    def move_shipment(self, card_id: str, action: str) -> dict[str, Any]:
+        """Stripe's ``test_helpers/issuing/cards/{card}/shipping/{ship|deliver|return|fail}``."""
+        card = self.cards[card_id]
+        if card["type"] != "physical" or action not in SHIPPING_HELPERS:
+            raise ValueError("only a physical card's shipment moves on")
+        previous = {"shipping": copy.deepcopy(card["shipping"])}
+        card["shipping"].update(status=SHIPPING_HELPERS[action])
+        if action == "ship":
+            card["shipping"].update(carrier="royal_mail", tracking_number=f"RM{random.randint(10**8, 10**9 - 1)}GB")
+        self.emit("issuing_card.updated", card, previous)
+        return card
+
+    def create_ephemeral_key(self, params: dict[str, Any]) -> dict[str, Any]:
+        """An ephemeral key for Issuing Elements: the API version must be named on the call, the
+        card must exist, and the nonce (made by Stripe.js) is good for one key only."""
+        if not params.get(STRIPE_VERSION):
+            raise ValueError("Stripe-Version header is required to create an ephemeral key")
+        card_id, nonce = params.get("issuing_card"), params.get("nonce")
+        if not card_id or not str(nonce or "").startswith("ephkn_"):
+            raise ValueError("an Issuing ephemeral key needs issuing_card and a nonce from Stripe.js")
+        card = self.cards[str(card_id)]
+        with self._lock:
+            if any(made["nonce"] == nonce for made in self.ephemeral_keys.values()):
+                raise ValueError("This nonce has already been used")
+            key = copy.deepcopy(templates()["ephemeral_key"])
+            key.update(
+                id=new_id("ephkey"),
+                created=self.now(),
+                expires=self.now() + 3600,
+                secret=f"ek_test_{secrets.token_urlsafe(24)}",
+                associated_objects=[{"id": card["id"], "type": "issuing.card"}],
+            )
+            self.ephemeral_keys[key["secret"]] = {"card": card["id"], "nonce": nonce}
+        return key
 
     def update_card(self, card_id: str, params: dict[str, Any]) -> dict[str, Any]:
         card = self.cards[card_id]

@@ -114,6 +114,7 @@ class County:
                 password=PASSWORD,
                 password_hash=password_hash(),
                 now=now,
+                work_mobile="+447700900123",
             )
             await organisation.grant_role(
                 db, actor=None, person_id=person.id, role="key_worker", team_id=team_id, now=now

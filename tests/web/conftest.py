@@ -62,15 +62,16 @@ def free_port() -> int:
 class Server:
     """The app under uvicorn in a thread; ``stop`` and ``start`` again on the same port."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **settings: Any) -> None:
         self.database_url = url
+        self.settings = settings
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        app = create_app(settings_for(self.database_url))
+        app = create_app(settings_for(self.database_url).model_copy(update=self.settings))
         app.state.card_issuer = FakeCardIssuer()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
@@ -99,6 +100,9 @@ class FakeCardIssuer:
 
     async def update_card(self, *, status: str, **_: Any) -> dict[str, Any]:
         return {"id": "ic_web_tests", "status": status}
+
+    async def create_ephemeral_key(self, *, card: str, nonce: str) -> dict[str, Any]:
+        return {"id": "ephkey_web_tests", "object": "ephemeral_key", "secret": f"ek_test_{nonce}_{card}"}
 
     async def list_events(self, **_: Any) -> list[dict[str, Any]]:
         return []

@@ -36,6 +36,18 @@ DONE = {
     "cancelled": "The purchase is cancelled.",
     "frozen": "Your card is frozen. Nothing can be paid with it until you unfreeze it.",
     "unfrozen": "Your card works again.",
+    "activated": "Your card is activated: it works now.",
+}
+
+
+#: A physical card's shipment (Stripe's ``shipping.status``) in the worker's words.
+SHIPMENT_WORDS = {
+    "pending": "waiting to be posted",
+    "shipped": "on its way",
+    "delivered": "delivered",
+    "returned": "returned to the sender: ask your manager",
+    "failure": "could not be delivered: ask your manager",
+    "canceled": "the posting was cancelled",
 }
 
 
@@ -90,6 +102,7 @@ async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: s
         limits=limits_in_words(policy, team_id=wallet.team_id if wallet else None, worker_id=who.person_id),
         tasks=tasks_in_words(await todo.to_do(db, who=who, now=now)),
         cards=own_cards,
+        shipment_words=SHIPMENT_WORDS,
         done=DONE.get(done or ""),
     )
 
