@@ -27,7 +27,8 @@ from cards.payments import find_card, id_of
 from cards.transactions import apply_transaction
 from ledger.operations import insert_ignoring_conflict
 
-#: Every asynchronous event type Tide applies (``wallet stripe sync`` lists exactly these;
+#: Every asynchronous event type Tide applies, and the only ones (``wallet stripe sync`` lists
+#: exactly these, so a dropped event of any type Tide applies is fetched again;
 #: ``issuing_authorization.request`` is answered by the till, never here).
 HANDLED_EVENT_TYPES = (
     "issuing_authorization.created",
@@ -67,6 +68,8 @@ async def apply_event(db: AsyncSession, *, event: Mapping[str, Any], now: dateti
     created = int(event.get("created") or 0)
     if kind == "issuing_authorization.request":
         outcome = "a request is answered by the authorization endpoint, not here"
+    elif kind not in HANDLED_EVENT_TYPES:  # what the sync cannot fetch again is not applied either
+        outcome = "ignored"
     elif kind.startswith("issuing_authorization."):
         outcome = await apply_authorization(db, obj, event_id=str(event["id"]), created=created, now=now)
     elif kind.startswith("issuing_transaction."):

@@ -36,6 +36,18 @@ class RefundToMatch:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A card purchase of the refund's wallet, on its card, that can take all of it: what it
+    captured and what it has left to hand back (captured less refunds already on it)."""
+
+    purchase_id: int
+    supplier: str
+    captured: int
+    left: int
+    same_merchant: bool
+
+
 def _may_see(who: Principal, wallet: Wallet) -> bool:
     return who.sees_all_money or wallet.person_id == who.person_id
 
@@ -57,6 +69,53 @@ async def refunds_to_match(db: AsyncSession, *, who: Principal) -> list[RefundTo
         if _may_see(who, wallet) and await refunds.state_of(db, txn) == refunds.TO_MATCH:
             found.append(RefundToMatch(txn.id, txn.wallet_id, txn.amount, txn.merchant_name, txn.created_at))
     return found
+
+
+async def refund_to_match(db: AsyncSession, *, who: Principal, refund_id: int) -> RefundToMatch:
+    """One refund still to match that ``who`` may see (anything else: not found)."""
+    found = [row for row in await refunds_to_match(db, who=who) if row.id == refund_id]
+    if not found:
+        raise NotFound(f"no card refund {refund_id} to match")
+    return found[0]
+
+
+async def candidates(db: AsyncSession, *, who: Principal, refund_id: int) -> list[Candidate]:
+    """The card purchases on the refund's card that could take all of it, the same merchant's
+    first, newest first. None when the refund is larger than every purchase left to hand back
+    (it then stays to match: the wallet keeps the money, finance sees it in the reconciliation)."""
+    await refund_to_match(db, who=who, refund_id=refund_id)
+    refund = await db.get(CardTransaction, refund_id)
+    if refund is None:  # pragma: no cover - listed just now, in this transaction
+        raise NotFound(f"no card refund {refund_id}")
+    captures = list(
+        (
+            await db.execute(
+                select(CardTransaction)
+                .where(
+                    CardTransaction.kind == "capture",
+                    CardTransaction.card_id == refund.card_id,
+                    CardTransaction.purchase_id.is_not(None),
+                    CardTransaction.ledger_transfer_id.is_not(None),
+                )
+                .order_by(CardTransaction.created_at.desc(), CardTransaction.id.desc())
+            )
+        ).scalars()
+    )
+    merchant = {c.purchase_id for c in captures if _same_merchant(c, refund)}
+    found = []
+    for source in await sources_of(db, captures):
+        purchase = await db.get(Purchase, source.purchase_id) if source.purchase_id is not None else None
+        if purchase is not None and purchase.wallet_id == refund.wallet_id and source.total >= refund.amount:
+            found.append(
+                Candidate(purchase.id, purchase.supplier, source.captured, source.total, purchase.id in merchant)
+            )
+    return sorted(found, key=lambda c: not c.same_merchant)
+
+
+def _same_merchant(capture: CardTransaction, refund: CardTransaction) -> bool:
+    if capture.merchant_network_id and refund.merchant_network_id:
+        return capture.merchant_network_id == refund.merchant_network_id
+    return capture.merchant_name.lower() == refund.merchant_name.lower()
 
 
 async def assign_refund(

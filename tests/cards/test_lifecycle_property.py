@@ -15,6 +15,9 @@ again, as Stripe retries), or with some dropped and then ``wallet stripe sync``
   Stripe still authorizes);
 * no refund is on a purchase it did not come from: one naming an authorization is on that
   authorization's purchase, an unlinked one on a purchase at its merchant on its card;
+* per card, the month's card movements of its wallet's purchases (the Transparency file's
+  lines) and those purchases' captured less refunded are Stripe's captures - refunds on that
+  card less its won disputes' funds (its refunds to match aside);
 * the month's reports equal the fake Stripe's own totals: after fetching Stripe's statement,
   the Transparency file's total and the reconciliation's Tide side moved by Stripe's captured
   - refunded less the funds of won disputes (refunds to match, on no purchase yet, aside), the
@@ -59,6 +62,7 @@ from cards.models import Card, Cardholder, CardTransaction
 from ledger.database import create_engine
 from reports import monthly, transparency
 from reports.findings import Reconciliation
+from reports.movements import stream_movements
 from reports.period import Period
 from tests.cards.fake_stripe import FakeStripe
 from tests.cards.test_reconciling_with_stripe import stripes_own_totals, this_month
@@ -399,6 +403,31 @@ class CardLifecycle(RuleBasedStateMachine):
         new = {f.key for f in found.exceptions} - self.known
         assert {key for key in new if key.startswith("stripe")} == {f"stripe:stripe {r.stripe_id}" for r in to_match}
         assert not [key for key in new if key.startswith("purchase")]  # each purchase agrees with the ledger
+        await self._each_cards_reports_equal_its_stripe_totals(to_match)
+
+    async def _each_cards_reports_equal_its_stripe_totals(self, to_match: Sequence[CardTransaction]) -> None:
+        """Per card, not only in total: the month's card movements (what the Transparency file
+        publishes) of the purchases its wallet made, and those purchases' own captured less
+        refunded, are Stripe's captures - refunds on that card less funds of its won disputes,
+        with the card's refunds to match (on no purchase yet) aside."""
+        period = Period(first=this_month(), as_at=now_utc())
+        published: dict[int, int] = defaultdict(int)
+        async with self.sessions() as db:
+            async for movement in stream_movements(db, period, card_only=True):
+                published[movement.purchase_id] += movement.amount
+            for card, wallet_id in self.wallets.items():
+                purchases = list(
+                    (
+                        await db.execute(
+                            select(Purchase).where(Purchase.wallet_id == wallet_id, Purchase.payment_method == "card")
+                        )
+                    ).scalars()
+                )
+                card_id = (await db.execute(select(Card.id).where(Card.stripe_id == card))).scalar_one()
+                aside = sum(r.amount for r in to_match if r.card_id == card_id)
+                expected = self._spent_at_stripe(card) + aside
+                assert sum(published[p.id] for p in purchases) == expected, card
+                assert sum(p.captured_amount - p.refunded_amount for p in purchases) == expected, card
 
     async def _refunds_where_they_came_from(self, db: AsyncSession) -> None:
         landed = await db.execute(
@@ -425,6 +454,7 @@ class CardLifecycle(RuleBasedStateMachine):
             else:
                 name = stripe_refund["merchant_data"]["name"]
                 assert any(c.card_id == refund.card_id and c.merchant_name == name for c in captures)
+            assert {c.card_id for c in captures} == {refund.card_id}, refund.stripe_id  # never another card's
             purchase = await db.get(Purchase, refund.purchase_id)
             assert purchase is not None
             assert purchase.wallet_id == refund.wallet_id

@@ -206,3 +206,31 @@ async def test_a_won_disputes_funds_rescinded_by_stripe_reconcile_to_no_funds_re
     captured, refunded = stripes_own_totals(rig.fake)
     assert found.stripe.tide == published.amount == captured - refunded - reinstated_by_won_disputes(rig.fake) == 1_000
     assert "agrees with Stripe Issuing" in cover
+
+
+async def test_a_refund_larger_than_its_capture_stays_to_match_back_in_the_wallet_and_the_reconciliation_says_so(
+    rig: Rig,
+) -> None:
+    worker, card = await rig.new_card(wallet_pence=10_000)
+    auth = rig.pay(card, 800)
+    bigger = rig.refund(
+        captured_transaction(rig.capture(auth["id"])), 1_000
+    )  # names its authorization, more than it captured
+    assert bigger["authorization"] == auth["id"]
+
+    await fetch_statement(rig)
+    found, cover, published = await reconciled(rig)
+
+    assert await rig.available(worker) == 10_000 - 800 + 1_000  # the money is back where it was paid from
+    purchase_id = (await rig.purchase_of(auth["id"])).id
+    assert (await rig.purchase_of(auth["id"])).refunded_amount == 0  # no purchase took it
+    assert published.amount == 800  # the published spend is the purchase's, untouched
+    assert clean(found) == [("stripe", f"stripe {bigger['id']}", -1_000)]
+    finding = next(f for f in found.exceptions if f.subject == f"stripe {bigger['id']}")
+    assert "refund to match" in finding.detail
+    assert found.stripe is not None
+    assert (found.stripe.captured, found.stripe.refunded, found.stripe.tide) == (800, 1_000, 800)
+    assert not found.stripe.agrees  # until a person settles it, the cover says the totals differ
+    assert "agrees with Stripe" not in cover
+    assert f"purchase {purchase_id}" not in {f.subject for f in found.exceptions}
+    await rig.check_books()

@@ -20,7 +20,7 @@ from api.web.forms import AlreadySent, already_sent, once
 from api.web.render import money, need_label, page
 from api.web.session import UserDep, WebUser
 from approvals import todo
-from cards import issuing
+from cards import issuing, refunds_to_match
 from cards.issuing import CardAction
 from wallet import budgets
 from wallet.limits import limits_in_words
@@ -84,6 +84,16 @@ def tasks_in_words(found: todo.ToDo) -> list[Task]:
     return tasks
 
 
+async def _refunds_to_match(db: AsyncSession, user: WebUser) -> list[Task]:
+    """The refunds on the worker's own wallet waiting for them to say which purchase they were for."""
+    found = await refunds_to_match.refunds_to_match(db, who=user.who)
+    return [
+        Task(f"Say which purchase the {money(r.amount)} refund from {r.merchant_name} was for", f"/card-refunds/{r.id}")
+        for r in found
+        if r.wallet_id == user.who.wallet_id
+    ]
+
+
 async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: str | None) -> Response[str]:
     who = user.who
     wallet = await budgets.get_wallet(db, who=who, wallet_id=who.wallet_id) if who.wallet_id else None
@@ -100,7 +110,7 @@ async def worker_home(db: AsyncSession, *, user: WebUser, now: datetime, done: s
         wallet=wallet,
         summary=summary,
         limits=limits_in_words(policy, team_id=wallet.team_id if wallet else None, worker_id=who.person_id),
-        tasks=tasks_in_words(await todo.to_do(db, who=who, now=now)),
+        tasks=tasks_in_words(await todo.to_do(db, who=who, now=now)) + await _refunds_to_match(db, user),
         cards=own_cards,
         shipment_words=SHIPMENT_WORDS,
         done=DONE.get(done or ""),
