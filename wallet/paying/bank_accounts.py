@@ -9,9 +9,9 @@ rows must pass both, unless an exception says otherwise. A sort code in no row c
 checked, and Vocalink says to treat it as valid.
 
 Exceptions implemented: 1 (add 27 to a DBLAL total), 3 (skip the second check when ``c`` is
-6 or 9), 4 (MOD11 remainder equals ``gh``), 6 (a foreign-currency account, ``a`` in 4–8 and
-``g == h``, is not checked), 7 (``g == 9`` zeroes weights ``u``–``b``), 8 (check with sort
-code 090126), 10 and 11 (``ab`` is 09 or 99 with ``g == 9`` zeroes ``u``–``b`` in the first
+6 or 9), 4 (MOD11 remainder equals ``gh``), 6 (a foreign-currency account, ``a`` in 4-8 and
+``g == h``, is not checked), 7 (``g == 9`` zeroes weights ``u``-``b``), 8 (check with sort
+code 090126), 10 and 11 (``ab`` is 09 or 99 with ``g == 9`` zeroes ``u``-``b`` in the first
 check; either check passing is enough), 12 and 13 (either check passing is enough).
 Exceptions 2, 5, 9 and 14 are *not* implemented: a sort code whose rows carry one of them
 is reported as unchecked (accepted, as for a sort code not in the table), never as failed.
