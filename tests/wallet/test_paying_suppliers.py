@@ -4,12 +4,15 @@ bad bank details, one person changing bank details alone, a payment run with not
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 
 import ledger
+from reports.payment_files import Originator, run_payment_lines, write_bacs18
 from tests import receipt_files
 from tests.wallet.support import County, Worker
 from wallet import receipts
@@ -86,6 +89,9 @@ async def test_an_invoice_goes_from_request_to_paid_and_back_when_the_bank_retur
     run = await call(county, maker, payments.start_payment_run)
     assert (run.items, run.total) == (1, 9_000)
     await verified(county)
+    record = await bacs_record_of(county, maker, run.id)
+    assert record[0:6] + record[6:14] + record[15:17] == "089999" + "66374958" + "99"
+    assert (record[35:46], record[64:82].strip()) == ("00000009000", "INV-0042")
 
     await call(county, checker, payments.mark_run_paid, run_id=run.id)
     await verified(county)
@@ -96,6 +102,15 @@ async def test_an_invoice_goes_from_request_to_paid_and_back_when_the_bank_retur
     await verified(county)
     assert await county.available(worker.wallet_id) == 50_000
     assert await _house(county) == (payable_before, paid_before)
+
+
+async def bacs_record_of(county: County, finance: int, run_id: int) -> str:
+    """The run's first BACS Standard 18 record, written from the database."""
+    async with county.session() as db:
+        lines = await run_payment_lines(db, who=await county.principal(finance), run_id=run_id)
+    out = io.StringIO()
+    write_bacs18(out, lines, Originator(sort_code="107999", account_number="88837491", name="Council"), date(2026, 12, 4))
+    return out.getvalue().split("\r\n")[0]
 
 
 async def _house(county: County) -> tuple[int, int]:
