@@ -109,7 +109,9 @@ async def bacs_record_of(county: County, finance: int, run_id: int) -> str:
     async with county.session() as db:
         lines = await run_payment_lines(db, who=await county.principal(finance), run_id=run_id)
     out = io.StringIO()
-    write_bacs18(out, lines, Originator(sort_code="107999", account_number="88837491", name="Council"), date(2026, 12, 4))
+    write_bacs18(
+        out, lines, Originator(sort_code="107999", account_number="88837491", name="Council"), date(2026, 12, 4)
+    )
     return out.getvalue().split("\r\n")[0]
 
 
