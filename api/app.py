@@ -45,6 +45,7 @@ from api.routes.organisation import (
     TeamController,
     WalletController,
 )
+from api.routes.payments import ROUTES as PAYMENT_ROUTES
 from api.routes.people_access import PeopleAccessController
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.proposals import ProposalController
@@ -92,6 +93,7 @@ ROUTES = [
     NotificationController,
     PurchaseCompletionController,
     *CARD_ROUTES,
+    *PAYMENT_ROUTES,
     ScimController,
     PeopleAccessController,
 ]

@@ -47,6 +47,7 @@ from ledger.money import pounds
 from reports.csv_safe import csv_writer
 from wallet.access import Principal
 from wallet.clock import local_date
+from wallet.errors import NotFound
 from wallet.paying import payments
 
 FIELDS = (
@@ -201,3 +202,24 @@ async def run_payment_lines(db: AsyncSession, *, who: Principal, run_id: int) ->
             payment_date=local_date(run.created_at),
         ))  # fmt: skip
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFileOptions:
+    """How this council wants its payment files: the AP layout, and its account for BACS (if any)."""
+
+    layout: ApLayout = GENERIC
+    originator: Originator | None = None
+
+
+async def write_run_file(
+    db: AsyncSession, *, who: Principal, run_id: int, name: str, out: TextIO, options: PaymentFileOptions
+) -> None:
+    """Write ``ap-import.csv`` or ``bacs18.txt`` of payment run ``run_id`` to ``out``."""
+    lines = await run_payment_lines(db, who=who, run_id=run_id)
+    if name == "ap-import.csv":
+        write_ap_csv(out, lines, options.layout)
+    elif options.originator is None:
+        raise NotFound("no BACS file: set the council's BACS sort code and account number first")
+    elif lines:
+        write_bacs18(out, lines, options.originator, lines[0].payment_date)
