@@ -68,6 +68,7 @@ async def _payable(db: AsyncSession, purchase_id: int) -> Payable:
 async def approve_payable(db: AsyncSession, *, who: Principal, purchase_id: int, now: datetime) -> Payable:
     """Finance approves an invoice or reimbursement for the next payment run; the invoice or
     receipt must be attached, and an invoice's supplier confirmed."""
+    await get_purchase(db, who=who, purchase_id=purchase_id)  # unseen: not found
     who.require("finance")
     payable = await _payable(db, purchase_id)
     if payable.status != "awaiting_approval":
@@ -198,6 +199,7 @@ def _paid_id(purchase_id: int) -> str:
 async def record_returned_payment(db: AsyncSession, *, who: Principal, purchase_id: int, now: datetime) -> Payable:
     """The bank returned a payment (a closed account, wrong details): the money goes back, paid
     out → payable → the worker's wallet, and the purchase is refunded in full."""
+    await get_purchase(db, who=who, purchase_id=purchase_id)  # unseen: not found
     who.require("finance")
     payable = await _payable(db, purchase_id)
     if payable.status != "paid":
