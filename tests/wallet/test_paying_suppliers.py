@@ -19,7 +19,7 @@ from wallet import receipts
 from wallet.clock import now_utc
 from wallet.errors import BadBankDetails, NothingToPay, ReceiptNeeded, SecondPersonNeeded, SupplierNotConfirmed
 from wallet.paying import payments, suppliers
-from wallet.paying.accounts import PAID_OUT, SUPPLIER_PAYABLE
+from wallet.paying.accounts import PAID_OUT, REIMBURSEMENTS_PAYABLE, SUPPLIER_PAYABLE
 from wallet.paying.models import Supplier
 from wallet.policy import DEFAULT_POLICY
 from wallet.purchases import PurchaseAsk, make_purchase
@@ -177,3 +177,31 @@ async def test_nobody_confirms_a_supplier_they_registered_and_it_takes_no_invoic
     with pytest.raises(SupplierNotConfirmed):
         await call(county, worker.person_id, payments.bill_purchase, purchase_id=purchase_id,
                    supplier_id=supplier.id, reference="INV-1")  # fmt: skip
+
+
+async def test_a_reimbursement_needs_its_receipt_then_is_paid_to_the_worker_through_the_run(
+    county: County, finance_pair: tuple[int, int]
+) -> None:
+    maker, checker = finance_pair
+    worker = await county.new_key_worker(wallet_pence=5_000)
+    case = await county.open_family(worker)
+    ask = PurchaseAsk(family_id=case.family_id, need_ids=case.need_ids, category="HH-ESS", description="Emergency gas",
+                      supplier="Corner shop", amount=2_000, payment_method="reimbursement")  # fmt: skip
+    purchase_id = (await call(county, worker.person_id, make_purchase, ask=ask, policy=DEFAULT_POLICY)).purchase.id
+    await call(county, worker.person_id, payments.bill_purchase, purchase_id=purchase_id, supplier_id=None,
+               reference="Gas top-up")  # fmt: skip
+    with pytest.raises(ReceiptNeeded):
+        await call(county, maker, payments.approve_payable, purchase_id=purchase_id)
+    await call(county, worker.person_id, receipts.attach_receipt, purchase_id=purchase_id, content=JPEG)
+    await call(county, maker, payments.approve_payable, purchase_id=purchase_id)
+    run = await call(county, maker, payments.start_payment_run)
+    async with county.session() as db:
+        lines = await run_payment_lines(db, who=await county.principal(maker), run_id=run.id)
+    mine = [line for line in lines if line.purchase == purchase_id]
+    assert [(m.payee, m.supplier_number, m.supplier_name, m.amount) for m in mine] == [
+        ("worker", f"W{worker.person_id}", "", 2_000)
+    ]
+    await call(county, checker, payments.mark_run_paid, run_id=run.id)
+    await verified(county)
+    assert await county.available(worker.wallet_id) == 3_000
+    assert await balance_of(county, REIMBURSEMENTS_PAYABLE) == 0
