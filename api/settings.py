@@ -208,6 +208,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("modulus_weights_file")
+    @classmethod
+    def _weights_file(cls, path: str) -> str:
+        if path and not Path(path).is_file():
+            raise ValueError("names no file: give the path of Vocalink's valacdos.txt, or leave it unset")
+        return path
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxies(cls, allow: str) -> str:

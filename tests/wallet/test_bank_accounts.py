@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
+from api.settings import Settings
 from wallet.paying.bank_accounts import BadBankDetails, Verdict, check, load_weights, normalise, parse_weights
 
 TABLE = load_weights()
@@ -62,3 +66,15 @@ def test_dashes_and_spaces_are_tidied_away() -> None:
 def test_a_weight_table_line_that_is_not_a_row_is_refused() -> None:
     with pytest.raises(ValueError, match="line 1"):
         parse_weights(["089000 089999 MOD12 0 0 0 0 0 0 7 1 3 7 1 3 7 1"])
+
+
+def test_a_council_weight_table_replaces_the_shipped_one(tmp_path: Path) -> None:
+    table = tmp_path / "valacdos.txt"
+    table.write_text("089000 089999 MOD11 0 0 0 0 0 0 8 7 6 5 4 3 2 1\n", encoding="ascii")
+    assert check("089999", "66374958", load_weights(str(table))) is Verdict.FAILED  # a MOD10 pass fails MOD11
+    assert check("089999", "66374958", load_weights()) is Verdict.PASSED
+
+
+def test_the_setting_refuses_a_weight_table_that_is_not_there(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="names no file"):
+        Settings(database_url="sqlite+aiosqlite:///./tide.db", modulus_weights_file=str(tmp_path / "missing.txt"))
