@@ -47,6 +47,7 @@ from api.routes.organisation import (
     TeamController,
     WalletController,
 )
+from api.routes.payments import ROUTES as PAYMENT_ROUTES
 from api.routes.people_access import PeopleAccessController
 from api.routes.policy import AuditController, CodesController, PolicyController
 from api.routes.proposals import ProposalController
@@ -96,6 +97,7 @@ ROUTES = [
     PurchaseCompletionController,
     *CARD_ROUTES,
     CardHoldingController,
+    *PAYMENT_ROUTES,
     ScimController,
     PeopleAccessController,
 ]

@@ -23,6 +23,8 @@ def chart_of_accounts(settings: Settings) -> ChartOfAccounts:
         },
         vat_recoverable=settings.gl_vat_recoverable,
         card_control=settings.gl_card_control,
+        supplier_creditor=settings.gl_supplier_creditor,
+        reimbursements=settings.gl_reimbursements,
         corporate_cost_centre=settings.gl_corporate_cost_centre,
     )
 

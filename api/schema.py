@@ -12,6 +12,7 @@ import wallet.buying_for
 import wallet.idempotency_models
 import wallet.keeping_models
 import wallet.models
+import wallet.paying.models
 import wallet.proposal_models
 import wallet.report_models
 import wallet.sign_in_limits

@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     gl_transfer_payments: str = "Transfer Payments"
     gl_vat_recoverable: str = "VAT Recoverable"
     gl_card_control: str = "Procurement Card Control"
+    gl_supplier_creditor: str = "Supplier Creditors"
+    gl_reimbursements: str = "Employee Expenses Payable"
+    # Paying suppliers: the AP import's layout, the council's account for BACS, the modulus table.
+    payments_ap_layout: Literal["generic", "oracle", "sap"] = "generic"
+    payments_bacs_sort_code: Annotated[str, Field(pattern=r"^(\d{6})?$")] = ""
+    payments_bacs_account_number: Annotated[str, Field(pattern=r"^(\d{8})?$")] = ""
+    modulus_weights_file: str = ""
     gl_corporate_cost_centre: str = "CORPORATE"
 
     @model_validator(mode="before")
@@ -207,6 +214,13 @@ class Settings(BaseSettings):
                 "must be set when TIDE_RECEIPT_STORE is s3"
             )
         return self
+
+    @field_validator("modulus_weights_file")
+    @classmethod
+    def _weights_file(cls, path: str) -> str:
+        if path and not Path(path).is_file():
+            raise ValueError("names no file: give the path of Vocalink's valacdos.txt, or leave it unset")
+        return path
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -3,8 +3,10 @@
 Each line is a cost centre's spend on one account (the CIPFA SeRCOP expense group of the
 purchase categories: supplies and services, transport, third-party payments, transfer
 payments) from one funding source, under one VAT treatment, net of refunds and of the VAT
-the council recovers. Recoverable VAT is debited to the VAT account; the card control
-account is credited with the gross total, so debits equal credits to the penny.
+the council recovers. Recoverable VAT is debited to the VAT account; the gross total is
+credited by payment method (card spend to the card control account, invoices to the supplier
+creditor account, reimbursements to the payroll/expenses account, each a setting), so debits
+equal credits to the penny.
 
 Councils run different finance systems, so the columns are a mapping: each output column
 is a journal field or a fixed value. ``GENERIC`` is a plain layout; ``oracle_gl_interface``
@@ -40,6 +42,7 @@ FIELDS = (
     "currency",
     "description",
 )
+SETTLED = {"card": "Card spend settled", "invoice": "Invoices payable", "reimbursement": "Reimbursements payable"}
 SERCOP_GROUPS = {
     "supplies_and_services": "Supplies and Services",
     "transport": "Transport",
@@ -55,6 +58,16 @@ class ChartOfAccounts:
     expense_accounts: Mapping[str, str] = field(default_factory=lambda: dict(SERCOP_GROUPS))
     vat_recoverable: str = "VAT Recoverable"
     card_control: str = "Procurement Card Control"
+    supplier_creditor: str = "Supplier Creditors"
+    reimbursements: str = "Employee Expenses Payable"
+
+    def credit_account(self, payment_method: str) -> str:
+        """Where spend of each payment method is credited: card spend to the card control
+        account, invoices to the supplier creditor account, reimbursements to payroll/expenses."""
+        return {"invoice": self.supplier_creditor, "reimbursement": self.reimbursements}.get(
+            payment_method, self.card_control
+        )
+
     corporate_cost_centre: str = "CORPORATE"
 
 
@@ -166,7 +179,7 @@ class Journal:
         self.chart = chart or ChartOfAccounts()
         self.expense: dict[tuple[str, str, str, str], int] = {}
         self.recoverable: dict[str, int] = {}
-        self.control: dict[str, int] = {}
+        self.control: dict[tuple[str, str], int] = {}
 
     def add(self, m: Movement) -> None:
         split = vat.split(
@@ -181,7 +194,8 @@ class Journal:
         key = (m.cost_centre, _expense_group(m.category), m.funding_source, split.treatment)
         self.expense[key] = self.expense.get(key, 0) + m.amount - split.recoverable
         self.recoverable[m.funding_source] = self.recoverable.get(m.funding_source, 0) + split.recoverable
-        self.control[m.funding_source] = self.control.get(m.funding_source, 0) + m.amount
+        control = (m.funding_source, m.payment_method)
+        self.control[control] = self.control.get(control, 0) + m.amount
 
     def lines(self) -> list[JournalLine]:
         """The balanced lines: expenses by cost centre, recoverable VAT, the card control account."""
@@ -214,14 +228,14 @@ class Journal:
         lines += [
             _line(
                 cost_centre=corporate,
-                account=chart.card_control,
+                account=chart.credit_account(method),
                 group="",
                 source=source,
                 treatment="",
                 net=-net,
-                description="Card spend settled",
+                description=SETTLED.get(method, SETTLED["card"]),
             )
-            for source, net in sorted(self.control.items())
+            for (source, method), net in sorted(self.control.items())
         ]
         return [line for line in lines if line.debit or line.credit]
 

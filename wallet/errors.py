@@ -233,3 +233,33 @@ class NotAUkMobile(WalletError):
     """A work mobile is a UK mobile number, written in E.164 (+447 and nine digits) or as 07… (11 digits)."""
 
     code = "not_a_uk_mobile"
+
+
+class BadBankDetails(WalletError):
+    """A sort code and account number must be in the published format and pass Vocalink's modulus check."""
+
+    code = "bad_bank_details"
+
+
+class SupplierNotConfirmed(WalletError):
+    """A supplier is paid, or invoiced against, only once a second finance person has confirmed it."""
+
+    code = "supplier_not_confirmed"
+
+
+class NothingToPay(WalletError):
+    """A payment run needs at least one approved invoice or reimbursement."""
+
+    code = "nothing_to_pay"
+
+
+class ReceiptNeeded(WalletError):
+    """An invoice or reimbursement is approved for payment only with its invoice or receipt attached."""
+
+    code = "receipt_needed"
+
+
+class BadSupplierDetails(WalletError):
+    """A supplier needs a name and an address, and a VAT number (if any) in the UK format."""
+
+    code = "bad_supplier_details"

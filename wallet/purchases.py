@@ -35,6 +35,7 @@ from wallet.errors import (
 from wallet.families import get_family
 from wallet.funding import pot_for_purchase
 from wallet.models import Family, FamilyWorker, Need, Purchase, PurchaseNeed, Team, Wallet
+from wallet.paying.accounts import hold_account_for
 from wallet.policy import Answer, Ask, PolicyDocument, Spend, evaluate
 from wallet.spending import committed_sum
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
@@ -186,7 +187,7 @@ def _spend_so_far(db: AsyncSession, *, family_id: int, wallet_id: int, now: date
 
 
 async def _hold(db: AsyncSession, *, purchase: Purchase, wallet: Wallet, now: datetime) -> str | None:
-    clearing, _ = await house_accounts(db)
+    clearing = await hold_account_for(db, payment_method=purchase.payment_method)
     outcome = await ledger.place_hold(
         db,
         transfer_id=f"purchase:{purchase.id}:hold",

@@ -52,9 +52,11 @@ from tests.api.conftest import SMALL_COUNTY, settings_for
 from tests.cards.fake_stripe import templates
 from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
+from wallet.access import load_principal
 from wallet.clock import LONDON, now_utc
 from wallet.demo import DEMO_PASSWORD, email
-from wallet.organisation import grant_role
+from wallet.organisation import create_person, grant_role
+from wallet.paying import suppliers
 
 # The table --------------------------------------------------------------------------------
 
@@ -199,6 +201,19 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/reviews/{review_id}/clear":             (401, 403, 404, OK,  404, 403, 403, 403),
     "GET /api/v1/notifications":                          (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/notifications/{notification_id}/read":  (401, OK,  404, 404, 404, 404, 404, 404),
+    # Paying suppliers: finance keeps the register (a second finance person confirms), the key
+    # worker says who their invoice or reimbursement pays, finance approves and pays; the auditor reads the files.
+    "GET /api/v1/suppliers":                              (401, OK,  OK,  403, 403, OK,  OK,  OK),
+    "POST /api/v1/suppliers":                             (401, 403, 403, 403, 403, OK,  403, 403),
+    "POST /api/v1/suppliers/{supplier_id}/confirmation":  (401, 403, 403, 403, 403, OK,  403, 403),
+    "POST /api/v1/suppliers/{supplier_id}/bank-details":  (401, 403, 403, 403, 403, OK,  403, 403),
+    "POST /api/v1/bank-details-changes/{change_id}/decision": (401, 403, 403, 403, 403, OK, 403, 403),
+    "POST /api/v1/purchases/{purchase_id}/payee":         (401, OK,  404, 403, 404, 403, 403, 403),
+    "POST /api/v1/purchases/{purchase_id}/payment-approval": (401, 403, 404, 403, 404, OK, 403, 403),
+    "POST /api/v1/purchases/{purchase_id}/returned-payment": (401, 403, 404, 403, 404, OK, 403, 403),
+    "POST /api/v1/payment-runs":                          (401, 403, 403, 403, 403, OK,  403, 403),
+    "POST /api/v1/payment-runs/{run_id}/payment":         (401, 403, 403, 403, 403, OK,  403, 403),
+    "GET /api/v1/payment-runs/{run_id}/{name}":           (401, 403, 403, 403, 403, OK,  OK,  403),
 }
 # fmt: on
 
@@ -714,9 +729,121 @@ async def fresh_refund_to_match(scene: Scene, target: str, _account: str | None)
     return Call(ids={"refund_id": max(int(r["id"]) for r in waiting)}, json={"purchase_id": captured})
 
 
+# Paying suppliers: a second finance person (made by the system) registers and proposes, so the
+# demo's one finance account can confirm; invoices are bought, billed, approved and paid over the API.
+
+SECOND_FINANCE: dict[str, int] = {}
+SUPPLIER_BODY = {"name": "Matrix Beds", "address": "1 High St", "sort_code": "089999", "account_number": "66374958"}
+
+
+async def _as_second_finance(scene: Scene, use_case: Any, **arguments: Any) -> Any:
+    engine = create_engine(scene.world.url, pool_size=1)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            if scene.world.url not in SECOND_FINANCE:
+                person = await create_person(
+                    db, actor=None, email=f"fin2.{_unique()}@matrix.invalid", display_name="Second finance",
+                    password=DEMO_PASSWORD, now=now_utc(),
+                )  # fmt: skip
+                await grant_role(db, actor=None, person_id=person.id, role="finance", team_id=None, now=now_utc())
+                SECOND_FINANCE[scene.world.url] = int(person.id)
+            who = await load_principal(db, person_id=SECOND_FINANCE[scene.world.url])
+            result = await use_case(db, who=who, now=now_utc(), **arguments)
+            await db.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+async def _fresh_supplier(scene: Scene, *, confirmed: bool) -> int:
+    details = suppliers.SupplierCreate(vat_number=None, **{**SUPPLIER_BODY, "name": f"Matrix {_unique()}"})
+    supplier = await _as_second_finance(scene, suppliers.register_supplier, supplier=details)
+    if confirmed:
+        await scene.create("finance", f"/api/v1/suppliers/{supplier.id}/confirmation", None)
+    return int(supplier.id)
+
+
+async def fresh_unconfirmed_supplier(scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"supplier_id": await _fresh_supplier(scene, confirmed=False)})
+
+
+async def fresh_bank_details(scene: Scene, _target: str, _account: str | None) -> Call:
+    supplier_id = await _fresh_supplier(scene, confirmed=False)
+    return Call(ids={"supplier_id": supplier_id}, json={"sort_code": "107999", "account_number": "88837491"})
+
+
+async def fresh_bank_change(scene: Scene, _target: str, _account: str | None) -> Call:
+    supplier_id = await _fresh_supplier(scene, confirmed=False)
+    change = await _as_second_finance(scene, suppliers.propose_bank_change, supplier_id=supplier_id,
+                                      sort_code="107999", account_number="88837491")  # fmt: skip
+    return Call(ids={"change_id": int(change.id)}, json={"confirm": True})
+
+
+async def _fresh_invoice(scene: Scene, target: str) -> tuple[int, int]:
+    patch = scene.world.patches[target]
+    decision = await scene.create(
+        patch.owner, "/api/v1/purchases", {**purchase_body(patch), "payment_method": "invoice"}
+    )
+    assert decision["purchase"]["status"] == "held", decision
+    return int(decision["purchase"]["id"]), await _fresh_supplier(scene, confirmed=True)
+
+
+async def fresh_invoice_payee(scene: Scene, target: str, _account: str | None) -> Call:
+    purchase_id, supplier_id = await _fresh_invoice(scene, target)
+    return Call(ids={"purchase_id": purchase_id}, json={"supplier_id": supplier_id, "reference": "INV-M"})
+
+
+async def _billed_invoice(scene: Scene, target: str) -> int:
+    purchase_id, supplier_id = await _fresh_invoice(scene, target)
+    owner = scene.world.patches[target].owner
+    await scene.create(owner, f"/api/v1/purchases/{purchase_id}/payee", {"supplier_id": supplier_id, "reference": "M"})
+    await scene.create(owner, f"/api/v1/purchases/{purchase_id}/receipts", None, files=receipt_file())
+    return purchase_id
+
+
+async def fresh_billed_invoice(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"purchase_id": await _billed_invoice(scene, target)})
+
+
+async def _fresh_run(scene: Scene, target: str) -> tuple[int, int]:
+    purchase_id = await _billed_invoice(scene, target)
+    await scene.create("finance", f"/api/v1/purchases/{purchase_id}/payment-approval", None)
+    return purchase_id, int((await scene.create("finance", "/api/v1/payment-runs", None))["id"])
+
+
+async def fresh_approved_invoice(scene: Scene, target: str, _account: str | None) -> Call:
+    purchase_id = await _billed_invoice(scene, target)
+    await scene.create("finance", f"/api/v1/purchases/{purchase_id}/payment-approval", None)
+    return Call()
+
+
+async def fresh_run(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"run_id": (await _fresh_run(scene, target))[1]})
+
+
+async def fresh_run_file(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"run_id": (await _fresh_run(scene, target))[1], "name": "ap-import.csv"})
+
+
+async def fresh_paid_invoice(scene: Scene, target: str, _account: str | None) -> Call:
+    purchase_id, run_id = await _fresh_run(scene, target)
+    await scene.create("finance", f"/api/v1/payment-runs/{run_id}/payment", None)
+    return Call(ids={"purchase_id": purchase_id})
+
+
 #: How to build each change (and each request with a body). Reads need no entry: they go to
 #: the shared objects of the target's patch.
 REQUESTS: dict[str, Builder] = {
+    "POST /api/v1/suppliers": body(lambda _s, _p: {**SUPPLIER_BODY, "name": f"Matrix {_unique()}"}),
+    "POST /api/v1/suppliers/{supplier_id}/confirmation": fresh_unconfirmed_supplier,
+    "POST /api/v1/suppliers/{supplier_id}/bank-details": fresh_bank_details,
+    "POST /api/v1/bank-details-changes/{change_id}/decision": fresh_bank_change,
+    "POST /api/v1/purchases/{purchase_id}/payee": fresh_invoice_payee,
+    "POST /api/v1/purchases/{purchase_id}/payment-approval": fresh_billed_invoice,
+    "POST /api/v1/purchases/{purchase_id}/returned-payment": fresh_paid_invoice,
+    "POST /api/v1/payment-runs": fresh_approved_invoice,
+    "POST /api/v1/payment-runs/{run_id}/payment": fresh_run,
+    "GET /api/v1/payment-runs/{run_id}/{name}": fresh_run_file,
     "POST /api/v1/auth/sign-in": body(lambda _s, p: {"email": email(p.owner), "password": DEMO_PASSWORD}),
     "POST /api/v1/auth/sign-out": fresh_session,
     "POST /api/v1/auth/sign-out-everywhere": fresh_session,

@@ -146,7 +146,8 @@ async def test_the_journal_books_each_cost_centre_by_sercop_group_funding_and_va
         ("EH-TOR", "Supplies and Services", "no_vat", 4_500 - 1_500 + 5 * 3_000, 0),  # #5 and the uniforms
         ("EH-TOR", "Third Party Payments", "recoverable", 40_000 - 6_667, 0),  # invoice #6, VAT 40,000/6
         ("CORPORATE", "VAT Recoverable", "recoverable", 2_000 - 167 + 6_667, 0),
-        ("CORPORATE", "Procurement Card Control", "", 0, 107_500),
+        ("CORPORATE", "Procurement Card Control", "", 0, 107_500 - 40_000),
+        ("CORPORATE", "Supplier Creditors", "", 0, 40_000),  # invoice #6 is owed to its supplier
     ]
 
 
