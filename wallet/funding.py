@@ -124,6 +124,39 @@ async def pot_for_purchase(
     return best.id if best is not None else fallback
 
 
+async def pot_for_card(
+    db: AsyncSession,
+    *,
+    wallet: Wallet,
+    category: str,
+    needs: Sequence[str],
+    amount: int,
+    on: date,
+    fallback: int | None,
+) -> tuple[int | None, str | None]:
+    """The pot a card payment at the till is charged to, by :func:`pot_for_purchase`'s rule
+    (nobody names a pot at the till): ``(pot, None)``, or ``(None, reason)`` when no pot will
+    do, the reason a code for the till's answer."""
+    try:
+        pot = await pot_for_purchase(
+            db, wallet=wallet, category=category, needs=needs, amount=amount, on=on, asked=None, fallback=fallback
+        )
+    except FundingSourceNotEligible:
+        return None, "no_eligible_funding_source"
+    except FundingSourceNotFunded:
+        return None, "funding_source_not_funded"
+    return pot, None if pot is not None else "no_funding_source"
+
+
+async def pot_for_payment_made(
+    db: AsyncSession, *, wallet: Wallet, category: str, amount: int, on: date, fallback: int | None
+) -> int | None:
+    """The pot a card payment Tide was not asked about (a stand-in approval, a forced capture)
+    is charged to: the rule's pot when one will do, else ``fallback`` (the money is spent)."""
+    pot, _ = await pot_for_card(db, wallet=wallet, category=category, needs=(), amount=amount, on=on, fallback=fallback)
+    return pot if pot is not None else fallback
+
+
 def _check_eligible(source: FundingSource, *, category: str, needs: Sequence[str], team_id: int, on: date) -> None:
     refusal = grant_refusal(source, category=category, needs=needs, team_id=team_id, on=on)
     if refusal is not None:
