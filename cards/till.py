@@ -98,6 +98,28 @@ def _refusal(ask: CardRequest, card: Card, wallet: Wallet) -> str | None:
     return next((reason for failed, reason in checks if failed), None)
 
 
+async def _refusal_or_pot(
+    db: AsyncSession,
+    ask: CardRequest,
+    *,
+    card: Card,
+    wallet: Wallet,
+    existing: CardAuthorization | None,
+    default_pot: int | None,
+    now: datetime,
+) -> tuple[str | None, tuple[BuyingFor, tuple[str, ...]] | None, int | None]:
+    """Why the request is declined before the policy is asked, if it is; else the family the
+    worker said they are buying for (if any) and the pot the purchase is charged to."""
+    refusal = _refusal(ask, card, wallet)
+    if refusal is not None or ask.category is None:
+        return refusal, None, None
+    stated = await stated_family(db, worker_id=wallet.person_id, now=now)
+    pot, refusal = await _pot(
+        db, ask, existing, wallet=wallet, category=ask.category, default_pot=default_pot, stated=stated, now=now
+    )
+    return refusal, stated, pot
+
+
 async def _pot(
     db: AsyncSession,
     ask: CardRequest,
@@ -136,13 +158,9 @@ async def _answer_request(
     if existing is not None and existing.status != "pending":
         # Stripe has already closed it (it stopped waiting for this answer): hold nothing.
         return decline("authorization_already_final"), None
-    refusal = _refusal(ask, card, wallet)
-    stated = await stated_family(db, worker_id=wallet.person_id, now=now) if refusal is None else None
-    funding_source_id: int | None = None
-    if refusal is None and ask.category is not None:
-        funding_source_id, refusal = await _pot(
-            db, ask, existing, wallet=wallet, category=ask.category, default_pot=default_pot, stated=stated, now=now
-        )
+    refusal, stated, funding_source_id = await _refusal_or_pot(
+        db, ask, card=card, wallet=wallet, existing=existing, default_pot=default_pot, now=now
+    )
     if refusal is not None or ask.category is None or funding_source_id is None:
         answer = decline(refusal or merchant_categories.NOT_ALLOWED_REASON)
         _record(db, ask, existing, card=card, wallet=wallet, approved=False, purchase=None, now=now)
