@@ -45,7 +45,7 @@ from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
 from cards.errors import CardIssuerUnavailable
 from cards.issuer import CardIssuer
-from wallet import retention
+from wallet import funding, retention
 from wallet.clock import local_date
 from wallet.policies import current_policy
 from wallet.retention import RetentionSchedule
@@ -62,6 +62,7 @@ SCHEDULE: dict[str, str] = {
     "sync_stripe_events": "7 * * * * 0",
     "fetch_stripe_statement": "37 5 * * * 0",
     "apply_retention": "23 2 * * * 0",
+    "claw_back_ended_grants": "41 1 * * * 0",
 }
 #: procrastinate's own upkeep: jobs of dead workers back on the queue.
 RETRY_STALLED_JOBS = "retry_stalled_jobs"
@@ -194,6 +195,13 @@ async def apply_retention(ctx: JobContext) -> int:
         return (await retention.apply_retention(db, schedule=ctx.retention, now=ctx.clock())).total
 
 
+async def claw_back_ended_grants(ctx: JobContext) -> int:
+    """Give back what is left in the pot of every grant with claw-back that has ended (daily;
+    a second run the same day moves nothing); the pence given back in all."""
+    async with ctx.sessionmaker() as db, db.begin():
+        return sum((await funding.claw_back_ended_grants(db, now=ctx.clock())).values())
+
+
 JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "send_notifications": send_notifications,
     "escalate_approvals": escalate_approvals,
@@ -203,6 +211,7 @@ JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "sync_stripe_events": sync_stripe_events,
     "fetch_stripe_statement": fetch_stripe_statement,
     "apply_retention": apply_retention,
+    "claw_back_ended_grants": claw_back_ended_grants,
 }
 
 

@@ -285,7 +285,7 @@ async def _stand_in_purchase(
     """The stand-in's purchase: a new one, or the one Tide declined at the till, held now
     (if the wallet could cover it)."""
     if row.purchase_id is None:
-        funding = await funding_source_of(db, wallet)
+        funding = await funding_source_of(db, wallet, obj=obj, amount=amount, now=now)
         if funding is not None:
             purchase = purchase_for_payment(
                 wallet,

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.merchants import merchant_of
 from cards.models import Card, CardTransaction
-from wallet.clock import now_utc
+from wallet.clock import local_date, now_utc
+from wallet.funding import pot_for_payment_made
 from wallet.models import Purchase, Team, Wallet
 
 
@@ -49,10 +50,18 @@ async def transactions_of(db: AsyncSession, authorization_id: str) -> list[CardT
     return list(found.scalars())
 
 
-async def funding_source_of(db: AsyncSession, wallet: Wallet) -> int | None:
-    """The team's default funding source, which a card purchase is paid from."""
+async def funding_source_of(
+    db: AsyncSession, wallet: Wallet, *, obj: Mapping[str, Any], amount: int, now: datetime
+) -> int | None:
+    """The pot a card payment Tide was not asked about is charged to: the one the app's rule
+    chooses for its category (:func:`wallet.funding.pot_for_payment_made`), else the team's
+    default pot."""
     team = await db.get(Team, wallet.team_id)
-    return team.default_funding_source_id if team else None
+    _, _, category = merchant_of(obj)
+    return await pot_for_payment_made(
+        db, wallet=wallet, category=category or "SERVICE", amount=max(amount, 1), on=local_date(now),
+        fallback=team.default_funding_source_id if team else None,
+    )  # fmt: skip
 
 
 def purchase_for_payment(

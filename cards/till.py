@@ -31,7 +31,9 @@ from cards.till_policy import ask_policy, link_stated
 from ledger.operations import insert_ignoring_conflict
 from wallet import allowances, audit
 from wallet.approval_models import Allowance
-from wallet.buying_for import stated_family
+from wallet.buying_for import BuyingFor, stated_family
+from wallet.clock import local_date
+from wallet.funding import pot_for_card
 from wallet.models import Purchase, PurchaseNeed, Team, Wallet
 from wallet.policy import Answer
 
@@ -84,17 +86,62 @@ async def answer_authorization(
     return answer
 
 
-def _refusal(ask: CardRequest, card: Card, wallet: Wallet, funding_source_id: int | None) -> str | None:
-    """Why the request is declined before the policy is asked, if it is."""
+def _refusal(ask: CardRequest, card: Card, wallet: Wallet) -> str | None:
+    """Why the request is declined before a pot is chosen and the policy asked, if it is."""
     checks = (
         (card.status != "active", "card_not_active"),
         (wallet.status != "active", "wallet_suspended"),
         (ask.currency != CURRENCY, "currency_not_gbp"),
         (ask.requested <= 0, "no_amount_requested"),
         (ask.category is None, merchant_categories.refusal(ask.slug) or merchant_categories.NOT_ALLOWED_REASON),
-        (funding_source_id is None, "no_funding_source"),
     )
     return next((reason for failed, reason in checks if failed), None)
+
+
+async def _refusal_or_pot(
+    db: AsyncSession,
+    ask: CardRequest,
+    *,
+    card: Card,
+    wallet: Wallet,
+    existing: CardAuthorization | None,
+    default_pot: int | None,
+    now: datetime,
+) -> tuple[str | None, tuple[BuyingFor, tuple[str, ...]] | None, int | None]:
+    """Why the request is declined before the policy is asked, if it is; else the family the
+    worker said they are buying for (if any) and the pot the purchase is charged to."""
+    refusal = _refusal(ask, card, wallet)
+    if refusal is not None or ask.category is None:
+        return refusal, None, None
+    stated = await stated_family(db, worker_id=wallet.person_id, now=now)
+    pot, refusal = await _pot(
+        db, ask, existing, wallet=wallet, category=ask.category, default_pot=default_pot, stated=stated, now=now
+    )
+    return refusal, stated, pot
+
+
+async def _pot(
+    db: AsyncSession,
+    ask: CardRequest,
+    existing: CardAuthorization | None,
+    *,
+    wallet: Wallet,
+    category: str,
+    default_pot: int | None,
+    stated: tuple[BuyingFor, tuple[str, ...]] | None,
+    now: datetime,
+) -> tuple[int | None, str | None]:
+    """The pot the purchase is charged to, as the app's purchases choose it (a pot that funds
+    its category, the stated family's needs and the team, in its dates, whose share of the
+    wallet covers it), or why none will do. An increment stays with its purchase's pot."""
+    if existing is not None and existing.purchase_id is not None:
+        purchase = await db.get(Purchase, existing.purchase_id)
+        if purchase is not None:
+            return purchase.funding_source_id, None
+    return await pot_for_card(
+        db, wallet=wallet, category=category, needs=stated[1] if stated else (), amount=ask.requested,
+        on=local_date(now), fallback=default_pot,
+    )  # fmt: skip
 
 
 async def _answer_request(
@@ -107,18 +154,19 @@ async def _answer_request(
     found = await _card_and_wallet(db, ask)
     if found is None:
         return decline("unknown_card"), None
-    card, wallet, funding_source_id, existing = found
+    card, wallet, default_pot, existing = found
     if existing is not None and existing.status != "pending":
         # Stripe has already closed it (it stopped waiting for this answer): hold nothing.
         return decline("authorization_already_final"), None
-    refusal = _refusal(ask, card, wallet, funding_source_id)
+    refusal, stated, funding_source_id = await _refusal_or_pot(
+        db, ask, card=card, wallet=wallet, existing=existing, default_pot=default_pot, now=now
+    )
     if refusal is not None or ask.category is None or funding_source_id is None:
         answer = decline(refusal or merchant_categories.NOT_ALLOWED_REASON)
         _record(db, ask, existing, card=card, wallet=wallet, approved=False, purchase=None, now=now)
         await db.flush()
         return answer, None
     total = (existing.requested_amount if existing is not None else 0) + ask.requested
-    stated = await stated_family(db, worker_id=wallet.person_id, now=now)
     policy_answer = await ask_policy(db, wallet=wallet, category=ask.category, amount=total, stated=stated, now=now)
     reasons = list(policy_answer.codes)
     allowance = None
@@ -160,7 +208,7 @@ async def _answer_request(
 async def _card_and_wallet(
     db: AsyncSession, ask: CardRequest
 ) -> tuple[Card, Wallet, int | None, CardAuthorization | None] | None:
-    """The card, its wallet (locked: one decision at a time per wallet) and the team's pot.
+    """The card, its wallet (locked: one decision at a time per wallet) and the team's default pot.
     An earlier request for the same authorization (an increment) comes too; the wallet's
     lock serialises every decision on it."""
     if not ask.card_stripe_id:

@@ -216,7 +216,7 @@ async def _purchase_of_capture(
         linked = next((t.purchase_id for t in earlier if t.purchase_id is not None), None)
         purchase = await db.get(Purchase, linked) if linked is not None else None
     if purchase is None:
-        funding = await funding_source_of(db, wallet)
+        funding = await funding_source_of(db, wallet, obj=obj, amount=txn.amount, now=now)
         if funding is not None:
             reason = "capture_before_authorization" if txn.authorization_stripe_id else "force_capture"
             purchase = purchase_for_payment(

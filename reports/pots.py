@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -141,3 +141,26 @@ async def pot_findings(
             if seen != expected
         )
     return findings
+
+
+@dataclass(frozen=True, slots=True)
+class GrantLine:
+    """A grant as finance sees it: its conditions, its figures now, what its pot still holds
+    (funded less allocated to teams) and whether that can be clawed back today."""
+
+    source: FundingSource
+    figures: PotFigures
+    in_pot: int
+    can_claw_back: bool
+
+
+async def grant_lines(db: AsyncSession, *, now: datetime, today: date) -> list[GrantLine]:
+    """Every grant, for finance's grants page."""
+    sources = (await db.execute(select(FundingSource).order_by(FundingSource.code))).scalars().all()
+    lines = []
+    for source in sources:
+        figures = await pot_figures(db, source=source, as_at=now)
+        in_pot = (await balance(db, account_id=source.pot_account_id)).available
+        ended = source.ends_on is not None and source.ends_on < today
+        lines.append(GrantLine(source, figures, in_pot, bool(source.claw_back_unspent and ended and in_pot > 0)))
+    return lines

@@ -124,6 +124,39 @@ async def pot_for_purchase(
     return best.id if best is not None else fallback
 
 
+async def pot_for_card(
+    db: AsyncSession,
+    *,
+    wallet: Wallet,
+    category: str,
+    needs: Sequence[str],
+    amount: int,
+    on: date,
+    fallback: int | None,
+) -> tuple[int | None, str | None]:
+    """The pot a card payment at the till is charged to, by :func:`pot_for_purchase`'s rule
+    (nobody names a pot at the till): ``(pot, None)``, or ``(None, reason)`` when no pot will
+    do, the reason a code for the till's answer."""
+    try:
+        pot = await pot_for_purchase(
+            db, wallet=wallet, category=category, needs=needs, amount=amount, on=on, asked=None, fallback=fallback
+        )
+    except FundingSourceNotEligible:
+        return None, "no_eligible_funding_source"
+    except FundingSourceNotFunded:
+        return None, "funding_source_not_funded"
+    return pot, None if pot is not None else "no_funding_source"
+
+
+async def pot_for_payment_made(
+    db: AsyncSession, *, wallet: Wallet, category: str, amount: int, on: date, fallback: int | None
+) -> int | None:
+    """The pot a card payment Tide was not asked about (a stand-in approval, a forced capture)
+    is charged to: the rule's pot when one will do, else ``fallback`` (the money is spent)."""
+    pot, _ = await pot_for_card(db, wallet=wallet, category=category, needs=(), amount=amount, on=on, fallback=fallback)
+    return pot if pot is not None else fallback
+
+
 def _check_eligible(source: FundingSource, *, category: str, needs: Sequence[str], team_id: int, on: date) -> None:
     refusal = grant_refusal(source, category=category, needs=needs, team_id=team_id, on=on)
     if refusal is not None:
@@ -166,11 +199,13 @@ async def set_grant_conditions(
 
 
 async def claw_back(
-    db: AsyncSession, *, actor: Principal, funding_source_id: int, transfer_id: str, now: datetime
+    db: AsyncSession, *, actor: Principal | None, funding_source_id: int, transfer_id: str, now: datetime
 ) -> int:
     """After a grant with claw-back has ended, what is left in its pot goes back to the funder
-    (a ledger transfer pot → source, so the pot's funded figure falls by it). Returns the pence."""
-    actor.require("finance")
+    (a ledger transfer pot → source, so the pot's funded figure falls by it), by finance or, on
+    the day after the grant ends, by the system (``actor`` None). Returns the pence."""
+    if actor is not None:
+        actor.require("finance")
     source = await db.get(FundingSource, funding_source_id)
     if source is None:
         raise NotFound(f"no funding source {funding_source_id}")
@@ -189,3 +224,25 @@ async def claw_back(
         now=now, details={"amount": left, "transfer_id": transfer_id},
     )  # fmt: skip
     return left
+
+
+async def claw_back_ended_grants(db: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """The daily job's use case: every ended grant with claw-back gives back what is left in its
+    pot (as the system). The transfer's id names the grant and the day, so a second run that
+    day moves nothing, and an empty pot is passed over. Returns grant code → pence given back."""
+    today = local_date(now)
+    ended = await db.execute(
+        select(FundingSource)
+        .where(FundingSource.claw_back_unspent.is_(True), FundingSource.ends_on < today)
+        .order_by(FundingSource.id)
+    )
+    given_back: dict[str, int] = {}
+    for source in ended.scalars().all():
+        try:
+            given_back[source.code] = await claw_back(
+                db, actor=None, funding_source_id=source.id, transfer_id=f"claw-back:{source.id}:{today.isoformat()}",
+                now=now,
+            )  # fmt: skip
+        except NothingToChange:
+            continue
+    return given_back

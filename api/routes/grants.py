@@ -1,18 +1,19 @@
-"""A grant's conditions (finance). (Claw-back is ``wallet.funding.claw_back``, run by finance's
-scripts; an API for it is to come.)"""
+"""A grant's conditions, and the claw-back of an ended grant's unspent pot (finance; the daily
+job ``claw_back_ended_grants`` does it too, the day after a grant with claw-back ends)."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, put
+from litestar import Controller, Request, Response, post, put
 from pydantic import ConfigDict, Field
 
 from api.deps import DbDep, NowDep, WhoDep
+from api.idempotency import idempotent, transfer_id_for
 from api.routes.common import PathId, body, problems
 from api.schemas import Day, Flag, Id, In, Out
-from wallet.funding import set_grant_conditions
+from wallet.funding import claw_back, set_grant_conditions
 
 
 class GrantConditionsWrite(In):
@@ -40,6 +41,11 @@ class GrantConditionsRead(Out):
     claw_back_unspent: bool
 
 
+class ClawBackRead(Out):
+    funding_source_id: int
+    amount_pence: int
+
+
 class GrantController(Controller):
     path = "/api/v1/funding-sources/{source_id:int}"
     tags = ["budgets"]
@@ -55,3 +61,20 @@ class GrantController(Controller):
             claw_back_unspent=data.claw_back_unspent, now=now,
         )  # fmt: skip
         return GrantConditionsRead.model_validate(source)
+
+    @post(
+        "/claw-back",
+        summary="Give an ended grant's unspent pot back to its funder (finance)",
+        responses=problems(403, 404, 409),
+        status_code=201,
+    )
+    @idempotent(required=True, status_code=201)
+    async def claw_back(
+        self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, source_id: PathId
+    ) -> Response[ClawBackRead]:
+        """Only a grant whose conditions say claw-back, after its end date; what is left in its
+        pot (not yet allocated to teams) goes back, as one audited ledger transfer."""
+        pence = await claw_back(
+            db, actor=who, funding_source_id=source_id, transfer_id=transfer_id_for(who, request, "claw-back"), now=now
+        )
+        return Response(ClawBackRead(funding_source_id=source_id, amount_pence=pence), status_code=201)

@@ -36,6 +36,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +53,7 @@ from tests.api.conftest import SMALL_COUNTY, settings_for
 from tests.cards.fake_stripe import templates
 from tests.cards.support import request_event, signed
 from tests.conftest import IN_CI
+from wallet import budgets
 from wallet.access import load_principal
 from wallet.clock import LONDON, now_utc
 from wallet.demo import DEMO_PASSWORD, email
@@ -110,6 +112,7 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/funding-sources":                       (401, 403, 403, 403, 403, OK,  403, OK),
     "POST /api/v1/funding-sources/{source_id}/funding":   (401, 403, 403, 403, 403, OK,  403, OK),
     "PUT /api/v1/funding-sources/{source_id}/conditions": (401, 403, 403, 403, 403, OK,  403, OK),
+    "POST /api/v1/funding-sources/{source_id}/claw-back":  (401, 403, 403, 403, 403, OK,  403, 403),
     # The council's redaction lists are the admin's; anyone signed in may check free text; a key
     # worker says which of their families they are buying for (no one else holds a wallet).
     "GET /api/v1/redaction-terms":                        (401, 403, 403, 403, 403, 403, 403, OK),
@@ -497,6 +500,27 @@ async def fresh_funding_proposal(scene: Scene, _target: str, _account: str | Non
     return Call(ids={"proposal_id": int(proposal["id"])})
 
 
+async def fresh_grant_to_claw_back(scene: Scene, _target: str, _account: str | None) -> Call:
+    """A grant with claw-back that ended yesterday, with money left in its pot (set up by the
+    system: funding it through the API would need a second person above the threshold)."""
+    engine = create_engine(scene.world.url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as db:
+            now, tag = now_utc(), _unique()
+            source = await budgets.create_funding_source(db, actor=None, code=f"cb-{tag}", name="Matrix Grant", now=now)
+            funded = await budgets.fund_pot(
+                db, actor=None, funding_source_id=source.id, transfer_id=f"matrix:cb:{tag}", amount=500, reason="t",
+                now=now,
+            )  # fmt: skip
+            assert funded.accepted
+            source.ends_on, source.claw_back_unspent = now.astimezone(LONDON).date() - timedelta(days=1), True
+            source_id = source.id
+            await db.commit()
+            return Call(ids={"source_id": source_id})
+    finally:
+        await engine.dispose()
+
+
 async def fresh_person_wallet(scene: Scene, _target: str, _account: str | None) -> Call:
     return Call(json={"person_id": await scene.fresh_person(), "team_id": 1})
 
@@ -878,6 +902,7 @@ REQUESTS: dict[str, Builder] = {
         lambda _s, _p: {"amount_pence": 100, "reason": "Matrix top-up"}
     ),
     "PUT /api/v1/funding-sources/{source_id}/conditions": body(lambda _s, _p: {}),
+    "POST /api/v1/funding-sources/{source_id}/claw-back": fresh_grant_to_claw_back,
     "POST /api/v1/redaction-terms": body(lambda _s, _p: {"list_name": "vulnerability_words", "term": _unique()}),
     "DELETE /api/v1/redaction-terms/{term_id}": fresh_redaction_term,
     "POST /api/v1/free-text-check": body(lambda _s, _p: {"text": "Winter coat"}),

@@ -200,6 +200,10 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
         finance.go("/")
         expect(finance.page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"\w+ \d{4}"))
         finance.check("finance-month")
+        finance.go("/finance/grants")
+        expect(finance.page.get_by_role("heading", level=1)).to_have_text("Grants")
+        finance.check("finance-grants")
+        finance.go("/")
         label = finance.page.get_by_label("Show another month").input_value()
         for name in (
             "finance-pack.pdf",
