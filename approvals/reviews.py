@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, delete, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals import cover
@@ -22,10 +22,11 @@ from wallet import audit
 from wallet.access import Principal
 from wallet.approval_models import ReceiptReview
 from wallet.errors import NotFound
-from wallet.models import Purchase, Receipt, Wallet
+from wallet.models import Purchase, PurchaseAwaitingReceipt, Receipt, Wallet
 from wallet.policy import ApprovalRules
 
 SETTLED = ("captured", "partly_refunded", "refunded")
+_BATCH = 500
 SUSPENSION_REASON = "suspended: a receipt is overdue; your manager can clear it"
 
 
@@ -51,15 +52,35 @@ def _no_review(reason: str) -> ColumnElement[bool]:
 
 
 async def _open_missing(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> int:
-    due = await db.execute(
-        select(Purchase).where(
-            Purchase.status.in_(SETTLED),
-            Purchase.receipt_required.is_(True),
-            ~exists().where(Receipt.purchase_id == Purchase.id),
-            _no_review("missing_receipt"),
+    """From the purchases that settled needing a receipt since the last sweep (a trigger lists
+    them), never every settled purchase; each is taken off the list once looked at."""
+    opened = 0
+    while True:
+        taken = list(
+            (
+                await db.execute(
+                    select(PurchaseAwaitingReceipt.purchase_id)
+                    .order_by(PurchaseAwaitingReceipt.purchase_id)
+                    .limit(_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
         )
-    )
-    return await _open(db, purchases=list(due.scalars()), reason="missing_receipt", rules=rules, now=now)
+        due = await db.execute(
+            select(Purchase)
+            .where(
+                Purchase.id.in_(taken),
+                Purchase.status.in_(SETTLED),
+                Purchase.receipt_required.is_(True),
+                ~exists().where(Receipt.purchase_id == Purchase.id),
+                _no_review("missing_receipt"),
+            )
+            .order_by(Purchase.id)
+        )
+        opened += await _open(db, purchases=list(due.scalars()), reason="missing_receipt", rules=rules, now=now)
+        await db.execute(delete(PurchaseAwaitingReceipt).where(PurchaseAwaitingReceipt.purchase_id.in_(taken)))
+        if len(taken) < _BATCH:
+            return opened
 
 
 async def _open_duplicates(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> int:

@@ -327,6 +327,15 @@ class Purchase(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ)
 
 
+class PurchaseAwaitingReceipt(Base):
+    """A purchase that settled needing a receipt since the receipt sweep last looked: added by a
+    trigger on ``purchases`` (migration 0021), taken by the sweep, so it never reads every
+    settled purchase for the few that are new."""
+
+    __tablename__ = "purchases_awaiting_receipt"
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), primary_key=True)
+
+
 class PurchaseNeed(Base):
     """Which of the family's needs a purchase answers."""
 
