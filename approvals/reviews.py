@@ -84,13 +84,22 @@ async def _open_missing(db: AsyncSession, *, rules: ApprovalRules, now: datetime
 
 
 async def _open_duplicates(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> int:
-    due = await db.execute(
-        select(Purchase).where(
-            # From the duplicates alone (their partial index), never every purchase.
-            Purchase.id.in_(select(Receipt.purchase_id).where(Receipt.duplicate_of.is_not(None))),
-            _no_review("duplicate_receipt"),
+    # From the duplicates alone (their partial index), never every purchase: first which
+    # purchases, then those purchases by their keys.
+    unreviewed = await db.execute(
+        select(Receipt.purchase_id)
+        .where(
+            Receipt.duplicate_of.is_not(None),
+            ~exists().where(
+                ReceiptReview.purchase_id == Receipt.purchase_id, ReceiptReview.reason == "duplicate_receipt"
+            ),
         )
+        .distinct()
     )
+    purchase_ids = sorted(int(i) for i in unreviewed.scalars())
+    if not purchase_ids:
+        return 0
+    due = await db.execute(select(Purchase).where(Purchase.id.in_(purchase_ids)).order_by(Purchase.id))
     return await _open(db, purchases=list(due.scalars()), reason="duplicate_receipt", rules=rules, now=now)
 
 

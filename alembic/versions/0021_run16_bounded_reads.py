@@ -4,6 +4,8 @@
   may be empty): the reconciliation's "holds open at the month's end" reads the holds open now
   and the holds resolved after the month (two partial indexes of resolutions, by accounting
   date and by the moment recorded), never every hold ever placed.
+- ``ix_approval_requests_awaiting_escalation``: the escalation job reads the requests still
+  waiting and not yet escalated, never every request ever decided.
 - ``purchases_awaiting_receipt`` lists the purchases that settled needing a receipt since the
   sweep last looked (a trigger on ``purchases`` adds them, the sweep takes them all): the
   missing-receipt sweep reads those, never every settled purchase.
@@ -68,6 +70,7 @@ OPEN_HOLDS_BACKFILL = f"""
       )
 """
 
+AWAITING_ESCALATION = "status IN ('open', 'awaiting_second') AND escalated_at IS NULL"
 AWAITING_WHEN = f"NEW.receipt_required AND NEW.status IN {SETTLED}"
 POSTGRESQL_AWAITING_UP = (
     f"""
@@ -161,9 +164,18 @@ def upgrade() -> None:
     for statement in POSTGRESQL_AWAITING_UP if _postgresql() else SQLITE_AWAITING_UP:
         op.execute(statement)
     op.execute(AWAITING_BACKFILL)
+    op.create_index(
+        "ix_approval_requests_awaiting_escalation",
+        "approval_requests",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text(AWAITING_ESCALATION),
+        sqlite_where=sa.text(AWAITING_ESCALATION),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_approval_requests_awaiting_escalation", table_name="approval_requests")
     for statement in POSTGRESQL_AWAITING_DOWN if _postgresql() else SQLITE_AWAITING_DOWN:
         op.execute(statement)
     op.drop_table("purchases_awaiting_receipt")
