@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.config_cli import settings_at_start_up
 from api.councils import councils_of
 from api.deps import CsrfFailed, provide_db, provide_now, provide_principal, provide_read_db
 from api.engines import engine_for
@@ -118,10 +119,12 @@ OPENAPI = OpenAPIConfig(
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = now_utc) -> Litestar:
-    """Build the app for ``settings`` (default: read from the environment now, once); ``clock``
-    is injectable. What needs a setting is handed it here: the engine its URL, the Stripe
-    endpoints and gateway their config, the reports the council's options."""
-    settings = settings or Settings.from_env()
+    """Build the app for ``settings`` (default: read from the environment now, once, and checked
+    in full: a configuration that cannot work stops the process with exit status 2 and one line
+    naming the setting, whichever server calls this factory); ``clock`` is injectable. What needs
+    a setting is handed it here: the engine its URL, the Stripe endpoints and gateway their
+    config, the reports the council's options."""
+    settings = settings or settings_at_start_up()
     councils = councils_of(settings)
     engines = {council.key: engine_for(council.settings) for council in councils}
 

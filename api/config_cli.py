@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import click
@@ -37,8 +38,11 @@ def settings_or_refuse() -> Settings:
 
 
 def problems_of(settings: Settings) -> list[str]:
-    """Everything wrong with ``settings``, the databases' reachability included."""
-    return settings_problems(settings) + asyncio.run(database_problems(settings))
+    """Everything wrong with ``settings``, the databases' reachability included. The databases
+    are asked on a thread of their own: a server may call the app factory inside its event loop."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tide-config-check") as thread:
+        databases = thread.submit(asyncio.run, database_problems(settings)).result()
+    return settings_problems(settings) + databases
 
 
 def refuse_bad_configuration(settings: Settings) -> None:
@@ -46,6 +50,19 @@ def refuse_bad_configuration(settings: Settings) -> None:
     problems = problems_of(settings)
     if problems:
         raise ConfigurationRefused("\n".join(problems))
+
+
+def settings_at_start_up() -> Settings:
+    """The settings any server's app factory starts from (``uvicorn --factory api.app:create_app``
+    as much as ``wallet serve``), checked in full; when they cannot work the process stops with
+    exit status 2 and one line per problem on stderr, as the ``wallet`` commands do."""
+    try:
+        settings = settings_or_refuse()
+        refuse_bad_configuration(settings)
+    except ConfigurationRefused as refused:
+        refused.show()
+        raise SystemExit(refused.exit_code) from None
+    return settings
 
 
 class RefusingGroup(click.Group):

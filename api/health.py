@@ -71,11 +71,29 @@ async def _probe(engine: AsyncEngine) -> dict[str, Any]:
     }
 
 
+#: Probes that outlived their answer, kept until they end on their own.
+_LINGERING: set[asyncio.Task[dict[str, Any]]] = set()
+
+
+def _settle(task: asyncio.Task[dict[str, Any]]) -> None:
+    _LINGERING.discard(task)
+    if not task.cancelled():
+        task.exception()  # read, so a failed late probe is not reported as never retrieved
+
+
 async def readiness(engine: AsyncEngine, *, within_seconds: float) -> tuple[int, dict[str, Any]]:
-    """The status and body of the readiness check, taking at most ``within_seconds`` seconds and a little."""
+    """The status and body of the readiness check, taking at most ``within_seconds`` seconds and
+    a little. A probe that takes longer is answered 503 but not cancelled: cancelled half-way
+    through making a connection, the driver's connection would be abandoned unclosed. It ends on
+    its own within the connect timeout (asyncpg's own), closing what it opened."""
+    probe = asyncio.ensure_future(_probe(engine))
+    done, _ = await asyncio.wait({probe}, timeout=within_seconds + QUERY_ALLOWANCE_SECONDS)
+    if not done:
+        _LINGERING.add(probe)
+        probe.add_done_callback(_settle)
+        return 503, {"status": "unavailable", "database": "unreachable", "detail": "timed out"}
     try:
-        async with asyncio.timeout(within_seconds + QUERY_ALLOWANCE_SECONDS):
-            body = await _probe(engine)
+        body = probe.result()
     except TimeoutError:
         return 503, {"status": "unavailable", "database": "unreachable", "detail": "timed out"}
     except (SQLAlchemyError, OSError) as exc:

@@ -126,8 +126,7 @@ async def send_notifications(ctx: JobContext) -> int:
     """Email what the outbox holds; returns how many were sent."""
     if ctx.mailer is None:
         return 0
-    async with ctx.sessionmaker() as db, db.begin():
-        report = await notifications.send_due(db, mailer=ctx.mailer, now=ctx.clock(), base_url=ctx.base_url)
+    report = await notifications.send_due(ctx.sessionmaker, mailer=ctx.mailer, now=ctx.clock(), base_url=ctx.base_url)
     return report.sent
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals import cover
@@ -14,25 +14,29 @@ from approvals.notifications import notify
 from approvals.requests import OPEN_STATUSES
 from ledger.money import pounds_display
 from wallet import audit
-from wallet.approval_models import ApprovalRequest
+from wallet.approval_models import AWAITING_ESCALATION, ApprovalRequest
 from wallet.policy import ApprovalRules
+
+
+def overdue_query(*, rules: ApprovalRules, now: datetime) -> Select[ApprovalRequest]:
+    """The requests undecided past the escalation time, not yet escalated: read through the
+    partial index of waiting requests, never every request ever decided."""
+    cutoff = now - timedelta(minutes=rules.escalate_after_minutes)
+    return (
+        select(ApprovalRequest)
+        .where(
+            ApprovalRequest.status.in_(OPEN_STATUSES),
+            ApprovalRequest.escalated_at.is_(None),
+            text(AWAITING_ESCALATION),  # the same, as its partial index states it
+            ApprovalRequest.created_at <= cutoff,
+        )
+        .order_by(ApprovalRequest.id)
+    )
 
 
 async def escalate_overdue(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> list[int]:
     """Requests undecided past the escalation time go to the team's fallback approver (a job)."""
-    cutoff = now - timedelta(minutes=rules.escalate_after_minutes)
-    due = (
-        await db.execute(
-            select(ApprovalRequest)
-            .where(
-                ApprovalRequest.status.in_(OPEN_STATUSES),
-                ApprovalRequest.escalated_at.is_(None),
-                ApprovalRequest.created_at <= cutoff,
-            )
-            .order_by(ApprovalRequest.id)
-            .with_for_update(skip_locked=True)
-        )
-    ).scalars()
+    due = (await db.execute(overdue_query(rules=rules, now=now).with_for_update(skip_locked=True))).scalars()
     escalated: list[int] = []
     for request in due:
         escalated.append(request.id)

@@ -27,6 +27,9 @@ class SmtpMailer:
         message["From"] = self.sender
         message["To"] = email.to
         message["Subject"] = email.subject
+        if email.reference:
+            # The same notification keeps its Message-ID however often it is sent.
+            message["Message-ID"] = f"<{email.reference}@{self.sender.rpartition('@')[2] or 'tide'}>"
         message.set_content(email.body)
         await asyncio.to_thread(self._deliver, message)
 

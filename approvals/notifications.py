@@ -4,6 +4,14 @@
 commit together and an unreachable mail server never blocks or undoes the decision.
 ``send_due`` (run by a job) claims a batch of unsent rows, sends each through a ``Mailer``,
 and records the result; a failure is retried later with a growing pause, up to a limit.
+
+Sending is safe to run twice. The claim is committed before any email leaves (it counts the
+attempt and sets when the row may next be tried), each email's sending is committed as soon
+as the mail server takes it, and a Stripe-like key travels with it: the ``Message-ID`` is the
+notification's own. So a second run, or a worker killed after the server took an email, sends
+nothing already sent or claimed; only a row claimed by a worker that died before recording
+its result is tried again, after the pause, with the same ``Message-ID`` (mail programs show
+a repeated id once).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wallet.approval_models import Notification
 from wallet.errors import NotFound
@@ -30,6 +38,8 @@ class Email:
     to: str
     subject: str
     body: str
+    reference: str = ""
+    """Names the message for good (``notification.<id>``): the mailer makes its ``Message-ID`` of it."""
 
 
 class Mailer(Protocol):
@@ -118,8 +128,31 @@ class SendReport:
     failed: int
 
 
-async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime, base_url: str = "") -> SendReport:
-    """Send the notifications that are due; record each result. Other senders skip these rows."""
+async def send_due(
+    sessions: async_sessionmaker[AsyncSession], *, mailer: Mailer, now: datetime, base_url: str = ""
+) -> SendReport:
+    """Send the notifications that are due, claimed first and each recorded as it goes (the
+    module's docstring says why this is safe twice); other senders skip the claimed rows."""
+    async with sessions() as db, db.begin():
+        claimed = await claim_due(db, now=now, base_url=base_url)
+    sent = failed = 0
+    for notification_id, email in claimed:
+        try:
+            await mailer.send(email)
+        except Exception as exc:
+            failed += 1
+            async with sessions() as db, db.begin():
+                await _record(db, notification_id, last_error=f"{type(exc).__name__}: {exc}"[:500])
+            continue
+        sent += 1
+        async with sessions() as db, db.begin():
+            await _record(db, notification_id, sent_at=now, last_error=None)
+    return SendReport(sent=sent, failed=failed)
+
+
+async def claim_due(db: AsyncSession, *, now: datetime, base_url: str = "") -> list[tuple[int, Email]]:
+    """Claim a batch of due notifications: each claim counts as an attempt and puts the row's
+    next try after the pause, so no other run takes it meanwhile. Returns the emails to send."""
     statement = (
         select(Notification, Person.email)
         .join(Person, Person.id == Notification.recipient_id)
@@ -132,31 +165,22 @@ async def send_due(db: AsyncSession, *, mailer: Mailer, now: datetime, base_url:
         .limit(BATCH)
         .with_for_update(skip_locked=True, of=Notification)
     )
-    sent = failed = 0
+    claimed = []
     for row, address in (await db.execute(statement)).all():
-        try:
-            await mailer.send(Email(to=address, subject=row.subject, body=_body(row, base_url)))
-        except Exception as exc:
-            failed += 1
-            await db.execute(
-                update(Notification)
-                .where(Notification.id == row.id)
-                .values(
-                    attempts=row.attempts + 1,
-                    next_attempt_at=now + _backoff(row.attempts + 1),
-                    last_error=f"{type(exc).__name__}: {exc}"[:500],
-                )
-                .execution_options(synchronize_session=False)
-            )
-            continue
-        sent += 1
-        await db.execute(
-            update(Notification)
-            .where(Notification.id == row.id)
-            .values(sent_at=now, attempts=row.attempts + 1, last_error=None)
-            .execution_options(synchronize_session=False)
-        )
-    return SendReport(sent=sent, failed=failed)
+        attempts = row.attempts + 1
+        await _record(db, row.id, attempts=attempts, next_attempt_at=now + _backoff(attempts))
+        email = Email(to=address, subject=row.subject, body=_body(row, base_url), reference=f"notification.{row.id}")
+        claimed.append((int(row.id), email))
+    return claimed
+
+
+async def _record(db: AsyncSession, notification_id: int, **values: object) -> None:
+    await db.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _body(row: Notification, base_url: str) -> str:

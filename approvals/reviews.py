@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, delete, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals import cover
@@ -22,10 +22,12 @@ from wallet import audit
 from wallet.access import Principal
 from wallet.approval_models import ReceiptReview
 from wallet.errors import NotFound
+from wallet.keeping_models import PurchaseAwaitingReceipt
 from wallet.models import Purchase, Receipt, Wallet
 from wallet.policy import ApprovalRules
 
 SETTLED = ("captured", "partly_refunded", "refunded")
+_BATCH = 500
 SUSPENSION_REASON = "suspended: a receipt is overdue; your manager can clear it"
 
 
@@ -51,25 +53,54 @@ def _no_review(reason: str) -> ColumnElement[bool]:
 
 
 async def _open_missing(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> int:
-    due = await db.execute(
-        select(Purchase).where(
-            Purchase.status.in_(SETTLED),
-            Purchase.receipt_required.is_(True),
-            ~exists().where(Receipt.purchase_id == Purchase.id),
-            _no_review("missing_receipt"),
+    """From the purchases that settled needing a receipt since the last sweep (a trigger lists
+    them), never every settled purchase; each is taken off the list once looked at."""
+    opened = 0
+    while True:
+        taken = list(
+            (
+                await db.execute(
+                    select(PurchaseAwaitingReceipt.purchase_id)
+                    .order_by(PurchaseAwaitingReceipt.purchase_id)
+                    .limit(_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
         )
-    )
-    return await _open(db, purchases=list(due.scalars()), reason="missing_receipt", rules=rules, now=now)
+        due = await db.execute(
+            select(Purchase)
+            .where(
+                Purchase.id.in_(taken),
+                Purchase.status.in_(SETTLED),
+                Purchase.receipt_required.is_(True),
+                ~exists().where(Receipt.purchase_id == Purchase.id),
+                _no_review("missing_receipt"),
+            )
+            .order_by(Purchase.id)
+        )
+        opened += await _open(db, purchases=list(due.scalars()), reason="missing_receipt", rules=rules, now=now)
+        await db.execute(delete(PurchaseAwaitingReceipt).where(PurchaseAwaitingReceipt.purchase_id.in_(taken)))
+        if len(taken) < _BATCH:
+            return opened
 
 
 async def _open_duplicates(db: AsyncSession, *, rules: ApprovalRules, now: datetime) -> int:
-    due = await db.execute(
-        select(Purchase).where(
-            # From the duplicates alone (their partial index), never every purchase.
-            Purchase.id.in_(select(Receipt.purchase_id).where(Receipt.duplicate_of.is_not(None))),
-            _no_review("duplicate_receipt"),
+    # From the duplicates alone (their partial index), never every purchase: first which
+    # purchases, then those purchases by their keys.
+    unreviewed = await db.execute(
+        select(Receipt.purchase_id)
+        .where(
+            Receipt.duplicate_of.is_not(None),
+            ~exists().where(
+                ReceiptReview.purchase_id == Receipt.purchase_id, ReceiptReview.reason == "duplicate_receipt"
+            ),
         )
+        .distinct()
     )
+    purchase_ids = sorted(int(i) for i in unreviewed.scalars())
+    if not purchase_ids:
+        return 0
+    due = await db.execute(select(Purchase).where(Purchase.id.in_(purchase_ids)).order_by(Purchase.id))
     return await _open(db, purchases=list(due.scalars()), reason="duplicate_receipt", rules=rules, now=now)
 
 

@@ -48,8 +48,9 @@ class DatabaseLimits:
     engine of reports and exports, which may point at a streaming replica.
 
     Through a transaction pooler these two are not sent at connection start (PgBouncer refuses
-    startup parameters it does not track): set them on the database role instead
-    (``ALTER ROLE … SET statement_timeout``), as docs/operators.md says.
+    startup parameters it does not track, and a session setting would stay on a server
+    connection other clients share): each transaction sets them for itself instead, in its
+    first statement (``set_config(…, true)``, the function form of ``SET LOCAL``).
     """
 
     connect_timeout_ms: int = CONNECT_TIMEOUT_MS
@@ -71,8 +72,32 @@ def create_engine(
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
         _serialise_sqlite_writers(engine)
         return engine
-    options = postgres_engine_options(pool_size, pooling or Pooling(), limits or DatabaseLimits())
-    return create_async_engine(url, echo=echo, **options)
+    pooling, limits = pooling or Pooling(), limits or DatabaseLimits()
+    engine = create_async_engine(url, echo=echo, **postgres_engine_options(pool_size, pooling, limits))
+    if pooling.transaction_pooler:
+        _limit_each_transaction(engine, limits)
+    return engine
+
+
+def transaction_limits_statement(limits: DatabaseLimits) -> str | None:
+    """The one statement that gives a transaction ``limits`` for itself (through a transaction
+    pooler), or ``None`` when there is nothing to set."""
+    settings = []
+    if limits.statement_timeout_ms > 0:
+        settings.append(f"set_config('statement_timeout', '{int(limits.statement_timeout_ms)}', true)")
+    if limits.read_only:
+        settings.append("set_config('transaction_read_only', 'on', true)")
+    return f"SELECT {', '.join(settings)}" if settings else None
+
+
+def _limit_each_transaction(engine: AsyncEngine, limits: DatabaseLimits) -> None:
+    statement = transaction_limits_statement(limits)
+    if statement is None:
+        return
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(statement)
 
 
 def postgres_engine_options(pool_size: int, pooling: Pooling, limits: DatabaseLimits | None = None) -> dict[str, Any]:

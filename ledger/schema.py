@@ -176,13 +176,27 @@ for _column in (transfers.c.pending_id, transfers.c.refund_of_id, transfers.c.re
         sqlite_where=_column.isnot(None),
     )
 
-#: The holds that can still expire (an expiry, no capture, release or expiry yet): kept by a
-#: trigger on ``ledger_transfers`` (migration 0017), so the expiry sweep reads only open holds.
+# The resolutions of holds by accounting date and by the moment recorded (migration 0024): a
+# month's reconciliation finds the holds resolved after the month without reading the rest.
+#: The resolving kinds as SQL with the values written in: a query reaches a partial index
+#: only if it states the index's condition as it is, not through bound parameters.
+IS_RESOLUTION = _in("kind", RESOLVING_KINDS)
+for _column in (transfers.c.accounting_date, transfers.c.recorded_at):
+    Index(
+        f"ix_ledger_transfers_resolutions_by_{'date' if _column.name == 'accounting_date' else 'record'}",
+        _column,
+        postgresql_where=text(IS_RESOLUTION),
+        sqlite_where=text(IS_RESOLUTION),
+    )
+
+#: The holds still open (no capture, release or expiry yet), with their expiry if they have
+#: one: kept by a trigger on ``ledger_transfers`` in the transfer's transaction (migrations
+#: 0017 and 0024), so the expiry sweep and the month's reconciliation read only open holds.
 open_holds = Table(
     "ledger_open_holds",
     metadata,
     Column("hold_id", String(100), ForeignKey("ledger_transfers.id"), primary_key=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True, index=True),
 )
 
 periods = Table(

@@ -5,19 +5,21 @@
 - purchases: each purchase captured in the month captured what the ledger captured for it
   (every capture counted for the purchase it paid for, however many there were);
 - holds: holds still open at the month's end are totalled (a note); a hold past its expiry
-  and still open is an exception (the sweeper missed it).
+  and still open is an exception (the sweeper missed it). Read from the holds open now and
+  those resolved after the month, so a year's resolved holds cost nothing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import Select, case, exists, func, select, text, union
 from sqlalchemy.orm import aliased
 
 from ledger.money import pounds
 from ledger.operations import Db
-from ledger.schema import RESOLVING_KINDS, accounts, transfers
+from ledger.schema import IS_RESOLUTION, RESOLVING_KINDS, accounts, open_holds, transfers
 from reports.findings import Finding, Reconciliation
 from reports.movements import movements_query, purchase_holds
 from reports.period import Period
@@ -147,7 +149,10 @@ async def purchases_against_ledger(db: Db, period: Period, result: Reconciliatio
         )
 
 
-async def holds(db: Db, period: Period, result: Reconciliation) -> None:
+def open_at_month_end_query(period: Period) -> Select[Any]:
+    """The holds open at the month's end: placed by then and not resolved by then. Read from
+    the holds open now and the holds resolved after the month (``ledger_open_holds`` and the
+    partial indexes of resolutions), never from every hold ever placed and long resolved."""
     t = transfers.c
     resolution = aliased(transfers)
     month_end = datetime.combine(period.end, time.min, tzinfo=LONDON)
@@ -157,9 +162,16 @@ async def holds(db: Db, period: Period, result: Reconciliation) -> None:
         resolution.c.accounting_date < period.end,
         resolution.c.recorded_at <= period.as_at,
     )
+    is_resolution = text(IS_RESOLUTION)
+    candidates = union(
+        select(open_holds.c.hold_id.label("hold_id")),
+        select(transfers.c.pending_id).where(is_resolution, transfers.c.accounting_date >= period.end),
+        select(transfers.c.pending_id).where(is_resolution, transfers.c.recorded_at > period.as_at),
+    ).subquery("candidates")
     overdue = case((t.expires_at < month_end, 1), else_=0)
-    rows = await db.stream(
+    return (
         select(t.id, t.amount, t.expires_at, overdue.label("overdue"))
+        .join(candidates, candidates.c.hold_id == t.id)
         .where(
             t.kind == "hold",
             t.accounting_date < period.end,
@@ -167,8 +179,11 @@ async def holds(db: Db, period: Period, result: Reconciliation) -> None:
             ~resolved,
         )
         .order_by(t.id)
-        .execution_options(yield_per=_BATCH)
     )
+
+
+async def holds(db: Db, period: Period, result: Reconciliation) -> None:
+    rows = await db.stream(open_at_month_end_query(period).execution_options(yield_per=_BATCH))
     count = total = 0
     async for row in rows:
         count += 1

@@ -3,8 +3,11 @@ setting, never a traceback nor a secret; ``wallet config check`` shows the effec
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,41 @@ def test_an_unreadable_replica_url_is_one_line_naming_it(migrated: Path, monkeyp
     result = _run(monkeypatch, ["config", "check"], TIDE_READ_DATABASE_URL="postgres://tide:pw-secret@replica/tide")
     assert _refused(result, "TIDE_READ_DATABASE_URL") == [result.output.strip()]
     assert "pw-secret" not in result.output
+
+
+def _uvicorn(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Tide's app as any server loads it: ``uvicorn --factory api.app:create_app``, not ``wallet serve``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TIDE_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--port", "0"],
+        env={**environment, "TIDE_ENV": "test", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DATABASE_URL": UNREACHABLE, "TIDE_DB_CONNECT_TIMEOUT_SECONDS": "1"}, "DATABASE_URL: the database cannot"),
+        ({"DATABASE_URL": "mysql://tide:pw-secret@db/tide"}, "DATABASE_URL"),
+        ({"TIDE_CARDS_ENABLED": "true"}, "TIDE_STRIPE_API_KEY is required"),
+        ({"TIDE_SMTP_USERNAME": "tide", "TIDE_SMTP_PASSWORD": "pw-secret"}, "TIDE_SMTP_HOST is required"),
+    ],
+)
+def test_the_app_factory_refuses_a_bad_configuration_under_any_server(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    url = databases.sqlite_url(tmp_path)
+    databases.migrate(url)
+    finished = _uvicorn(tmp_path, **{"DATABASE_URL": url, **env})
+    assert finished.returncode == 2, finished.stderr
+    assert "Traceback" not in finished.stderr
+    refusal = [line for line in finished.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(refusal) == 1, finished.stderr
+    assert named in refusal[0]
+    assert "pw-secret" not in finished.stderr
+    assert "hunter2" not in finished.stderr

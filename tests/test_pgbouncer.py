@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.jobs import JOB_SCHEMA, job_app
 from api.settings import Settings
-from ledger.database import Pooling, create_engine
+from ledger.database import DatabaseLimits, Pooling, create_engine
 from tests.pgbouncer import PgBouncer
 from wallet.clock import now_utc
 
@@ -101,3 +101,39 @@ async def test_a_worker_through_pgbouncer_polls_and_runs_jobs_deferred_after_it_
         await engine.dispose()
 
     assert states == ["succeeded", "succeeded"]
+
+
+async def test_through_the_pooler_each_transaction_sets_its_own_statement_timeout_and_leaves_none_behind(
+    migrated_url: str, pgbouncer: PgBouncer
+) -> None:
+    url = pgbouncer.url_for(migrated_url)
+    pooled = Pooling(transaction_pooler=True)
+    limited = create_engine(url, pool_size=1, pooling=pooled, limits=DatabaseLimits(statement_timeout_ms=300))
+    other = create_engine(url, pool_size=1, pooling=pooled)
+    try:
+        async with limited.connect() as connection:
+            assert (await connection.execute(text("SHOW statement_timeout"))).scalar_one() == "300ms"
+            with pytest.raises(DBAPIError, match="statement timeout"):
+                await connection.execute(text("SELECT pg_sleep(2)"))
+            await connection.rollback()
+            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1  # the next transaction too
+        async with other.connect() as connection:  # the same server connection, another client
+            assert (await connection.execute(text("SHOW statement_timeout"))).scalar_one() != "300ms"
+    finally:
+        await limited.dispose()
+        await other.dispose()
+
+
+async def test_through_the_pooler_a_read_only_engines_transactions_refuse_writes(
+    migrated_url: str, pgbouncer: PgBouncer
+) -> None:
+    url = pgbouncer.url_for(migrated_url)
+    reads = create_engine(
+        url, pool_size=1, pooling=Pooling(transaction_pooler=True), limits=DatabaseLimits(read_only=True)
+    )
+    try:
+        async with reads.connect() as connection:
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                await connection.execute(text("CREATE TEMPORARY TABLE scratch (n int)"))
+    finally:
+        await reads.dispose()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,6 +67,11 @@ class Allowance(Base):
     consumed_purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), unique=True)
 
 
+#: A request still waiting for a decision and not yet escalated, as SQL with its values written
+#: in (a query reaches a partial index only by stating its condition as it is).
+AWAITING_ESCALATION = "status IN ('open', 'awaiting_second') AND escalated_at IS NULL"
+
+
 class ApprovalRequest(Base):
     """A key worker asks a manager to allow a purchase above what the policy lets through."""
 
@@ -96,6 +102,14 @@ class ApprovalRequest(Base):
         ),
         Index("ix_approval_requests_team_status", "team_id", "status"),
         Index("ix_approval_requests_requester", "requester_id", "created_at"),
+        # The escalation job reads only the requests still waiting and not yet escalated
+        # (migration 0024), never every request ever decided.
+        Index(
+            "ix_approval_requests_awaiting_escalation",
+            "created_at",
+            postgresql_where=text(AWAITING_ESCALATION),
+            sqlite_where=text(AWAITING_ESCALATION),
+        ),
     )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

@@ -1,11 +1,11 @@
-"""The tables of keeping and erasing: receipts' bytes (the database receipt store) and the
-retention job's erasure permit."""
+"""The tables of keeping and erasing: receipts' bytes (the database receipt store), the
+retention job's erasure permit, and the purchases still to be looked at for a missing receipt."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wallet.models import TZ, Base
@@ -26,3 +26,12 @@ class ErasurePermit(Base):
     __tablename__ = "erasure_permits"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     granted_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class PurchaseAwaitingReceipt(Base):
+    """A purchase that settled needing a receipt since the receipt sweep last looked: added by a
+    trigger on ``purchases`` (migration 0024), taken by the sweep, so it never reads every
+    settled purchase for the few that are new."""
+
+    __tablename__ = "purchases_awaiting_receipt"
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), primary_key=True)

@@ -4,17 +4,21 @@ fallback approver, who cannot decide before then. Times come from injected clock
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.jobs import JobContext, escalate_approvals
+from approvals import escalation
 from tests.approvals.support import at, decide, new_manager, parked, scene
+from tests.ledger.test_bounded_sweeps import _plan
 from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import County
 from wallet.approval_models import ApprovalRequest, Notification
 from wallet.clock import local_date, now_utc
+from wallet.policy import ApprovalRules
 
 pytestmark = pytest.mark.dates
 
@@ -143,3 +147,34 @@ async def test_only_an_admin_names_the_fallback_and_only_an_approver_can_be_one(
     assert by_manager.status_code == 403, by_manager.text
     assert a_worker.status_code == 403, a_worker.text
     assert a_worker.json()["type"] == "urn:tide:problem:not-an-approver"
+
+
+OLD_REQUESTS = 200
+
+
+async def test_the_escalation_job_reads_only_the_requests_still_waiting(
+    county: County, new_client: ClientFactory
+) -> None:
+    if county.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan shows what is read")
+    s = await scene(county)
+    now = now_utc()
+    client = await new_client(at(now))
+    _, request_id = await parked(client, s)
+    async with county.session() as db:  # decided long ago: the job has nothing to do with them
+        model = await db.get(ApprovalRequest, request_id)
+        assert model is not None
+        columns = {c.key: getattr(model, c.key) for c in ApprovalRequest.__table__.columns if c.key != "id"}
+        decided = {"status": "declined", "decided_at": now, "decided_by": s.manager.person_id}
+        db.add_all(ApprovalRequest(**{**columns, **decided}) for _ in range(OLD_REQUESTS))
+
+    later = now + timedelta(minutes=11)
+    async with county.engine.connect() as connection, connection.begin():
+        await connection.execute(text("ANALYZE approval_requests"))
+        query = escalation.overdue_query(rules=ApprovalRules(), now=later)
+        steps = await _plan(connection, query)
+        due: list[Any] = list((await connection.execute(query)).scalars())  # the first column: the ids
+    assert request_id in due
+    read = [step for step in steps if step.get("Relation Name") == "approval_requests"]
+    assert [step.get("Index Name") for step in read] == ["ix_approval_requests_awaiting_escalation"], steps
+    assert not any(step["Node Type"] == "Seq Scan" for step in steps)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.jobs import JobContext, send_notifications
 from approvals.mail import SmtpMailer
+from approvals.notifications import Email
 from tests.approvals.support import at, decide, parked, scene
 from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import County
@@ -151,3 +153,60 @@ async def test_the_inbox_lists_a_persons_own_notifications_and_marks_them_read(
     assert read.status_code == 200, read.text
     assert read.json()["read_at"] is not None
     assert (await client.get("/api/v1/notifications", params={"unread": True}, headers=s.me.headers)).json() == []
+
+
+class KilledAfterSending:
+    """A mailer whose worker is killed just after the mail server took each email: the job
+    never learns it was sent (the kill is the job's cancellation, as a stopping worker's)."""
+
+    def __init__(self, mailer: SmtpMailer) -> None:
+        self.mailer = mailer
+
+    async def send(self, email: Email) -> None:
+        await self.mailer.send(email)
+        raise asyncio.CancelledError
+
+
+async def test_a_notification_job_run_twice_sends_each_email_once(
+    county: County, new_client: ClientFactory, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    s = await scene(county)
+    now = now_utc()
+    client = await new_client(at(now))
+    _, request_id = await parked(client, s)
+    ctx = context(county, port, now)
+
+    await asyncio.gather(send_notifications(ctx), send_notifications(ctx))  # two workers at once
+    await send_notifications(ctx)  # and once more, as a retried job
+    to_manager = [m for m in inbox.messages if f"/approvals/{request_id}" in str(m)]
+    assert len(to_manager) == 1, [m["Message-ID"] for m in to_manager]
+
+
+async def test_a_worker_killed_after_the_server_took_the_email_does_not_send_it_again_on_retry(
+    county: County, new_client: ClientFactory, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    s = await scene(county)
+    now = now_utc()
+    client = await new_client(at(now))
+    _, request_id = await parked(client, s)
+    ctx = context(county, port, now)
+    killed = JobContext(
+        sessionmaker=ctx.sessionmaker, clock=ctx.clock, mailer=KilledAfterSending(SmtpMailer(
+            host="127.0.0.1", port=port, sender="tide@council.example", timeout_seconds=5)), base_url=ctx.base_url,
+    )  # fmt: skip
+
+    with pytest.raises(asyncio.CancelledError):
+        await send_notifications(killed)
+    assert len([m for m in inbox.messages if f"/approvals/{request_id}" in str(m)]) == 1
+
+    await send_everything(ctx)  # the job retried at once: the claim holds, nothing is sent again
+    sent = [m for m in inbox.messages if f"/approvals/{request_id}" in str(m)]
+    assert len(sent) == 1
+    # Only after the pause is an unrecorded email tried again, and it keeps its Message-ID.
+    await send_everything(context(county, port, now + timedelta(minutes=5)))
+    again = [m for m in inbox.messages if f"/approvals/{request_id}" in str(m)]
+    assert len(again) == 2
+    assert again[0]["Message-ID"] == again[1]["Message-ID"]
+    assert again[0]["Message-ID"].startswith("<notification.")

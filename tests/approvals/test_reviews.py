@@ -8,16 +8,18 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.jobs import JobContext, review_receipts
+from approvals import reviews
 from tests.approvals.support import at, scene
 from tests.wallet.conftest import ClientFactory
 from tests.wallet.support import PNG, County, SignedIn
 from wallet.approval_models import Notification, ReceiptReview
 from wallet.clock import now_utc
-from wallet.models import Wallet
+from wallet.models import Purchase, Wallet
+from wallet.policy import ApprovalRules
 
 pytestmark = pytest.mark.dates
 
@@ -179,3 +181,61 @@ async def test_a_small_purchase_that_needs_no_receipt_is_not_reviewed(
     await review_receipts(sweep_at(county, now_utc()))
 
     assert await review_of(county, purchase_id) is None
+
+
+OLD = 200
+
+
+async def _purchases_read(db: AsyncSession) -> tuple[int, int]:
+    """Rows of ``purchases`` this transaction has read so far: (by whole-table scans, through indexes)."""
+    found = await db.execute(
+        text("SELECT seq_tup_read, idx_tup_fetch FROM pg_stat_xact_user_tables WHERE relname = 'purchases'")
+    )
+    seq, fetched = found.one()
+    return int(seq or 0), int(fetched or 0)
+
+
+async def test_the_missing_receipt_sweep_reads_only_the_purchases_settled_since_it_last_looked(
+    county: County, new_client: ClientFactory
+) -> None:
+    if county.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL counts the rows a transaction reads")
+    s = await scene(county)
+    now = now_utc()
+    client = await new_client(at(now))
+    first = await settled(county, client, s.me, s.case.family_id, s.case.need_ids[0])
+    async with county.session() as db:  # settled long ago: the sweep opens their reviews, then is done with them
+        model = await db.get(Purchase, first)
+        assert model is not None
+        columns = {c.key: getattr(model, c.key) for c in Purchase.__table__.columns if c.key != "id"}
+        db.add_all(
+            Purchase(**{**columns, "family_id": None, "hold_transfer_id": None, "capture_transfer_id": None})
+            for _ in range(OLD)
+        )
+    await review_receipts(sweep_at(county, now))
+    await settled(county, client, s.me, s.case.family_id, s.case.need_ids[0])  # the one settled since
+
+    async with AsyncSession(county.engine, expire_on_commit=False) as db, db.begin():
+        # The plan PostgreSQL picks when there are many purchases (it would scan a few whole).
+        await db.execute(text("SET LOCAL enable_seqscan = off"))
+        before = await _purchases_read(db)
+        report = await reviews.sweep(db, rules=ApprovalRules(), now=now + timedelta(minutes=15))
+        seq, fetched = (a - b for a, b in zip(await _purchases_read(db), before, strict=True))
+        await db.rollback()
+    assert report.opened == 1
+    assert seq == 0
+    assert fetched <= 3  # the new purchase and its review's foreign key checks: none of the old
+
+
+async def test_the_receipt_sweep_run_twice_opens_each_review_once(county: County, new_client: ClientFactory) -> None:
+    s = await scene(county)
+    now = now_utc()
+    client = await new_client(at(now))
+    purchase_id = await settled(county, client, s.me, s.case.family_id, s.case.need_ids[0])
+
+    await review_receipts(sweep_at(county, now))
+    await review_receipts(sweep_at(county, now))
+    async with county.session() as db:
+        found = await db.execute(select(ReceiptReview.id).where(ReceiptReview.purchase_id == purchase_id))
+        assert len(found.all()) == 1
+    assert await told(county, s.worker.person_id, "review.opened") == 1

@@ -178,3 +178,16 @@ async def test_no_card_row_is_locked_while_stripe_is_called(rig: Rig) -> None:
     sessions = async_sessionmaker(rig.engine, expire_on_commit=False)
     assert await card_sync.cards_follow_wallets(sessions, issuer, now=now_utc()) == 1
     assert issuer.checked == 3
+
+
+async def test_the_hold_sweeper_run_twice_releases_each_hold_once(rig: Rig) -> None:
+    worker, card = await rig.new_card(wallet_pence=5_000)
+    rig.pay(card, 2_000)
+    assert await rig.available(worker) == 3_000
+    sessions = async_sessionmaker(rig.engine, expire_on_commit=False)
+    later = now_utc() + timedelta(days=8)
+
+    assert await card_sync.expire_card_holds(sessions, now=later) >= 1
+    assert await card_sync.expire_card_holds(sessions, now=later) == 0  # a retried job: nothing left to do
+    assert await rig.available(worker) == 5_000
+    await rig.check_books()

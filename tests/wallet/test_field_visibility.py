@@ -16,6 +16,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from approvals.notifications import Email, notify, send_due
 from tests.receipt_files import png
@@ -174,9 +175,9 @@ async def test_every_role_sees_on_every_channel_exactly_the_field_classes_the_on
             body="A note about a request.", free_text=f"{FREE} note", link="/", now=now_utc(),
         )  # fmt: skip
     outbox = Outbox()
-    async with county.session() as db:
-        while (await send_due(db, mailer=outbox, now=now_utc())).sent:
-            pass
+    sessions = async_sessionmaker(county.engine, expire_on_commit=False)
+    while (await send_due(sessions, mailer=outbox, now=now_utc())).sent:
+        pass
 
     seen: dict[tuple[str, Channel], str] = {}
     for role, who in people.items():

@@ -1,5 +1,5 @@
 """The supplier register, bank-detail changes awaiting a second person, invoices and
-reimbursements to pay, and payment runs. Mirrors migration 0021."""
+reimbursements to pay, and payment runs. Mirrors migration 0022."""
 
 from __future__ import annotations
 
