@@ -92,12 +92,22 @@ async def _sql(port: int, sql: str, database: str = "postgres") -> object:
         await connection.close()
 
 
-def wait_for_replay(pair: Pair) -> None:
-    """Until the replica has replayed everything the primary had written when called."""
+#: What a report reads, counted on both servers: the replica has replayed the writes when a
+#: fresh snapshot there sees what the primary sees (the replayed LSN alone was seen to be
+#: reached a moment before a new snapshot on the replica showed the last commit).
+SEEN = "SELECT (SELECT count(*) FROM ledger_transfers) || '/' || (SELECT count(*) FROM purchases)"
+
+
+def wait_for_replay(pair: Pair, database: str = "tide") -> None:
+    """Until the replica has replayed everything the primary had written when called, and a new
+    snapshot on the replica sees it."""
     target = asyncio.run(_sql(pair.primary_port, "SELECT pg_current_wal_lsn()::text"))
+    seen = asyncio.run(_sql(pair.primary_port, SEEN, database))
     deadline = time.monotonic() + REPLAY_WAIT_SECONDS
     query = f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
-    while not asyncio.run(_sql(pair.replica_port, query)):
+    while not (
+        asyncio.run(_sql(pair.replica_port, query)) and asyncio.run(_sql(pair.replica_port, SEEN, database)) == seen
+    ):
         if time.monotonic() > deadline:
             raise ClusterUnavailable(f"the replica did not replay up to {target} in {REPLAY_WAIT_SECONDS} s")
         time.sleep(0.1)
