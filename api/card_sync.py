@@ -10,7 +10,7 @@
   ``wallet stripe statement MONTH`` and the daily ``fetch_stripe_statement`` job run it.
 * ``expire_card_holds``: the sweeper: holds past their expiry go back to the wallet.
 * ``cards_follow_wallets``: a suspended wallet's cards go inactive at Stripe, and come back
-  when a manager clears the wallet.
+  when a manager clears the wallet. It reads only the wallets noted in ``cards_to_follow``.
 """
 
 from __future__ import annotations
@@ -90,11 +90,14 @@ async def expire_card_holds(sessions: async_sessionmaker[AsyncSession], *, now: 
 
 
 async def cards_follow_wallets(sessions: async_sessionmaker[AsyncSession], issuer: CardIssuer, *, now: datetime) -> int:
-    """Bring every card whose status disagrees with its wallet's into line; returns how many."""
+    """Bring the cards of the wallets noted since the last run into line with their wallets
+    (each wallet in a transaction of its own, its notes taken with it); returns how many cards
+    changed. Reads only the noted wallets' cards, never every card."""
     async with sessions() as db, db.begin():
-        wallet_ids = await issuing.wallets_out_of_step(db)
+        noted = await issuing.wallets_to_follow(db)
     changed = 0
-    for wallet_id in wallet_ids:
+    for wallet_id, up_to in noted.items():
         async with sessions() as db, db.begin():
             changed += len(await issuing.follow_wallet_status(db, issuer, wallet_id=wallet_id, now=now))
+            await issuing.followed(db, wallet_id=wallet_id, up_to=up_to)
     return changed

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.errors import CardNotInState, NoShippingAddress, NoWorkMobile
 from cards.issuer import CardIssuer, CardType, shipping_to, spending_controls
-from cards.models import Card, Cardholder
+from cards.models import Card, Cardholder, CardToFollow
 from wallet import audit
 from wallet.access import Principal
 from wallet.errors import NotAllowed, NotFound, UnknownCode
@@ -279,19 +279,24 @@ async def follow_wallet_status(db: AsyncSession, issuer: CardIssuer, *, wallet_i
     return changed
 
 
-async def wallets_out_of_step(db: AsyncSession) -> list[int]:
-    """Wallets with a card that does not follow the wallet's status (active on a suspended
-    wallet, or still frozen for a suspension the manager has cleared)."""
-    rows = await db.execute(
-        select(Card.wallet_id)
-        .join(Wallet, Wallet.id == Card.wallet_id)
-        .where(
-            ((Wallet.status != "active") & (Card.status == "active"))
-            | ((Wallet.status == "active") & (Card.status == "inactive") & (Card.frozen_reason == "wallet_suspended"))
-        )
-        .distinct()
+def wallets_to_follow_query() -> Select[int, int]:
+    """The wallets noted since the job last ran (``cards_to_follow``, kept by triggers), each
+    with the last note read: never every card."""
+    return (
+        select(CardToFollow.wallet_id, func.max(CardToFollow.id))
+        .group_by(CardToFollow.wallet_id)
+        .order_by(CardToFollow.wallet_id)
     )
-    return sorted(int(row[0]) for row in rows)
+
+
+async def wallets_to_follow(db: AsyncSession) -> dict[int, int]:
+    """The wallets whose cards may no longer follow them, each with its last note read."""
+    return {int(row[0]): int(row[1]) for row in await db.execute(wallets_to_follow_query())}
+
+
+async def followed(db: AsyncSession, *, wallet_id: int, up_to: int) -> None:
+    """The wallet's notes up to ``up_to`` are done (a later one, made meanwhile, stays)."""
+    await db.execute(delete(CardToFollow).where(CardToFollow.wallet_id == wallet_id, CardToFollow.id <= up_to))
 
 
 async def cards_not_cancelled(db: AsyncSession) -> int:

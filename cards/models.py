@@ -165,3 +165,14 @@ class StripeEvent(Base):
     received_at: Mapped[datetime] = mapped_column(TZ)
     outcome: Mapped[str] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CardToFollow(Base):
+    """A wallet whose cards may no longer follow it: added by triggers (migration 0026) when the
+    wallet's status changes or one of its cards becomes active while the wallet is not; taken
+    by the cards-follow-wallets job, so it reads these few wallets, never every card. A row per
+    change (``id`` rising), so a change made while the job calls Stripe stays for its next run."""
+
+    __tablename__ = "cards_to_follow"
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), index=True)
