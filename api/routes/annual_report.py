@@ -16,6 +16,7 @@ from litestar.params import PathParameter
 from api.deps import ReadDbDep, WhoDep
 from api.hosts import CouncilDep
 from api.routes.common import problems
+from api.routes.reports import file_download
 from reports import annual_files, annual_pdf
 from reports.annual import AnnualReport, annual_report
 from wallet.access import Principal
@@ -40,7 +41,7 @@ class AnnualReportController(Controller):
     @get(
         "/{year:int}",
         summary="The annual evidence report as published JSON (team managers, finance, auditor, admin)",
-        responses=problems(403),
+        responses=problems(403, 404, 422),
     )
     async def document(self, read_db: ReadDbDep, who: WhoDep, council: CouncilDep, year: YearPath) -> dict[str, Any]:
         """Money in integer pence; a suppressed value is ``null`` and flagged (docs/reports.md)."""
@@ -49,8 +50,11 @@ class AnnualReportController(Controller):
     @get(
         "/{year:int}/{file_format:str}",
         summary="The annual evidence report as a PDF, accessible HTML or CSV file",
-        responses=problems(403),
+        responses=problems(403, 404, 422),
         media_type="application/octet-stream",
+        operation_class=file_download(
+            "The annual evidence report: a PDF, accessible HTML or CSV file", "application/pdf", "text/html", "text/csv"
+        ),
     )
     async def download(
         self, read_db: ReadDbDep, who: WhoDep, council: CouncilDep, year: YearPath, file_format: FormatPath

@@ -111,17 +111,24 @@ class ClosedRead(BaseModel):
     reports_sha256: dict[str, str]
 
 
-@dataclass
-class ReportDownload(Operation):
-    """The download's OpenAPI: a PDF or a CSV, by the report's name."""
+def file_download(description: str, *media_types: str) -> type[Operation]:
+    """An operation whose 200 is a file of one of ``media_types`` (OpenAPI: binary strings)."""
 
-    def __post_init__(self) -> None:
-        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
-        if self.responses is not None:
-            self.responses["200"] = OpenAPIResponse(
-                description="The report: the PDF pack, or a CSV file",
-                content={media_type: OpenAPIMediaType(schema=binary) for media_type in ("application/pdf", "text/csv")},
-            )
+    @dataclass
+    class FileDownload(Operation):
+        def __post_init__(self) -> None:
+            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            if self.responses is not None:
+                self.responses["200"] = OpenAPIResponse(
+                    description=description,
+                    content={media_type: OpenAPIMediaType(schema=binary) for media_type in media_types},
+                )
+
+    return FileDownload
+
+
+#: The download's OpenAPI: a PDF or a CSV, by the report's name.
+ReportDownload = file_download("The report: the PDF pack, or a CSV file", "application/pdf", "text/csv")
 
 
 async def _chunks(spool: IO[bytes]) -> AsyncIterator[bytes]:
