@@ -114,9 +114,12 @@ def parse_pounds(text: str) -> int | None:
     return pence if 0 < pence <= MAX_PENCE else None
 
 
-def pounds_problem(text: str, *, like: str) -> str:
+def pounds_problem(text: str, *, like: str, empty: str | None = None) -> str:
     """What to tell the person whose amount ``parse_pounds`` could not take; ``like`` is an
-    example amount that fits the question ("12.50")."""
+    example amount that fits the question ("12.50"), ``empty`` what to ask for when nothing was
+    typed (the question's own words, "Enter the most it will cost")."""
+    if empty is not None and not text.strip():
+        return f"{empty} in pounds, like {like}"
     try:
         pence = pence_as_typed(text)
     except AmountUnclear as why:

@@ -40,6 +40,7 @@ async def _call(county: County, event: dict[str, Any]) -> tuple[DecideCall, int]
     database = str(county.engine.url)
     ask = read_request(str(event["id"]), event["data"]["object"])
     assert ask.card_stripe_id is not None
+    fast_till._POLICY.pop(database, None)  # the policy in force now, not one an earlier test left remembered
     wallet, clearing, (policy_id, _) = await fast_till._facts(county.engine, database, ask.card_stripe_id)
     now = now_utc()
     call = fast_till._arguments(

@@ -79,7 +79,7 @@ async def ask_submit(
     if category not in CATEGORIES:
         form.error("category", "Choose what kind of purchase it is")
     if amount is None:
-        form.error("amount", pounds_problem(form.get("amount"), like="180.00"))
+        form.error("amount", pounds_problem(form.get("amount"), like="180.00", empty="Enter the most it will cost"))
     if not reason:
         form.error("reason", "Say what it is and why the family needs it")
     if not form.ok or amount is None:
