@@ -16,12 +16,15 @@ import ledger
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, Form, already_sent, once, parse_pounds, pounds_problem, read_form
+from api.web.pages.worker import SHIPMENT_WORDS
 from api.web.render import need_label, new_key, page
 from api.web.session import UserDep, WebUser
 from approvals import conversation, lists, reviews
 from approvals import requests as approvals
 from approvals.context import context_for
 from approvals.errors import ApprovalError
+from cards import issuing
+from cards.models import Card
 from wallet import budgets, families, team
 from wallet.access import shows
 from wallet.budgets import WalletSummary
@@ -178,6 +181,17 @@ def sorted_by(rows: list[Row], orders: dict[str, tuple[Callable[[Row], Any], boo
     return sorted(sorted(rows, key=by_name), key=key, reverse=largest_first)
 
 
+#: A physical card's shipment in the manager's words: the worker's, without their advice to ask the manager.
+TEAM_SHIPMENT_WORDS = {status: words.split(":")[0] for status, words in SHIPMENT_WORDS.items()}
+
+
+async def _team_cards(db: AsyncSession, user: WebUser, wallets: list[tuple[Wallet, str]]) -> list[tuple[str, Card]]:
+    """The team's key workers' cards not cancelled, by name: what the manager sees of each."""
+    names = {wallet.id: name for wallet, name in wallets}
+    cards = [c for c in await issuing.list_cards(db, who=user.who) if c.wallet_id in names and c.status != "canceled"]
+    return sorted(((names[c.wallet_id], c) for c in cards), key=lambda row: (row[0].casefold(), row[1].id))
+
+
 def _totals(workers: list[tuple[str, Wallet, WalletSummary]]) -> list[int]:
     """The key workers' table's total row: left, set aside, spent."""
     return [sum(s.available for *_, s in workers), sum(s.held for *_, s in workers),
@@ -197,10 +211,8 @@ async def team_spend(
         raise NotAllowed("this is for team managers")
     workers_by = workers_by if workers_by in WORKER_ORDERS else "name"
     needs_by = needs_by if needs_by in NEED_ORDERS else "spent"
-    workers = [
-        (name, wallet, await budgets.summarise_wallet(db, wallet=wallet, now=now))
-        for wallet, name in await _team_wallets(db, user)
-    ]
+    wallets = await _team_wallets(db, user)
+    workers = [(name, wallet, await budgets.summarise_wallet(db, wallet=wallet, now=now)) for wallet, name in wallets]
     month = month_start(local_date(now))
     by_need = [(s.code, s.purchases, s.amount) for s in await team.spend_by_need(db, who=user.who, month=month)]
     budgets_left = await team.team_budgets_left(db, who=user.who)
@@ -220,6 +232,8 @@ async def team_spend(
         teams=teams,
         left=left,
         month=month,
+        cards=await _team_cards(db, user, wallets),
+        shipment_words=TEAM_SHIPMENT_WORDS,
         done=DONE.get(done or ""),
     )
 

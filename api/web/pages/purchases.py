@@ -21,6 +21,7 @@ from wallet import purchases, receipts
 from wallet.approval_models import ApprovalRequest
 from wallet.errors import WalletError
 from wallet.models import Purchase
+from wallet.paying import payments, to_pay
 
 DONE = {
     "purchase": None,
@@ -29,6 +30,7 @@ DONE = {
     "answered": "Your answer has been sent.",
     "completed": "Done: the money is set aside. Add the receipt when you have it.",
     "cancelled": "The purchase is cancelled.",
+    "billed": "Finance has it now. They pay it once the invoice or receipt is attached and they approve it.",
 }
 
 
@@ -102,9 +104,33 @@ async def _context(db: DbDep, user: WebUser, purchase_id: int) -> dict[str, Any]
         "standing": standing(purchase, found.request),
         "messages": found.messages,
         "mine": mine,
+        **await _paying(db, user, purchase, mine=mine),
         "may_add_receipt": (mine or purchase.team_id in user.who.managed_team_ids)
         and purchase.status in ("held", "captured", "needs_approval", "partly_refunded"),
     }
+
+
+#: Where an invoice's or reimbursement's payment stands, in the key worker's words.
+PAYMENT_WORDS = {
+    "awaiting_approval": "Waiting for finance to approve it. They need the invoice or receipt attached.",
+    "approved": "Approved: it is paid in the next payment run.",
+    "in_run": "In a payment run: finance is paying it.",
+    "paid": "Paid.",
+    "returned": "The bank returned the payment: the money is back in your wallet.",
+}
+
+
+async def _paying(db: DbDep, user: WebUser, purchase: Purchase, *, mine: bool) -> dict[str, Any]:
+    """An invoice or reimbursement's payment: where it stands, and the suppliers its key worker
+    can say it pays while it is held and nobody has been named yet."""
+    if purchase.payment_method not in ("invoice", "reimbursement"):
+        return {"payable": None, "may_bill": False, "suppliers": []}
+    payable = await to_pay.payable_of(db, who=user.who, purchase_id=purchase.id)
+    may_bill = mine and payable is None and purchase.status == "held"
+    invoice = may_bill and purchase.payment_method == "invoice"
+    suppliers = await to_pay.confirmed_suppliers(db, who=user.who) if invoice else []
+    return {"payable": payable, "may_bill": may_bill, "suppliers": [(str(s.id), s.name) for s in suppliers],
+            "payment_words": PAYMENT_WORDS}  # fmt: skip
 
 
 def _purchase_page(
@@ -234,4 +260,32 @@ async def cancel(
     return await _act_on_purchase(request, db, now, user, purchase_id, "cancel", act)
 
 
-HANDLERS = [purchase_detail, add_receipt, receipt_file, ask_manager, answer_manager, complete, cancel]
+@post("/purchases/{purchase_id:int}/payee")
+async def say_who_is_paid(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, purchase_id: PathId
+) -> Response[Any]:
+    """The key worker names the confirmed supplier and the invoice's number (or, paid back
+    themselves, the receipt's reference): the API's ``/payee``, the same use case."""
+    form = await read_form(request)
+    supplier, reference = form.get("supplier"), form.get("reference")[:40]
+    context = await _context(db, user, purchase_id)
+    invoice = context["purchase"].payment_method == "invoice"
+    errors: dict[str, str] = {}
+    if invoice and not (ascii_digits(supplier) and len(supplier) < 16):
+        errors["supplier"] = "Choose the supplier on the invoice"
+    if not reference:
+        errors["reference"] = "Enter the invoice number" if invoice else "Enter the receipt's number or date"
+    if errors:
+        return _purchase_page(user, context, errors=errors, status=422)
+
+    async def act() -> str:
+        supplier_id = int(supplier) if invoice else None
+        await payments.bill_purchase(
+            db, who=user.who, purchase_id=purchase_id, supplier_id=supplier_id, reference=reference, now=now
+        )
+        return f"/purchases/{purchase_id}?done=billed"
+
+    return await _act_on_purchase(request, db, now, user, purchase_id, "reference", act)
+
+
+HANDLERS = [purchase_detail, add_receipt, say_who_is_paid, receipt_file, ask_manager, answer_manager, complete, cancel]
