@@ -21,7 +21,7 @@ from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import money, page
 from api.web.session import UserDep, WebUser
 from wallet import team
-from wallet.errors import NotAllowed, WalletError
+from wallet.errors import NotAllowed, NotFound, WalletError
 from wallet.paying import payments, to_pay
 from wallet.paying.models import Payable, PaymentRun, Supplier
 
@@ -189,6 +189,10 @@ async def returned_submit(
     form = await read_form(request)
 
     async def act() -> str:
+        lines = await payments.run_lines(db, who=user.who, run_id=run_id)
+        paid_by_run = {payable.purchase_id for payable, _, _ in lines}
+        if purchase_id not in paid_by_run:  # the address names the run: a payment of another run is not on it
+            raise NotFound(f"payment run {run_id} does not pay purchase {purchase_id}")
         await payments.record_returned_payment(db, who=user.who, purchase_id=purchase_id, now=now)
         return f"/finance/payment-runs/{run_id}?done=returned"
 
