@@ -39,6 +39,7 @@ from api.routes.auth import MeController, SignInController
 from api.routes.buying_for import BuyingForController
 from api.routes.card_holding import CardHoldingController
 from api.routes.cards import ROUTES as CARD_ROUTES
+from api.routes.contact import ROUTES as CONTACT_ROUTES
 from api.routes.families import FamilyController, NeedController
 from api.routes.grants import GrantController
 from api.routes.organisation import (
@@ -70,6 +71,7 @@ ROUTES = [
     MeController,
     TeamController,
     PeopleController,
+    *CONTACT_ROUTES,
     FundingController,
     WalletController,
     WalletReturnController,
