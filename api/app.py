@@ -59,6 +59,7 @@ from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.routes.scim import ScimController
 from api.routes.subject_access import SubjectAccessController
+from api.routes.worker_bank_accounts import WorkerBankAccountController
 from api.settings import Settings
 from api.web.plugin import WebPlugin
 from wallet.clock import now_utc
@@ -101,6 +102,7 @@ ROUTES = [
     *CARD_ROUTES,
     CardHoldingController,
     *PAYMENT_ROUTES,
+    WorkerBankAccountController,
     ScimController,
     PeopleAccessController,
 ]
