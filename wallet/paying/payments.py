@@ -120,7 +120,7 @@ async def start_payment_run(db: AsyncSession, *, who: Principal, now: datetime) 
     paid_to: list[tuple[Payable, Purchase, tuple[str, str]]] = []
     waiting_for_details: list[int] = []
     for payable, purchase, supplier in rows:
-        if supplier is not None:
+        if payable.supplier_id is not None:  # an invoice (the outer join found its supplier)
             if supplier.status == "confirmed":
                 paid_to.append((payable, purchase, (supplier.sort_code, supplier.account_number)))
             continue
