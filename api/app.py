@@ -39,6 +39,7 @@ from api.routes.auth import MeController, SignInController
 from api.routes.buying_for import BuyingForController
 from api.routes.card_holding import CardHoldingController
 from api.routes.cards import ROUTES as CARD_ROUTES
+from api.routes.contact import ROUTES as CONTACT_ROUTES
 from api.routes.families import FamilyController, NeedController
 from api.routes.grants import GrantController
 from api.routes.organisation import (
@@ -58,6 +59,7 @@ from api.routes.reports import PeriodController, ReportController
 from api.routes.returns import WalletReturnController
 from api.routes.scim import ScimController
 from api.routes.subject_access import SubjectAccessController
+from api.routes.worker_bank_accounts import WorkerBankAccountController
 from api.settings import Settings
 from api.web.plugin import WebPlugin
 from wallet.clock import now_utc
@@ -70,6 +72,7 @@ ROUTES = [
     MeController,
     TeamController,
     PeopleController,
+    *CONTACT_ROUTES,
     FundingController,
     WalletController,
     WalletReturnController,
@@ -99,6 +102,7 @@ ROUTES = [
     *CARD_ROUTES,
     CardHoldingController,
     *PAYMENT_ROUTES,
+    WorkerBankAccountController,
     ScimController,
     PeopleAccessController,
 ]

@@ -11,6 +11,8 @@
 * ``expire_card_holds``: the sweeper: holds past their expiry go back to the wallet.
 * ``cards_follow_wallets``: a suspended wallet's cards go inactive at Stripe, and come back
   when a manager clears the wallet. It reads only the wallets noted in ``cards_to_follow``.
+* ``cardholders_follow_people``: a changed work mobile (or billing address in the settings)
+  reaches the cardholder at Stripe (``cards.cardholders``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.stripe_gateway import StripeConfig, StripeGateway
-from cards import holds, issuing, stripe_statement
+from cards import cardholders, holds, issuing, stripe_statement
+from cards.errors import CardIssuerUnavailable
 from cards.events import apply_event
 from cards.issuer import CardIssuer
 
@@ -101,3 +104,29 @@ async def cards_follow_wallets(sessions: async_sessionmaker[AsyncSession], issue
             changed += len(await issuing.follow_wallet_status(db, issuer, wallet_id=wallet_id, now=now))
             await issuing.followed(db, wallet_id=wallet_id, up_to=up_to)
     return changed
+
+
+async def cardholders_follow_people(
+    sessions: async_sessionmaker[AsyncSession], issuer: CardIssuer, *, now: datetime
+) -> int:
+    """Give Stripe the new work mobile (and billing address) of every cardholder whose changed,
+    each recorded in a transaction of its own; returns how many were brought up to date. One
+    Stripe refuses is logged (by id) and tried again next run; the others go ahead."""
+    async with sessions() as db, db.begin():
+        found = await cardholders.due(db, billing=issuer.billing_address())
+    updated = 0
+    for due in found:
+        try:
+            answer = await issuer.update_cardholder(
+                cardholder=due.stripe_id,
+                phone_number=due.phone_number,
+                billing=issuer.billing_address() if due.send_billing else None,
+                idempotency_key=due.idempotency_key,
+            )
+        except CardIssuerUnavailable:
+            log.warning("cardholder %s could not be updated at Stripe; tried again next run", due.cardholder_id)
+            continue
+        async with sessions() as db, db.begin():
+            await cardholders.record_update(db, due=due, answer=answer, now=now)
+        updated += 1
+    return updated

@@ -66,6 +66,11 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     ),
     wallet_errors.BadSupplierDetails: (422, "bad-supplier-details", "The supplier's details are not complete or valid"),
     wallet_errors.NothingToPay: (409, "nothing-to-pay", "Nothing approved is waiting to be paid"),
+    wallet_errors.WorkerBankDetailsNeeded: (
+        409,
+        "worker-bank-details-needed",
+        "The worker's own bank account must be confirmed by a second person first",
+    ),
     wallet_errors.ReceiptNeeded: (409, "receipt-needed", "Attach the invoice or receipt before it is paid"),
     wallet_errors.ProposalAlreadyDecided: (409, "proposal-already-decided", "That proposal is already decided"),
     ledger.InsufficientFunds: (402, "insufficient-funds", "Not enough left in the budget"),

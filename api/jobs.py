@@ -59,6 +59,7 @@ SCHEDULE: dict[str, str] = {
     "review_receipts": "*/15 * * * * 0",
     "expire_card_holds": "*/5 * * * * 0",
     "cards_follow_wallets": "*/5 * * * * 30",
+    "cardholders_follow_people": "*/5 * * * * 45",
     "sync_stripe_events": "7 * * * * 0",
     "fetch_stripe_statement": "37 5 * * * 0",
     "apply_retention": "23 2 * * * 0",
@@ -150,7 +151,9 @@ async def expire_card_holds(ctx: JobContext) -> int:
 
 
 #: The jobs that call Stripe: scheduled only when the Tide card is in use (``Settings.uses_cards``).
-STRIPE_JOBS = frozenset({"cards_follow_wallets", "sync_stripe_events", "fetch_stripe_statement"})
+STRIPE_JOBS = frozenset(
+    {"cards_follow_wallets", "cardholders_follow_people", "sync_stripe_events", "fetch_stripe_statement"}
+)
 
 
 def issuer_of(ctx: JobContext) -> CardIssuer:
@@ -163,6 +166,11 @@ def issuer_of(ctx: JobContext) -> CardIssuer:
 async def cards_follow_wallets(ctx: JobContext) -> int:
     """Cards of suspended wallets go inactive at Stripe; they come back when the wallet does."""
     return await card_sync.cards_follow_wallets(ctx.sessionmaker, issuer_of(ctx), now=ctx.clock())
+
+
+async def cardholders_follow_people(ctx: JobContext) -> int:
+    """A changed work mobile, or billing address in the settings, reaches the cardholder at Stripe."""
+    return await card_sync.cardholders_follow_people(ctx.sessionmaker, issuer_of(ctx), now=ctx.clock())
 
 
 async def sync_stripe_events(ctx: JobContext) -> int:
@@ -207,6 +215,7 @@ JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "review_receipts": review_receipts,
     "expire_card_holds": expire_card_holds,
     "cards_follow_wallets": cards_follow_wallets,
+    "cardholders_follow_people": cardholders_follow_people,
     "sync_stripe_events": sync_stripe_events,
     "fetch_stripe_statement": fetch_stripe_statement,
     "apply_retention": apply_retention,

@@ -86,3 +86,14 @@ class PaymentRunRead(Out):
     items: int
     created_at: datetime
     paid_at: datetime | None
+
+
+class WorkerBankAccountRead(Out):
+    """A worker's own bank account; the account number is shown only by its last four digits."""
+
+    id: int
+    person_id: int
+    sort_code: str
+    account_ending: str
+    status: str
+    proposed_at: datetime

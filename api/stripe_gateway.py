@@ -159,6 +159,24 @@ class StripeGateway:
             raise CardIssuerUnavailable(f"Stripe refused the cardholder: {exc.user_message or exc}") from exc
         return _plain(created)
 
+    async def update_cardholder(
+        self, *, cardholder: str, phone_number: str, billing: Mapping[str, str] | None, idempotency_key: str
+    ) -> dict[str, Any]:
+        """``Cardholder.modify``: Stripe replaces the fields sent and keeps the rest."""
+        params: dict[str, Any] = {"phone_number": phone_number}
+        if billing:
+            params["billing"] = {"address": dict(billing)}
+        try:
+            updated = await self.client.v1.issuing.cardholders.update_async(
+                cardholder, params=cast("Any", params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise CardIssuerUnavailable(f"Stripe refused the cardholder's change: {exc.user_message or exc}") from exc
+        return _plain(updated)
+
+    def billing_address(self) -> dict[str, str] | None:
+        return self.billing.as_stripe() if self.billing else None
+
     async def create_card(
         self,
         *,

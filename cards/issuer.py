@@ -43,6 +43,16 @@ class CardIssuer(Protocol):
         self, *, name: str, email: str, phone_number: str | None, metadata: Mapping[str, str], idempotency_key: str
     ) -> dict[str, Any]: ...
 
+    async def update_cardholder(
+        self, *, cardholder: str, phone_number: str, billing: Mapping[str, str] | None, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Give an existing cardholder a new phone number (and, if given, billing address)."""
+        ...
+
+    def billing_address(self) -> dict[str, str] | None:
+        """The billing address every cardholder is given (the council's), as Stripe's ``address``."""
+        ...
+
     async def create_card(
         self,
         *,

@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cards.cardholders import as_created
 from cards.errors import CardNotInState, NoShippingAddress, NoWorkMobile
 from cards.issuer import CardIssuer, CardType, shipping_to, spending_controls
 from cards.models import Card, Cardholder, CardToFollow
@@ -97,9 +98,11 @@ async def _cardholder(db: AsyncSession, issuer: CardIssuer, *, person: Person, k
         metadata={"tide_person_id": str(person.id)},
         idempotency_key=f"{key}:cardholder",
     )
+    phone_number, billing = as_created(created)
     holder = Cardholder(
-        stripe_id=str(created["id"]), person_id=person.id, status=str(created["status"]), created_at=now, updated_at=now
-    )
+        stripe_id=str(created["id"]), person_id=person.id, status=str(created["status"]), created_at=now,
+        updated_at=now, phone_number=phone_number, billing_digest=billing,
+    )  # fmt: skip
     db.add(holder)
     await db.flush()
     return holder

@@ -31,13 +31,20 @@ class Cardholder(Base):
     """A key worker as a Stripe Issuing cardholder (an individual, billed at the council)."""
 
     __tablename__ = "cardholders"
-    __table_args__ = (CheckConstraint("status IN ('active', 'inactive', 'blocked')", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'inactive', 'blocked')", name="status_known"),
+        CheckConstraint("phone_number IS NULL OR phone_number LIKE '+%'", name="phone_number_e164"),
+    )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)
     stripe_id: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
     status: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(TZ)
     updated_at: Mapped[datetime] = mapped_column(TZ)
+    #: What Stripe was last given (``cards.cardholders``): the work mobile, and a digest of the
+    #: billing address (none: not known, so the cardholders-follow-people job sends it).
+    phone_number: Mapped[str | None] = mapped_column(String(16))
+    billing_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class Card(Base):

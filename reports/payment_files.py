@@ -172,14 +172,17 @@ def _record(
 
 
 def write_bacs18(out: TextIO, lines: Sequence[PaymentLine], origin: Originator, day: date) -> None:
-    """The run's supplier payments as BACS Standard 18 records, then the contra."""
-    paid = [line for line in lines if line.payee == "supplier"]
+    """The run's payments as BACS Standard 18 records, then the contra: suppliers, and workers'
+    reimbursements to their own confirmed accounts (named by staff number, never by name). A
+    line without bank details (a reimbursement in a run made before workers' accounts) is not
+    in the file."""
+    paid = [line for line in lines if line.sort_code and line.account_number]
     if not paid:
         return
     for line in paid:
         out.write(_record(
             sort_code=line.sort_code, account=line.account_number, code="99", origin=origin, amount=line.amount,
-            reference=line.reference, name=line.supplier_name, day=day,
+            reference=line.reference, name=line.supplier_name or line.supplier_number, day=day,
         ) + "\r\n")  # fmt: skip
     out.write(_record(
         sort_code=origin.sort_code, account=origin.account_number, code="17", origin=origin,

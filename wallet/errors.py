@@ -263,3 +263,9 @@ class BadSupplierDetails(WalletError):
     """A supplier needs a name and an address, and a VAT number (if any) in the UK format."""
 
     code = "bad_supplier_details"
+
+
+class WorkerBankDetailsNeeded(WalletError):
+    """A reimbursement is paid only to the worker's own bank account once a second person has confirmed it."""
+
+    code = "worker_bank_details_needed"

@@ -218,9 +218,10 @@ async def _add_unique(db: AsyncSession, row: object, message: str) -> None:
 async def set_work_mobile(
     db: AsyncSession, *, actor: Principal, person_id: int, work_mobile: str, now: datetime
 ) -> Person:
-    """Record a person's work mobile (UK, kept in E.164): the person themselves or an admin."""
-    if actor.person_id != person_id:
-        actor.require("admin")
+    """Record an existing person's work mobile (UK, kept in E.164): admins only, as Stripe texts
+    the person's card codes to it (someone who could change their own would receive them).
+    A cardholder at Stripe is brought up to date by the cardholders-follow-people job."""
+    actor.require("admin")
     person = await db.get(Person, person_id)
     if person is None:
         raise NotFound(f"no person {person_id}")
@@ -229,4 +230,37 @@ async def set_work_mobile(
     await audit.record(
         db, actor=actor, action="person.work_mobile_set", subject_type="person", subject_id=person.id, now=now
     )
+    return person
+
+
+async def set_office_address(
+    db: AsyncSession,
+    *,
+    actor: Principal,
+    team_id: int,
+    line1: str,
+    line2: str | None,
+    city: str,
+    postal_code: str,
+    now: datetime,
+) -> Team:
+    """Record an existing team's office address, where its key workers' physical cards are
+    shipped (admins only). Cards already posted keep the address they were sent to."""
+    actor.require("admin")
+    team = await get_team(db, team_id=team_id)
+    team.office_line1, team.office_line2 = line1, line2 or None
+    team.office_city, team.office_postal_code = city, postal_code
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="team.office_address_set", subject_type="team", subject_id=team.id, now=now
+    )
+    return team
+
+
+async def get_person(db: AsyncSession, *, who: Principal, person_id: int) -> Person:
+    """One member of staff (admins only: their contact details are kept on the admin pages)."""
+    who.require("admin")
+    person = await db.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"no person {person_id}")
     return person

@@ -198,6 +198,11 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/purchases/{purchase_id}/complete":      (401, OK,  404, 403, 404, 404, 403, 403),
     "GET /api/v1/allowances":                             (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "PUT /api/v1/teams/{team_id}/fallback-approver":      (401, 403, 403, 403, 403, 403, 403, OK),
+    "PUT /api/v1/teams/{team_id}/office-address":         (401, 403, 403, 403, 403, 403, 403, OK),
+    "PUT /api/v1/people/{person_id}/work-mobile":         (401, 403, 403, 403, 403, 403, 403, OK),
+    "GET /api/v1/people/{person_id}/bank-accounts":       (401, OK,  403, 403, 403, OK,  OK,  403),
+    "POST /api/v1/people/{person_id}/bank-accounts":      (401, OK,  403, 403, 403, OK,  403, 403),
+    "POST /api/v1/worker-bank-accounts/{account_id}/decision": (401, 403, 403, 403, 403, OK, 403, 403),
     "POST /api/v1/deputies":                              (401, 403, 403, OK,  OK,  403, 403, 403),
     "GET /api/v1/deputies":                               (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "GET /api/v1/reviews":                                (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -471,6 +476,27 @@ async def fresh_person_role(scene: Scene, _target: str, _account: str | None) ->
 
 async def fresh_person_to_deactivate(scene: Scene, _target: str, _account: str | None) -> Call:
     return Call(ids={"person_id": await scene.fresh_person()})
+
+
+async def fresh_person_mobile(scene: Scene, _target: str, _account: str | None) -> Call:
+    return Call(ids={"person_id": await scene.fresh_person()}, json={"work_mobile": "07700 900123"})
+
+
+WORKER_BANK_BODY = {"sort_code": "08-99-99", "account_number": "66374958"}
+
+
+async def owners_bank_account(scene: Scene, target: str, _account: str | None) -> Call:
+    """The patch's key worker's own bank account (proposing one more adds a pending one)."""
+    owner = scene.world.sessions[scene.world.patches[target].owner].person_id
+    return Call(ids={"person_id": owner}, json=WORKER_BANK_BODY)
+
+
+async def fresh_worker_bank_account(scene: Scene, target: str, _account: str | None) -> Call:
+    """A bank account the patch's key worker proposed for themselves, for finance to decide."""
+    patch = scene.world.patches[target]
+    owner = scene.world.sessions[patch.owner].person_id
+    made = await scene.create(patch.owner, f"/api/v1/people/{owner}/bank-accounts", WORKER_BANK_BODY)
+    return Call(ids={"account_id": int(made["id"])}, json={"confirm": False})
 
 
 async def fresh_deactivated_person(scene: Scene, _target: str, _account: str | None) -> Call:
@@ -958,6 +984,13 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/approvals/{request_id}/cancel": fresh_request,
     "POST /api/v1/purchases/{purchase_id}/complete": fresh_approved_parked_purchase,
     "PUT /api/v1/teams/{team_id}/fallback-approver": fallback_body,
+    "PUT /api/v1/teams/{team_id}/office-address": body(
+        lambda _s, _p: {"line1": "Family Hub", "city": "Exeter", "postal_code": "EX1 1AA"}
+    ),
+    "PUT /api/v1/people/{person_id}/work-mobile": fresh_person_mobile,
+    "GET /api/v1/people/{person_id}/bank-accounts": owners_bank_account,
+    "POST /api/v1/people/{person_id}/bank-accounts": owners_bank_account,
+    "POST /api/v1/worker-bank-accounts/{account_id}/decision": fresh_worker_bank_account,
     "POST /api/v1/deputies": deputy_body,
     "POST /api/v1/reviews/{review_id}/clear": fresh_open_review,
     "POST /api/v1/notifications/{notification_id}/read": fresh_notification,

@@ -267,6 +267,10 @@ class FakeStripe:
         match method, parts:
             case "POST", ["issuing", "cardholders"]:
                 return 200, self.create_cardholder(params)
+            case "POST", ["issuing", "cardholders", cardholder_id]:
+                return 200, self.update_cardholder(cardholder_id, params)
+            case "GET", ["issuing", "cardholders", cardholder_id]:
+                return 200, self.cardholders[cardholder_id]
             case "POST", ["issuing", "cards"]:
                 return 200, self.create_card(params)
             case "POST", ["issuing", "cards", card_id]:
@@ -329,6 +333,26 @@ class FakeStripe:
         with self._lock:
             self.cardholders[holder["id"]] = holder
         self.emit("issuing_cardholder.created", holder)
+        return holder
+
+    def update_cardholder(self, cardholder_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``Cardholder.modify``: the parameters sent replace those fields (``billing`` whole, its
+        address's unsent fields emptied), the rest stay; ``issuing_cardholder.updated`` follows
+        with the fields' previous values."""
+        holder = self.cardholders[cardholder_id]
+        previous: dict[str, Any] = {}
+        for name in ("phone_number", "email", "status", "metadata"):
+            if name in params:
+                previous[name] = copy.deepcopy(holder.get(name))
+                holder[name] = params[name]
+        if "billing" in params:
+            previous["billing"] = copy.deepcopy(holder["billing"])
+            address = dict.fromkeys(holder["billing"]["address"])
+            address.update((params["billing"] or {}).get("address") or {})
+            if not (address.get("line1") and address.get("city") and address.get("country")):
+                raise ValueError("billing[address] needs line1, city and country")
+            holder["billing"] = {"address": address}
+        self.emit("issuing_cardholder.updated", holder, previous)
         return holder
 
     def create_card(self, params: dict[str, Any]) -> dict[str, Any]:

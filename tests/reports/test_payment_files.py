@@ -64,10 +64,20 @@ def test_each_supplier_payment_is_one_record_then_a_contra_for_the_total_field_b
     assert (contra["code"], contra["amount"], contra["reference"].strip()) == ("17", "00000010234", "CONTRA")
 
 
-def test_a_reimbursement_is_never_in_the_bacs_file() -> None:
+def test_a_reimbursement_without_bank_details_is_not_in_the_bacs_file() -> None:
     out = io.StringIO()
     write_bacs18(out, [line(payee="worker", sort_code="", account_number="")], COUNCIL, DAY)
     assert out.getvalue() == ""
+
+
+def test_a_reimbursement_is_paid_to_the_workers_own_account_named_by_staff_number() -> None:
+    out = io.StringIO()
+    worker = line(payee="worker", supplier_number="W42", supplier_name="", vat_number="", sort_code="107999",
+                  account_number="88837491", reference="Gas top-up", amount=2_000)  # fmt: skip
+    write_bacs18(out, [worker], COUNCIL, DAY)
+    record = fields(out.getvalue().split("\r\n")[0])
+    assert (record["sort_code"], record["account"], record["amount"]) == ("107999", "88837491", "00000002000")
+    assert record["name"] == "W42" + " " * 15
 
 
 def test_bank_details_of_the_wrong_width_cannot_make_a_record() -> None:

@@ -18,7 +18,7 @@ from tests.wallet.support import County, Worker
 from wallet import receipts
 from wallet.clock import now_utc
 from wallet.errors import BadBankDetails, NothingToPay, ReceiptNeeded, SecondPersonNeeded, SupplierNotConfirmed
-from wallet.paying import payments, suppliers
+from wallet.paying import payments, suppliers, worker_accounts
 from wallet.paying.accounts import PAID_OUT, REIMBURSEMENTS_PAYABLE, SUPPLIER_PAYABLE
 from wallet.paying.models import Supplier
 from wallet.policy import DEFAULT_POLICY
@@ -116,11 +116,15 @@ async def bacs_record_of(county: County, finance: int, run_id: int) -> str:
 
 
 async def _house(county: County) -> tuple[int, int]:
-    """What the supplier payable and the paid-out accounts hold (0 before they are opened)."""
-    try:
-        return await balance_of(county, SUPPLIER_PAYABLE), await balance_of(county, PAID_OUT)
-    except ledger.AccountNotFound:
-        return 0, 0
+    """What the supplier payable and the paid-out accounts hold (0 before each is opened: a
+    reimbursement paid earlier opens the paid-out account before any supplier payable)."""
+    held = []
+    for code in (SUPPLIER_PAYABLE, PAID_OUT):
+        try:
+            held.append(await balance_of(county, code))
+        except ledger.AccountNotFound:
+            held.append(0)
+    return held[0], held[1]
 
 
 async def test_a_payment_run_with_nothing_approved_is_refused(county: County, finance_pair: tuple[int, int]) -> None:
@@ -194,12 +198,15 @@ async def test_a_reimbursement_needs_its_receipt_then_is_paid_to_the_worker_thro
         await call(county, maker, payments.approve_payable, purchase_id=purchase_id)
     await call(county, worker.person_id, receipts.attach_receipt, purchase_id=purchase_id, content=JPEG)
     await call(county, maker, payments.approve_payable, purchase_id=purchase_id)
+    account = await call(county, worker.person_id, worker_accounts.propose_account, worker_id=worker.person_id,
+                         **GOOD_TOO)  # fmt: skip
+    await call(county, checker, worker_accounts.decide_account, account_id=account.id, confirm=True)
     run = await call(county, maker, payments.start_payment_run)
     async with county.session() as db:
         lines = await run_payment_lines(db, who=await county.principal(maker), run_id=run.id)
     mine = [line for line in lines if line.purchase == purchase_id]
-    assert [(m.payee, m.supplier_number, m.supplier_name, m.amount) for m in mine] == [
-        ("worker", f"W{worker.person_id}", "", 2_000)
+    assert [(m.payee, m.supplier_number, m.supplier_name, m.sort_code, m.account_number, m.amount) for m in mine] == [
+        ("worker", f"W{worker.person_id}", "", "107999", "88837491", 2_000)
     ]
     await call(county, checker, payments.mark_run_paid, run_id=run.id)
     await verified(county)

@@ -95,6 +95,12 @@ class FakeCardIssuer:
     async def create_cardholder(self, **_: Any) -> dict[str, Any]:
         return {"id": "ich_web_tests", "status": "active"}
 
+    async def update_cardholder(self, **_: Any) -> dict[str, Any]:
+        return {"id": "ich_web_tests", "status": "active"}
+
+    def billing_address(self) -> dict[str, str] | None:
+        return None
+
     async def create_card(self, *, status: str, **_: Any) -> dict[str, Any]:
         return {"id": "ic_web_tests", "status": status, "last4": "4242"}
 

@@ -1,11 +1,11 @@
 """The supplier register, bank-detail changes awaiting a second person, invoices and
-reimbursements to pay, and payment runs. Mirrors migration 0022."""
+reimbursements to pay, payment runs (migration 0022), and workers' own bank accounts (0028)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.schema import Identity
@@ -97,3 +97,36 @@ class PaymentRun(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     paid_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     paid_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+WORKER_ACCOUNT_STATUSES = ("pending", "confirmed", "refused", "replaced")
+
+
+class WorkerBankAccount(Base):
+    """A key worker's own bank account, where their reimbursements are paid: proposed by the
+    worker or finance, paid to only once a second person (a finance person who neither
+    proposed it nor owns it) confirms it; a newer confirmed account replaces it."""
+
+    __tablename__ = "worker_bank_accounts"
+    __table_args__ = (
+        CheckConstraint(_in("status", WORKER_ACCOUNT_STATUSES), name="status_known"),
+        CheckConstraint("decided_by IS NULL OR decided_by <> proposed_by", name="second_person_decides"),
+        CheckConstraint("decided_by IS NULL OR decided_by <> person_id", name="not_decided_by_its_owner"),
+        CheckConstraint("(status = 'pending') = (decided_by IS NULL)", name="decided_iff_decider"),
+        Index(
+            "ux_worker_bank_accounts_one_confirmed",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status = 'confirmed'"),
+            postgresql_where=text("status = 'confirmed'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    sort_code: Mapped[str] = mapped_column(String(6))
+    account_number: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10))
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    proposed_at: Mapped[datetime] = mapped_column(TZ)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(TZ)

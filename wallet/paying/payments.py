@@ -21,11 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import ledger
 from wallet import audit
 from wallet.access import Principal
-from wallet.errors import NotAllowed, NotFound, NothingToPay, PurchaseNotInState, ReceiptNeeded, SupplierNotConfirmed
+from wallet.errors import (
+    NotAllowed,
+    NotFound,
+    NothingToPay,
+    PurchaseNotInState,
+    ReceiptNeeded,
+    SupplierNotConfirmed,
+    WorkerBankDetailsNeeded,
+)
 from wallet.models import Purchase, Receipt
 from wallet.paying.accounts import REIMBURSEMENTS_PAYABLE, SUPPLIER_PAYABLE, paid_out_account
 from wallet.paying.models import Payable, PaymentRun, Supplier
 from wallet.paying.suppliers import get_supplier
+from wallet.paying.worker_accounts import confirmed_account
 from wallet.purchases import get_purchase
 
 
@@ -92,8 +101,11 @@ async def approve_payable(db: AsyncSession, *, who: Principal, purchase_id: int,
 
 
 async def start_payment_run(db: AsyncSession, *, who: Principal, now: datetime) -> PaymentRun:
-    """Collect every approved invoice and reimbursement into a run, each to be paid to its
-    supplier's confirmed bank details as they stand now (a pending change is not used)."""
+    """Collect every approved invoice and reimbursement into a run, each to be paid to the
+    confirmed bank details as they stand now: its supplier's, or for a reimbursement the
+    worker's own (a pending change is not used). A reimbursement whose worker has no confirmed
+    account is left out, approved, for a later run; if that leaves nothing, the run is refused
+    with ``WorkerBankDetailsNeeded``."""
     who.require("finance")
     rows = (
         await db.execute(
@@ -105,23 +117,38 @@ async def start_payment_run(db: AsyncSession, *, who: Principal, now: datetime) 
             .with_for_update(of=Payable)
         )
     ).all()
-    payable_rows = [(p, pu, s) for p, pu, s in rows if s is None or s.status == "confirmed"]
-    if not payable_rows:
+    paid_to: list[tuple[Payable, Purchase, tuple[str, str]]] = []
+    waiting_for_details: list[int] = []
+    for payable, purchase, supplier in rows:
+        if payable.supplier_id is not None:  # an invoice (the outer join found its supplier)
+            if supplier.status == "confirmed":
+                paid_to.append((payable, purchase, (supplier.sort_code, supplier.account_number)))
+            continue
+        account = await confirmed_account(db, person_id=purchase.worker_id)
+        if account is None:
+            waiting_for_details.append(purchase.id)
+        else:
+            paid_to.append((payable, purchase, (account.sort_code, account.account_number)))
+    if not paid_to and waiting_for_details:
+        raise WorkerBankDetailsNeeded(
+            f"the approved reimbursements (purchases {', '.join(map(str, waiting_for_details))}) wait for their "
+            "workers' own bank accounts to be confirmed by a second finance person"
+        )
+    if not paid_to:
         raise NothingToPay("nothing approved is waiting to be paid; approve an invoice or reimbursement first")
     run = PaymentRun(
-        status="drafted", total=sum(pu.amount for _, pu, _ in payable_rows), items=len(payable_rows),
+        status="drafted", total=sum(pu.amount for _, pu, _ in paid_to), items=len(paid_to),
         created_by=who.person_id, created_at=now,
     )  # fmt: skip
     db.add(run)
     await db.flush()
-    for payable, _, supplier in payable_rows:
+    for payable, _, (sort_code, account_number) in paid_to:
         payable.status, payable.payment_run_id = "in_run", run.id
-        if supplier is not None:
-            payable.paid_sort_code, payable.paid_account_number = supplier.sort_code, supplier.account_number
+        payable.paid_sort_code, payable.paid_account_number = sort_code, account_number
     await db.flush()
     await audit.record(
         db, actor=who, action="payment_run.started", subject_type="payment_run", subject_id=run.id, now=now,
-        details={"items": run.items, "total": run.total},
+        details={"items": run.items, "total": run.total, "waiting_for_bank_details": waiting_for_details},
     )  # fmt: skip
     return run
 

@@ -28,6 +28,8 @@ DONE = {
     "policy": "The new spend policy is proposed. It is in force once another admin confirms it.",
     "funding": "The funding source is added.",
     "deactivated": "The person is deactivated: signed out, tokens revoked, wallet suspended and returned to the team.",
+    "work_mobile": "The work mobile is saved. The person's card at Stripe is updated within a few minutes.",
+    "office": "The office address is saved. New physical cards for the team are posted there.",
     "reactivated": "The person can sign in again. Their wallet's budget stays with the team until it is given again.",
 }
 
