@@ -38,6 +38,7 @@ from api.web.pages import (
     purchases,
     redaction,
     sso,
+    suppliers,
     worker,
 )
 from api.web.render import STATIC, page
@@ -166,6 +167,7 @@ def web_router() -> Router:
             *evidence.HANDLERS,
             *finance.HANDLERS,
             *grants.HANDLERS,
+            *suppliers.HANDLERS,
             *admin.HANDLERS,
             *redaction.HANDLERS,
             *proposals.HANDLERS,
