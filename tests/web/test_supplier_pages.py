@@ -136,6 +136,7 @@ def test_a_supplier_is_registered_by_one_finance_person_and_confirmed_by_another
 
         refused = _post_as_page(maker, f"/finance/suppliers/{supplier_id}/confirmation", {"idempotency_key": "self"})
         assert refused.status == 403, refused.text()
+        assert "A second person must confirm this change" in refused.text()  # the API's title, as the page's
         assert "A different finance person must confirm the supplier you registered." in refused.text()
 
         checker.sign_in(SECOND)

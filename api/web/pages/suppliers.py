@@ -5,6 +5,8 @@ shows what the Vocalink modulus check said and keeps what was typed when somethi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -14,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
 from api.routes.payments import modulus_weights
-from api.web.forms import AlreadySent, Form, already_sent, once, read_form, sentence
+from api.web.forms import AlreadySent, Form, already_sent, once, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import team
-from wallet.errors import BadBankDetails, BadSupplierDetails, SecondPersonNeeded, WalletError
+from wallet.errors import BadBankDetails, BadSupplierDetails, WalletError
 from wallet.paying import suppliers
 from wallet.paying.bank_accounts import Verdict
 
@@ -164,21 +166,18 @@ async def supplier_detail(
 
 
 async def _decided(
-    request: Request[Any, Any, Any], db: AsyncSession, user: WebUser, now: Any, supplier_id: int, field: str,
-    act: Any,
+    request: Request[Any, Any, Any], db: AsyncSession, user: WebUser, now: datetime, supplier_id: int, field: str,
+    act: Callable[[], Awaitable[str]],
 ) -> Response[Any]:  # fmt: skip
-    """Land a confirm or refuse once; a refusal (the maker confirming their own, or something
-    already decided) is shown on the supplier's page, with the API's status."""
+    """Land a confirm or refuse once. A refusal about the supplier (already decided) is shown on
+    its page with the API's status; one that is not (the maker confirming their own: the second
+    person rule, 403; not finance; not there) is the error page, as the API answers."""
     try:
         result = await once(request, db, user=user, now=now, act=act)
     except WalletError as exc:
         form = Form(values={}, lists={})
-        if isinstance(exc, SecondPersonNeeded):  # 403 in the API, but about this very page: say so here
-            form.status = 403
-            form.error(field, sentence(exc))
-        else:
-            form.refused(field, exc)
-        return await _supplier_page(request, db, user, supplier_id, errors=form.errors, status=form.status)
+        status = form.refused(field, exc)
+        return await _supplier_page(request, db, user, supplier_id, errors=form.errors, status=status)
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
