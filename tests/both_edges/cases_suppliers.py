@@ -48,8 +48,10 @@ async def new_bank_details_someone_else_proposed(db: AsyncSession, ids: Ids) -> 
     """Beds Direct Ltd, with new bank details a second finance person proposed."""
     await a_supplier_someone_else_registered(db, ids)
     second = await load_principal(db, person_id=await _person_of_supplier(db, ids["supplier"]))
-    change = await suppliers.propose_bank_change(db, who=second, supplier_id=ids["supplier"], now=now_utc(),
-                                                 **NEW_DETAILS)  # fmt: skip
+    change = await suppliers.propose_bank_change(
+        db, who=second, supplier_id=ids["supplier"], sort_code=NEW_DETAILS["sort_code"],
+        account_number=NEW_DETAILS["account_number"], now=now_utc(),
+    )  # fmt: skip
     ids["change"] = change.id
 
 
