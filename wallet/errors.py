@@ -240,6 +240,11 @@ class BadBankDetails(WalletError):
 
     code = "bad_bank_details"
 
+    def __init__(self, message: str, *, part: str = "account_number") -> None:
+        super().__init__(message)
+        #: Which of the two was wrong (``sort_code`` or ``account_number``), for a form to mark.
+        self.part = part
+
 
 class SupplierNotConfirmed(WalletError):
     """A supplier is paid, or invoiced against, only once a second finance person has confirmed it."""
@@ -263,6 +268,11 @@ class BadSupplierDetails(WalletError):
     """A supplier needs a name and an address, and a VAT number (if any) in the UK format."""
 
     code = "bad_supplier_details"
+
+    def __init__(self, message: str, *, part: str = "name") -> None:
+        super().__init__(message)
+        #: Which detail was wrong (``name``, ``address`` or ``vat_number``), for a form to mark.
+        self.part = part
 
 
 class WorkerBankDetailsNeeded(WalletError):

@@ -30,7 +30,7 @@ from wallet.paying.models import Payable, PaymentRun, Supplier
 FileName: TypeAlias = Annotated[Literal["ap-import.csv", "bacs18.txt"], PathParameter(description="Which file")]
 
 
-def weights_for(request: Request[Any, Any, Any]) -> tuple[bank_accounts.WeightRow, ...]:
+def modulus_weights(request: Request[Any, Any, Any]) -> tuple[bank_accounts.WeightRow, ...]:
     """The modulus weight table the council set (``TIDE_MODULUS_WEIGHTS_FILE``), else the shipped one."""
     return bank_accounts.load_weights(council_state(request).settings.modulus_weights_file or None)
 
@@ -47,7 +47,8 @@ def _file_options(request: Request[Any, Any, Any]) -> PaymentFileOptions:
 def supplier_read(supplier: Supplier) -> SupplierRead:
     return SupplierRead(
         id=supplier.id, name=supplier.name, address=supplier.address, vat_number=supplier.vat_number,
-        sort_code=supplier.sort_code, account_ending=supplier.account_number[-4:], status=supplier.status,
+        sort_code=supplier.sort_code, account_ending=suppliers.account_ending(supplier.account_number),
+        status=supplier.status,
     )  # fmt: skip
 
 
@@ -77,7 +78,9 @@ class SupplierController(Controller):
     ) -> SupplierRead:  # fmt: skip
         details = suppliers.SupplierCreate(name=data.name, address=data.address, vat_number=data.vat_number,
                                            sort_code=data.sort_code, account_number=data.account_number)  # fmt: skip
-        made = await suppliers.register_supplier(db, who=who, supplier=details, now=now, weights=weights_for(request))
+        made = await suppliers.register_supplier(
+            db, who=who, supplier=details, now=now, weights=modulus_weights(request)
+        )
         return supplier_read(made)
 
     @post("/{supplier_id:int}/confirmation", summary="Confirm a supplier another finance person registered",
@@ -97,7 +100,7 @@ class SupplierController(Controller):
     ) -> BankDetailsChangeRead:  # fmt: skip
         change = await suppliers.propose_bank_change(
             db, who=who, supplier_id=supplier_id, sort_code=data.sort_code, account_number=data.account_number,
-            now=now, weights=weights_for(request),
+            now=now, weights=modulus_weights(request),
         )  # fmt: skip
         return BankDetailsChangeRead.model_validate(change)
 

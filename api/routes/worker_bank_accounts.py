@@ -11,7 +11,7 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
 from api.payment_schemas import BankDetailsCreate, BankDetailsDecision, WorkerBankAccountRead
 from api.routes.common import PathId, body, problems
-from api.routes.payments import weights_for
+from api.routes.payments import modulus_weights
 from wallet.paying import worker_accounts
 from wallet.paying.models import WorkerBankAccount
 
@@ -42,7 +42,7 @@ class WorkerBankAccountController(Controller):
     ) -> WorkerBankAccountRead:  # fmt: skip
         row = await worker_accounts.propose_account(
             db, who=who, worker_id=person_id, sort_code=data.sort_code, account_number=data.account_number, now=now,
-            weights=weights_for(request),
+            weights=modulus_weights(request),
         )  # fmt: skip
         return account_read(row)
 

@@ -40,6 +40,7 @@ from api.web.pages import (
     purchases,
     redaction,
     sso,
+    suppliers,
     worker,
 )
 from api.web.render import STATIC, page
@@ -169,6 +170,7 @@ def web_router() -> Router:
             *finance.HANDLERS,
             *grants.HANDLERS,
             *payment_runs.HANDLERS,
+            *suppliers.HANDLERS,
             *admin.HANDLERS,
             *contact.HANDLERS,
             *redaction.HANDLERS,

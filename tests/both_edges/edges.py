@@ -71,6 +71,8 @@ SNAPSHOT = {
     "role_grants": "id, person_id, role, team_id",
     "sessions": "id, person_id, revoked_at IS NOT NULL",
     "sign_in_attempts": "id, email, succeeded",
+    "supplier_bank_changes": "id, supplier_id, sort_code, account_number, status, proposed_by, decided_by",
+    "suppliers": "id, name, address, vat_number, sort_code, account_number, status, created_by, confirmed_by",
     "teams": "id, name, locality, cost_centre, department, default_funding_source_id",
     "wallets": "id, person_id, team_id, account_id, status",
 }

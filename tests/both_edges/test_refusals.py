@@ -26,11 +26,14 @@ from api.web.forms import NOT_ABOUT_THE_FORM
 from tests.both_edges import scenes
 from tests.both_edges.cases_families import FAMILY_CASES
 from tests.both_edges.cases_money import MONEY_CASES, TEAM
+from tests.both_edges.cases_suppliers import FAILS_THE_CHECK, SUPPLIER, SUPPLIER_CASES, a_supplier_finance_registered
 from tests.both_edges.edges import Action, Case, Ids, Scene, Visit, copy_of, set_the_scene, visit
 from tests.web.test_error_pages import DETAIL, _raised
 from wallet.clock import local_date, month_start, now_utc
 
-FORMS: dict[str, Case] = {name: case for name, case in {**FAMILY_CASES, **MONEY_CASES}.items() if case.once}
+FORMS: dict[str, Case] = {
+    name: case for name, case in {**FAMILY_CASES, **MONEY_CASES, **SUPPLIER_CASES}.items() if case.once
+}
 PAGE_MODULES = [
     importlib.import_module(f"api.web.pages.{m.name}") for m in pkgutil.iter_modules(api.web.pages.__path__)
 ]
@@ -201,6 +204,19 @@ REFUSALS = {
         by_page=lambda v: v.page("kw.exeter.01", "/buy/check", {
             "category": "CLOTH", "description": "Shoes", "supplier": "Clarks", "family": str(v.ids["family"]),
             "need": str(v.ids["need"]), "amount": "24.99", "method": "card"}),
+    ),
+    "the finance person who registered a supplier confirms it": Refusal(
+        scene=a_supplier_finance_registered,
+        by_api=lambda v: v.api("finance", "POST", f"/api/v1/suppliers/{v.ids['supplier']}/confirmation"),
+        by_page=lambda v: v.page("finance", f"/finance/suppliers/{v.ids['supplier']}/confirmation", {}),
+    ),
+    "finance registers a supplier whose account number fails the modulus check": Refusal(
+        by_api=lambda v: v.api("finance", "POST", "/api/v1/suppliers", FAILS_THE_CHECK),
+        by_page=lambda v: v.page("finance", "/finance/suppliers", FAILS_THE_CHECK),
+    ),
+    "a key worker registers a supplier": Refusal(
+        by_api=lambda v: v.api("kw.exeter.01", "POST", "/api/v1/suppliers", SUPPLIER),
+        by_page=lambda v: v.page("kw.exeter.01", "/finance/suppliers", SUPPLIER),
     ),
 }  # fmt: skip
 

@@ -17,9 +17,10 @@ import pytest
 
 from tests.both_edges.cases_families import FAMILY_CASES
 from tests.both_edges.cases_money import MONEY_CASES
+from tests.both_edges.cases_suppliers import SUPPLIER_CASES
 from tests.both_edges.edges import ALWAYS, Case, copy_of, set_the_scene, snapshot, visit
 
-CASES: dict[str, Case] = {**FAMILY_CASES, **MONEY_CASES}
+CASES: dict[str, Case] = {**FAMILY_CASES, **MONEY_CASES, **SUPPLIER_CASES}
 
 
 async def _through(edge: str, case: Case, seeded: Path, folder: Path) -> dict[str, list[tuple[Any, ...]]]:

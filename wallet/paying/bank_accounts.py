@@ -60,6 +60,10 @@ class WeightRow:
 class BadBankDetails(ValueError):
     """A sort code or account number that is not in the published format."""
 
+    def __init__(self, message: str, *, part: str) -> None:
+        super().__init__(message)
+        self.part = part  # "sort_code" or "account_number"
+
 
 def parse_weights(lines: Iterable[str]) -> tuple[WeightRow, ...]:
     """Rows of a ``valacdos.txt`` (space- or comma-separated); blank lines and ``#`` comments skipped."""
@@ -87,9 +91,9 @@ def normalise(sort_code: str, account_number: str) -> tuple[str, str]:
     """``12-34-56`` → ``123456``; refused unless six and eight digits."""
     sort_code, account_number = sort_code.strip(), account_number.strip().replace(" ", "")
     if not _SORT_CODE.match(sort_code):
-        raise BadBankDetails("a sort code is six digits, like 12-34-56")
+        raise BadBankDetails("a sort code is six digits, like 12-34-56", part="sort_code")
     if not _ACCOUNT.match(account_number):
-        raise BadBankDetails("an account number is eight digits")
+        raise BadBankDetails("an account number is eight digits", part="account_number")
     return sort_code.replace("-", ""), account_number
 
 

@@ -38,17 +38,36 @@ class SupplierCreate:
     account_number: str
 
 
+#: How many of an account number's digits are ever shown (pages, API, files other than payments).
+ENDING_DIGITS = 4
+
+
+def account_ending(account_number: str) -> str:
+    """The last digits of an account number, the only part Tide shows."""
+    return account_number[-ENDING_DIGITS:]
+
+
+def modulus_verdict(
+    sort_code: str, account_number: str, weights: Sequence[WeightRow] | None = None
+) -> tuple[str, str, Verdict]:
+    """The details normalised and what the modulus check says of them; refused with
+    ``BadBankDetails`` (naming the part) if malformed or failing the check."""
+    try:
+        sort_code, account_number = bank_accounts.normalise(sort_code, account_number)
+    except bank_accounts.BadBankDetails as exc:
+        raise BadBankDetails(str(exc), part=exc.part) from exc
+    table = weights if weights is not None else bank_accounts.load_weights()
+    verdict = bank_accounts.check(sort_code, account_number, table)
+    if verdict is Verdict.FAILED:
+        raise BadBankDetails("that account number does not belong with that sort code (the modulus check fails)")
+    return sort_code, account_number, verdict
+
+
 def checked_bank_details(
     sort_code: str, account_number: str, weights: Sequence[WeightRow] | None = None
 ) -> tuple[str, str]:
     """The details normalised, refused with ``BadBankDetails`` if malformed or failing the modulus check."""
-    try:
-        sort_code, account_number = bank_accounts.normalise(sort_code, account_number)
-    except bank_accounts.BadBankDetails as exc:
-        raise BadBankDetails(str(exc)) from exc
-    table = weights if weights is not None else bank_accounts.load_weights()
-    if bank_accounts.check(sort_code, account_number, table) is Verdict.FAILED:
-        raise BadBankDetails("that account number does not belong with that sort code (the modulus check fails)")
+    sort_code, account_number, _ = modulus_verdict(sort_code, account_number, weights)
     return sort_code, account_number
 
 
@@ -57,7 +76,7 @@ def _vat_number(text: str | None) -> str | None:
         return None
     tidy = text.replace(" ", "").upper()
     if not _VAT_NUMBER.match(tidy):
-        raise BadSupplierDetails("a UK VAT number is GB followed by 9 or 12 digits")
+        raise BadSupplierDetails("a UK VAT number is GB followed by 9 or 12 digits", part="vat_number")
     return tidy
 
 
@@ -68,8 +87,10 @@ async def register_supplier(
     """Record a supplier, pending until a second finance person confirms it."""
     who.require("finance")
     sort_code, account_number = checked_bank_details(supplier.sort_code, supplier.account_number, weights)
-    if not supplier.name.strip() or not supplier.address.strip():
-        raise BadSupplierDetails("a supplier needs a name and an address")
+    if not supplier.name.strip():
+        raise BadSupplierDetails("a supplier needs a name", part="name")
+    if not supplier.address.strip():
+        raise BadSupplierDetails("a supplier needs an address", part="address")
     row = Supplier(
         name=supplier.name.strip(), address=supplier.address.strip(), vat_number=_vat_number(supplier.vat_number),
         sort_code=sort_code, account_number=account_number, status="pending", created_by=who.person_id,
@@ -158,3 +179,38 @@ async def list_suppliers(db: AsyncSession, *, who: Principal) -> Sequence[Suppli
     """Every supplier, by name (finance, auditors and key workers choosing one to invoice)."""
     who.require("finance", "auditor", "key_worker", "admin")
     return (await db.execute(select(Supplier).order_by(Supplier.name, Supplier.id))).scalars().all()
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierRecord:
+    """A supplier as finance reviews it: its details, what the modulus check says of the bank
+    details it is paid to, and every change of bank details proposed (newest first) with what
+    the check says of each change's details."""
+
+    supplier: Supplier
+    verdict: Verdict
+    changes: Sequence[tuple[BankDetailsChange, Verdict]]
+
+
+async def supplier_record(
+    db: AsyncSession, *, who: Principal, supplier_id: int, weights: Sequence[WeightRow] | None = None
+) -> SupplierRecord:
+    """One supplier with its bank-detail changes (finance, auditors, admins)."""
+    who.require("finance", "auditor", "admin")
+    supplier = await get_supplier(db, supplier_id=supplier_id)
+    statement = select(BankDetailsChange).where(BankDetailsChange.supplier_id == supplier.id)
+    newest_first = statement.order_by(BankDetailsChange.proposed_at.desc(), BankDetailsChange.id.desc())
+    changes = (await db.execute(newest_first)).scalars().all()
+    table = weights if weights is not None else bank_accounts.load_weights()
+    return SupplierRecord(
+        supplier=supplier,
+        verdict=bank_accounts.check(supplier.sort_code, supplier.account_number, table),
+        changes=[(change, bank_accounts.check(change.sort_code, change.account_number, table)) for change in changes],
+    )
+
+
+async def pending_bank_changes(db: AsyncSession, *, who: Principal) -> Sequence[BankDetailsChange]:
+    """Every change of bank details waiting for a second finance person, oldest first."""
+    who.require("finance", "auditor", "admin")
+    statement = select(BankDetailsChange).where(BankDetailsChange.status == "pending")
+    return (await db.execute(statement.order_by(BankDetailsChange.proposed_at, BankDetailsChange.id))).scalars().all()
