@@ -263,3 +263,22 @@ class BadSupplierDetails(WalletError):
     """A supplier needs a name and an address, and a VAT number (if any) in the UK format."""
 
     code = "bad_supplier_details"
+
+
+class NoSixMonthCheck(WalletError):
+    """A six-month check is due only once the case has closed; this family's is still open."""
+
+    code = "no_six_month_check"
+
+
+class SixMonthCheckAlreadyRecorded(WalletError):
+    """A family's six-month check is recorded once; what it found is not changed afterwards."""
+
+    code = "six_month_check_already_recorded"
+
+
+class NoteLooksPersonal(WalletError):
+    """Free text kept by Tide must not hold a person's name, an identifier or a need-revealing
+    organisation."""
+
+    code = "note_looks_personal"
