@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import Select, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals import cover
@@ -40,16 +40,7 @@ async def remind_checks(db: AsyncSession, *, overdue_after_days: int, now: datet
     after = (date.min, 0)
     while True:
         batch = list(
-            (
-                await db.execute(
-                    select(SustainCheck)
-                    .where(text(STILL_DUE), SustainCheck.due_on <= today)
-                    .where(tuple_(SustainCheck.due_on, SustainCheck.id) > tuple_(*after))
-                    .order_by(SustainCheck.due_on, SustainCheck.id)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
+            (await db.execute(still_due_query(today=today, after=after).with_for_update(skip_locked=True))).scalars()
         )
         for check in batch:
             if check.worker_told_at is None:
@@ -63,6 +54,18 @@ async def remind_checks(db: AsyncSession, *, overdue_after_days: int, now: datet
         after = (batch[-1].due_on, batch[-1].id)
     await db.flush()
     return CheckReminders(workers_told=workers, managers_told=managers)
+
+
+def still_due_query(*, today: date, after: tuple[date, int] = (date.min, 0)) -> Select[tuple[SustainCheck]]:
+    """A batch of the checks fallen due by ``today`` still owed a reminder, after ``after``
+    (due day, id): read through ``ix_sustain_checks_still_due`` alone."""
+    return (
+        select(SustainCheck)
+        .where(text(STILL_DUE), SustainCheck.due_on <= today)
+        .where(tuple_(SustainCheck.due_on, SustainCheck.id) > tuple_(*after))
+        .order_by(SustainCheck.due_on, SustainCheck.id)
+        .limit(BATCH)
+    )
 
 
 async def _tell_worker(db: AsyncSession, *, check: SustainCheck, now: datetime) -> None:
