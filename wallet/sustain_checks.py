@@ -37,6 +37,10 @@ RESULT_WORDS = {
 NoteChecker = Callable[[str], Awaitable[str]]
 
 
+def _day(day: date | None) -> str:
+    return "" if day is None else f"{day.day} {day:%B %Y}"
+
+
 async def check_of(db: AsyncSession, *, who: Principal, family_id: int, for_update: bool = False) -> SustainCheck:
     """The six-month check of a family ``who`` may see; ``NoSixMonthCheck`` while the case is open."""
     await get_family(db, who=who, family_id=family_id)
@@ -69,9 +73,11 @@ async def record_check(
     if not may_work_on(who, family):
         raise NotAllowed("read-only access to this family")
     if check.result is not None:
-        raise SixMonthCheckAlreadyRecorded(f"the check was recorded on {check.checked_on:%d %B %Y}")
+        raise SixMonthCheckAlreadyRecorded(
+            f"the six-month check is already recorded: it was made on {_day(check.checked_on)}"
+        )
     if checked_on < check.closed_on:
-        raise DatesOutOfOrder(f"the case closed on {check.closed_on:%d %B %Y}; the check cannot be before that")
+        raise DatesOutOfOrder(f"the case closed on {_day(check.closed_on)}; the check cannot be before that")
     if checked_on > local_date(now):
         raise DatesOutOfOrder("the check cannot be dated after today")
     note = (note or "").strip() or None
