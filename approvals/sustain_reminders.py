@@ -56,7 +56,7 @@ async def remind_checks(db: AsyncSession, *, overdue_after_days: int, now: datet
     return CheckReminders(workers_told=workers, managers_told=managers)
 
 
-def still_due_query(*, today: date, after: tuple[date, int] = (date.min, 0)) -> Select[tuple[SustainCheck]]:
+def still_due_query(*, today: date, after: tuple[date, int] = (date.min, 0)) -> Select[SustainCheck]:
     """A batch of the checks fallen due by ``today`` still owed a reminder, after ``after``
     (due day, id): read through ``ix_sustain_checks_still_due`` alone."""
     return (
