@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.jobs import JobContext, remind_six_month_checks, send_notifications
@@ -300,3 +301,22 @@ async def test_only_those_working_with_the_family_record_its_check(
             select(func.count()).where(SustainCheck.family_id == case.family_id, SustainCheck.result.is_not(None))
         )
     assert recorded == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"result": "sustained"},  # no day, recorder or moment
+        {"result": "perhaps", "checked_on": date(2026, 1, 1), "recorded_by": 1, "recorded_at": datetime.now(UTC)},
+        {"note": "A note with no result"},
+        {"due_on": date(2000, 1, 1)},  # before the closure
+    ],
+)
+async def test_the_database_refuses_a_check_that_is_not_whole(
+    county: County, client: AsyncTestClient[Any], change: dict[str, Any]
+) -> None:
+    _, _, case, _ = await closed_case(county, client, days_ago=190)
+
+    with pytest.raises(IntegrityError):
+        async with county.session() as db:
+            await db.execute(update(SustainCheck).where(SustainCheck.family_id == case.family_id).values(**change))
