@@ -49,6 +49,29 @@ class FamilyClose(In):
     closed_on: Day | None = None
 
 
+class SixMonthCheckCreate(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"result": "sustained", "checked_on": "2027-05-20", "note": "School attendance held up"}]
+        },
+    )
+
+    result: Literal["sustained", "not_sustained", "could_not_contact"]
+    checked_on: Day | None = Field(default=None, description="Default: today")
+    note: Text | None = Field(default=None, description="Refused if it looks like it holds personal data")
+
+
+class SixMonthCheckRead(Out):
+    family_id: int
+    closed_on: date
+    due_on: date
+    result: str | None
+    checked_on: date | None
+    note: str | None
+    recorded_by: int | None
+
+
 class FamilyWorkerCreate(In):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"person_id": 6}]})
 

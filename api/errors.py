@@ -55,6 +55,13 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     wallet_errors.FundingSourceNotEligible: (422, "funding-source-not-eligible", "That grant does not fund this"),
     wallet_errors.FundingSourceNotFunded: (409, "funding-source-not-funded", "That pot has not funded this wallet"),
     wallet_errors.DatesOutOfOrder: (422, "dates-out-of-order", "The dates are out of order"),
+    wallet_errors.NoSixMonthCheck: (409, "no-six-month-check", "The case is still open: no six-month check is due"),
+    wallet_errors.SixMonthCheckAlreadyRecorded: (
+        409,
+        "six-month-check-already-recorded",
+        "The six-month check is already recorded",
+    ),
+    wallet_errors.NoteLooksPersonal: (422, "note-looks-personal", "The note looks like it holds personal data"),
     wallet_errors.AdminHoldsNoWallet: (409, "admin-holds-no-wallet", "An admin holds no wallet or key worker role"),
     wallet_errors.OwnGrantRefused: (403, "own-grant-refused", "Nobody grants or confirms a change for themselves"),
     wallet_errors.SecondPersonNeeded: (403, "second-person-needed", "A second person must confirm this change"),

@@ -1,11 +1,11 @@
 """Background work on a job queue: procrastinate over PostgreSQL, in-process on SQLite.
 
 Each job is a small use case that owns its transaction and calls a domain function:
-sending the notification outbox, escalating requests that waited too long, and the receipt
-review sweep (reminders and suspensions). On PostgreSQL the jobs and their schedule live in
-procrastinate's tables (schema ``procrastinate``, built by migration 0005), so any number of
-``wallet worker`` processes share them and a periodic job runs once however many workers
-there are. The embedded SQLite default runs the same jobs and schedule inside the app
+sending the notification outbox, escalating requests that waited too long, the receipt
+review sweep (reminders and suspensions) and the six-month checks' reminders. On PostgreSQL
+the jobs and their schedule live in procrastinate's tables (schema ``procrastinate``, built
+by migration 0005), so any number of ``wallet worker`` processes share them and a periodic
+job runs once however many workers there are. The embedded SQLite default runs the same jobs and schedule inside the app
 process through procrastinate's in-memory connector.
 
 A worker that dies inside a job (killed, its machine lost) leaves the job ``doing``: every
@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api import card_sync, receipt_storage
 from api.settings import Settings
 from api.stripe_gateway import StripeConfig
-from approvals import escalation, notifications, reviews
+from approvals import escalation, notifications, reviews, sustain_reminders
 from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
 from cards.errors import CardIssuerUnavailable
@@ -64,6 +64,7 @@ SCHEDULE: dict[str, str] = {
     "fetch_stripe_statement": "37 5 * * * 0",
     "apply_retention": "23 2 * * * 0",
     "claw_back_ended_grants": "41 1 * * * 0",
+    "remind_six_month_checks": "13 * * * * 0",
 }
 #: procrastinate's own upkeep: jobs of dead workers back on the queue.
 RETRY_STALLED_JOBS = "retry_stalled_jobs"
@@ -81,6 +82,7 @@ class JobContext:
     base_url: str = ""
     issuer: CardIssuer | None = None
     retention: RetentionSchedule = field(default_factory=RetentionSchedule)
+    sustain_check_overdue_days: int = 28
 
 
 def job_context(
@@ -94,6 +96,7 @@ def job_context(
         base_url=settings.base_url,
         issuer=card_sync.issuer_for(StripeConfig.from_settings(settings)),
         retention=retention_schedule(settings),
+        sustain_check_overdue_days=settings.sustain_check_overdue_days,
     )
 
 
@@ -209,6 +212,15 @@ async def claw_back_ended_grants(ctx: JobContext) -> int:
         return sum((await funding.claw_back_ended_grants(db, now=ctx.clock())).values())
 
 
+async def remind_six_month_checks(ctx: JobContext) -> sustain_reminders.CheckReminders:
+    """Tell key workers of six-month checks fallen due, and managers of those overdue (hourly;
+    each reminder is sent once)."""
+    async with ctx.sessionmaker() as db, db.begin():
+        return await sustain_reminders.remind_checks(
+            db, overdue_after_days=ctx.sustain_check_overdue_days, now=ctx.clock()
+        )
+
+
 JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "send_notifications": send_notifications,
     "escalate_approvals": escalate_approvals,
@@ -220,6 +232,7 @@ JOBS: dict[str, Callable[[JobContext], Awaitable[Any]]] = {
     "fetch_stripe_statement": fetch_stripe_statement,
     "apply_retention": apply_retention,
     "claw_back_ended_grants": claw_back_ended_grants,
+    "remind_six_month_checks": remind_six_month_checks,
 }
 
 

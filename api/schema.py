@@ -16,7 +16,8 @@ import wallet.paying.models
 import wallet.proposal_models
 import wallet.report_models
 import wallet.sign_in_limits
-import wallet.sign_in_models  # noqa: F401  (registers the domain's, approvals', reports', proposals', sign-in limits' and sessions' tables)
+import wallet.sign_in_models
+import wallet.sustain_check_models  # noqa: F401  (registers every package's tables, the six-month checks' too)
 from ledger.schema import metadata
 
 __all__ = ["metadata"]

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     funding_second_person_above_pence: Annotated[int, Field(ge=0)] = 1_000_000
     # How long a key worker's "I'm buying for this family" lasts at the till, in minutes.
     buying_for_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    # A six-month check not recorded this many days after it fell due is reported to the team's managers.
+    sustain_check_overdue_days: Annotated[int, Field(ge=1, le=365)] = 28
     # The statistical disclosure rule of published reports: counts below this are suppressed.
     report_smallest_count: Annotated[int, Field(ge=2, le=100)] = 5
 

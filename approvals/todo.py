@@ -1,5 +1,5 @@
 """A key worker's to-do list: receipts to add, purchases waiting on an approval (to ask for,
-to answer, to complete), and needs due a review.
+to answer, to complete), needs due a review, and six-month checks due after a case closed.
 
 A need is due a review when it is open, its family's case is open, and its last review (or,
 before any, the day it was identified) is :data:`REVIEW_EVERY` or more ago. Each list is the
@@ -19,6 +19,8 @@ from wallet.access import Principal
 from wallet.approval_models import ApprovalMessage, ApprovalRequest
 from wallet.clock import local_date
 from wallet.models import Family, FamilyWorker, Need, NeedReview, Purchase, Receipt
+from wallet.sustain_check_models import SustainCheck
+from wallet.sustain_checks import checks_due_for
 
 REVIEW_EVERY = timedelta(weeks=6)
 SHOWN = 20
@@ -47,10 +49,19 @@ class ReviewDue:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckDue:
+    """A closed case's six-month check, due and not yet recorded."""
+
+    check: SustainCheck
+    family_reference: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToDo:
     receipts: list[ReceiptToAdd]
     approvals: list[ApprovalToActOn]
     reviews: list[ReviewDue]
+    checks: list[CheckDue]
 
 
 async def _question_waiting(db: AsyncSession, request_id: int) -> bool:
@@ -121,4 +132,5 @@ async def to_do(db: AsyncSession, *, who: Principal, now: datetime) -> ToDo:
         receipts=await _receipts(db, who),
         approvals=await _approvals(db, who),
         reviews=await _reviews(db, who, now),
+        checks=[CheckDue(c, r) for c, r in await checks_due_for(db, who=who, today=local_date(now), limit=SHOWN)],
     )

@@ -2,10 +2,11 @@
 improved need with a Wilson interval, families returning after a closed case, the ten headline
 outcomes, and the days from a need being identified to its first purchase.
 
-*At review*: each need's latest review dated in the year. *At the six-month check*: for
-families whose check date fell in the year, a need's latest review on or before the case
-closed ("at close") and its latest review on or after the check date ("at check"); an
-improvement is *sustained* when the check found it improved or unchanged, not worse.
+*At review*: each need's latest review dated in the year. *At the six-month check*: the
+needs of families whose six-month check was recorded in the year (``sustain_checks``), each
+by its latest review on or before the case closed ("improved by closure") and what the check
+found: an improvement is *sustained* when the check found it had lasted; families the check
+could not contact are counted apart.
 
 The cost per improved need is the year's spend on reviewed needs divided by the number that
 improved. Its interval comes from the Wilson 95% interval on the improved proportion (how sure
@@ -27,6 +28,7 @@ from reports.financial_year import FinancialYear, outcome_of, year_spend
 from reports.needs_outcomes import need_shares
 from wallet.clock import local_date
 from wallet.models import Family, FamilyCaseLink, Need, NeedReview, Purchase, PurchaseNeed, Team
+from wallet.sustain_check_models import SustainCheck
 from wallet.taxonomy import OUTCOMES
 
 Z = Decimal("1.959963984540054")  # the 97.5th percentile of the standard normal: a 95% interval
@@ -99,21 +101,24 @@ async def _at_review(db: Db, year: FinancialYear) -> tuple[Table, dict[int, int]
 
 
 async def _at_check(db: Db, year: FinancialYear) -> tuple[Table, dict[int, int]]:
-    checked = and_(Family.sustain_check_on >= year.first, Family.sustain_check_on < year.end)
+    in_year = and_(SustainCheck.checked_on >= year.first, SustainCheck.checked_on < year.end)
+    checked = Family.id.in_(select(SustainCheck.family_id).where(in_year))
     at_close = _latest(and_(checked, NeedReview.reviewed_on <= Family.closed_on), name="at_close")
-    at_check = _latest(
-        and_(checked, NeedReview.reviewed_on >= Family.sustain_check_on, NeedReview.reviewed_on < year.end),
-        name="at_check",
-    )
     improved_then = at_close.c.outcome == "improved"
-    kept = at_check.c.outcome != "worse"
-    state = case((and_(improved_then, kept), 0), (improved_then, 1), else_=2).label("state")
+    found = SustainCheck.result
+    state = case(
+        (found == "could_not_contact", 3),
+        (and_(improved_then, found == "sustained"), 0),
+        (improved_then, 1),
+        else_=2,
+    ).label("state")
     outcome = outcome_of(Need.code).label("outcome")
     inner = (
         select(outcome, state)
-        .select_from(at_check)
-        .join(Need, Need.id == at_check.c.need_id)
-        .outerjoin(at_close, at_close.c.need_id == at_check.c.need_id)
+        .select_from(SustainCheck)
+        .join(Need, Need.family_id == SustainCheck.family_id)
+        .outerjoin(at_close, at_close.c.need_id == Need.id)
+        .where(in_year)
         .subquery("checked_outcomes")
     )
     rows = await db.execute(
@@ -121,27 +126,30 @@ async def _at_check(db: Db, year: FinancialYear) -> tuple[Table, dict[int, int]]
     )
     grid: dict[int, list[int]] = {}
     for number, s, n in rows:
-        grid.setdefault(int(number), [0, 0, 0])[int(s)] = int(n)
+        grid.setdefault(int(number), [0, 0, 0, 0])[int(s)] = int(n)
     columns = (
         Column("Improved by closure and sustained"),
         Column("Improved by closure, not sustained"),
         Column("Not improved by closure"),
         Column("Needs checked"),
+        Column("Needs of families the check could not contact", additive=False),
     )
     table = Table(
         "outcomes_at_six_month_check",
         "Needs at the six-month check after the case closed",
         "Headline outcome",
         columns,
-        note="Sustained: the check found the need improved or unchanged since closure, not worse.",
+        note="The six-month checks recorded in the year. Sustained: the key worker found that what had improved "
+        "by the case's closure had lasted. Families the check could not contact are counted apart, not as checked.",
     )
     table.total_column = 3
     for number, label in OUTCOMES.items():
-        counts = grid.get(number, [0, 0, 0])
-        table.rows.append(Row(f"{number} {label}", [Cell(n, n) for n in (*counts, sum(counts))]))
-    totals = [sum(grid.get(n, [0, 0, 0])[i] for n in OUTCOMES) for i in range(3)]
-    table.rows.append(Row("All needs", [Cell(n, n) for n in (*totals, sum(totals))], is_total=True))
-    return table, {n: grid.get(n, [0, 0, 0])[0] for n in OUTCOMES}
+        counts = grid.get(number, [0, 0, 0, 0])
+        table.rows.append(Row(f"{number} {label}", [Cell(n, n) for n in (*counts[:3], sum(counts[:3]), counts[3])]))
+    totals = [sum(grid.get(n, [0, 0, 0, 0])[i] for n in OUTCOMES) for i in range(4)]
+    cells = [Cell(n, n) for n in (*totals[:3], sum(totals[:3]), totals[3])]
+    table.rows.append(Row("All needs", cells, is_total=True))
+    return table, {n: grid.get(n, [0, 0, 0, 0])[0] for n in OUTCOMES}
 
 
 async def _cost_per_improved(db: Db, year: FinancialYear, *, by_team: bool) -> Table:

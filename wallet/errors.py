@@ -279,3 +279,22 @@ class WorkerBankDetailsNeeded(WalletError):
     """A reimbursement is paid only to the worker's own bank account once a second person has confirmed it."""
 
     code = "worker_bank_details_needed"
+
+
+class NoSixMonthCheck(WalletError):
+    """A six-month check is due only once the case has closed; this family's is still open."""
+
+    code = "no_six_month_check"
+
+
+class SixMonthCheckAlreadyRecorded(WalletError):
+    """A family's six-month check is recorded once; what it found is not changed afterwards."""
+
+    code = "six_month_check_already_recorded"
+
+
+class NoteLooksPersonal(WalletError):
+    """Free text kept by Tide must not hold a person's name, an identifier or a need-revealing
+    organisation."""
+
+    code = "note_looks_personal"

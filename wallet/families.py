@@ -19,6 +19,7 @@ from wallet.clock import family_reference
 from wallet.errors import DatesOutOfOrder, FamilyClosed, NotAllowed, NotFound, NothingToChange, UnknownCode
 from wallet.listing import DEFAULT_LIMIT, Listing, fetch_page
 from wallet.models import Family, FamilyCaseLink, FamilyWorker, Need, NeedReview, RoleGrant
+from wallet.sustain_check_models import SustainCheck
 from wallet.taxonomy import AGE_BANDS, CLOSURE_REASONS, EVIDENCE_SOURCES, NEEDS, REVIEW_OUTCOMES, WHOSE_NEED
 
 SUSTAIN_CHECK_AFTER = timedelta(days=182)
@@ -42,7 +43,7 @@ async def get_family(db: AsyncSession, *, who: Principal, family_id: int, for_up
     return family
 
 
-def _may_work_on(who: Principal, family: Family) -> bool:
+def may_work_on(who: Principal, family: Family) -> bool:
     return family.team_id in who.managed_team_ids or (who.has("key_worker") and family.team_id in who.worker_team_ids)
 
 
@@ -130,10 +131,11 @@ async def add_worker(db: AsyncSession, *, who: Principal, family_id: int, person
 async def close_family(
     db: AsyncSession, *, who: Principal, family_id: int, reason: str, closed_on: date, now: datetime
 ) -> Family:
-    """Close the case with a reason; its sustain check falls six months later."""
+    """Close the case with a reason; its six-month check (:mod:`wallet.sustain_checks`) falls due
+    :data:`SUSTAIN_CHECK_AFTER` later, for the lead worker."""
     _check(reason, CLOSURE_REASONS, "closure reason")
     family = await get_family(db, who=who, family_id=family_id, for_update=True)
-    if not _may_work_on(who, family):
+    if not may_work_on(who, family):
         raise NotAllowed("read-only access to this family")
     if family.status == "closed":
         raise NothingToChange("the case is already closed")
@@ -141,6 +143,12 @@ async def close_family(
         raise DatesOutOfOrder(f"the case opened on {family.opened_on.isoformat()}; it cannot close before that")
     family.status, family.closed_on, family.closure_reason = "closed", closed_on, reason
     family.sustain_check_on = closed_on + SUSTAIN_CHECK_AFTER
+    db.add(
+        SustainCheck(
+            family_id=family.id, team_id=family.team_id, worker_id=family.lead_worker_id, closed_on=closed_on,
+            due_on=family.sustain_check_on, created_at=now,
+        )
+    )  # fmt: skip
     await db.flush()
     await audit.record(
         db,
@@ -171,7 +179,7 @@ async def add_need(
     _check(whose, WHOSE_NEED, "need holder")
     _check(evidence_source, EVIDENCE_SOURCES, "evidence source")
     family = await get_family(db, who=who, family_id=family_id)
-    if not _may_work_on(who, family):
+    if not may_work_on(who, family):
         raise NotAllowed("read-only access to this family")
     if family.status != "open":
         raise FamilyClosed("the case is closed")
@@ -223,7 +231,7 @@ async def review_need(
     _check(outcome, REVIEW_OUTCOMES, "review outcome")
     need = await get_need(db, who=who, need_id=need_id)
     family = await db.get(Family, need.family_id)
-    if family is None or not _may_work_on(who, family):
+    if family is None or not may_work_on(who, family):
         raise NotAllowed("read-only access to this family")
     review = NeedReview(
         need_id=need_id,

@@ -6,7 +6,8 @@ the usual English local-authority ones):
 - **A family**, when its case closed (``closed_on``) N years ago: the link to the case
   system and the workers are deleted; the reference is replaced by a new random one, locality
   and age bands erased; its purchases, requests and allowances lose the family, its needs and
-  their free text. Needs stay, as codes, with the pseudonymous family (outcome counts add up).
+  their free text, its six-month check its note. Needs and the check's result stay, as codes,
+  with the pseudonymous family (outcome counts add up).
 - **A receipt's file**, N whole years after the end of its purchase's financial year: the file
   leaves the receipt store; the row (that a receipt was given) stays, ``erased_at`` set.
 - **Financial free text**, likewise after its purchase's (or request's) financial year: a
@@ -51,6 +52,7 @@ from wallet.models import (
 )
 from wallet.receipt_store import store_of
 from wallet.sign_in_models import ApiToken, BrowserSession, SignInAttempt
+from wallet.sustain_check_models import SustainCheck
 
 #: What free text becomes once erased.
 ERASED = "erased"
@@ -153,6 +155,9 @@ async def _erase_families(db: AsyncSession, *, closed_before: date, now: datetim
         .values(family_id=None, need_ids=[], reason=ERASED, decision_reason=None)
     )
     await db.execute(update(Allowance).where(Allowance.family_id.in_(due)).values(family_id=None, need_ids=[]))
+    await db.execute(
+        update(SustainCheck).where(SustainCheck.family_id.in_(due), SustainCheck.note.is_not(None)).values(note=ERASED)
+    )
     await db.execute(delete(FamilyCaseLink).where(FamilyCaseLink.family_id.in_(due)))
     await db.execute(delete(FamilyWorker).where(FamilyWorker.family_id.in_(due)))
     for family_id in due:

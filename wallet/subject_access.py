@@ -2,7 +2,7 @@
 
 The export is a zip: ``family.json`` (the family, its case-system link, its workers, needs and
 their reviews, the purchases made for it with their receipts' details, the requests to a
-manager about it and their conversation, the audit log's entries about it) and
+manager about it and their conversation, its six-month check, the audit log's entries about it) and
 ``receipts/<id>.<ext>``, each receipt file still kept. Only an admin asks (the council's data
 protection officer works through one), or an operator at the command line, who holds the
 database anyway. Each export is audited, by the family's id, never its reference.
@@ -36,6 +36,7 @@ from wallet.models import (
     Receipt,
 )
 from wallet.receipts import download_headers, receipt_content
+from wallet.sustain_check_models import SustainCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ async def export_family(db: AsyncSession, *, who: Principal | None, reference: s
             (await db.execute(select(FamilyWorker.person_id).where(FamilyWorker.family_id == family.id))).scalars()
         ),
         "needs": await _needs(db, family.id),
+        "six_month_check": await _six_month_check(db, family.id),
         "purchases": purchases,
         "requests": await _requests(db, family.id),
         "audit": [
@@ -114,6 +116,14 @@ async def export_family(db: AsyncSession, *, who: Principal | None, reference: s
 async def _case_link(db: AsyncSession, family_id: int) -> dict[str, Any] | None:
     link = await db.get(FamilyCaseLink, family_id)
     return None if link is None else _row(link, "case_system", "case_system_id")
+
+
+async def _six_month_check(db: AsyncSession, family_id: int) -> dict[str, Any] | None:
+    check = (await db.execute(select(SustainCheck).where(SustainCheck.family_id == family_id))).scalar_one_or_none()
+    if check is None:
+        return None
+    names = ("closed_on", "due_on", "worker_told_at", "manager_told_at", "result", "checked_on", "note", "recorded_at")
+    return _row(check, *names)
 
 
 async def _needs(db: AsyncSession, family_id: int) -> list[dict[str, Any]]:

@@ -18,15 +18,29 @@ from api.case_schemas import (
     NeedRead,
     ReviewCreate,
     ReviewRead,
+    SixMonthCheckCreate,
+    SixMonthCheckRead,
 )
 from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
 from api.pagination import DEFAULT_LIMIT, Page, page_from
 from api.routes.common import PathId, QueryId, body, problems
-from wallet import families
+from reports.redaction_lists import check_free_text
+from wallet import families, sustain_checks
+from wallet.access import Principal
 from wallet.clock import local_date
 from wallet.models import Need
+from wallet.sustain_checks import NoteChecker
 from wallet.taxonomy import NEEDS
+
+
+def note_checker(db: DbDep, who: Principal) -> NoteChecker:
+    """What a note seems to hold, by the council's redaction lists (as free text is checked as typed)."""
+
+    async def looks_personal(text: str) -> str:
+        return ", ".join((await check_free_text(db, who=who, text=text)).kinds)
+
+    return looks_personal
 
 
 def need_read(need: Need) -> dict[str, Any]:
@@ -113,6 +127,42 @@ class FamilyController(Controller):
             db, who=who, family_id=family_id, reason=data.reason, closed_on=data.closed_on or local_date(now), now=now
         )
         return FamilyRead.model_validate(family)
+
+    @get(
+        "/{family_id:int}/six-month-check",
+        summary="The six-month check of a closed case",
+        responses=problems(404, 409),
+    )
+    async def read_six_month_check(self, db: DbDep, who: WhoDep, family_id: PathId) -> SixMonthCheckRead:
+        return SixMonthCheckRead.model_validate(await sustain_checks.check_of(db, who=who, family_id=family_id))
+
+    @post(
+        "/{family_id:int}/six-month-check",
+        summary="Record what the six-month check found",
+        responses=problems(403, 404, 409),
+        status_code=200,
+    )
+    @idempotent(status_code=200)
+    async def record_six_month_check(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbDep,
+        now: NowDep,
+        who: WhoDep,
+        family_id: PathId,
+        data: Annotated[SixMonthCheckCreate, body(SixMonthCheckCreate)],
+    ) -> SixMonthCheckRead:
+        check = await sustain_checks.record_check(
+            db,
+            who=who,
+            family_id=family_id,
+            result=data.result,
+            checked_on=data.checked_on or local_date(now),
+            note=data.note,
+            looks_personal=note_checker(db, who),
+            now=now,
+        )
+        return SixMonthCheckRead.model_validate(check)
 
     @post(
         "/{family_id:int}/workers",

@@ -139,6 +139,9 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/families/{family_id}":                   (401, OK,  404, OK,  404, 404, OK,  OK),
     "POST /api/v1/families/{family_id}/closure":          (401, OK,  404, OK,  404, 404, 403, 403),
     "POST /api/v1/families/{family_id}/workers":          (401, 403, 404, OK,  404, 404, 403, 403),
+    # The six-month check of a closed case: seen as the family is, recorded by those who work with it.
+    "GET /api/v1/families/{family_id}/six-month-check":   (401, OK,  404, OK,  404, 404, OK,  OK),
+    "POST /api/v1/families/{family_id}/six-month-check":  (401, OK,  404, OK,  404, 404, 403, 403),
     "GET /api/v1/families/{family_id}/needs":             (401, OK,  404, OK,  404, 404, OK,  OK),
     "POST /api/v1/families/{family_id}/needs":            (401, OK,  404, OK,  404, 404, 403, 403),
     "GET /api/v1/families/{family_id}/case-link":         (401, 404, 404, 404, 404, 404, 404, OK),
@@ -378,6 +381,13 @@ class Scene:
         family = await self.create(patch.owner, "/api/v1/families", family_body(patch))
         return int(family["id"])
 
+    async def fresh_closed_family(self, target: str) -> int:
+        family_id = await self.fresh_family(target)
+        await self.create(
+            self.world.patches[target].owner, f"/api/v1/families/{family_id}/closure", {"reason": "disengaged"}
+        )
+        return family_id
+
     async def fresh_purchase(self, target: str) -> int:
         patch = self.world.patches[target]
         decision = await self.create(patch.owner, "/api/v1/purchases", purchase_body(patch))
@@ -553,6 +563,14 @@ async def fresh_person_wallet(scene: Scene, _target: str, _account: str | None) 
 
 async def fresh_family_closure(scene: Scene, target: str, _account: str | None) -> Call:
     return Call(ids={"family_id": await scene.fresh_family(target)}, json={"reason": "outcomes_met"})
+
+
+async def fresh_closed_family(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"family_id": await scene.fresh_closed_family(target)})
+
+
+async def fresh_six_month_check(scene: Scene, target: str, _account: str | None) -> Call:
+    return Call(ids={"family_id": await scene.fresh_closed_family(target)}, json={"result": "sustained"})
 
 
 async def fresh_family_worker(scene: Scene, target: str, _account: str | None) -> Call:
@@ -949,6 +967,8 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/families": body(lambda _s, p: family_body(p)),
     "POST /api/v1/families/{family_id}/closure": fresh_family_closure,
     "POST /api/v1/families/{family_id}/workers": fresh_family_worker,
+    "GET /api/v1/families/{family_id}/six-month-check": fresh_closed_family,
+    "POST /api/v1/families/{family_id}/six-month-check": fresh_six_month_check,
     "POST /api/v1/families/{family_id}/needs": body(lambda _s, _p: need_body()),
     "PUT /api/v1/families/{family_id}/case-link": body(
         lambda _s, _p: {"case_system": "Mosaic", "case_system_id": "M-1234"}

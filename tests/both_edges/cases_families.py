@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from tests.both_edges import scenes
 from tests.both_edges.edges import Case
+from wallet.clock import local_date, now_utc
 
 BUY = {"category": "CLOTH", "description": "School shoes", "supplier": "Clarks"}
 PURCHASE = ("purchases", "purchase_needs", "ledger_accounts", "approval_requests", "allowances", "notifications")
 REQUEST = ("approval_requests", "approval_messages", "allowances", "notifications")
+
+
+def date_today() -> str:
+    """Today (London), as the page's date field holds it by default."""
+    return local_date(now_utc()).isoformat()
 
 
 def _file(name: str) -> dict[str, tuple[str, bytes, str]]:
@@ -34,10 +40,18 @@ FAMILY_CASES = {
             "outcome": "improved", "score": "7"}),
     ),
     "a key worker closes a family's case": Case(
-        tables=("families", "needs"),
+        tables=("families", "needs", "sustain_checks"),
         by_api=lambda v: v.api("kw.exeter.01", "POST", f"/api/v1/families/{v.ids['family']}/closure", {
             "reason": "outcomes_met"}),
         by_page=lambda v: v.page("kw.exeter.01", f"/families/{v.ids['family']}/close", {"reason": "outcomes_met"}),
+    ),
+    "a key worker records the six-month check": Case(
+        tables=("sustain_checks",),
+        scene=scenes.a_closed_family,
+        by_api=lambda v: v.api("kw.exeter.01", "POST", f"/api/v1/families/{v.ids['family']}/six-month-check", {
+            "result": "not_sustained", "note": "Attendance slipped"}),
+        by_page=lambda v: v.page("kw.exeter.01", f"/families/{v.ids['family']}/six-month-check", {
+            "result": "not_sustained", "checked_on": date_today(), "note": "Attendance slipped"}),
     ),
     "a key worker attaches a receipt": Case(
         tables=("receipts", "receipt_contents", "purchases", "receipt_reviews"),

@@ -56,6 +56,7 @@ SNAPSHOT = {
     "ledger_accounts": "id, code, kind, debits_posted, credits_posted, debits_pending, credits_pending",
     "ledger_periods": "month, status, closed_by",
     "need_reviews": "need_id, outcome, score, reviewed_by",
+    "sustain_checks": "family_id, team_id, worker_id, closed_on, due_on, result, checked_on, note, recorded_by",
     "needs": "id, status",
     "notifications": "id, recipient_id, kind, subject, body, link, read_at IS NOT NULL",
     "people": "id, email, display_name, active",

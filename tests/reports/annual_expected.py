@@ -141,32 +141,39 @@ class Expected:
         return _grid(counts)
 
     def check_states(self) -> dict[int, int]:
-        """need id → 0 improved and sustained, 1 improved not sustained, 2 not improved by closure."""
-
-        def checked(need_id: int) -> bool:
-            f = self.family[self.need[need_id].family_id]
-            return f.sustain_check_on is not None and self.inside(f.sustain_check_on)
-
-        def at_check(r: GReview) -> bool:
-            f = self.family[self.need[r.need_id].family_id]
-            return checked(r.need_id) and f.sustain_check_on <= r.reviewed_on < self.end  # type: ignore[operator]
+        """need id → 0 improved by closure and sustained, 1 improved not sustained, 2 not improved
+        by closure, 3 the check could not contact the family: the needs of every family whose
+        six-month check was recorded in the year."""
+        checked = {c.family_id: c for c in self.c.checks if c.checked_on is not None and self.inside(c.checked_on)}
 
         def at_close(r: GReview) -> bool:
-            f = self.family[self.need[r.need_id].family_id]
-            return checked(r.need_id) and r.reviewed_on <= f.closed_on  # type: ignore[operator]
+            family_id = self.need[r.need_id].family_id
+            return family_id in checked and r.reviewed_on <= checked[family_id].closed_on
 
         close = self._latest(at_close)
         states = {}
-        for need_id, r in self._latest(at_check).items():
-            improved = need_id in close and close[need_id].outcome == "improved"
-            states[need_id] = 0 if improved and r.outcome != "worse" else 1 if improved else 2
+        for need in self.c.needs:
+            check = checked.get(need.family_id)
+            if check is None:
+                continue
+            improved = need.id in close and close[need.id].outcome == "improved"
+            if check.result == "could_not_contact":
+                states[need.id] = 3
+            else:
+                states[need.id] = 0 if improved and check.result == "sustained" else 1 if improved else 2
         return states
 
     def outcomes_at_check(self) -> Figures:
-        counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for need_id, state in self.check_states().items():
             counts[NEEDS[self.need[need_id].code].outcome][state] += 1
-        return _grid(counts)
+        out: Figures = {}
+        for o, label in OUTCOMES.items():
+            c = counts.get(o, [0, 0, 0, 0])
+            out[f"{o} {label}"] = [(v, v) for v in (*c[:3], sum(c[:3]), c[3])]
+        totals = [sum(counts.get(o, [0, 0, 0, 0])[i] for o in OUTCOMES) for i in range(4)]
+        out["All needs"] = [(v, v) for v in (*totals[:3], sum(totals[:3]), totals[3])]
+        return out
 
     def cost_per_improved(self, *, by_team: bool) -> Figures:
         spend: dict[int, int] = defaultdict(int)

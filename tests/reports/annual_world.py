@@ -4,9 +4,10 @@ Made from a fixed seed: six localities (one team each, the last one small so its
 suppressed), two funding sources, families opened from April 2023 to March 2026 with needs
 drawn from the domain taxonomy (parents' domestic abuse, substance misuse and mental health
 among them), reviews every 6 to 12 weeks, cases of 6 to 9 months, a six-month check after
-closure for most, some families coming back under the same case-system record, and purchases
-whose amounts, merchants and categories are Devon County Council's real card spend
-(``tests/data``), about 3% of them partly refunded and some never captured.
+every closure (most recorded as sustained, not sustained or not reached), some families coming
+back under the same case-system record, and purchases whose amounts, merchants and categories
+are Devon County Council's real card spend (``tests/data``), about 3% of them partly refunded
+and some never captured.
 
 The rows are kept as plain Python objects, so the tests can add them up independently of
 the report's SQL; :func:`load` inserts them.
@@ -29,6 +30,7 @@ from wallet.access import load_principal
 from wallet.clock import LONDON
 from wallet.families import SUSTAIN_CHECK_AFTER
 from wallet.models import Family, FamilyCaseLink, Need, NeedReview, Purchase, PurchaseNeed
+from wallet.sustain_check_models import SustainCheck
 from wallet.taxonomy import NEEDS
 
 LOCALITIES = ("Exeter", "Torridge", "Mid Devon", "South Hams", "Teignbridge", "Lundy")
@@ -71,6 +73,19 @@ class GReview:
 
 
 @dataclass
+class GCheck:
+    """A closed case's six-month check: due six months on; recorded (or not yet) on a day."""
+
+    id: int
+    family_id: int
+    team: int
+    closed_on: date
+    due_on: date
+    result: str | None
+    checked_on: date | None
+
+
+@dataclass
 class GPurchase:
     id: int
     family_id: int
@@ -90,6 +105,7 @@ class County:
     needs: list[GNeed] = field(default_factory=list)
     reviews: list[GReview] = field(default_factory=list)
     purchases: list[GPurchase] = field(default_factory=list)
+    checks: list[GCheck] = field(default_factory=list)
     team_ids: list[int] = field(default_factory=list)
     team_names: list[str] = field(default_factory=list)
     funding_names: tuple[str, str] = ("Prevention Grant", "Families First Partnership")
@@ -166,7 +182,32 @@ def generate(
                             answered,
                         )
                     )
+    _checks(county, random.Random(seed + 1))
     return county
+
+
+def _checks(county: County, rng: random.Random) -> None:
+    """Every closed case's six-month check (its own random stream, so the rest is as before):
+    most recorded within weeks of falling due, some not yet, a few families not reached."""
+    for family in county.families:
+        if family.closed_on is None:
+            continue
+        due = family.closed_on + SUSTAIN_CHECK_AFTER
+        checked = due + timedelta(days=rng.randrange(-10, 60))
+        result = None
+        if checked <= TODAY and rng.random() < 0.85:
+            result = rng.choice(("sustained", "sustained", "not_sustained", "could_not_contact"))
+        county.checks.append(
+            GCheck(
+                len(county.checks) + 1,
+                family.id,
+                family.team,
+                family.closed_on,
+                due,
+                result,
+                checked if result else None,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -210,6 +251,7 @@ async def set_up(db: AsyncSession, county: County) -> Rows:
             (FamilyCaseLink, links),
             (Need, [_need_row(n, workers) for n in county.needs]),
             (NeedReview, [_review_row(r, workers) for r in county.reviews]),
+            (SustainCheck, [_check_row(c, county, workers) for c in county.checks]),
             (Purchase, [_purchase_row(p, county, workers, sources) for p in county.purchases]),
             (PurchaseNeed, [{"purchase_id": p.id, "need_id": n} for p in county.purchases for n in p.need_ids]),
         ]
@@ -242,6 +284,23 @@ def _family_row(f: GFamily, county: County, workers: list[tuple[int, int]]) -> d
         "closure_reason": "outcomes_met" if f.closed_on else None,
         "sustain_check_on": f.sustain_check_on,
         "created_at": noon(f.opened_on),
+    }
+
+
+def _check_row(c: GCheck, county: County, workers: list[tuple[int, int]]) -> dict[str, Any]:
+    team = c.team
+    return {
+        "id": c.id,
+        "family_id": c.family_id,
+        "team_id": county.team_ids[team],
+        "worker_id": workers[team][0],
+        "closed_on": c.closed_on,
+        "due_on": c.due_on,
+        "created_at": noon(c.closed_on),
+        "result": c.result,
+        "checked_on": c.checked_on,
+        "recorded_by": workers[team][0] if c.result else None,
+        "recorded_at": noon(c.checked_on) if c.checked_on else None,
     }
 
 

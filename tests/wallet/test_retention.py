@@ -43,6 +43,7 @@ from wallet.retention import (
     years_before,
 )
 from wallet.sign_in_models import ApiToken
+from wallet.sustain_check_models import SustainCheck
 
 pytestmark = pytest.mark.dates
 
@@ -142,6 +143,12 @@ class Story:
         )
         assert closed.status_code in (200, 201), closed.text
         self.closed_on = date.fromisoformat(closed.json()["closed_on"])
+        checked = await self.client.post(
+            f"/api/v1/families/{self.family_id}/six-month-check",
+            json={"result": "sustained", "note": "Settled well"},
+            headers=self.me.with_key(),
+        )
+        assert checked.status_code == 200, checked.text
 
 
 async def state_of(county: County, story: Story) -> dict[str, Any]:
@@ -149,6 +156,7 @@ async def state_of(county: County, story: Story) -> dict[str, Any]:
         family = await db.get(Family, story.family_id)
         purchase = await db.get(Purchase, story.purchase_id)
         receipt = await db.get(Receipt, story.receipt_id)
+        check = (await db.execute(select(SustainCheck).where(SustainCheck.family_id == story.family_id))).scalar_one()
         assert family is not None
         assert purchase is not None
         assert receipt is not None
@@ -161,6 +169,7 @@ async def state_of(county: County, story: Story) -> dict[str, Any]:
             "receipt_erased": receipt.erased_at is not None,
             "receipt_file": await db.get(ReceiptContent, receipt.content_sha256) is not None,
             "amount": purchase.amount,
+            "check": (check.result, check.note),
         }
 
 
@@ -212,6 +221,7 @@ async def test_before_its_period_nothing_goes_after_it_everything_due_goes_and_t
     assert erased["description"] == ERASED
     assert (erased["receipt_erased"], erased["receipt_file"]) == (True, False)
     assert erased["amount"] == as_told["amount"]
+    assert (as_told["check"], erased["check"]) == (("sustained", "Settled well"), ("sustained", ERASED))
     findings, counters_after = await books(county)
     assert findings == []
     assert counters_after == counters_before
@@ -333,6 +343,7 @@ async def test_an_admin_exports_everything_held_about_one_family_reference_with_
     assert record["family"]["reference"] == story.reference
     assert record["case_link"] == {"case_system": "Mosaic", "case_system_id": "EH-777"}
     assert [p["id"] for p in record["purchases"]] == [story.purchase_id]
+    assert (record["six_month_check"]["result"], record["six_month_check"]["note"]) == ("sustained", "Settled well")
     (receipt,) = record["purchases"][0]["receipts"]
     assert archive.read(receipt["file"]) == PDF
     assert (refused.status_code, unknown.status_code) == (403, 404)

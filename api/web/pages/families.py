@@ -1,4 +1,5 @@
-"""Families by reference: their needs, purchases and reviews; recording a review or closing a case."""
+"""Families by reference: their needs, purchases and reviews; recording a review, closing a case,
+and recording its six-month check."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from litestar.params import FromQuery
 
 from api.deps import DbDep, NowDep
 from api.routes.common import PathId
-from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, read_form
+from api.routes.families import note_checker
+from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, parse_day, read_form
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
-from wallet import casefile, families
+from wallet import casefile, families, sustain_checks
 from wallet.clock import local_date
-from wallet.errors import NotFound, WalletError
+from wallet.errors import NoSixMonthCheck, NoteLooksPersonal, NotFound, SixMonthCheckAlreadyRecorded, WalletError
 from wallet.limits import family_limits_left
 from wallet.models import Family, Need
 from wallet.policies import current_policy
+from wallet.sustain_check_models import CHECK_RESULTS, SustainCheck
 from wallet.taxonomy import CLOSURE_REASONS, REVIEW_OUTCOMES
 
 
@@ -45,7 +48,17 @@ async def _family_context(db: DbDep, user: WebUser, family_id: int, now: datetim
         "purchase_codes": {pid: [codes.get(n, "") for n in ids] for pid, ids in case.needs_answered.items()},
         "spent": case.spent,
         "limits": limits,
+        "check": await _check_or_none(db, user, family.id),
+        "check_words": sustain_checks.RESULT_WORDS,
+        "may_record": families.may_work_on(user.who, family),
     }
+
+
+async def _check_or_none(db: DbDep, user: WebUser, family_id: int) -> SustainCheck | None:
+    try:
+        return await sustain_checks.check_of(db, who=user.who, family_id=family_id)
+    except NoSixMonthCheck:
+        return None
 
 
 @get("/families/{family_id:int}")
@@ -57,6 +70,7 @@ async def family_detail(
         "review": "The review is recorded.",
         "closed": "The case is closed.",
         "asked": "Your manager has been asked. You will get a message when they decide.",
+        "checked": "The six-month check is recorded.",
     }
     return page(
         "family.html.j2",
@@ -186,4 +200,74 @@ async def close_submit(
     return already_sent(user, result) if isinstance(result, AlreadySent) else result
 
 
-HANDLERS = [family_list, family_detail, review_form, review_submit, close_form, close_submit]
+# Recording the six-month check -------------------------------------------------------------
+
+
+def _check_page(
+    user: WebUser, family: Family, check: SustainCheck, form: Form | None, now: datetime, status: int = 200
+) -> Response[str]:
+    values = form.values if form else {"checked_on": local_date(now).isoformat()}
+    return page(
+        "six_month_check.html.j2",
+        user=user,
+        status_code=status,
+        title=f"Six-month check for {family.reference}",
+        back=f"/families/{family.id}",
+        family=family,
+        check=check,
+        results=[(r, sustain_checks.RESULT_WORDS[r], None) for r in CHECK_RESULTS],
+        values=values,
+        errors=form.errors if form else {},
+        key=(form.get("idempotency_key") if form and form.get("idempotency_key") else new_key()),
+    )
+
+
+@get("/families/{family_id:int}/six-month-check")
+async def check_form(db: DbDep, now: NowDep, user: UserDep, family_id: PathId) -> Response[str]:
+    family = await families.get_family(db, who=user.who, family_id=family_id)
+    check = await sustain_checks.check_of(db, who=user.who, family_id=family_id)
+    return _check_page(user, family, check, None, now)
+
+
+@post("/families/{family_id:int}/six-month-check")
+async def check_submit(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: PathId
+) -> Response[Any]:
+    family = await families.get_family(db, who=user.who, family_id=family_id)
+    check = await sustain_checks.check_of(db, who=user.who, family_id=family_id)
+    form = await read_form(request)
+    result, checked_on = form.get("result"), parse_day(form.get("checked_on"))
+    if result not in CHECK_RESULTS:
+        form.error("result", "Select what the check found")
+    if checked_on is None:
+        form.error("checked_on", "Enter the day of the check, for example 2027-05-20")
+    if not form.ok or checked_on is None:
+        return _check_page(user, family, check, form, now, status=422)
+    day = checked_on
+
+    async def act() -> str:
+        await sustain_checks.record_check(
+            db, who=user.who, family_id=family.id, result=result, checked_on=day, note=form.get("note"),
+            looks_personal=note_checker(db, user.who), now=now,
+        )  # fmt: skip
+        return f"/families/{family.id}?done=checked"
+
+    try:
+        outcome = await once(request, db, user=user, now=now, act=act)
+    except WalletError as exc:
+        field = {NoteLooksPersonal: "note", SixMonthCheckAlreadyRecorded: "result"}.get(type(exc), "checked_on")
+        status = form.refused(field, exc)
+        return _check_page(user, family, check, form, now, status=status)
+    return already_sent(user, outcome) if isinstance(outcome, AlreadySent) else outcome
+
+
+HANDLERS = [
+    family_list,
+    family_detail,
+    review_form,
+    review_submit,
+    close_form,
+    close_submit,
+    check_form,
+    check_submit,
+]

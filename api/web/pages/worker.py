@@ -17,7 +17,7 @@ from api.hosts import council_state
 from api.routes.cards import card_issuer
 from api.routes.common import PathId
 from api.web.forms import AlreadySent, already_sent, once
-from api.web.render import money, need_label, page
+from api.web.render import long_date, money, need_label, page
 from api.web.session import UserDep, WebUser
 from approvals import todo
 from cards import issuing, refunds_to_match
@@ -80,6 +80,13 @@ def tasks_in_words(found: todo.ToDo) -> list[Task]:
             f"/families/{r.need.family_id}/needs/{r.need.id}/review",
         )
         for r in found.reviews
+    ]
+    tasks += [
+        Task(
+            f"Six-month check for {c.family_reference}, due {long_date(c.check.due_on)}",
+            f"/families/{c.check.family_id}/six-month-check",
+        )
+        for c in found.checks
     ]
     return tasks
 
