@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -37,7 +37,7 @@ from wallet.errors import (
     UnknownCode,
     WalletError,
 )
-from wallet.funding import set_grant_conditions
+from wallet.funding import grant_refusal, set_grant_conditions
 from wallet.models import FundingSource, Purchase, Wallet
 from wallet.policy import PolicyDocument
 from wallet.purchases import PurchaseAsk, cancel_purchase, capture_purchase, make_purchase, refund_purchase
@@ -396,3 +396,38 @@ async def test_a_grants_conditions_are_checked_when_set(county: County) -> None:
                 db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=None, ends_on=None,
                 categories=["YACHTS"], needs=[], team_ids=[], claw_back_unspent=False, now=now_utc(),
             )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "refusal"),
+    [
+        (date(2026, 3, 31), "the grant g starts on 2026-04-01"),
+        (date(2026, 4, 1), None),  # its first day
+        (date(2027, 3, 31), None),  # its last day
+        (date(2027, 4, 1), "the grant g ended on 2027-03-31"),
+    ],
+)
+def test_a_grant_pays_only_within_its_dates_first_and_last_day_included(day: date, refusal: str | None) -> None:
+    grant = FundingSource(code="g", starts_on=date(2026, 4, 1), ends_on=date(2027, 3, 31))
+    assert grant_refusal(grant, category="CLOTH", needs=(), team_id=1, on=day) == refusal
+
+
+async def test_a_grant_not_yet_started_pays_for_nothing(county: County) -> None:
+    world = await _world(county)
+    model = Model()
+    for step in (("fund", 0, 5_000), ("team", 0, 5_000), ("wallet", 0, 0, 5_000)):
+        await _step(world, model, step)
+    async with county.session() as db:
+        await set_grant_conditions(
+            db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=local_date(now_utc()) + timedelta(1),
+            ends_on=None, categories=[], needs=[], team_ids=[], claw_back_unspent=False, now=now_utc(),
+        )  # fmt: skip
+    case = world.cases[0]
+    async with county.session() as db:
+        who = await load_principal(db, person_id=world.workers[0].person_id)
+        ask = PurchaseAsk(
+            family_id=case.family_id, need_ids=case.need_ids, category="CLOTH", description="t", supplier="s",
+            amount=1_000, payment_method="invoice",
+        )  # fmt: skip
+        with pytest.raises(FundingSourceNotEligible):
+            await make_purchase(db, who=who, ask=ask, policy=OPEN_POLICY, now=now_utc())
