@@ -5,7 +5,8 @@ A cell is *primarily* suppressed when the number of families or needs it rests o
 amount rests on the families it was for, so a few families' many purchases are hidden too. A cell is *secondarily*
 suppressed when, without it, a published total less the other published cells would give a
 suppressed cell away: every additive line (a column down to its total row, a row across to
-its total column) must hold either no suppressed cell or at least two. The smallest
+its total column) must hold either no suppressed cell or at least two, and two or more that
+do not add up to just their number (each would be 1: a suppressed cell is never 0). The smallest
 unsuppressed non-zero part of such a line is hidden too (or the total, when no part is left),
 and the check repeats until no line gives a cell away.
 
@@ -141,8 +142,13 @@ def additive_lines(table: Table) -> list[Line]:
 
 
 def leaks(parts: Sequence[Cell], total: Cell) -> bool:
-    """True when exactly one cell of the line is suppressed: the total less the others shows it."""
-    return sum(1 for c in (*parts, total) if c.suppressed) == 1
+    """True when the line gives a suppressed cell away: exactly one cell of it is suppressed (the
+    total less the others shows it), or its suppressed cells are parts that add up to no more
+    than their number (a suppressed cell is never 0, so each is 1)."""
+    hidden = [c for c in (*parts, total) if c.suppressed]
+    if len(hidden) == 1:
+        return True
+    return bool(hidden) and not total.suppressed and sum(c.value or 0 for c in hidden) <= len(hidden)
 
 
 def _protect(parts: Sequence[Cell], total: Cell) -> bool:

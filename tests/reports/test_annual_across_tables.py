@@ -4,7 +4,8 @@ The attacker has only the published JSON (the CSV publishes the same cells) and 
 report's documentation says the figures mean: which columns add up to their totals, and which
 figures are the same count in two tables. The attacker writes every such relation as a linear
 equation over the hidden cells, solves them together (exact fractions, so a difference of two
-totals counts too), feeds back what a ratio gives away, and must find no hidden count from 1
+totals counts too), feeds back what a ratio gives away and what the hidden cells of a line
+must be when they add up to no more than their number, and must find no hidden count from 1
 to 4. The relations are written here from the documentation, not taken from the report's code;
 each is checked against the true figures, so the attacker's knowledge is right.
 """
@@ -207,6 +208,19 @@ def from_ratios(document: dict[str, Any], known: dict[Key, int]) -> dict[Key, in
     return found
 
 
+def all_ones(equations: list[Equation], known: dict[Key, int], hidden: set[Key]) -> dict[Key, int]:
+    """A hidden cell is never 0 (zeros are shown), so k hidden cells of a line that together
+    make k are each 1."""
+    found: dict[Key, int] = {}
+    for sums, constant in equations:
+        unknown = {k: c for k, c in sums.items() if k not in known}
+        rest = constant - sum(c * known[k] for k, c in sums.items() if k in known)
+        signs = set(unknown.values())
+        if unknown and len(signs) == 1 and set(unknown) <= hidden and rest == signs.pop() * len(unknown):
+            found |= dict.fromkeys(unknown, 1)
+    return found
+
+
 async def test_no_small_count_can_be_had_by_subtraction_across_the_published_tables(report: AnnualReport) -> None:
     document = as_json(report)
     truth = {
@@ -225,6 +239,7 @@ async def test_no_small_count_can_be_had_by_subtraction_across_the_published_tab
     while True:
         recovered = {k: v for k, v in solve(equations, known).items() if v.denominator == 1}
         recovered_ints = {k: int(v) for k, v in recovered.items()} | from_ratios(document, known)
+        recovered_ints |= all_ones(equations, known, {k for k in hidden if kinds[k] == "count"})
         new = {k: v for k, v in recovered_ints.items() if k not in known}
         if not new:
             break
@@ -254,3 +269,12 @@ def test_a_cell_hidden_in_one_table_stays_hidden_when_another_table_groups_it_di
     assert [a.suppressed, b.suppressed, y.suppressed] == [True, True, True]
     for parts, total in [*additive_lines(by_need), *additive_lines(by_outcome), *links]:
         assert not leaks(parts, total)
+
+
+def test_hidden_cells_that_add_up_to_their_number_take_another_with_them() -> None:
+    # a and b are 1 each: hidden, but 12 - 10 = 2 for two cells that cannot be 0 says both are 1.
+    table = Table("t", "t", "g", (Column("n"),))
+    table.rows = [Row(k, [Cell(v, v)]) for k, v in (("a", 1), ("b", 1), ("c", 10))]
+    table.rows.append(Row("all", [Cell(12, 12)], is_total=True))
+    suppress_together([table])
+    assert [r.cells[0].suppressed for r in table.rows] == [True, True, True, False]
