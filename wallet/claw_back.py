@@ -8,7 +8,9 @@ pot to the funder (so the pot's *funded* figure falls by it). Each step is a led
 
 Money held for an open purchase is not unspent: a wallet's share already leaves it out. When
 the purchase settles, what it did not take (a release, a smaller capture, a refund) is the
-wallet's share again, and the next day's run takes it back.
+wallet's share again, and the next day's run takes it back. Each transfer's id is the claw-back's
+id, the step and the amount: a retry makes the same transfers, and a second run the same day
+moves only what has come unspent since (a released hold), never the same money twice.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ async def _from_wallets(
         taken += await _take(
             db, actor=actor, source=source, level="return", from_account_id=wallet.account_id,
             to_account_id=budget.account_id, team_id=wallet.team_id, wallet_id=wallet.id, amount=amount,
-            transfer_id=f"{transfer_id}:wallet:{wallet.id}", now=now,
+            transfer_id=f"{transfer_id}:wallet:{wallet.id}:{amount}", now=now,
         )  # fmt: skip
     return taken
 
@@ -99,7 +101,7 @@ async def _from_teams(
         taken += await _take(
             db, actor=actor, source=source, level="clawback", from_account_id=budget.account_id,
             to_account_id=source.pot_account_id, team_id=budget.team_id, wallet_id=None, amount=amount,
-            transfer_id=f"{transfer_id}:team:{budget.team_id}", now=now,
+            transfer_id=f"{transfer_id}:team:{budget.team_id}:{amount}", now=now,
         )  # fmt: skip
     return taken
 
@@ -123,7 +125,8 @@ async def claw_back(
     if left <= 0:
         raise NothingToChange("the grant has nothing unspent to give back")
     outcome = await ledger.allocate(
-        db, transfer_id=transfer_id, from_account_id=source.pot_account_id, to_account_id=source.source_account_id,
+        db, transfer_id=f"{transfer_id}:pot:{left}", from_account_id=source.pot_account_id,
+        to_account_id=source.source_account_id,
         amount=left, memo=f"claw-back of {source.code}"[:200], now=now,
     )  # fmt: skip
     outcome.raise_if_declined()

@@ -431,3 +431,23 @@ async def test_a_grant_not_yet_started_pays_for_nothing(county: County) -> None:
         )  # fmt: skip
         with pytest.raises(FundingSourceNotEligible):
             await make_purchase(db, who=who, ask=ask, policy=OPEN_POLICY, now=now_utc())
+
+
+async def test_a_second_claw_back_under_the_same_id_takes_only_what_came_unspent_since(county: County) -> None:
+    world, model, day_id = await _world(county), Model(), f"claw-back-day:{uuid.uuid4().hex}"
+    for step in (("fund", 0, 5_000), ("team", 0, 5_000), ("wallet", 0, 0, 5_000), ("buy", 0, 1_000, "CLOTH", 0)):
+        await _step(world, model, step)
+    await _step(world, model, ("end", 0))
+
+    async def claw() -> int:
+        async with county.session() as db:
+            return await claw_back(
+                db, actor=world.finance, funding_source_id=world.pots[0].id, transfer_id=day_id, now=now_utc()
+            )
+
+    assert await claw() == model.claw_back(0) == 4_000  # the 1,000 held stays
+    await _step(world, model, ("capture", 0, 50))  # the purchase takes 500: 500 comes unspent
+    assert await claw() == model.claw_back(0) == 500  # the daily job's id again, the same day
+    with pytest.raises(NothingToChange):
+        await claw()
+    await _check(world, model)
