@@ -45,7 +45,7 @@ from approvals.mail import SmtpMailer
 from approvals.notifications import Mailer
 from cards.errors import CardIssuerUnavailable
 from cards.issuer import CardIssuer
-from wallet import funding, retention
+from wallet import claw_back, retention
 from wallet.clock import local_date
 from wallet.policies import current_policy
 from wallet.retention import RetentionSchedule
@@ -209,7 +209,7 @@ async def claw_back_ended_grants(ctx: JobContext) -> int:
     """Give back what is left in the pot of every grant with claw-back that has ended (daily;
     a second run the same day moves nothing); the pence given back in all."""
     async with ctx.sessionmaker() as db, db.begin():
-        return sum((await funding.claw_back_ended_grants(db, now=ctx.clock())).values())
+        return sum((await claw_back.claw_back_ended_grants(db, now=ctx.clock())).values())
 
 
 async def remind_six_month_checks(ctx: JobContext) -> sustain_reminders.CheckReminders:

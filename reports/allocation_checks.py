@@ -19,7 +19,7 @@ from reports.findings import Finding, Reconciliation
 from reports.period import Period
 from wallet.models import Allocation
 
-LEVELS = ("team", "wallet", "return")
+LEVELS = ("team", "wallet", "return", "clawback")
 
 
 async def allocations(db: Db, period: Period, result: Reconciliation) -> None:
@@ -53,6 +53,8 @@ async def _records_against_ledger(db: Db, period: Period, result: Reconciliation
     result.totals["Allocated to teams"] = totals["team"]
     result.totals["Allocated to wallets"] = totals["wallet"]
     result.totals["Returned by wallets"] = totals["return"]
+    if totals["clawback"]:  # only in a month a grant ended with claw-back
+        result.totals["Clawed back from teams"] = totals["clawback"]
     return by_team
 
 

@@ -3,7 +3,8 @@
 One use case, :func:`annual_report`, that the CLI (``wallet report annual``), the API and the
 leaders' page all call. Every figure is an aggregate computed by the database (``GROUP BY``);
 no purchase row is loaded into Python. Small numbers are suppressed by
-:mod:`reports.disclosure` (primary and secondary), amounts of money in integer pence.
+:mod:`reports.disclosure` (primary and secondary, across the tables that share figures, see
+:mod:`reports.annual_links`), amounts of money in integer pence.
 
 The report is descriptive. Families who were bought things differ from those who were not in
 many ways; a change in a need alongside purchases is not evidence that the purchases caused
@@ -18,8 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 
 from ledger.operations import Db
-from reports import annual_outcomes
-from reports.disclosure import DEFAULT_THRESHOLD, Cell, Column, Row, Table, count_cell, suppress
+from reports import annual_links, annual_outcomes
+from reports.disclosure import DEFAULT_THRESHOLD, Cell, Column, Row, Table, count_cell, suppress_together
 from reports.financial_year import FinancialYear, financial_year, need_label, outcome_of, quarter_of, year_spend
 from reports.needs_outcomes import need_shares
 from wallet.models import Family, FundingSource, Need, Purchase, Team
@@ -267,6 +268,10 @@ async def annual_report(db: Db, *, year: int, threshold: int = DEFAULT_THRESHOLD
         await _spend_by(db, fy, key="spend_by_team", title="Spend by team", heading="Team", group=Team.name),
         *await annual_outcomes.outcome_tables(db, fy),
     ]
-    for table in report.tables:
-        suppress(table, threshold)
+    suppress_together(
+        report.tables,
+        threshold,
+        links=annual_links.links(report.tables, fy.label),
+        derived=annual_links.derived(report.tables),
+    )
     return report

@@ -5,9 +5,16 @@ A cell is *primarily* suppressed when the number of families or needs it rests o
 amount rests on the families it was for, so a few families' many purchases are hidden too. A cell is *secondarily*
 suppressed when, without it, a published total less the other published cells would give a
 suppressed cell away: every additive line (a column down to its total row, a row across to
-its total column) must hold either no suppressed cell or at least two. The smallest
+its total column) must hold either no suppressed cell or at least two, and two or more that
+do not add up to just their number (each would be 1: a suppressed cell is never 0). The smallest
 unsuppressed non-zero part of such a line is hidden too (or the total, when no part is left),
 and the check repeats until no line gives a cell away.
+
+Tables published together share figures (the year's needs identified is in four tables; a
+headline outcome's needs are the sum of its needs' rows in another table). Such *links* are
+lines too, across tables: :func:`suppress_together` protects every table's own lines and the
+links at once, so a cell hidden in one table cannot be had by subtraction from another. A link
+with one part says two published cells are the same figure: both are shown or both hidden.
 
 Counts are published as ``<5``; amounts of money as ``suppressed``, never ``<5``.
 """
@@ -76,24 +83,48 @@ def count_cell(n: int) -> Cell:
     return Cell(value=n, basis=n)
 
 
+Line = tuple[list[Cell], Cell]
+Derived = tuple[list[Cell], list[Cell]]
+
+
 def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
     """Mark ``table``'s cells that must not be published (in place; returns the table)."""
-    for row in table.rows:
-        for cell in row.cells:
-            if 0 < cell.basis < threshold:
-                cell.suppressed = True
-    changed = True
-    while changed:
-        changed = False
-        for parts, total in additive_lines(table):
-            changed |= _protect(parts, total)
+    suppress_together([table], threshold)
     return table
 
 
-def additive_lines(table: Table) -> list[tuple[list[Cell], Cell]]:
+def suppress_together(
+    tables: Sequence[Table],
+    threshold: int = DEFAULT_THRESHOLD,
+    links: Sequence[Line] = (),
+    derived: Sequence[Derived] = (),
+) -> None:
+    """Mark the cells of ``tables`` published together that must not be published (in place):
+    small numbers, then whatever a line of any table, or a ``link`` between them, would give
+    away. Each ``derived`` pair is (sources, figures worked out from them, such as a ratio): a
+    hidden source hides the figures, which would otherwise give it back."""
+    for table in tables:
+        for row in table.rows:
+            for cell in row.cells:
+                if 0 < cell.basis < threshold:
+                    cell.suppressed = True
+    lines = [line for table in tables for line in additive_lines(table)] + list(links)
+    changed = True
+    while changed:
+        changed = False
+        for parts, total in lines:
+            changed |= _protect(parts, total)
+        for sources, figures in derived:
+            if any(c.suppressed for c in sources) and not all(c.suppressed for c in figures):
+                for cell in figures:
+                    cell.suppressed = True
+                changed = True
+
+
+def additive_lines(table: Table) -> list[Line]:
     """Every (parts, total) line of ``table`` that adds up: columns to the total row, rows
     across to the total column."""
-    lines: list[tuple[list[Cell], Cell]] = []
+    lines: list[Line] = []
     total = table.total_row
     parts_rows = [r for r in table.rows if not r.is_total]
     if total is not None:
@@ -111,8 +142,13 @@ def additive_lines(table: Table) -> list[tuple[list[Cell], Cell]]:
 
 
 def leaks(parts: Sequence[Cell], total: Cell) -> bool:
-    """True when exactly one cell of the line is suppressed: the total less the others shows it."""
-    return sum(1 for c in (*parts, total) if c.suppressed) == 1
+    """True when the line gives a suppressed cell away: exactly one cell of it is suppressed (the
+    total less the others shows it), or its suppressed cells are parts that add up to no more
+    than their number (a suppressed cell is never 0, so each is 1)."""
+    hidden = [c for c in (*parts, total) if c.suppressed]
+    if len(hidden) == 1:
+        return True
+    return bool(hidden) and not total.suppressed and sum(c.value or 0 for c in hidden) <= len(hidden)
 
 
 def _protect(parts: Sequence[Cell], total: Cell) -> bool:

@@ -1,6 +1,7 @@
 """Each funding pot's figures, and the same figures read from the ledger.
 
-For a pot at a moment: **funded** (grant money in), **allocated** (to team budgets),
+For a pot at a moment: **funded** (grant money in, less what a claw-back gave back to the
+funder), **allocated** (to team budgets, less what a claw-back took back from them),
 **to wallets** (passed on by teams), **returned** (wallets' unspent money given back to the
 pot's team budgets), **spent** (what the purchases charged to it take now) and **left**
 (funded less spent). The records say all of these; the ledger says the pot's and its team
@@ -92,7 +93,8 @@ async def pot_figures(db: Db, *, source: FundingSource, as_at: datetime) -> PotF
         )
     )
     return PotFigures(
-        funding_source_id=source.id, funded=funded, allocated=int(by_level.get("team", 0)),
+        funding_source_id=source.id, funded=funded,
+        allocated=int(by_level.get("team", 0)) - int(by_level.get("clawback", 0)),
         to_wallets=int(by_level.get("wallet", 0)), returned=int(by_level.get("return", 0)),
         spent=int(spent.scalar_one()),
     )  # fmt: skip
@@ -146,7 +148,8 @@ async def pot_findings(
 @dataclass(frozen=True, slots=True)
 class GrantLine:
     """A grant as finance sees it: its conditions, its figures now, what its pot still holds
-    (funded less allocated to teams) and whether that can be clawed back today."""
+    (funded less allocated to teams) and whether its unspent money (in the pot, its team
+    budgets and wallets: its figures' *left* less what open purchases hold) can be clawed back today."""
 
     source: FundingSource
     figures: PotFigures
@@ -162,5 +165,5 @@ async def grant_lines(db: AsyncSession, *, now: datetime, today: date) -> list[G
         figures = await pot_figures(db, source=source, as_at=now)
         in_pot = (await balance(db, account_id=source.pot_account_id)).available
         ended = source.ends_on is not None and source.ends_on < today
-        lines.append(GrantLine(source, figures, in_pot, bool(source.claw_back_unspent and ended and in_pot > 0)))
+        lines.append(GrantLine(source, figures, in_pot, bool(source.claw_back_unspent and ended and figures.left > 0)))
     return lines

@@ -24,16 +24,13 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import ledger
 from wallet import audit
 from wallet.access import Principal
-from wallet.clock import local_date
 from wallet.errors import (
     DatesOutOfOrder,
     FundingSourceNotEligible,
     FundingSourceNotFunded,
     NotFound,
-    NothingToChange,
     UnknownCode,
 )
 from wallet.models import Allocation, FundingSource, Purchase, Wallet
@@ -196,53 +193,3 @@ async def set_grant_conditions(
         subject_id=source.id, now=now, details={"ends_on": ends_on.isoformat() if ends_on else None},
     )  # fmt: skip
     return source
-
-
-async def claw_back(
-    db: AsyncSession, *, actor: Principal | None, funding_source_id: int, transfer_id: str, now: datetime
-) -> int:
-    """After a grant with claw-back has ended, what is left in its pot goes back to the funder
-    (a ledger transfer pot → source, so the pot's funded figure falls by it), by finance or, on
-    the day after the grant ends, by the system (``actor`` None). Returns the pence."""
-    if actor is not None:
-        actor.require("finance")
-    source = await db.get(FundingSource, funding_source_id)
-    if source is None:
-        raise NotFound(f"no funding source {funding_source_id}")
-    if not source.claw_back_unspent or source.ends_on is None or local_date(now) <= source.ends_on:
-        raise NothingToChange("only an ended grant with claw-back gives its unspent money back")
-    left = (await ledger.balance(db, account_id=source.pot_account_id)).available
-    if left <= 0:
-        raise NothingToChange("the pot has nothing left to give back")
-    outcome = await ledger.allocate(
-        db, transfer_id=transfer_id, from_account_id=source.pot_account_id, to_account_id=source.source_account_id,
-        amount=left, memo=f"claw-back of {source.code}"[:200], now=now,
-    )  # fmt: skip
-    outcome.raise_if_declined()
-    await audit.record(
-        db, actor=actor, action="funding_source.clawed_back", subject_type="funding_source", subject_id=source.id,
-        now=now, details={"amount": left, "transfer_id": transfer_id},
-    )  # fmt: skip
-    return left
-
-
-async def claw_back_ended_grants(db: AsyncSession, *, now: datetime) -> dict[str, int]:
-    """The daily job's use case: every ended grant with claw-back gives back what is left in its
-    pot (as the system). The transfer's id names the grant and the day, so a second run that
-    day moves nothing, and an empty pot is passed over. Returns grant code → pence given back."""
-    today = local_date(now)
-    ended = await db.execute(
-        select(FundingSource)
-        .where(FundingSource.claw_back_unspent.is_(True), FundingSource.ends_on < today)
-        .order_by(FundingSource.id)
-    )
-    given_back: dict[str, int] = {}
-    for source in ended.scalars().all():
-        try:
-            given_back[source.code] = await claw_back(
-                db, actor=None, funding_source_id=source.id, transfer_id=f"claw-back:{source.id}:{today.isoformat()}",
-                now=now,
-            )  # fmt: skip
-        except NothingToChange:
-            continue
-    return given_back

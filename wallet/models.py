@@ -172,14 +172,14 @@ class Wallet(Base):
 
 
 class Allocation(Base):
-    """Budget pushed down (council → team, or team → wallet) for a month, or a wallet's unspent
-    budget returned to its team (``return``, when the council does not carry budgets over):
-    who, why, which pot."""
+    """Budget pushed down (council → team, or team → wallet) for a month, a wallet's unspent
+    budget returned to its team (``return``), or an ended grant's unspent money taken back
+    from a team budget to its pot (``clawback``): who, why, which pot."""
 
     __tablename__ = "allocations"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("level IN ('team', 'wallet', 'return')", name="level_known"),
+        CheckConstraint("level IN ('team', 'wallet', 'return', 'clawback')", name="level_known"),
         CheckConstraint("(level IN ('wallet', 'return')) = (wallet_id IS NOT NULL)", name="wallet_level_names_wallet"),
     )
     id: Mapped[int] = mapped_column(Identity, primary_key=True)

@@ -13,7 +13,8 @@ from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent, transfer_id_for
 from api.routes.common import PathId, body, problems
 from api.schemas import Day, Flag, Id, In, Out
-from wallet.funding import claw_back, set_grant_conditions
+from wallet.claw_back import claw_back
+from wallet.funding import set_grant_conditions
 
 
 class GrantConditionsWrite(In):
@@ -64,7 +65,7 @@ class GrantController(Controller):
 
     @post(
         "/claw-back",
-        summary="Give an ended grant's unspent pot back to its funder (finance)",
+        summary="Give an ended grant's unspent money back to its funder (finance)",
         responses=problems(403, 404, 409),
         status_code=201,
     )
@@ -72,8 +73,9 @@ class GrantController(Controller):
     async def claw_back(
         self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, source_id: PathId
     ) -> Response[ClawBackRead]:
-        """Only a grant whose conditions say claw-back, after its end date; what is left in its
-        pot (not yet allocated to teams) goes back, as one audited ledger transfer."""
+        """Only a grant whose conditions say claw-back, after its end date; its unspent money goes
+        back: wallets' shares to team budgets, team budgets to the pot, the pot to the funder (each
+        a ledger transfer; money held for open purchases stays until they settle)."""
         pence = await claw_back(
             db, actor=who, funding_source_id=source_id, transfer_id=transfer_id_for(who, request, "claw-back"), now=now
         )

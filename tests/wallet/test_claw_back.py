@@ -1,5 +1,5 @@
-"""Claw-back of an ended grant's unspent money: finance gives what is left in the pot back to
-the funder, or the daily job does the day after the grant ends; once a day is once, the ledger
+"""Claw-back of an ended grant's unspent money: finance gives what is unspent (in the pot and
+its team budgets) back to the funder, or the daily job does the day after the grant ends; once a day is once, the ledger
 still verifies, and the pot's figures still equal the ledger's."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from tests.wallet.conftest import settings_for
 from tests.wallet.support import County
 from wallet import budgets
 from wallet.access import load_principal
+from wallet.claw_back import claw_back
 from wallet.clock import local_date, now_utc
 from wallet.errors import NotAllowed, NothingToChange
-from wallet.funding import claw_back
 from wallet.models import AuditEntry, FundingSource
 
 
@@ -62,14 +62,15 @@ async def test_the_daily_job_gives_back_what_is_left_in_each_ended_grants_pot_on
     kept = await _grant(county, funded=3_000, to_team=0, ends_in_days=-1, claw_back_unspent=False)
     running = await _grant(county, funded=2_000, to_team=0, ends_in_days=0, claw_back_unspent=True)
 
-    assert await _job(county, county_url) >= 4_000  # other tests' ended grants may give back too
+    assert await _job(county, county_url) >= 9_000  # other tests' ended grants may give back too
     assert await _job(county, county_url) == 0  # the second run that day moves nothing
 
     later = now_utc() + timedelta(seconds=1)
     async with county.session() as db:
         sources = {s.id: s for s in (await db.execute(select(FundingSource))).scalars()}
         figures = {i: await pot_figures(db, source=sources[i], as_at=later) for i in (ended, kept, running)}
-        assert (figures[ended].funded, figures[ended].allocated) == (5_000, 5_000)  # 4,000 went back
+        # All 9,000 went back: 4,000 from the pot, and the 5,000 the team budget had not spent.
+        assert (figures[ended].funded, figures[ended].allocated) == (0, 0)
         assert figures[kept].funded == 3_000  # no claw-back in its conditions
         assert figures[running].funded == 2_000  # still running today
         assert (await ledger.balance(db, account_id=sources[ended].pot_account_id)).available == 0
@@ -80,7 +81,7 @@ async def test_the_daily_job_gives_back_what_is_left_in_each_ended_grants_pot_on
                 AuditEntry.action == "funding_source.clawed_back", AuditEntry.subject_id == str(ended)
             )
         )
-        assert [d["amount"] for d in audited.scalars()] == [4_000]
+        assert [(d["amount"], d["from_teams"]) for d in audited.scalars()] == [(9_000, 5_000)]
         lines = {line.source.id: line for line in await grant_lines(db, now=later, today=local_date(later))}
         assert (lines[ended].in_pot, lines[ended].can_claw_back) == (0, False)
         assert lines[running].can_claw_back is False
@@ -100,7 +101,7 @@ async def test_finance_claws_back_an_ended_grant_and_no_one_else_may(county: Cou
     async with county.session() as db:
         finance = await load_principal(db, person_id=finance_id)
         assert (
-            await claw_back(db, actor=finance, funding_source_id=source_id, transfer_id="cb:f1", now=now_utc()) == 5_000
+            await claw_back(db, actor=finance, funding_source_id=source_id, transfer_id="cb:f1", now=now_utc()) == 6_000
         )
     async with county.session() as db:
         with pytest.raises(NothingToChange):

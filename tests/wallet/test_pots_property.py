@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from reports.pots import pot_figures, pot_findings
 from tests.wallet.support import Case, County, Worker
 from wallet import budgets
 from wallet.access import Principal, load_principal
+from wallet.claw_back import claw_back
 from wallet.clock import local_date, now_utc
 from wallet.errors import (
     DatesOutOfOrder,
@@ -36,8 +37,8 @@ from wallet.errors import (
     UnknownCode,
     WalletError,
 )
-from wallet.funding import claw_back, set_grant_conditions
-from wallet.models import FundingSource, Purchase
+from wallet.funding import grant_refusal, set_grant_conditions
+from wallet.models import FundingSource, Purchase, Wallet
 from wallet.policy import PolicyDocument
 from wallet.purchases import PurchaseAsk, cancel_purchase, capture_purchase, make_purchase, refund_purchase
 from wallet.returns import return_unspent
@@ -57,6 +58,8 @@ STEPS = st.one_of(
     st.tuples(st.just("refund"), st.integers(0, 30), st.integers(1, 100)),
     st.tuples(st.just("cancel"), st.integers(0, 30)),
     st.tuples(st.just("return"), st.integers(0, WORKERS - 1), st.integers(0, POTS - 1), st.one_of(st.none(), amounts)),
+    st.tuples(st.just("end"), st.integers(0, POTS - 1)),
+    st.tuples(st.just("claw"), st.integers(0, POTS - 1)),
 )  # fmt: skip
 
 
@@ -74,6 +77,17 @@ class Model:
 
     def spent(self, pot: int) -> int:
         return sum(pence for index, pence in self.takes.values() if index == pot)
+
+    def claw_back(self, pot: int) -> int:
+        """Everything of the pot not spent goes back: the wallets' shares to the team budgets,
+        the team budgets to the pot, the pot to the funder. Returns what the funder gets."""
+        from_wallets = self.to_wallets[pot] - self.returned[pot] - self.spent(pot)
+        from_teams = self.allocated[pot] - self.to_wallets[pot] + self.returned[pot] + from_wallets
+        given = self.funded[pot] - self.allocated[pot] + from_teams
+        self.returned[pot] += from_wallets
+        self.allocated[pot] -= from_teams
+        self.funded[pot] -= given
+        return given
 
 
 @dataclass
@@ -176,6 +190,17 @@ async def _step(world: World, model: Model, step: tuple[Any, ...]) -> None:  # n
                 )  # fmt: skip
                 if result.allocation is not None:
                     model.returned[pot] += result.allocation.amount
+            elif kind == "end":
+                await set_grant_conditions(
+                    db, actor=world.finance, funding_source_id=world.pots[step[1]].id, starts_on=None,
+                    ends_on=local_date(now) - timedelta(days=1), categories=world.pots[step[1]].eligible_categories,
+                    needs=[], team_ids=[], claw_back_unspent=True, now=now,
+                )  # fmt: skip
+            elif kind == "claw":
+                given = await claw_back(
+                    db, actor=world.finance, funding_source_id=world.pots[step[1]].id, transfer_id=f"cb:{tag}", now=now
+                )
+                assert given == model.claw_back(step[1])
         except (WalletError, ledger.LedgerError):
             pass
 
@@ -325,8 +350,33 @@ async def test_a_grant_that_has_ended_pays_for_nothing_and_its_unspent_pot_is_cl
             db, actor=world.finance, funding_source_id=world.pots[0].id, transfer_id=f"cb:{uuid.uuid4().hex}",
             now=now_utc(),
         )  # fmt: skip
-    assert given_back == 4_000  # the 9,000 funded less the 5,000 allocated to the team
-    model.funded[0] -= given_back
+    assert given_back == 9_000  # nothing was spent: the pot's 4,000 and the wallet's 5,000
+    assert model.claw_back(0) == given_back
+    await _check(world, model)
+
+
+async def test_claw_back_takes_the_unspent_money_from_team_budgets_and_wallets_not_what_is_held(
+    county: County,
+) -> None:
+    world = await _world(county)
+    model = Model()
+    steps = (("fund", 0, 10_000), ("team", 0, 8_000), ("wallet", 0, 0, 3_000), ("wallet", 0, 1, 2_000))
+    for step in (*steps, ("buy", 0, 1_000, "CLOTH", 0), ("buy", 1, 500, "CLOTH", 0), ("capture", 1, 100)):
+        await _step(world, model, step)
+    assert [pot for pot, _ in model.takes.values()] == [0, 0]  # one held for 1,000, one spent 500
+    await _step(world, model, ("end", 0))
+    await _step(world, model, ("claw", 0))  # the step asserts the 8,500 given back
+    assert model.funded[0] == 1_500
+    async with county.session() as db:
+        wallets = [await db.get(Wallet, w.wallet_id) for w in world.workers]
+        balances = [await ledger.balance(db, account_id=w.account_id) for w in wallets if w is not None]
+        assert [(b.available, b.debits_pending) for b in balances] == [(0, 1_000), (0, 0)]  # the hold stays put
+        team = await budgets.team_budget(db, team_id=world.team_id, funding_source_id=world.pots[0].id)
+        assert (await ledger.balance(db, account_id=team.account_id)).available == 0
+    await _check(world, model)
+    await _step(world, model, ("capture", 0, 50))  # the purchase that held 1,000 takes 500
+    await _step(world, model, ("claw", 0))  # so the next claw-back takes the 500 released
+    assert model.funded[0] == 1_000
     await _check(world, model)
 
 
@@ -346,3 +396,58 @@ async def test_a_grants_conditions_are_checked_when_set(county: County) -> None:
                 db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=None, ends_on=None,
                 categories=["YACHTS"], needs=[], team_ids=[], claw_back_unspent=False, now=now_utc(),
             )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "refusal"),
+    [
+        (date(2026, 3, 31), "the grant g starts on 2026-04-01"),
+        (date(2026, 4, 1), None),  # its first day
+        (date(2027, 3, 31), None),  # its last day
+        (date(2027, 4, 1), "the grant g ended on 2027-03-31"),
+    ],
+)
+def test_a_grant_pays_only_within_its_dates_first_and_last_day_included(day: date, refusal: str | None) -> None:
+    grant = FundingSource(code="g", starts_on=date(2026, 4, 1), ends_on=date(2027, 3, 31))
+    assert grant_refusal(grant, category="CLOTH", needs=(), team_id=1, on=day) == refusal
+
+
+async def test_a_grant_not_yet_started_pays_for_nothing(county: County) -> None:
+    world = await _world(county)
+    model = Model()
+    for step in (("fund", 0, 5_000), ("team", 0, 5_000), ("wallet", 0, 0, 5_000)):
+        await _step(world, model, step)
+    async with county.session() as db:
+        await set_grant_conditions(
+            db, actor=world.finance, funding_source_id=world.pots[0].id, starts_on=local_date(now_utc()) + timedelta(1),
+            ends_on=None, categories=[], needs=[], team_ids=[], claw_back_unspent=False, now=now_utc(),
+        )  # fmt: skip
+    case = world.cases[0]
+    async with county.session() as db:
+        who = await load_principal(db, person_id=world.workers[0].person_id)
+        ask = PurchaseAsk(
+            family_id=case.family_id, need_ids=case.need_ids, category="CLOTH", description="t", supplier="s",
+            amount=1_000, payment_method="invoice",
+        )  # fmt: skip
+        with pytest.raises(FundingSourceNotEligible):
+            await make_purchase(db, who=who, ask=ask, policy=OPEN_POLICY, now=now_utc())
+
+
+async def test_a_second_claw_back_under_the_same_id_takes_only_what_came_unspent_since(county: County) -> None:
+    world, model, day_id = await _world(county), Model(), f"claw-back-day:{uuid.uuid4().hex}"
+    for step in (("fund", 0, 5_000), ("team", 0, 5_000), ("wallet", 0, 0, 5_000), ("buy", 0, 1_000, "CLOTH", 0)):
+        await _step(world, model, step)
+    await _step(world, model, ("end", 0))
+
+    async def claw() -> int:
+        async with county.session() as db:
+            return await claw_back(
+                db, actor=world.finance, funding_source_id=world.pots[0].id, transfer_id=day_id, now=now_utc()
+            )
+
+    assert await claw() == model.claw_back(0) == 4_000  # the 1,000 held stays
+    await _step(world, model, ("capture", 0, 50))  # the purchase takes 500: 500 comes unspent
+    assert await claw() == model.claw_back(0) == 500  # the daily job's id again, the same day
+    with pytest.raises(NothingToChange):
+        await claw()
+    await _check(world, model)

@@ -39,6 +39,9 @@ def test_a_key_worker_buys_adds_a_receipt_reviews_a_need_and_closes_a_case_with_
         expect(page.get_by_role("status")).to_contain_text("The review is recorded")
         expect(page.get_by_text(re.compile(r"Reviewed .*: improved, score 7"))).to_be_visible()
         reference = page.get_by_role("heading", level=1).inner_text()
+        page.get_by_role("button", name=f"I'm buying for {reference}").click()  # before paying at a till
+        expect(page.get_by_role("status")).to_contain_text("Your card is paying for this family now")
+        visit.check("worker-family-buying-for")
 
         page.get_by_role("button", name=f"Buy something for {reference}").click()
         page.get_by_role("button", name="Continue").click()  # the family is already chosen

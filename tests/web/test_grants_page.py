@@ -1,4 +1,4 @@
-"""Finance's grants page: each grant's money, and the claw-back of an ended grant's unspent pot
+"""Finance's grants page: each grant's money, and the claw-back of an ended grant's unspent money
 (the use case the API and the daily job call); refused for anyone but finance, and a second
 claw-back is answered with a readable refusal that changes nothing."""
 
@@ -76,6 +76,6 @@ async def test_finance_gives_an_ended_grants_unspent_pot_back_on_the_grants_page
     assert await _in_pot(pages_url, source_id) == 0
     again = await app_client.post("/finance/grants/claw-back", data={**form, "idempotency_key": f"{key}-2"})
     assert again.status_code == 409
-    assert "The pot has nothing left to give back" in again.text
+    assert "The grant has nothing unspent to give back" in again.text
     blank = await app_client.post("/finance/grants/claw-back", data={"csrf_token": csrf, "idempotency_key": "k-b"})
     assert blank.status_code == 422

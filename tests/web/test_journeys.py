@@ -240,3 +240,23 @@ def test_a_key_worker_buys_asks_a_manager_who_approves_and_finance_sees_the_mont
         finance.check("finance-month-closed")
     finally:
         finance.context.close()
+
+
+def test_free_text_that_looks_personal_is_warned_about_as_it_is_typed(phone: Visit, web_county: County) -> None:
+    page = phone.page
+    phone.sign_in("kw.exeter.01")
+    phone.go("/")
+    page.get_by_role("button", name="Buy something for a family").click()
+    page.get_by_label(web_county.family_reference).check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Poor or persistent school absence").check()
+    page.get_by_role("button", name="Continue").click()
+    warning = page.locator("[data-personal-warning]")
+    expect(warning).to_be_hidden()
+    page.get_by_label("What is it?").press_sequentially("Coat for Sarah Jones")  # typed, not submitted
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("Describe what was bought, not who it was for.")
+    expect(warning).not_to_contain_text("Sarah")  # said what kind of thing, never echoed
+    page.get_by_label("What is it?").fill("")
+    page.get_by_label("What is it?").press_sequentially("Winter coat, age 8")
+    expect(warning).to_be_hidden()

@@ -29,6 +29,7 @@ from tests.api.conftest import _seed, settings_for
 from tests.conftest import IN_CI
 from wallet import families
 from wallet.access import load_principal
+from wallet.buying_for import stated_family
 from wallet.clock import local_date, now_utc
 from wallet.demo import DEMO_PASSWORD, email
 from wallet.errors import NotAllowed, NotFound
@@ -427,3 +428,36 @@ async def test_leaders_see_the_evidence_report_and_key_workers_do_not(app_client
     assert "F-" not in shown.text  # no family reference
     await sign_in(app_client, "kw.exeter.01")
     assert (await app_client.get("/evidence")).status_code == 403
+
+
+async def test_a_key_worker_says_on_the_family_page_that_their_card_pays_for_this_family_for_a_while(
+    app_client: AsyncTestClient[Any], pages_url: str
+) -> None:
+    csrf = await sign_in(app_client, "kw.exeter.01")
+    family_id, need_id = await fresh_family(pages_url, "kw.exeter.01")
+    before = await app_client.get(f"/families/{family_id}")
+    assert "for the next 30 minutes the till applies this family" in html.unescape(before.text)
+    said = await app_client.post(
+        f"/families/{family_id}/buying-for", data={"csrf_token": csrf, "idempotency_key": f"k-{uuid.uuid4().hex}"}
+    )
+    assert said.status_code == 303
+    assert said.headers["location"] == f"/families/{family_id}?done=buying_for"
+    after = html.unescape((await app_client.get(said.headers["location"])).text)
+    assert "Your card is paying for this family now" in after
+    assert re.search(r"Your card is paying for \S+ until \d\d:\d\d", after)
+    engine = create_engine(pages_url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as db:
+            person_id = (await db.execute(select(Person.id).where(Person.email == email("kw.exeter.01")))).scalar_one()
+            stated = await stated_family(db, worker_id=person_id, now=now_utc())
+            assert stated is not None
+            assert (stated[0].family_id, stated[0].need_ids) == (family_id, [need_id])
+    finally:
+        await engine.dispose()
+    others = await fresh_family(pages_url, "kw.exeter.02")
+    refused = await app_client.post(
+        f"/families/{others[0]}/buying-for", data={"csrf_token": csrf, "idempotency_key": f"k-{uuid.uuid4().hex}"}
+    )
+    assert refused.status_code in (403, 404)  # not their family: nothing stated
+    no_token = await app_client.post(f"/families/{family_id}/buying-for", data={"idempotency_key": "k-x"})
+    assert no_token.status_code == 403

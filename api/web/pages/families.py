@@ -1,5 +1,6 @@
 """Families by reference: their needs, purchases and reviews; recording a review, closing a case,
-and recording its six-month check."""
+and recording its six-month check; saying "I'm buying for this family" before paying by card
+(``wallet.buying_for``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from api.web.forms import AlreadySent, Form, already_sent, ascii_digits, once, p
 from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from wallet import casefile, families, sustain_checks
-from wallet.clock import local_date
+from wallet.buying_for import state_buying_for, stated_family
+from wallet.clock import LONDON, local_date
 from wallet.errors import NoSixMonthCheck, NoteLooksPersonal, NotFound, SixMonthCheckAlreadyRecorded, WalletError
 from wallet.limits import family_limits_left
 from wallet.models import Family, Need
@@ -51,6 +53,7 @@ async def _family_context(db: DbDep, user: WebUser, family_id: int, now: datetim
         "check": await _check_or_none(db, user, family.id),
         "check_words": sustain_checks.RESULT_WORDS,
         "may_record": families.may_work_on(user.who, family),
+        "buying_for_until": await _buying_for_until(db, user, family.id, now),
     }
 
 
@@ -61,9 +64,23 @@ async def _check_or_none(db: DbDep, user: WebUser, family_id: int) -> SustainChe
         return None
 
 
+async def _buying_for_until(db: DbDep, user: WebUser, family_id: int, now: datetime) -> str | None:
+    """When (UK time of day) the worker's statement that their card is paying for this family
+    runs out, if it does."""
+    stated = await stated_family(db, worker_id=user.who.person_id, now=now)
+    if stated is None or stated[0].family_id != family_id:
+        return None
+    return f"{stated[0].expires_at.astimezone(LONDON):%H:%M}"
+
+
 @get("/families/{family_id:int}")
 async def family_detail(
-    db: DbDep, now: NowDep, user: UserDep, family_id: PathId, done: FromQuery[str | None] = None
+    request: Request[Any, Any, Any],
+    db: DbDep,
+    now: NowDep,
+    user: UserDep,
+    family_id: PathId,
+    done: FromQuery[str | None] = None,
 ) -> Response[str]:
     context = await _family_context(db, user, family_id, now)
     words = {
@@ -71,6 +88,7 @@ async def family_detail(
         "closed": "The case is closed.",
         "asked": "Your manager has been asked. You will get a message when they decide.",
         "checked": "The six-month check is recorded.",
+        "buying_for": "Your card is paying for this family now: the till applies its limits, needs and categories.",
     }
     return page(
         "family.html.j2",
@@ -79,6 +97,8 @@ async def family_detail(
         current="/families",
         back="/families",
         done=words.get(done or ""),
+        key=new_key(),
+        buying_for_minutes=int(request.app.state.settings.buying_for_minutes),
         **context,
     )
 
@@ -261,6 +281,28 @@ async def check_submit(
     return already_sent(user, outcome) if isinstance(outcome, AlreadySent) else outcome
 
 
+# Buying for this family at a till -------------------------------------------------------------
+
+
+@post("/families/{family_id:int}/buying-for")
+async def buying_for_submit(
+    request: Request[Any, Any, Any], db: DbDep, now: NowDep, user: UserDep, family_id: PathId
+) -> Response[Any]:
+    """The worker's next card payments, for the council's set minutes, are for this family and
+    its open needs. A refusal (not their family, no open need) is answered by the pages' error
+    handler from the API's table."""
+    minutes = int(request.app.state.settings.buying_for_minutes)
+
+    async def act() -> str:
+        case = await casefile.case_file(db, who=user.who, family_id=family_id)
+        needs = [n.id for n in case.needs if n.status == "open"]
+        await state_buying_for(db, who=user.who, family_id=family_id, need_ids=needs, minutes=minutes, now=now)
+        return f"/families/{family_id}?done=buying_for"
+
+    result = await once(request, db, user=user, now=now, act=act)
+    return already_sent(user, result) if isinstance(result, AlreadySent) else result
+
+
 HANDLERS = [
     family_list,
     family_detail,
@@ -270,4 +312,5 @@ HANDLERS = [
     close_submit,
     check_form,
     check_submit,
+    buying_for_submit,
 ]

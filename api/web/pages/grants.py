@@ -1,5 +1,5 @@
 """Finance's grants: each grant's conditions and figures, and the claw-back of an ended grant's
-unspent pot (``wallet.funding.claw_back``, which the daily job also runs)."""
+unspent money (``wallet.claw_back.claw_back``, which the daily job also runs)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from api.web.render import new_key, page
 from api.web.session import UserDep, WebUser
 from ledger.money import pounds_display
 from reports.pots import grant_lines
+from wallet.claw_back import claw_back
 from wallet.clock import local_date
 from wallet.errors import NotAllowed, WalletError
-from wallet.funding import claw_back
 
 
 async def _grants_page(
@@ -37,7 +37,9 @@ async def _grants_page(
         current="/finance",
         lines=lines,
         options=[
-            (str(g.source.id), f"{g.source.name}: {pounds_display(g.in_pot)}", None) for g in lines if g.can_claw_back
+            (str(g.source.id), f"{g.source.name}: {pounds_display(g.figures.left)}", None)
+            for g in lines
+            if g.can_claw_back
         ],
         errors=form.errors if form else {},
         key=new_key(),
