@@ -15,6 +15,7 @@ import wallet.models
 import wallet.paying.models
 import wallet.proposal_models
 import wallet.report_models
+import wallet.retention_indexes
 import wallet.sign_in_limits
 import wallet.sign_in_models  # noqa: F401  (registers the domain's, approvals', reports', proposals', sign-in limits' and sessions' tables)
 from ledger.schema import metadata

@@ -1,0 +1,56 @@
+"""Bounded reads: the daily retention job reads what is due, not whole tables.
+
+Each erasing step reads through a partial index of the rows it has not yet erased (families
+closed and not yet pseudonymised, purchases and requests whose free text is kept, messages
+kept, receipts whose file is kept, reviews with a note), so what it erased in earlier runs is
+never read again; the deleting steps find their rows by the moment that makes them due
+(notifications, sessions, API tokens, sign-in attempts, drafts, idempotency records). The
+family step finds a family's requests and allowances by an index of the family.
+
+Revision ID: 0027
+Revises: 0026
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0027"
+down_revision: str | None = "0026"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+#: (index, table, column, condition of a partial index or None)
+INDEXES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("ix_families_awaiting_erasure", "families", "closed_on", "status = 'closed' AND erased_at IS NULL"),
+    ("ix_purchases_text_kept", "purchases", "created_at", "description <> 'erased' OR supplier <> 'erased'"),
+    ("ix_receipts_file_kept", "receipts", "purchase_id", "erased_at IS NULL"),
+    ("ix_approval_requests_text_kept", "approval_requests", "created_at", "reason <> 'erased'"),
+    ("ix_approval_requests_family", "approval_requests", "family_id", "family_id IS NOT NULL"),
+    ("ix_allowances_family", "allowances", "family_id", "family_id IS NOT NULL"),
+    ("ix_approval_messages_kept", "approval_messages", "request_id", "body <> 'erased'"),
+    ("ix_receipt_reviews_note_kept", "receipt_reviews", "opened_at", "note IS NOT NULL"),
+    ("ix_notifications_created", "notifications", "created_at", None),
+    ("ix_sessions_expires", "sessions", "expires_at", None),
+    ("ix_sessions_last_seen", "sessions", "last_seen_at", None),
+    ("ix_sessions_revoked", "sessions", "revoked_at", "revoked_at IS NOT NULL"),
+    ("ix_api_tokens_expires", "api_tokens", "expires_at", None),
+    ("ix_api_tokens_revoked", "api_tokens", "revoked_at", "revoked_at IS NOT NULL"),
+    ("ix_sign_in_attempts_at", "sign_in_attempts", "at", None),
+    ("ix_buy_drafts_updated", "buy_drafts", "updated_at", None),
+    ("ix_idempotency_records_created", "idempotency_records", "created_at", None),
+)
+
+
+def upgrade() -> None:
+    for name, table, column, condition in INDEXES:
+        where = None if condition is None else sa.text(condition)
+        op.create_index(name, table, [column], postgresql_where=where, sqlite_where=where)
+
+
+def downgrade() -> None:
+    for name, table, _, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
