@@ -1,0 +1,83 @@
+"""The needs-and-outcomes report publishes exactly what the computation before issue 16's
+bounding published (``needs_outcomes_reference``), month by month, over the worked-example
+county with later activity: a refund in a later month of an earlier month's purchase, a review
+back-dated into an earlier month and recorded after it, a need identified later, and an old
+month asked again after all of it (as at its end, as at a moment between, and as at now)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reports import needs_outcomes
+from reports.period import Period
+from tests.reports import needs_outcomes_reference as reference
+from tests.reports.conftest import Built
+from tests.reports.world import at
+from wallet import families, purchases
+
+pytestmark = pytest.mark.dates
+
+SEPTEMBER, OCTOBER, NOVEMBER, DECEMBER = (date(2026, m, 1) for m in (9, 10, 11, 12))
+
+
+def published(report: needs_outcomes.NeedsOutcomes | reference.NeedsOutcomes) -> list[object]:
+    return [*((t.title, t.headers, list(t.rows)) for t in report.tables), report.outcome_spend]
+
+
+async def same_as_before(db: AsyncSession, period: Period) -> list[object]:
+    now = published(await needs_outcomes.needs_outcomes(db, period))
+    assert now == published(await reference.needs_outcomes(db, period)), period
+    return now
+
+
+async def later_activity(db: AsyncSession, built: Built) -> None:
+    """November: purchase #4 (October) refunded in part; family A's HOU-COND reviewed "worse"
+    on 20 October, recorded on 12 November, and FIN-DEBT "improved" on 13 November; family B's
+    DA "improved" with a review dated 26 October, recorded on 27 October (before October's end)."""
+    world = built.world
+    await purchases.refund_purchase(
+        db,
+        who=world.finance,
+        purchase_id=world.purchase_ids["4"],
+        amount=2_000,
+        refund_id="later:refund:4",
+        now=at(date(2026, 11, 10)),
+    )
+    reviews = (
+        ("HOU-COND", "worse", 3, date(2026, 10, 20), date(2026, 11, 12)),
+        ("FIN-DEBT", "improved", 7, date(2026, 11, 13), date(2026, 11, 13)),
+        ("DA", "improved", 8, date(2026, 10, 26), date(2026, 10, 27)),
+    )
+    for code, outcome, score, reviewed_on, recorded_on in reviews:
+        who = world.ann if code in ("HOU-COND", "FIN-DEBT") else world.ben
+        await families.review_need(
+            db,
+            who=who,
+            need_id=world.need_ids[code],
+            outcome=outcome,
+            score=score,
+            reviewed_on=reviewed_on,
+            now=at(recorded_on),
+        )
+    await db.flush()
+
+
+async def test_every_month_publishes_what_it_did_before_as_at_any_moment(db: AsyncSession, built: Built) -> None:
+    await later_activity(db, built)
+
+    moments = (
+        datetime(2026, 10, 31, 23, tzinfo=UTC),  # October's end: the back-dated review not yet recorded
+        datetime(2026, 11, 5, 9, tzinfo=UTC),
+        datetime(2026, 11, 12, 12, tzinfo=UTC),  # the back-dated review recorded, the refund posted
+        datetime(2026, 12, 20, 9, tzinfo=UTC),
+    )
+    seen = {}
+    for month in (SEPTEMBER, OCTOBER, NOVEMBER, DECEMBER):
+        for as_at in moments:
+            if as_at.date() >= month:
+                seen[month, as_at] = await same_as_before(db, Period(first=month, as_at=as_at))
+    # The later activity shows in what October publishes as at later moments: the cases differ.
+    assert len({str(seen[OCTOBER, as_at]) for as_at in moments}) >= 2
