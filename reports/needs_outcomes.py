@@ -30,11 +30,11 @@ from sqlalchemy import (
     func,
     select,
     type_coerce,
-    union_all,
 )
 
 from ledger.money import pounds
 from ledger.operations import Db, dialect_name
+from reports import spend_to_date
 from reports.csv_safe import csv_writer
 from reports.movements import net_spend_query
 from reports.period import Period
@@ -121,17 +121,14 @@ def need_shares(spend: FromClause) -> Select[Any]:
     ).join(Need, Need.id == ranked.c.need_id)
 
 
-def _sources(period: Period) -> _Sources:
+async def _sources(db: Db, period: Period) -> _Sources:
     """The month's spend, the spend to its end and the month's shares, as common table
     expressions each query names: no temporary table, so the report runs in a read-only
-    transaction (a streaming replica's)."""
+    transaction (a streaming replica's). The spend to the month's end starts from the latest
+    snapshot kept at a month's close and reads the ledger only since (``reports.spend_to_date``)."""
     month = net_spend_query(period, month_only=True).cte("month_spend")
-    # To the month's end = the month and everything before it.
-    before = net_spend_query(period, span="before")
-    both = union_all(select(month.c.purchase_id, month.c.net), before).subquery("both")
-    to_date = (
-        select(both.c.purchase_id, func.sum(both.c.net).label("net")).group_by(both.c.purchase_id).cte("spend_to_date")
-    )
+    snapshot = await spend_to_date.snapshot_for(db, period)
+    to_date = spend_to_date.to_date_query(period, snapshot, month=month).cte("to_month_end")
     return _Sources(month=month, to_date=to_date, month_shares=need_shares(month).cte("month_shares"))
 
 
@@ -331,7 +328,7 @@ def _quantile(histogram: dict[int, int], total: int, q: float) -> int:
 async def needs_outcomes(db: Db, period: Period) -> NeedsOutcomes:
     """The month's needs and outcomes report (aggregates only; small counts suppressed)."""
     report = NeedsOutcomes(period=period)
-    sources = _sources(period)
+    sources = await _sources(db, period)
     by_need, by_outcome, chart = await _spend_by_need(db, sources)
     by_category = await _spend_by(db, sources, title="Spend by purchase category", keys=[Purchase.category])
     by_team = await _spend_by(

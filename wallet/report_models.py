@@ -2,7 +2,9 @@
 fingerprints of a closed month's reports (so "reproducible byte for byte" can be checked),
 and the council's own redaction lists (edited by admins, read by every published file).
 
-Both are written by ``reports.close``; they live on the shared metadata like every table.
+The explanations and fingerprints are written by ``reports.close``, and so are the spend
+snapshots (each purchase's spend to a closed month's end, kept at its close); they live on the
+shared metadata like every table.
 """
 
 from __future__ import annotations
@@ -51,3 +53,24 @@ class RedactionTerm(Base):
     term: Mapped[str] = mapped_column(String(120))
     added_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     added_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class SpendSnapshot(Base):
+    """A closed month whose spend to date was kept at its close (``SpendToDate``): the
+    needs-and-outcomes report of that month or a later one starts from it and reads only the
+    ledger's movements since (``reports.spend_to_date``)."""
+
+    __tablename__ = "spend_snapshots"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    as_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class SpendToDate(Base):
+    """A purchase's net spend (pence) to the end of ``month``, as at the month's close: kept for
+    each purchase whose spend moved since the snapshot before (every purchase with spend, at the
+    first); its spend to a later snapshot's month is its row of the latest month up to it."""
+
+    __tablename__ = "spend_to_date"
+    month: Mapped[date] = mapped_column(ForeignKey("spend_snapshots.month"), primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), primary_key=True)
+    net: Mapped[int] = mapped_column(BigInteger)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reports import needs_outcomes
+from reports import needs_outcomes, spend_to_date
 from reports.period import Period
 from tests.reports import needs_outcomes_reference as reference
 from tests.reports.conftest import Built
@@ -65,19 +65,43 @@ async def later_activity(db: AsyncSession, built: Built) -> None:
     await db.flush()
 
 
-async def test_every_month_publishes_what_it_did_before_as_at_any_moment(db: AsyncSession, built: Built) -> None:
-    await later_activity(db, built)
+MOMENTS = (
+    datetime(2026, 10, 2, 12, tzinfo=UTC),
+    datetime(2026, 10, 31, 23, tzinfo=UTC),  # October's end: the back-dated review not yet recorded
+    datetime(2026, 11, 4, 9, tzinfo=UTC),  # October's close, in the second test
+    datetime(2026, 11, 5, 9, tzinfo=UTC),
+    datetime(2026, 11, 12, 12, tzinfo=UTC),  # the back-dated review recorded, the refund posted
+    datetime(2026, 12, 20, 9, tzinfo=UTC),
+)
 
-    moments = (
-        datetime(2026, 10, 31, 23, tzinfo=UTC),  # October's end: the back-dated review not yet recorded
-        datetime(2026, 11, 5, 9, tzinfo=UTC),
-        datetime(2026, 11, 12, 12, tzinfo=UTC),  # the back-dated review recorded, the refund posted
-        datetime(2026, 12, 20, 9, tzinfo=UTC),
-    )
+
+async def every_month_as_before(db: AsyncSession) -> dict[tuple[date, datetime], list[object]]:
     seen = {}
     for month in (SEPTEMBER, OCTOBER, NOVEMBER, DECEMBER):
-        for as_at in moments:
+        for as_at in MOMENTS:
             if as_at.date() >= month:
                 seen[month, as_at] = await same_as_before(db, Period(first=month, as_at=as_at))
     # The later activity shows in what October publishes as at later moments: the cases differ.
-    assert len({str(seen[OCTOBER, as_at]) for as_at in moments}) >= 2
+    assert len({str(seen[OCTOBER, as_at]) for as_at in MOMENTS if as_at.date() >= OCTOBER}) >= 2
+    return seen
+
+
+async def test_every_month_publishes_what_it_did_before_as_at_any_moment(db: AsyncSession, built: Built) -> None:
+    await later_activity(db, built)
+
+    await every_month_as_before(db)
+
+
+async def test_with_spend_kept_at_each_close_every_month_still_publishes_what_it_did_before(
+    db: AsyncSession, built: Built
+) -> None:
+    await later_activity(db, built)
+    closes = ((SEPTEMBER, MOMENTS[0]), (OCTOBER, MOMENTS[2]), (NOVEMBER, datetime(2026, 12, 2, 9, tzinfo=UTC)))
+    for month, closed_at in closes:
+        assert await spend_to_date.keep_at_close(db, month=month, now=closed_at)
+    assert not await spend_to_date.keep_at_close(db, month=OCTOBER, now=MOMENTS[-1])  # only in month order
+
+    seen = await every_month_as_before(db)
+
+    used = {key: await spend_to_date.snapshot_for(db, Period(first=key[0], as_at=key[1])) for key in seen}
+    assert {(s.month if s else None) for s in used.values()} == {SEPTEMBER, OCTOBER, NOVEMBER}

@@ -1,4 +1,12 @@
-"""Bounded reads: the daily retention job reads what is due, not whole tables.
+"""Bounded reads: the needs-and-outcomes report and the daily retention job read their window.
+
+``spend_snapshots`` / ``spend_to_date``: at a month's close, each purchase's spend to the
+month's end is kept (for the purchases whose spend moved since the snapshot before; every
+purchase with spend at the first), so the needs-and-outcomes report of that month or a later
+one reads the snapshot and the ledger's movements since, never the whole ledger to date.
+``ix_ledger_transfers_recorded_at`` finds the transfers recorded since a snapshot that are
+dated in an earlier month still open. Months closed before this migration have no snapshot:
+their reports, and those of the months up to the next close, read as before.
 
 Each erasing step reads through a partial index of the rows it has not yet erased (families
 closed and not yet pseudonymised, purchases and requests whose free text is kept, messages
@@ -46,6 +54,24 @@ INDEXES: tuple[tuple[str, str, str, str | None], ...] = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "spend_snapshots",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("as_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_spend_snapshots")),
+    )
+    op.create_table(
+        "spend_to_date",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("purchase_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("net", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["month"], ["spend_snapshots.month"], name=op.f("fk_spend_to_date_month_spend_snapshots")
+        ),
+        sa.ForeignKeyConstraint(["purchase_id"], ["purchases.id"], name=op.f("fk_spend_to_date_purchase_id_purchases")),
+        sa.PrimaryKeyConstraint("month", "purchase_id", name=op.f("pk_spend_to_date")),
+    )
+    op.create_index("ix_ledger_transfers_recorded_at", "ledger_transfers", ["recorded_at"])
     for name, table, column, condition in INDEXES:
         where = None if condition is None else sa.text(condition)
         op.create_index(name, table, [column], postgresql_where=where, sqlite_where=where)
@@ -54,3 +80,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_index("ix_ledger_transfers_recorded_at", table_name="ledger_transfers")
+    op.drop_table("spend_to_date")
+    op.drop_table("spend_snapshots")
