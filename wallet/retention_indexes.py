@@ -10,6 +10,8 @@ queries say the same words, so the database can see the index answers them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Index, literal_column, text
 
 from wallet.approval_models import Allowance, ApprovalMessage, ApprovalRequest, Notification, ReceiptReview
@@ -34,7 +36,7 @@ REVOKED = "revoked_at IS NOT NULL"
 HAS_FAMILY = "family_id IS NOT NULL"
 
 
-def _partial(name: str, column: object, condition: str) -> Index:
+def _partial(name: str, column: Any, condition: str) -> Index:
     return Index(name, column, postgresql_where=text(condition), sqlite_where=text(condition))
 
 
