@@ -36,10 +36,11 @@ from ledger.money import pounds
 from ledger.operations import Db, dialect_name
 from reports import spend_to_date
 from reports.csv_safe import csv_writer
+from reports.latest_reviews import latest_reviews
 from reports.movements import net_spend_query
 from reports.period import Period
 from wallet.clock import local_date
-from wallet.models import FundingSource, Need, NeedReview, Purchase, PurchaseNeed, Team
+from wallet.models import FundingSource, Need, Purchase, PurchaseNeed, Team
 from wallet.taxonomy import CATEGORIES, NEEDS, OUTCOMES
 
 SMALLEST_COUNT = 5
@@ -86,6 +87,7 @@ class _Sources:
     month: FromClause
     to_date: FromClause
     month_shares: FromClause
+    snapshot: spend_to_date.Snapshot | None
 
 
 def need_shares(spend: FromClause) -> Select[Any]:
@@ -129,7 +131,8 @@ async def _sources(db: Db, period: Period) -> _Sources:
     month = net_spend_query(period, month_only=True).cte("month_spend")
     snapshot = await spend_to_date.snapshot_for(db, period)
     to_date = spend_to_date.to_date_query(period, snapshot, month=month).cte("to_month_end")
-    return _Sources(month=month, to_date=to_date, month_shares=need_shares(month).cte("month_shares"))
+    shares = need_shares(month).cte("month_shares")
+    return _Sources(month=month, to_date=to_date, month_shares=shares, snapshot=snapshot)
 
 
 def _outcome_of(code: Any) -> ColumnElement[int]:
@@ -202,20 +205,8 @@ async def _spend_by(db: Db, sources: _Sources, *, title: str, keys: Sequence[Any
     return Table(title, ("Group", "Families", "Purchases", "Spend £"), out)
 
 
-def _latest_reviews(period: Period) -> Select[Any]:
-    rank = func.row_number().over(
-        partition_by=NeedReview.need_id, order_by=(NeedReview.reviewed_on.desc(), NeedReview.id.desc())
-    )
-    ranked = (
-        select(NeedReview.need_id, NeedReview.outcome, rank.label("rank"))
-        .where(NeedReview.reviewed_on < period.end, NeedReview.created_at <= period.as_at)
-        .subquery("ranked_reviews")
-    )
-    return select(ranked.c.need_id, ranked.c.outcome).where(ranked.c.rank == 1)
-
-
 async def _reviews(db: Db, period: Period, sources: _Sources) -> tuple[Table, Table]:
-    latest = _latest_reviews(period).subquery("latest")
+    latest = latest_reviews(period, sources.snapshot).subquery("latest")
     spend = sources.to_date
     with_purchases = (
         select(Purchase.family_id)

@@ -22,6 +22,7 @@ from sqlalchemy import Date, FromClause, Select, func, insert, literal, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.operations import Db
+from reports import latest_reviews
 from reports.movements import net_spend_query, net_spend_since
 from reports.period import Period
 from wallet.report_models import SpendSnapshot, SpendToDate
@@ -81,7 +82,8 @@ def to_date_query(period: Period, snapshot: Snapshot | None, *, month: FromClaus
 
 
 async def keep_at_close(db: AsyncSession, *, month: date, now: datetime) -> bool:
-    """Keep ``month``'s spend to date as at ``now`` (its close), in the closing transaction:
+    """Keep ``month``'s spend to date (and its latest reviews: ``reports.latest_reviews``) as at
+    ``now`` (its close), in the closing transaction:
     ``False`` (nothing kept) when a later month already has a snapshot."""
     later = await db.scalar(select(func.count()).select_from(SpendSnapshot).where(SpendSnapshot.month >= month))
     if later:
@@ -96,4 +98,5 @@ async def keep_at_close(db: AsyncSession, *, month: date, now: datetime) -> bool
     db.add(SpendSnapshot(month=month, as_at=now))
     await db.flush()
     await db.execute(insert(SpendToDate).from_select(["month", "purchase_id", "net"], rows))
+    await latest_reviews.keep(db, period=period, before=before)
     return True

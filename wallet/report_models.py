@@ -10,12 +10,13 @@ shared metadata like every table.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.schema import Identity
-from wallet.models import TZ, Base
+from wallet.models import TZ, Base, NeedReview
 
 
 class ReconciliationExplanation(Base):
@@ -74,3 +75,21 @@ class SpendToDate(Base):
     month: Mapped[date] = mapped_column(ForeignKey("spend_snapshots.month"), primary_key=True)
     purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), primary_key=True)
     net: Mapped[int] = mapped_column(BigInteger)
+
+
+class LatestReview(Base):
+    """A need's latest review (by the day reviewed, then the order recorded) up to the end of
+    ``month``, as at the month's close: kept for each need reviewed since the snapshot before
+    (every reviewed need, at the first), beside ``SpendToDate``."""
+
+    __tablename__ = "latest_reviews"
+    month: Mapped[date] = mapped_column(ForeignKey("spend_snapshots.month"), primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("need_reviews.id"))
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(10))
+
+
+# The reviews recorded, or dated, since a snapshot (migration 0027).
+Index("ix_need_reviews_created_at", cast("Any", NeedReview.__table__).c.created_at)
+Index("ix_need_reviews_reviewed_on", cast("Any", NeedReview.__table__).c.reviewed_on)

@@ -5,7 +5,10 @@ month's end is kept (for the purchases whose spend moved since the snapshot befo
 purchase with spend at the first), so the needs-and-outcomes report of that month or a later
 one reads the snapshot and the ledger's movements since, never the whole ledger to date.
 ``ix_ledger_transfers_recorded_at`` finds the transfers recorded since a snapshot that are
-dated in an earlier month still open. Months closed before this migration have no snapshot:
+dated in an earlier month still open. ``latest_reviews`` keeps, beside it, each reviewed need's
+latest review to the month's end as at the close (for the needs reviewed since the snapshot
+before), and two indexes of ``need_reviews`` (by the day reviewed, by the moment recorded)
+find the reviews since. Months closed before this migration have no snapshot:
 their reports, and those of the months up to the next close, read as before.
 
 Each erasing step reads through a partial index of the rows it has not yet erased (families
@@ -71,7 +74,25 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["purchase_id"], ["purchases.id"], name=op.f("fk_spend_to_date_purchase_id_purchases")),
         sa.PrimaryKeyConstraint("month", "purchase_id", name=op.f("pk_spend_to_date")),
     )
+    op.create_table(
+        "latest_reviews",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("need_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("review_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reviewed_on", sa.Date(), nullable=False),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["month"], ["spend_snapshots.month"], name=op.f("fk_latest_reviews_month_spend_snapshots")
+        ),
+        sa.ForeignKeyConstraint(["need_id"], ["needs.id"], name=op.f("fk_latest_reviews_need_id_needs")),
+        sa.ForeignKeyConstraint(
+            ["review_id"], ["need_reviews.id"], name=op.f("fk_latest_reviews_review_id_need_reviews")
+        ),
+        sa.PrimaryKeyConstraint("month", "need_id", name=op.f("pk_latest_reviews")),
+    )
     op.create_index("ix_ledger_transfers_recorded_at", "ledger_transfers", ["recorded_at"])
+    op.create_index("ix_need_reviews_created_at", "need_reviews", ["created_at"])
+    op.create_index("ix_need_reviews_reviewed_on", "need_reviews", ["reviewed_on"])
     for name, table, column, condition in INDEXES:
         where = None if condition is None else sa.text(condition)
         op.create_index(name, table, [column], postgresql_where=where, sqlite_where=where)
@@ -80,6 +101,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_index("ix_need_reviews_reviewed_on", table_name="need_reviews")
+    op.drop_index("ix_need_reviews_created_at", table_name="need_reviews")
     op.drop_index("ix_ledger_transfers_recorded_at", table_name="ledger_transfers")
+    op.drop_table("latest_reviews")
     op.drop_table("spend_to_date")
     op.drop_table("spend_snapshots")

@@ -105,3 +105,15 @@ async def test_with_spend_kept_at_each_close_every_month_still_publishes_what_it
 
     used = {key: await spend_to_date.snapshot_for(db, Period(first=key[0], as_at=key[1])) for key in seen}
     assert {(s.month if s else None) for s in used.values()} == {SEPTEMBER, OCTOBER, NOVEMBER}
+
+
+async def test_movements_recorded_after_a_snapshot_but_dated_before_its_months_end_are_counted(
+    db: AsyncSession, built: Built
+) -> None:
+    """As a card capture dated by the card network arrives after its month was snapshotted: here
+    October's spend is kept as at the 10th, and the purchases and the refund recorded later in October come after it."""
+    await later_activity(db, built)
+    assert await spend_to_date.keep_at_close(db, month=SEPTEMBER, now=MOMENTS[0])
+    assert await spend_to_date.keep_at_close(db, month=OCTOBER, now=datetime(2026, 10, 10, 12, tzinfo=UTC))
+
+    await every_month_as_before(db)
