@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, Select, and_, func, insert, literal, or_, select, union_all
+from sqlalchemy import Date, Select, func, insert, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.period import Period
@@ -25,12 +25,19 @@ if TYPE_CHECKING:
     from reports.spend_to_date import Snapshot
 
 
-def _reviews_since(period: Period, snapshot: Snapshot | None) -> Select[Any]:
+def _reviews_since(period: Period, snapshot: Snapshot | None) -> list[Select[Any]]:
+    """The reviews up to the month's end as at its moment; after ``snapshot``, only those dated
+    after its month, and those dated before its month's end but recorded after it (two parts,
+    each read through its own index)."""
     r = NeedReview
-    dated = [r.reviewed_on < period.end, r.created_at <= period.as_at]
-    if snapshot is not None:
-        dated.append(or_(r.reviewed_on >= snapshot.end, r.created_at > snapshot.as_at))
-    return select(r.need_id, r.reviewed_on, r.id.label("review_id"), r.outcome).where(and_(*dated))
+    columns = (r.need_id, r.reviewed_on, r.id.label("review_id"), r.outcome)
+    dated = (r.reviewed_on < period.end, r.created_at <= period.as_at)
+    if snapshot is None:
+        return [select(*columns).where(*dated)]
+    return [
+        select(*columns).where(*dated, r.reviewed_on >= snapshot.end),
+        select(*columns).where(*dated, r.reviewed_on < snapshot.end, r.created_at > snapshot.as_at),
+    ]
 
 
 def _kept(snapshot: Snapshot) -> Select[Any]:
@@ -54,8 +61,10 @@ def _kept(snapshot: Snapshot) -> Select[Any]:
 def latest_reviews(period: Period, snapshot: Snapshot | None) -> Select[Any]:
     """``(need_id, reviewed_on, review_id, outcome)``: each reviewed need's latest review up to
     the month's end, as at its moment."""
-    since = _reviews_since(period, snapshot)
-    candidates = (since if snapshot is None else union_all(_kept(snapshot), since)).subquery("candidates")
+    parts = _reviews_since(period, snapshot)
+    if snapshot is not None:
+        parts.insert(0, _kept(snapshot))
+    candidates = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("candidates")
     rank = func.row_number().over(
         partition_by=candidates.c.need_id, order_by=(candidates.c.reviewed_on.desc(), candidates.c.review_id.desc())
     )
@@ -71,7 +80,7 @@ async def keep(db: AsyncSession, *, period: Period, before: Snapshot | None) -> 
     latest = latest_reviews(period, before).subquery("latest")
     rows = select(literal(period.first, Date), *latest.c)
     if before is not None:
-        moved = _reviews_since(period, before).subquery("moved")
+        moved = union_all(*_reviews_since(period, before)).subquery("moved")
         rows = rows.where(latest.c.need_id.in_(select(moved.c.need_id)))
     columns = ["month", "need_id", "reviewed_on", "review_id", "outcome"]
     await db.execute(insert(LatestReview).from_select(columns, rows))
