@@ -30,7 +30,7 @@ def _reviews_since(period: Period, snapshot: Snapshot | None) -> list[Select[Any
     after its month, and those dated before its month's end but recorded after it (two parts,
     each read through its own index)."""
     r = NeedReview
-    columns = (r.need_id, r.reviewed_on, r.id.label("review_id"), r.outcome)
+    columns: tuple[Any, ...] = (r.need_id, r.reviewed_on, r.id.label("review_id"), r.outcome)
     dated = (r.reviewed_on < period.end, r.created_at <= period.as_at)
     if snapshot is None:
         return [select(*columns).where(*dated)]

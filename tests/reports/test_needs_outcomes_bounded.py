@@ -107,7 +107,7 @@ async def _read(connection: AsyncConnection, sent: list[tuple[str, Any]]) -> Rea
     return read
 
 
-async def _measured(db: AsyncSession, report: Callable[[AsyncSession, Period], Awaitable[object]]) -> tuple[int, int]:
+async def _measured(db: AsyncSession, report: Callable[[AsyncSession, Period], Awaitable[object]]) -> Read:
     with _selects(db) as sent:
         await report(db, ASKED)
     connection = await db.connection()
@@ -121,7 +121,9 @@ async def _measured(db: AsyncSession, report: Callable[[AsyncSession, Period], A
     return read
 
 
-async def test_a_month_after_a_close_reads_only_the_transfers_since_the_close(db: AsyncSession, built: Built) -> None:
+async def test_a_month_after_a_close_reads_only_the_transfers_and_reviews_since_the_close(
+    db: AsyncSession, built: Built
+) -> None:
     await later_activity(db, built)
     for month, closed_at in ((SEPTEMBER, MOMENTS[0]), (OCTOBER, OCTOBER_CLOSED)):
         assert await spend_to_date.keep_at_close(db, month=month, now=closed_at)
