@@ -2,7 +2,7 @@
 triggers by which the database itself refuses what the ledger must never do.
 
 Revision ID: 0001
-Revises:
+Revises: 
 Create Date: 2026-11-22 23:16:43.690824
 """
 
@@ -14,170 +14,105 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0001"
+revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "ledger_accounts",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("code", sa.String(length=120), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("ledger", sa.String(length=8), nullable=False),
-        sa.Column("debits_must_not_exceed_credits", sa.Boolean(), nullable=False),
-        sa.Column("tracks_balance", sa.Boolean(), nullable=False),
-        sa.Column("debits_pending", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("debits_posted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("credits_pending", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("credits_posted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('funding_source', 'funding_pot', 'team_budget', 'worker_wallet', 'card_clearing', 'refunds', 'overspend_receivable')",
-            name=op.f("ck_ledger_accounts_kind_known"),
-        ),
-        sa.CheckConstraint(
-            "NOT debits_must_not_exceed_credits OR debits_pending + debits_posted <= credits_posted",
-            name=op.f("ck_ledger_accounts_debits_within_credits"),
-        ),
-        sa.CheckConstraint(
-            "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0",
-            name=op.f("ck_ledger_accounts_counters_not_negative"),
-        ),
-        sa.CheckConstraint(
-            "tracks_balance OR (debits_pending = 0 AND debits_posted = 0 AND credits_pending = 0 AND credits_posted = 0)",
-            name=op.f("ck_ledger_accounts_untracked_counters_zero"),
-        ),
-        sa.CheckConstraint(
-            "tracks_balance OR NOT debits_must_not_exceed_credits",
-            name=op.f("ck_ledger_accounts_limited_accounts_track_balance"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_accounts")),
-        sa.UniqueConstraint("code", name=op.f("uq_ledger_accounts_code")),
-        sa.UniqueConstraint("id", "ledger", name="uq_ledger_accounts_id_ledger"),
+    op.create_table('ledger_accounts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('code', sa.String(length=120), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('ledger', sa.String(length=8), nullable=False),
+    sa.Column('debits_must_not_exceed_credits', sa.Boolean(), nullable=False),
+    sa.Column('tracks_balance', sa.Boolean(), nullable=False),
+    sa.Column('debits_pending', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('debits_posted', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('credits_pending', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('credits_posted', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('funding_source', 'funding_pot', 'team_budget', 'worker_wallet', 'card_clearing', 'refunds', 'overspend_receivable')", name=op.f('ck_ledger_accounts_kind_known')),
+    sa.CheckConstraint('NOT debits_must_not_exceed_credits OR debits_pending + debits_posted <= credits_posted', name=op.f('ck_ledger_accounts_debits_within_credits')),
+    sa.CheckConstraint('debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0', name=op.f('ck_ledger_accounts_counters_not_negative')),
+    sa.CheckConstraint('tracks_balance OR (debits_pending = 0 AND debits_posted = 0 AND credits_pending = 0 AND credits_posted = 0)', name=op.f('ck_ledger_accounts_untracked_counters_zero')),
+    sa.CheckConstraint('tracks_balance OR NOT debits_must_not_exceed_credits', name=op.f('ck_ledger_accounts_limited_accounts_track_balance')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
+    sa.UniqueConstraint('code', name=op.f('uq_ledger_accounts_code')),
+    sa.UniqueConstraint('id', 'ledger', name='uq_ledger_accounts_id_ledger')
     )
-    op.create_table(
-        "ledger_operations",
-        sa.Column("id", sa.String(length=100), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("outcome", sa.String(length=40), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('allocation', 'hold', 'capture', 'release', 'expiry', 'excess', 'refund', 'reversal')",
-            name=op.f("ck_ledger_operations_kind_known"),
-        ),
-        sa.CheckConstraint("length(id) > 0", name=op.f("ck_ledger_operations_id_not_empty")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_operations")),
+    op.create_table('ledger_operations',
+    sa.Column('id', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('outcome', sa.String(length=40), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('allocation', 'hold', 'capture', 'release', 'expiry', 'excess', 'refund', 'reversal')", name=op.f('ck_ledger_operations_kind_known')),
+    sa.CheckConstraint('length(id) > 0', name=op.f('ck_ledger_operations_id_not_empty')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_operations'))
     )
-    op.create_table(
-        "ledger_periods",
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("status", sa.String(length=8), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("closed_by", sa.String(length=120), nullable=True),
-        sa.CheckConstraint(
-            "(status = 'closed') = (closed_at IS NOT NULL)", name=op.f("ck_ledger_periods_closed_has_time")
-        ),
-        sa.CheckConstraint("status IN ('open', 'closed')", name=op.f("ck_ledger_periods_status_known")),
-        sa.PrimaryKeyConstraint("month", name=op.f("pk_ledger_periods")),
+    op.create_table('ledger_periods',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.String(length=120), nullable=True),
+    sa.CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name=op.f('ck_ledger_periods_closed_has_time')),
+    sa.CheckConstraint("status IN ('open', 'closed')", name=op.f('ck_ledger_periods_status_known')),
+    sa.PrimaryKeyConstraint('month', name=op.f('pk_ledger_periods'))
     )
-    op.create_table(
-        "ledger_replays",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("operation_id", sa.String(length=100), nullable=False),
-        sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["operation_id"], ["ledger_operations.id"], name=op.f("fk_ledger_replays_operation_id_ledger_operations")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_replays")),
+    op.create_table('ledger_replays',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('operation_id', sa.String(length=100), nullable=False),
+    sa.Column('replayed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['operation_id'], ['ledger_operations.id'], name=op.f('fk_ledger_replays_operation_id_ledger_operations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_replays'))
     )
-    with op.batch_alter_table("ledger_replays", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ledger_replays_operation_id"), ["operation_id"], unique=False)
+    with op.batch_alter_table('ledger_replays', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_replays_operation_id'), ['operation_id'], unique=False)
 
-    op.create_table(
-        "ledger_transfers",
-        sa.Column("id", sa.String(length=100), nullable=False),
-        sa.Column("operation_id", sa.String(length=100), nullable=False),
-        sa.Column("ledger", sa.String(length=8), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("debit_account_id", sa.BigInteger(), nullable=False),
-        sa.Column("credit_account_id", sa.BigInteger(), nullable=False),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("pending_id", sa.String(length=100), nullable=True),
-        sa.Column("refund_of_id", sa.String(length=100), nullable=True),
-        sa.Column("reverses_id", sa.String(length=100), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("flagged", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("accounting_date", sa.Date(), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("memo", sa.String(length=200), nullable=True),
-        sa.CheckConstraint(
-            "(kind = 'refund') = (refund_of_id IS NOT NULL)", name=op.f("ck_ledger_transfers_refund_of_iff_refund")
-        ),
-        sa.CheckConstraint(
-            "(kind = 'reversal') = (reverses_id IS NOT NULL)", name=op.f("ck_ledger_transfers_reverses_iff_reversal")
-        ),
-        sa.CheckConstraint(
-            "(kind IN ('capture', 'release', 'expiry', 'excess')) = (pending_id IS NOT NULL)",
-            name=op.f("ck_ledger_transfers_pending_id_iff_resolving"),
-        ),
-        sa.CheckConstraint("kind = 'hold' OR expires_at IS NULL", name=op.f("ck_ledger_transfers_only_holds_expire")),
-        sa.CheckConstraint(
-            "kind IN ('allocation', 'hold', 'capture', 'release', 'expiry', 'excess', 'refund', 'reversal')",
-            name=op.f("ck_ledger_transfers_kind_known"),
-        ),
-        sa.CheckConstraint("amount > 0", name=op.f("ck_ledger_transfers_amount_positive")),
-        sa.CheckConstraint("debit_account_id <> credit_account_id", name=op.f("ck_ledger_transfers_two_accounts")),
-        sa.ForeignKeyConstraint(
-            ["credit_account_id", "ledger"],
-            ["ledger_accounts.id", "ledger_accounts.ledger"],
-            name="fk_ledger_transfers_credit_account",
-        ),
-        sa.ForeignKeyConstraint(
-            ["debit_account_id", "ledger"],
-            ["ledger_accounts.id", "ledger_accounts.ledger"],
-            name="fk_ledger_transfers_debit_account",
-        ),
-        sa.ForeignKeyConstraint(
-            ["operation_id"], ["ledger_operations.id"], name=op.f("fk_ledger_transfers_operation_id_ledger_operations")
-        ),
-        sa.ForeignKeyConstraint(
-            ["pending_id"], ["ledger_transfers.id"], name=op.f("fk_ledger_transfers_pending_id_ledger_transfers")
-        ),
-        sa.ForeignKeyConstraint(
-            ["refund_of_id"], ["ledger_transfers.id"], name=op.f("fk_ledger_transfers_refund_of_id_ledger_transfers")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reverses_id"], ["ledger_transfers.id"], name=op.f("fk_ledger_transfers_reverses_id_ledger_transfers")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transfers")),
+    op.create_table('ledger_transfers',
+    sa.Column('id', sa.String(length=100), nullable=False),
+    sa.Column('operation_id', sa.String(length=100), nullable=False),
+    sa.Column('ledger', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('debit_account_id', sa.BigInteger(), nullable=False),
+    sa.Column('credit_account_id', sa.BigInteger(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('pending_id', sa.String(length=100), nullable=True),
+    sa.Column('refund_of_id', sa.String(length=100), nullable=True),
+    sa.Column('reverses_id', sa.String(length=100), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('flagged', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('accounting_date', sa.Date(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('memo', sa.String(length=200), nullable=True),
+    sa.CheckConstraint("(kind = 'refund') = (refund_of_id IS NOT NULL)", name=op.f('ck_ledger_transfers_refund_of_iff_refund')),
+    sa.CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name=op.f('ck_ledger_transfers_reverses_iff_reversal')),
+    sa.CheckConstraint("(kind IN ('capture', 'release', 'expiry', 'excess')) = (pending_id IS NOT NULL)", name=op.f('ck_ledger_transfers_pending_id_iff_resolving')),
+    sa.CheckConstraint("kind = 'hold' OR expires_at IS NULL", name=op.f('ck_ledger_transfers_only_holds_expire')),
+    sa.CheckConstraint("kind IN ('allocation', 'hold', 'capture', 'release', 'expiry', 'excess', 'refund', 'reversal')", name=op.f('ck_ledger_transfers_kind_known')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_ledger_transfers_amount_positive')),
+    sa.CheckConstraint('debit_account_id <> credit_account_id', name=op.f('ck_ledger_transfers_two_accounts')),
+    sa.ForeignKeyConstraint(['credit_account_id', 'ledger'], ['ledger_accounts.id', 'ledger_accounts.ledger'], name='fk_ledger_transfers_credit_account'),
+    sa.ForeignKeyConstraint(['debit_account_id', 'ledger'], ['ledger_accounts.id', 'ledger_accounts.ledger'], name='fk_ledger_transfers_debit_account'),
+    sa.ForeignKeyConstraint(['operation_id'], ['ledger_operations.id'], name=op.f('fk_ledger_transfers_operation_id_ledger_operations')),
+    sa.ForeignKeyConstraint(['pending_id'], ['ledger_transfers.id'], name=op.f('fk_ledger_transfers_pending_id_ledger_transfers')),
+    sa.ForeignKeyConstraint(['refund_of_id'], ['ledger_transfers.id'], name=op.f('fk_ledger_transfers_refund_of_id_ledger_transfers')),
+    sa.ForeignKeyConstraint(['reverses_id'], ['ledger_transfers.id'], name=op.f('fk_ledger_transfers_reverses_id_ledger_transfers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_transfers'))
     )
-    with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ledger_transfers_accounting_date"), ["accounting_date"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_transfers_credit_account_id"), ["credit_account_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_transfers_debit_account_id"), ["debit_account_id"], unique=False)
-        batch_op.create_index(
-            "ix_ledger_transfers_holds_by_expiry",
-            ["expires_at"],
-            unique=False,
-            postgresql_where=sa.text("kind = 'hold'"),
-            sqlite_where=sa.text("kind = 'hold'"),
-        )
-        batch_op.create_index(batch_op.f("ix_ledger_transfers_operation_id"), ["operation_id"], unique=False)
-        batch_op.create_index("ix_ledger_transfers_pending_id", ["pending_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_transfers_refund_of_id"), ["refund_of_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_transfers_reverses_id"), ["reverses_id"], unique=False)
-        batch_op.create_index(
-            "uq_ledger_transfers_resolves_hold_once",
-            ["pending_id"],
-            unique=True,
-            postgresql_where=sa.text("kind IN ('capture', 'release', 'expiry')"),
-            sqlite_where=sa.text("kind IN ('capture', 'release', 'expiry')"),
-        )
+    with op.batch_alter_table('ledger_transfers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_transfers_accounting_date'), ['accounting_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_transfers_credit_account_id'), ['credit_account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_transfers_debit_account_id'), ['debit_account_id'], unique=False)
+        batch_op.create_index('ix_ledger_transfers_holds_by_expiry', ['expires_at'], unique=False, postgresql_where=sa.text("kind = 'hold'"), sqlite_where=sa.text("kind = 'hold'"))
+        batch_op.create_index(batch_op.f('ix_ledger_transfers_operation_id'), ['operation_id'], unique=False)
+        batch_op.create_index('ix_ledger_transfers_pending_id', ['pending_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_transfers_refund_of_id'), ['refund_of_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_transfers_reverses_id'), ['reverses_id'], unique=False)
+        batch_op.create_index('uq_ledger_transfers_resolves_hold_once', ['pending_id'], unique=True, postgresql_where=sa.text("kind IN ('capture', 'release', 'expiry')"), sqlite_where=sa.text("kind IN ('capture', 'release', 'expiry')"))
 
     statements = POSTGRESQL_TRIGGERS if op.get_bind().dialect.name == "postgresql" else SQLITE_TRIGGERS
     for statement in statements:
@@ -190,41 +125,28 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_guard ON {table}")
         op.execute("DROP TRIGGER IF EXISTS ledger_transfers_no_truncate ON ledger_transfers")
         op.execute("DROP TRIGGER IF EXISTS ledger_transfers_check ON ledger_transfers")
-        for function in (
-            "ledger_check_transfer",
-            "ledger_refuse_change",
-            "ledger_guard_operation",
-            "ledger_guard_account",
-            "ledger_guard_period",
-        ):
+        for function in ("ledger_check_transfer", "ledger_refuse_change", "ledger_guard_operation",
+                         "ledger_guard_account", "ledger_guard_period"):
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
-    with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_ledger_transfers_resolves_hold_once",
-            postgresql_where=sa.text("kind IN ('capture', 'release', 'expiry')"),
-            sqlite_where=sa.text("kind IN ('capture', 'release', 'expiry')"),
-        )
-        batch_op.drop_index(batch_op.f("ix_ledger_transfers_reverses_id"))
-        batch_op.drop_index(batch_op.f("ix_ledger_transfers_refund_of_id"))
-        batch_op.drop_index("ix_ledger_transfers_pending_id")
-        batch_op.drop_index(batch_op.f("ix_ledger_transfers_operation_id"))
-        batch_op.drop_index(
-            "ix_ledger_transfers_holds_by_expiry",
-            postgresql_where=sa.text("kind = 'hold'"),
-            sqlite_where=sa.text("kind = 'hold'"),
-        )
-        batch_op.drop_index(batch_op.f("ix_ledger_transfers_debit_account_id"))
-        batch_op.drop_index(batch_op.f("ix_ledger_transfers_credit_account_id"))
-        batch_op.drop_index(batch_op.f("ix_ledger_transfers_accounting_date"))
+    with op.batch_alter_table('ledger_transfers', schema=None) as batch_op:
+        batch_op.drop_index('uq_ledger_transfers_resolves_hold_once', postgresql_where=sa.text("kind IN ('capture', 'release', 'expiry')"), sqlite_where=sa.text("kind IN ('capture', 'release', 'expiry')"))
+        batch_op.drop_index(batch_op.f('ix_ledger_transfers_reverses_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_transfers_refund_of_id'))
+        batch_op.drop_index('ix_ledger_transfers_pending_id')
+        batch_op.drop_index(batch_op.f('ix_ledger_transfers_operation_id'))
+        batch_op.drop_index('ix_ledger_transfers_holds_by_expiry', postgresql_where=sa.text("kind = 'hold'"), sqlite_where=sa.text("kind = 'hold'"))
+        batch_op.drop_index(batch_op.f('ix_ledger_transfers_debit_account_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_transfers_credit_account_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_transfers_accounting_date'))
 
-    op.drop_table("ledger_transfers")
-    with op.batch_alter_table("ledger_replays", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_replays_operation_id"))
+    op.drop_table('ledger_transfers')
+    with op.batch_alter_table('ledger_replays', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_replays_operation_id'))
 
-    op.drop_table("ledger_replays")
-    op.drop_table("ledger_periods")
-    op.drop_table("ledger_operations")
-    op.drop_table("ledger_accounts")
+    op.drop_table('ledger_replays')
+    op.drop_table('ledger_periods')
+    op.drop_table('ledger_operations')
+    op.drop_table('ledger_accounts')
 
 
 # The database refuses, by itself, what the ledger must never do. Messages start with

@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("decided_by", _ID, nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=100), nullable=True),
-        sa.CheckConstraint(
-            "kind IN ('grant_role', 'publish_policy', 'fund_pot')", name=op.f("ck_proposals_kind_known")
-        ),
+        sa.CheckConstraint("kind IN ('grant_role', 'publish_policy', 'fund_pot')", name=op.f("ck_proposals_kind_known")),
         sa.CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name=op.f("ck_proposals_status_known")),
         sa.CheckConstraint(
             "decided_by IS NULL OR decided_by <> proposed_by", name=op.f("ck_proposals_second_person_decides")

@@ -47,6 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table("api_tokens") as batch:
         batch.alter_column("expires_at", existing_type=sa.DateTime(timezone=True), nullable=False)
 
+
     op.create_table(
         "buy_drafts",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),

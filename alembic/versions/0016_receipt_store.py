@@ -77,9 +77,7 @@ def _move_bytes_out() -> None:
                     sa.text("INSERT INTO receipt_contents (sha256, content) VALUES (:d, :c)"),
                     {"d": digest, "c": content},
                 )
-            bind.execute(
-                sa.text("UPDATE receipts SET content_sha256 = :d WHERE id = :i"), {"d": digest, "i": receipt_id}
-            )
+            bind.execute(sa.text("UPDATE receipts SET content_sha256 = :d WHERE id = :i"), {"d": digest, "i": receipt_id})
             last = receipt_id
 
 

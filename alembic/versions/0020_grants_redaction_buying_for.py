@@ -92,11 +92,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            _earlier("0018_cheaper_till_writes.py", "CARD_DECIDE").replace(
-                "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
-            )
-        )
+        op.execute(_earlier("0018_cheaper_till_writes.py", "CARD_DECIDE").replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     op.drop_index("ix_buying_for_worker_expires", table_name="buying_for")
     op.drop_table("buying_for")
     op.drop_table("redaction_terms")
