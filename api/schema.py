@@ -15,6 +15,7 @@ import wallet.models
 import wallet.paying.models
 import wallet.proposal_models
 import wallet.report_models
+import wallet.retention_indexes
 import wallet.sign_in_limits
 import wallet.sign_in_models
 import wallet.sustain_check_models  # noqa: F401  (registers every package's tables, the six-month checks' too)

@@ -189,6 +189,10 @@ for _column in (transfers.c.accounting_date, transfers.c.recorded_at):
         sqlite_where=text(IS_RESOLUTION),
     )
 
+# Transfers by the moment recorded (migration 0027): the needs-and-outcomes report reads the
+# transfers recorded since its month's snapshot, dated in an earlier month still open.
+Index("ix_ledger_transfers_recorded_at", transfers.c.recorded_at)
+
 #: The holds still open (no capture, release or expiry yet), with their expiry if they have
 #: one: kept by a trigger on ``ledger_transfers`` in the transfer's transaction (migrations
 #: 0017 and 0024), so the expiry sweep and the month's reconciliation read only open holds.

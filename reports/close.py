@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import ledger
 from ledger.operations import Db
-from reports import monthly
+from reports import monthly, spend_to_date
 from reports.errors import MonthClosed, MonthNotOver, NoSuchException, UnexplainedExceptions
 from reports.period import Period, as_utc
 from wallet.clock import local_date, now_utc
@@ -109,6 +109,7 @@ async def close_month(db: AsyncSession, *, month: date, closed_by: str, now: dat
             keys=keys,
         )
     await ledger.close_period(db, month=first, closed_by=closed_by, now=now)
+    await spend_to_date.keep_at_close(db, month=first, now=now)
     closed_period = await monthly.period_for(db, month=first, now=now)
     for name in monthly.REPORTS:
         digest, size = await fingerprint(db, closed_period, name)

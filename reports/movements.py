@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import Select, Subquery, and_, case, column, exists, func, literal, or_, select, table, union_all
@@ -222,14 +222,21 @@ Span = Literal["month", "to_date", "before"]
 
 
 def _posted(period: Period, *, span: Span) -> Subquery:
-    """``(hold_id, amount)`` for each movement: captures straight from their hold, refunds and
-    reversals through the capture they hand back (two plain joins, not one on an expression)."""
+    """``(hold_id, amount)`` for each movement of the span."""
     t = transfers.c
-    original = aliased(transfers, name="original")
     dated = [t.recorded_at <= period.as_at]
     dated.append(t.accounting_date < (period.first if span == "before" else period.end))
     if span == "month":
         dated.append(t.accounting_date >= period.first)
+    return _posted_where(dated)
+
+
+def _posted_where(dated: Sequence[Any]) -> Subquery:
+    """``(hold_id, amount)`` for each movement ``dated`` says: captures straight from their hold,
+    refunds and reversals through the capture they hand back (two plain joins, not one on an
+    expression)."""
+    t = transfers.c
+    original = aliased(transfers, name="original")
     own, theirs = purchase_holds(), purchase_holds()
     captures = (
         select(func.coalesce(own.c.purchase_hold, t.pending_id).label("hold_id"), t.amount.label("amount"))
@@ -256,6 +263,24 @@ def net_spend_query(period: Period, *, month_only: bool = True, span: Span | Non
     """``(purchase_id, net)``: each purchase's posted spend in the month (or up to its end, or
     before it), in pence."""
     posted = _posted(period, span=span or ("month" if month_only else "to_date"))
+    return (
+        select(Purchase.id.label("purchase_id"), func.sum(posted.c.amount).label("net"))
+        .join(posted, posted.c.hold_id == Purchase.hold_transfer_id)
+        .group_by(Purchase.id)
+    )
+
+
+def net_spend_since(period: Period, *, since: date, recorded_after: datetime) -> Select[int, Any]:
+    """``(purchase_id, net)``: each purchase's posted spend to the month's end (as at its moment)
+    that is dated from ``since`` or was recorded after ``recorded_after`` (a snapshot's month end
+    and moment): what moved since the snapshot, read through the indexes of both."""
+    t = transfers.c
+    dated = (
+        t.recorded_at <= period.as_at,
+        t.accounting_date < period.end,
+        or_(t.accounting_date >= since, t.recorded_at > recorded_after),
+    )
+    posted = _posted_where(dated)
     return (
         select(Purchase.id.label("purchase_id"), func.sum(posted.c.amount).label("net"))
         .join(posted, posted.c.hold_id == Purchase.hold_transfer_id)

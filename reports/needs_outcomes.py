@@ -30,16 +30,17 @@ from sqlalchemy import (
     func,
     select,
     type_coerce,
-    union_all,
 )
 
 from ledger.money import pounds
 from ledger.operations import Db, dialect_name
+from reports import spend_to_date
 from reports.csv_safe import csv_writer
+from reports.latest_reviews import latest_reviews
 from reports.movements import net_spend_query
 from reports.period import Period
 from wallet.clock import local_date
-from wallet.models import FundingSource, Need, NeedReview, Purchase, PurchaseNeed, Team
+from wallet.models import FundingSource, Need, Purchase, PurchaseNeed, Team
 from wallet.taxonomy import CATEGORIES, NEEDS, OUTCOMES
 
 SMALLEST_COUNT = 5
@@ -86,6 +87,7 @@ class _Sources:
     month: FromClause
     to_date: FromClause
     month_shares: FromClause
+    snapshot: spend_to_date.Snapshot | None
 
 
 def need_shares(spend: FromClause) -> Select[Any]:
@@ -121,18 +123,16 @@ def need_shares(spend: FromClause) -> Select[Any]:
     ).join(Need, Need.id == ranked.c.need_id)
 
 
-def _sources(period: Period) -> _Sources:
+async def _sources(db: Db, period: Period) -> _Sources:
     """The month's spend, the spend to its end and the month's shares, as common table
     expressions each query names: no temporary table, so the report runs in a read-only
-    transaction (a streaming replica's)."""
+    transaction (a streaming replica's). The spend to the month's end starts from the latest
+    snapshot kept at a month's close and reads the ledger only since (``reports.spend_to_date``)."""
     month = net_spend_query(period, month_only=True).cte("month_spend")
-    # To the month's end = the month and everything before it.
-    before = net_spend_query(period, span="before")
-    both = union_all(select(month.c.purchase_id, month.c.net), before).subquery("both")
-    to_date = (
-        select(both.c.purchase_id, func.sum(both.c.net).label("net")).group_by(both.c.purchase_id).cte("spend_to_date")
-    )
-    return _Sources(month=month, to_date=to_date, month_shares=need_shares(month).cte("month_shares"))
+    snapshot = await spend_to_date.snapshot_for(db, period)
+    to_date = spend_to_date.to_date_query(period, snapshot, month=month).cte("to_month_end")
+    shares = need_shares(month).cte("month_shares")
+    return _Sources(month=month, to_date=to_date, month_shares=shares, snapshot=snapshot)
 
 
 def _outcome_of(code: Any) -> ColumnElement[int]:
@@ -205,20 +205,8 @@ async def _spend_by(db: Db, sources: _Sources, *, title: str, keys: Sequence[Any
     return Table(title, ("Group", "Families", "Purchases", "Spend £"), out)
 
 
-def _latest_reviews(period: Period) -> Select[Any]:
-    rank = func.row_number().over(
-        partition_by=NeedReview.need_id, order_by=(NeedReview.reviewed_on.desc(), NeedReview.id.desc())
-    )
-    ranked = (
-        select(NeedReview.need_id, NeedReview.outcome, rank.label("rank"))
-        .where(NeedReview.reviewed_on < period.end, NeedReview.created_at <= period.as_at)
-        .subquery("ranked_reviews")
-    )
-    return select(ranked.c.need_id, ranked.c.outcome).where(ranked.c.rank == 1)
-
-
 async def _reviews(db: Db, period: Period, sources: _Sources) -> tuple[Table, Table]:
-    latest = _latest_reviews(period).subquery("latest")
+    latest = latest_reviews(period, sources.snapshot).subquery("latest")
     spend = sources.to_date
     with_purchases = (
         select(Purchase.family_id)
@@ -331,7 +319,7 @@ def _quantile(histogram: dict[int, int], total: int, q: float) -> int:
 async def needs_outcomes(db: Db, period: Period) -> NeedsOutcomes:
     """The month's needs and outcomes report (aggregates only; small counts suppressed)."""
     report = NeedsOutcomes(period=period)
-    sources = _sources(period)
+    sources = await _sources(db, period)
     by_need, by_outcome, chart = await _spend_by_need(db, sources)
     by_category = await _spend_by(db, sources, title="Spend by purchase category", keys=[Purchase.category])
     by_team = await _spend_by(

@@ -31,7 +31,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.clock import LONDON
@@ -51,11 +51,19 @@ from wallet.models import (
     Receipt,
 )
 from wallet.receipt_store import store_of
+from wallet.retention_indexes import ERASED, ERASED_LITERAL
 from wallet.sign_in_models import ApiToken, BrowserSession, SignInAttempt
 from wallet.sustain_check_models import SustainCheck
 
-#: What free text becomes once erased.
-ERASED = "erased"
+__all__ = [
+    "ERASED",
+    "RetentionReport",
+    "RetentionSchedule",
+    "after_whole_years_cutoff",
+    "apply_retention",
+    "financial_year_start",
+    "years_before",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +145,9 @@ async def _erase_families(db: AsyncSession, *, closed_before: date, now: datetim
         (
             await db.execute(
                 select(Family.id).where(
-                    Family.status == "closed", Family.closed_on < closed_before, Family.erased_at.is_(None)
+                    Family.status == literal_column("'closed'"),
+                    Family.closed_on < closed_before,
+                    Family.erased_at.is_(None),
                 )
             )
         ).scalars()
@@ -175,12 +185,13 @@ def _new_reference() -> str:
 
 
 async def _erase_receipt_files(db: AsyncSession, *, before: datetime, now: datetime, report: RetentionReport) -> None:
+    # The receipts whose file is still kept (an index of them), each purchase looked up by its key.
     due = (
-        select(Receipt.id)
+        select(Receipt.id, Receipt.content_sha256)
         .join(Purchase, Purchase.id == Receipt.purchase_id)
-        .where(Purchase.created_at < before, Receipt.erased_at.is_(None))
+        .where(Receipt.erased_at.is_(None), Purchase.created_at < before)
     )
-    rows = (await db.execute(select(Receipt.id, Receipt.content_sha256).where(Receipt.id.in_(due)))).all()
+    rows = (await db.execute(due)).all()
     if not rows:
         return
     await db.execute(update(Receipt).where(Receipt.id.in_([r.id for r in rows])).values(erased_at=now))
@@ -197,19 +208,24 @@ async def _erase_receipt_files(db: AsyncSession, *, before: datetime, now: datet
 async def _erase_free_text(db: AsyncSession, *, before: datetime, report: RetentionReport) -> None:
     done = await db.execute(
         update(Purchase)
-        .where(Purchase.created_at < before, (Purchase.description != ERASED) | (Purchase.supplier != ERASED))
+        .where(
+            Purchase.created_at < before,
+            (Purchase.description != ERASED_LITERAL) | (Purchase.supplier != ERASED_LITERAL),
+        )
         .values(description=ERASED, supplier=ERASED)
     )
     report.add("purchases_free_text", _rows(done))
-    old_requests = select(ApprovalRequest.id).where(ApprovalRequest.created_at < before).scalar_subquery()
-    await db.execute(
-        update(ApprovalMessage)
-        .where(ApprovalMessage.request_id.in_(old_requests), ApprovalMessage.body != ERASED)
-        .values(body=ERASED)
+    # The messages still kept (an index of them), each request looked up by its key.
+    old_requests = (
+        select(ApprovalMessage.id)
+        .join(ApprovalRequest, ApprovalRequest.id == ApprovalMessage.request_id)
+        .where(ApprovalMessage.body != ERASED_LITERAL, ApprovalRequest.created_at < before)
+        .scalar_subquery()
     )
+    await db.execute(update(ApprovalMessage).where(ApprovalMessage.id.in_(old_requests)).values(body=ERASED))
     done = await db.execute(
         update(ApprovalRequest)
-        .where(ApprovalRequest.created_at < before, ApprovalRequest.reason != ERASED)
+        .where(ApprovalRequest.created_at < before, ApprovalRequest.reason != ERASED_LITERAL)
         .values(reason=ERASED, decision_reason=None)
     )
     report.add("requests_free_text", _rows(done))
