@@ -90,6 +90,6 @@ class LatestReview(Base):
     outcome: Mapped[str] = mapped_column(String(10))
 
 
-# The reviews recorded, or dated, since a snapshot (migration 0027).
+# The reviews recorded, or dated, since a snapshot (migration 0031).
 Index("ix_need_reviews_created_at", cast("Any", NeedReview.__table__).c.created_at)
 Index("ix_need_reviews_reviewed_on", cast("Any", NeedReview.__table__).c.reviewed_on)

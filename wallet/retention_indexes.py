@@ -1,4 +1,4 @@
-"""The indexes the daily retention job reads through (migration 0027).
+"""The indexes the daily retention job reads through (migration 0031).
 
 Each step of the job reads what is due, never the whole of its table each day: the rows it
 already erased (a family pseudonymised, free text become ``erased``, a receipt's file gone, a
@@ -40,7 +40,7 @@ def _partial(name: str, column: Any, condition: str) -> Index:
     return Index(name, column, postgresql_where=text(condition), sqlite_where=text(condition))
 
 
-#: Every index the job reads through (migration 0027 builds them; declared here for the metadata).
+#: Every index the job reads through (migration 0031 builds them; declared here for the metadata).
 INDEXES = (
     _partial("ix_families_awaiting_erasure", Family.__table__.c.closed_on, FAMILY_AWAITING_ERASURE),
     _partial("ix_purchases_text_kept", Purchase.__table__.c.created_at, PURCHASE_TEXT_KEPT),

@@ -13,7 +13,7 @@ from wallet.models import TZ, Base
 
 CHECK_RESULTS = ("sustained", "not_sustained", "could_not_contact")
 #: A check still owed a reminder: not recorded, and the manager not yet told it is overdue
-#: (the reminder job reads only these, through their partial index; migration 0027).
+#: (the reminder job reads only these, through their partial index; migration 0029).
 STILL_DUE = "recorded_at IS NULL AND manager_told_at IS NULL"
 
 
