@@ -189,7 +189,7 @@ for _column in (transfers.c.accounting_date, transfers.c.recorded_at):
         sqlite_where=text(IS_RESOLUTION),
     )
 
-# Transfers by the moment recorded (migration 0027): the needs-and-outcomes report reads the
+# Transfers by the moment recorded (migration 0031): the needs-and-outcomes report reads the
 # transfers recorded since its month's snapshot, dated in an earlier month still open.
 Index("ix_ledger_transfers_recorded_at", transfers.c.recorded_at)
 
