@@ -61,6 +61,11 @@ class BadAccountCode(ReportsError):
 
     code = "bad_account_code"
 
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(message)
+        #: Which setting: ``payment_accounts.card``, ``team_cost_centres.3``, ...
+        self.where = where
+
 
 class BadJournalLayout(ReportsError):
     """A custom journal layout names each of Tide's journal fields at most once, gives each a

@@ -105,23 +105,25 @@ class FinanceSettings:
         )
 
 
-def _code(value: object, where: str) -> str:
+def _code(value: object, where: str, words: str) -> str:
     text = " ".join(str(value).split())
     if not _CODE.fullmatch(text):
         raise BadAccountCode(
-            f"{where}: a code is 1 to 40 letters, digits, spaces, dots, dashes, underscores or slashes"
+            f"{words} is 1 to 40 letters, digits, spaces, dots, dashes, underscores or slashes", where=where
         )
     return text
 
 
-def _codes(given: Mapping[str, object], known: tuple[str, ...] | Mapping[str, object], what: str) -> dict[str, str]:
+def _codes(
+    given: Mapping[str, object], known: tuple[str, ...] | Mapping[str, object], section: str, what: str
+) -> dict[str, str]:
     """Codes by key; a blank code is "not set"; an unknown key is refused."""
     codes = {}
     for key, value in given.items():
         if key not in known:
             raise UnknownCode(f"{key!r} is not a {what}; use one of {', '.join(known)}")
         if str(value).strip():
-            codes[key] = _code(value, f"the code for {key}")
+            codes[key] = _code(value, f"{section}.{key}", f"the code for {what} {key}")
     return codes
 
 
@@ -168,14 +170,20 @@ def parse(document: Mapping[str, Any]) -> FinanceSettings:
         if not str(team).isdigit():
             raise UnknownCode(f"{team!r} is not a team")
         if str(code).strip():
-            teams[int(team)] = _code(code, f"the cost centre of team {team}")
+            teams[int(team)] = _code(code, f"team_cost_centres.{team}", f"the cost centre of team {team}")
     return FinanceSettings(
         layout=layout,
         columns=_columns(layout, list(document.get("columns", []))),
         team_cost_centres=teams,
-        category_accounts=_codes(dict(document.get("category_accounts", {})), CATEGORIES, "purchase category"),
-        payment_accounts=_codes(dict(document.get("payment_accounts", {})), PAYMENT_METHODS, "payment type"),
-        control_accounts=_codes(dict(document.get("control_accounts", {})), CONTROL_ACCOUNTS, "control account"),
+        category_accounts=_codes(
+            dict(document.get("category_accounts", {})), CATEGORIES, "category_accounts", "purchase category"
+        ),
+        payment_accounts=_codes(
+            dict(document.get("payment_accounts", {})), PAYMENT_METHODS, "payment_accounts", "payment type"
+        ),
+        control_accounts=_codes(
+            dict(document.get("control_accounts", {})), CONTROL_ACCOUNTS, "control_accounts", "control account"
+        ),
         category_vat=_vat(dict(document.get("category_vat", {}))),
     )
 
@@ -226,6 +234,22 @@ async def change_finance_settings(
         now=now, details={"layout": settings.layout, "version": version.version},
     )  # fmt: skip
     return SettingsInForce(version.version, settings, now)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamCode:
+    """A team as finance's settings page lists it: its own cost centre and the GL's, if set."""
+
+    id: int
+    name: str
+    cost_centre: str
+
+
+async def teams_for_settings(db: AsyncSession, *, who: Principal) -> list[TeamCode]:
+    """The teams whose GL cost centre finance may set (finance, admin, auditor)."""
+    who.require(*READERS)
+    rows = await db.execute(select(Team.id, Team.name, Team.cost_centre).order_by(Team.name))
+    return [TeamCode(int(r.id), str(r.name), str(r.cost_centre)) for r in rows]
 
 
 async def journal_choices(
