@@ -187,7 +187,8 @@ def test_bad_codes_and_layouts_are_refused_by_the_rule_they_break() -> None:
     assert blank.payment_accounts == {}
 
 
-def _movement(n: int, amount: int, category: str, method: str, team: int, rate: str | None, receipt: bool) -> Movement:
+def _movement(n: int, made: tuple[int, str, str, int, str | None, bool]) -> Movement:
+    amount, category, method, team, rate, receipt = made
     return Movement(
         operation_id=f"purchase:{n}:capture", kind="capture" if amount > 0 else "refund",
         accounting_date=date(2026, 10, 3), amount=amount, flagged=False, purchase_id=n,
@@ -227,8 +228,8 @@ def test_whatever_finance_sets_each_funding_sources_journal_balances_to_the_penn
 ) -> None:
     chart = finance_settings.parse(chosen).chart(journal.ChartOfAccounts())
     booked = journal.Journal(chart)
-    for n, (amount, category, method, team, rate, receipt) in enumerate(made):
-        booked.add(_movement(n, amount, category, method, team, rate, receipt))
+    for n, one in enumerate(made):
+        booked.add(_movement(n, one))
 
     lines = booked.lines()
 
