@@ -84,6 +84,8 @@ async def test_a_refused_code_is_shown_against_its_box_and_what_was_typed_is_kep
 ) -> None:
     csrf = await sign_in(app_client, "finance")
 
+    forged = await app_client.post("/finance/settings", data=_form("not-the-token", "k-forged", layout="sap"))
+    assert forged.status_code == 403
     refused = await app_client.post(
         "/finance/settings",
         data=_form(csrf, "k-bad", layout="oracle", **{"payment-invoice": "92;00", "control-vat_recoverable": "9400"}),
