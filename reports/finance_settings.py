@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.operations import Db
 from reports.errors import BadAccountCode, BadJournalLayout
-from reports.journal import FIELDS, PRESETS, CategoryVat, ChartOfAccounts, Column, JournalFormat
-from reports.vat import CATEGORY_TREATMENTS
+from reports.journal import FIELDS, PRESETS, ChartOfAccounts, Column, JournalFormat
+from reports.vat import CATEGORY_TREATMENTS, CategoryVat
 from wallet import audit
 from wallet.access import Principal
 from wallet.errors import UnknownCode

@@ -30,6 +30,7 @@ from reports import vat
 from reports.csv_safe import csv_writer
 from reports.movements import Movement, stream_movements
 from reports.period import Period
+from reports.vat import CategoryVat
 from wallet.taxonomy import CATEGORIES
 
 FIELDS = (
@@ -55,15 +56,6 @@ SERCOP_GROUPS = {
     "third_party_payments": "Third Party Payments",
     "transfer_payments": "Transfer Payments",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryVat:
-    """A purchase category's VAT treatment: ``standard``, ``reduced``, ``zero``, ``exempt`` or
-    ``outside_scope``, and whether the council may recover VAT on it at all."""
-
-    treatment: str
-    recoverable: bool = True
 
 
 @dataclass(frozen=True)
@@ -230,18 +222,7 @@ class Journal:
 
     def add(self, m: Movement) -> None:
         chart = self.chart
-        treatment = chart.category_vat.get(m.category)
-        split = vat.split(
-            gross=m.amount,
-            purchase_amount=m.purchase_amount,
-            vat_evidence=m.vat_evidence,
-            vat_rate=m.vat_rate,
-            vat_amount=m.vat_amount,
-            payment_method=m.payment_method,
-            has_receipt=m.has_receipt,
-            category_treatment=treatment.treatment if treatment else None,
-            recoverable=treatment.recoverable if treatment else True,
-        )
+        split = vat.of_movement(m, chart.category_vat)
         group = _expense_group(m.category)
         cost_centre = chart.team_cost_centres.get(m.team_id) or m.cost_centre
         key = (cost_centre, group, chart.expense_account(m.category, group), m.funding_source, split.treatment)

@@ -238,7 +238,9 @@ async def write_report(
         if name == "gl-journal.csv":
             await journal.write_journal(db, period, text, style=options.journal_style, chart=options.chart)
         elif name == "transparency.csv":
-            await transparency.write_csv(db, period, text, redaction=options.redaction)
+            await transparency.write_csv(
+                db, period, text, redaction=options.redaction, category_vat=options.chart.category_vat
+            )
         elif name == "needs-outcomes.csv":
             # A byte order mark first, so Excel reads the file as UTF-8 (its "£" headings and
             # need names), not as the local code page; finance's GL files stay without one.
@@ -266,7 +268,7 @@ async def write_all(
     transparency_path = directory / file_name("transparency.csv", period)
     # One pass over the month's movements writes the Transparency file and sums the journal.
     with transparency_path.open("w", encoding="utf-8", newline="") as published_out:
-        published = transparency.TransparencyFile(published_out, options.redaction)
+        published = transparency.TransparencyFile(published_out, options.redaction, options.chart.category_vat)
         booked = journal.Journal(options.chart)
         async for movement in stream_movements(db, period):
             published.add(movement)

@@ -16,8 +16,11 @@ recoverable at all (when not, its VAT content is always a cost). Unset, the purc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from reports.movements import Movement
 
 #: The largest purchase a simplified (till) VAT receipt is evidence for, in pence.
 SIMPLIFIED_INVOICE_LIMIT = 25_000
@@ -26,6 +29,15 @@ _RATES = {"20": 20, "5": 5, "0": 0, "exempt": 0}
 CATEGORY_TREATMENTS = {"standard": "20", "reduced": "5", "zero": "0", "exempt": "exempt", "outside_scope": None}
 
 Treatment = Literal["recoverable", "irrecoverable", "no_vat", "outside_scope"]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryVat:
+    """A purchase category's VAT treatment as finance set it (one of ``CATEGORY_TREATMENTS``),
+    and whether the council may recover VAT on it at all."""
+
+    treatment: str
+    recoverable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +90,20 @@ def split(
     if evidenced and (purchase_amount <= SIMPLIFIED_INVOICE_LIMIT or payment_method == "invoice"):
         return VatSplit(sign * content, 0, "recoverable")
     return VatSplit(0, sign * content, "irrecoverable")
+
+
+def of_movement(m: Movement, treatments: Mapping[str, CategoryVat] | None = None) -> VatSplit:
+    """A movement's VAT under its purchase's evidence and its category's treatment, if finance set one
+    (the one rule the GL journal and the Transparency file share)."""
+    chosen = (treatments or {}).get(m.category)
+    return split(
+        gross=m.amount,
+        purchase_amount=m.purchase_amount,
+        vat_evidence=m.vat_evidence,
+        vat_rate=m.vat_rate,
+        vat_amount=m.vat_amount,
+        payment_method=m.payment_method,
+        has_receipt=m.has_receipt,
+        category_treatment=chosen.treatment if chosen else None,
+        recoverable=chosen.recoverable if chosen else True,
+    )

@@ -236,3 +236,22 @@ def test_whatever_finance_sets_each_funding_sources_journal_balances_to_the_penn
     for source in {line.funding_source for line in lines}:
         mine = [line for line in lines if line.funding_source == source]
         assert sum(line.debit - line.credit for line in mine) == 0
+
+
+async def test_the_transparency_file_publishes_the_vat_a_category_never_recovers_as_the_journal_books_it(
+    db: AsyncSession,
+) -> None:
+    await _save(db, 1, await _custom(db), datetime(2026, 11, 1, tzinfo=UTC))
+    out = io.BytesIO()
+
+    await monthly.write_report(db, PERIOD, "transparency.csv", out)
+
+    rows = parse(out.getvalue().decode())
+    column = {name: i for i, name in enumerate(rows[0])}
+    unrecoverable = next(name for name in rows[0] if "VAT" in name)
+    argos = sorted(
+        row[column[unrecoverable]]
+        for row in rows[1:]
+        if "Argos" in row and row[column["Amount"]] in {"120.00", "45.00"}
+    )
+    assert argos == ["20.00", "7.50"]  # #1's and #8's VAT content, now a cost (the journal's irrecoverable)
