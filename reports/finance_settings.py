@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.operations import Db
@@ -33,7 +34,7 @@ from reports.journal import FIELDS, PRESETS, ChartOfAccounts, Column, JournalFor
 from reports.vat import CATEGORY_TREATMENTS, CategoryVat
 from wallet import audit
 from wallet.access import Principal
-from wallet.errors import UnknownCode
+from wallet.errors import DuplicateRecord, UnknownCode
 from wallet.finance_models import FinanceSettingsVersion
 from wallet.models import Team
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
@@ -227,8 +228,12 @@ async def change_finance_settings(
     version = FinanceSettingsVersion(
         version=latest + 1, settings=settings.to_mapping(), changed_by=who.person_id, changed_at=now
     )
-    db.add(version)
-    await db.flush()
+    try:
+        async with db.begin_nested():
+            db.add(version)
+            await db.flush()
+    except IntegrityError as exc:  # the same version number saved by someone else a moment ago
+        raise DuplicateRecord("someone saved the settings a moment ago: look at them again, then save") from exc
     await audit.record(
         db, actor=who, action="finance_settings.changed", subject_type="finance_settings", subject_id=version.version,
         now=now, details={"layout": settings.layout, "version": version.version},

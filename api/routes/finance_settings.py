@@ -97,7 +97,7 @@ class FinanceSettingsController(Controller):
     async def read_settings(self, db: DbDep, who: WhoDep) -> FinanceSettingsRead:
         return _read(await finance_settings.finance_settings(db, who=who))
 
-    @put("/", summary="Save a new version of finance's GL settings (finance, admin)", responses=problems(403, 422))
+    @put("/", summary="Save a new version of finance's GL settings (finance, admin)", responses=problems(403, 409, 422))
     async def change_settings(
         self, db: DbDep, now: NowDep, who: WhoDep, data: Annotated[FinanceSettingsWrite, body(FinanceSettingsWrite)]
     ) -> FinanceSettingsRead:
