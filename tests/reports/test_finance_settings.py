@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -255,3 +256,14 @@ async def test_the_transparency_file_publishes_the_vat_a_category_never_recovers
         if "Argos" in row and row[column["Amount"]] in {"120.00", "45.00"}
     )
     assert argos == ["20.00", "7.50"]  # #1's and #8's VAT content, now a cost (the journal's irrecoverable)
+
+
+async def test_wallet_report_monthly_writes_the_journal_in_finances_layout(db: AsyncSession, tmp_path: Path) -> None:
+    await _save(db, 1, await _custom(db, "sap"), datetime(2026, 11, 1, tzinfo=UTC))
+
+    written = await monthly.write_all(db, PERIOD, tmp_path)  # what ``wallet report monthly`` runs
+
+    journal_file = next(path for path in written if path.name == "gl-journal-2026-10.csv")
+    rows = parse(journal_file.read_text(encoding="utf-8"))
+    assert rows[0][:4] == ["BUKRS", "BLDAT", "BUDAT", "BLART"]
+    assert ("40", "5100", "10100", "155.00") in {(r[6], r[7], r[8], r[10]) for r in rows[1:]}
