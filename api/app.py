@@ -41,6 +41,7 @@ from api.routes.card_holding import CardHoldingController
 from api.routes.cards import ROUTES as CARD_ROUTES
 from api.routes.contact import ROUTES as CONTACT_ROUTES
 from api.routes.families import FamilyController, NeedController
+from api.routes.finance_settings import FinanceSettingsController
 from api.routes.grants import GrantController
 from api.routes.organisation import (
     AllocationController,
@@ -84,6 +85,7 @@ ROUTES = [
     ReceiptController,
     PolicyController,
     RedactionController,
+    FinanceSettingsController,
     FreeTextCheckController,
     BuyingForController,
     GrantController,

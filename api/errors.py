@@ -98,6 +98,12 @@ PROBLEMS: dict[type[Exception], tuple[int, str, str]] = {
     report_errors.MonthNotOver: (409, "month-not-over", "The month has not ended yet"),
     report_errors.MonthClosed: (409, "month-closed", "That month is closed"),
     report_errors.NoSuchException: (422, "no-such-exception", "The reconciliation has no such exception"),
+    report_errors.BadAccountCode: (
+        422,
+        "bad-account-code",
+        "An account code or cost centre is not one the GL can take",
+    ),
+    report_errors.BadJournalLayout: (422, "bad-journal-layout", "The journal layout is not complete"),
     card_errors.CardNotInState: (409, "card-not-in-state", "The card cannot take this step now"),
     card_errors.CardIssuerUnavailable: (503, "card-issuer-unavailable", "The card issuer could not be reached"),
     card_errors.EventBeforeItsObject: (503, "event-before-its-object", "The event is early; deliver it again"),

@@ -9,6 +9,7 @@ import cards.stripe_statement  # noqa: F401  (registers the cards' tables and St
 import wallet.approval_models
 import wallet.buy_drafts
 import wallet.buying_for
+import wallet.finance_models
 import wallet.idempotency_models
 import wallet.keeping_models
 import wallet.models

@@ -151,6 +151,7 @@ class Settings(BaseSettings):
     scim_token_sha256: Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")] = ""
 
     # The council: its name, the address Stripe bills its cardholders at, its account codes.
+    # The account codes are defaults: finance's settings in the app (reports.finance_settings) come first.
     council_name: str = "Devon County Council"
     billing_line1: str = ""
     billing_city: str = ""

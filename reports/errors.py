@@ -53,3 +53,22 @@ class InvalidYear(ReportsError):
     """A financial year is written as the year it starts in (2025 for April 2025 to March 2026)."""
 
     code = "invalid_year"
+
+
+class BadAccountCode(ReportsError):
+    """A GL account code or cost centre is 1 to 40 letters, digits, spaces, dots, dashes,
+    underscores or slashes, starting with a letter or digit (what a finance system imports)."""
+
+    code = "bad_account_code"
+
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(message)
+        #: Which setting: ``payment_accounts.card``, ``team_cost_centres.3``, ...
+        self.where = where
+
+
+class BadJournalLayout(ReportsError):
+    """A custom journal layout names each of Tide's journal fields at most once, gives each a
+    heading, and carries the account and the money (debit and credit, or amount and posting key)."""
+
+    code = "bad_journal_layout"

@@ -11,7 +11,11 @@ equal credits to the penny.
 Councils run different finance systems, so the columns are a mapping: each output column
 is a journal field or a fixed value. ``GENERIC`` is a plain layout; ``oracle_gl_interface``
 fills Oracle's GL_INTERFACE import (STATUS='NEW', ACTUAL_FLAG='A', SEGMENT1..4,
-ENTERED_DR/ENTERED_CR). A council's own layout is read with ``JournalFormat.from_mapping``.
+ENTERED_DR/ENTERED_CR); ``sap_gl_posting`` SAP's G/L document fields (BUKRS, BLDAT, BUDAT,
+BLART, WAERS, NEWBS posting key 40 debit / 50 credit, HKONT, KOSTL, WRBTR, SGTXT). A council's
+own layout is read with ``JournalFormat.from_mapping``. The codes, cost centres, VAT
+treatments and layout finance keeps in the app (:mod:`reports.finance_settings`) are laid
+over the environment's defaults before the journal is made.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from reports import vat
 from reports.csv_safe import csv_writer
 from reports.movements import Movement, stream_movements
 from reports.period import Period
+from reports.vat import CategoryVat
 from wallet.taxonomy import CATEGORIES
 
 FIELDS = (
@@ -39,6 +44,8 @@ FIELDS = (
     "vat_treatment",
     "debit",
     "credit",
+    "amount",
+    "posting_key",
     "currency",
     "description",
 )
@@ -53,9 +60,14 @@ SERCOP_GROUPS = {
 
 @dataclass(frozen=True)
 class ChartOfAccounts:
-    """The council's account codes for Tide's postings."""
+    """The council's account codes for Tide's postings (and its VAT treatment by category)."""
 
     expense_accounts: Mapping[str, str] = field(default_factory=lambda: dict(SERCOP_GROUPS))
+    #: A purchase category's own account, in place of its SeRCOP group's.
+    category_accounts: Mapping[str, str] = field(default_factory=dict)
+    #: A team's cost centre in the GL, in place of the team's own (by team id).
+    team_cost_centres: Mapping[int, str] = field(default_factory=dict)
+    category_vat: Mapping[str, CategoryVat] = field(default_factory=dict)
     vat_recoverable: str = "VAT Recoverable"
     card_control: str = "Procurement Card Control"
     supplier_creditor: str = "Supplier Creditors"
@@ -69,6 +81,10 @@ class ChartOfAccounts:
         )
 
     corporate_cost_centre: str = "CORPORATE"
+
+    def expense_account(self, category: str, group: str) -> str:
+        """The category's own account if finance set one, else its SeRCOP group's."""
+        return self.category_accounts.get(category) or self.expense_accounts.get(group, group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +180,30 @@ def oracle_gl_interface(
     )
 
 
-PRESETS: dict[str, JournalFormat] = {"generic": GENERIC, "oracle": oracle_gl_interface()}
+def sap_gl_posting(*, company_code: str = "1000", document_type: str = "SA") -> JournalFormat:
+    """SAP's G/L account document (FB50/BAPI_ACC_DOCUMENT_POST fields): one line item a row,
+    posting key 40 (debit) or 50 (credit) with the amount unsigned, dates as DD.MM.YYYY."""
+    return JournalFormat(
+        name="sap",
+        date_format="%d.%m.%Y",
+        columns=(
+            Column("BUKRS", value=company_code),
+            Column("BLDAT", "accounting_date"),
+            Column("BUDAT", "accounting_date"),
+            Column("BLART", value=document_type),
+            Column("WAERS", "currency"),
+            Column("BKTXT", "journal"),
+            Column("NEWBS", "posting_key"),
+            Column("HKONT", "account"),
+            Column("KOSTL", "cost_centre"),
+            Column("GEBER", "funding_source"),
+            Column("WRBTR", "amount"),
+            Column("SGTXT", "description"),
+        ),
+    )
+
+
+PRESETS: dict[str, JournalFormat] = {"generic": GENERIC, "oracle": oracle_gl_interface(), "sap": sap_gl_posting()}
 
 
 def _expense_group(category: str) -> str:
@@ -177,21 +216,16 @@ class Journal:
 
     def __init__(self, chart: ChartOfAccounts | None = None) -> None:
         self.chart = chart or ChartOfAccounts()
-        self.expense: dict[tuple[str, str, str, str], int] = {}
+        self.expense: dict[tuple[str, str, str, str, str], int] = {}
         self.recoverable: dict[str, int] = {}
         self.control: dict[tuple[str, str], int] = {}
 
     def add(self, m: Movement) -> None:
-        split = vat.split(
-            gross=m.amount,
-            purchase_amount=m.purchase_amount,
-            vat_evidence=m.vat_evidence,
-            vat_rate=m.vat_rate,
-            vat_amount=m.vat_amount,
-            payment_method=m.payment_method,
-            has_receipt=m.has_receipt,
-        )
-        key = (m.cost_centre, _expense_group(m.category), m.funding_source, split.treatment)
+        chart = self.chart
+        split = vat.of_movement(m, chart.category_vat)
+        group = _expense_group(m.category)
+        cost_centre = chart.team_cost_centres.get(m.team_id) or m.cost_centre
+        key = (cost_centre, group, chart.expense_account(m.category, group), m.funding_source, split.treatment)
         self.expense[key] = self.expense.get(key, 0) + m.amount - split.recoverable
         self.recoverable[m.funding_source] = self.recoverable.get(m.funding_source, 0) + split.recoverable
         control = (m.funding_source, m.payment_method)
@@ -203,14 +237,14 @@ class Journal:
         lines = [
             _line(
                 cost_centre=cost_centre,
-                account=chart.expense_accounts.get(group, group),
+                account=account,
                 group=group,
                 source=source,
                 treatment=treatment,
                 net=net,
                 description="Card spend",
             )
-            for (cost_centre, group, source, treatment), net in sorted(self.expense.items())
+            for (cost_centre, group, account, source, treatment), net in sorted(self.expense.items())
         ]
         corporate = chart.corporate_cost_centre
         lines += [
@@ -277,6 +311,8 @@ def _cell(column: Column, line: JournalLine, period: Period, style: JournalForma
         "vat_treatment": line.vat_treatment,
         "debit": pounds(line.debit) if line.debit else "",
         "credit": pounds(line.credit) if line.credit else "",
+        "amount": pounds(line.debit or line.credit),
+        "posting_key": "40" if line.debit else "50",
         "currency": "GBP",
         "description": f"{line.description} {period.label}",
     }

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, exists, func, select
 
 from ledger.operations import Db
 from ledger.schema import periods
-from reports import journal, needs_outcomes, pdf, reconciliation, transparency
+from reports import finance_settings, journal, needs_outcomes, pdf, reconciliation, transparency
 from reports.errors import UnknownReport
 from reports.movements import movements_query, net_spend_by_purchase, stream_movements
 from reports.needs_outcomes import NeedsOutcomes
@@ -71,9 +71,13 @@ class ReportOptions:
     chart: journal.ChartOfAccounts = field(default_factory=journal.ChartOfAccounts)
 
 
-async def _with_council_lists(db: Db, options: ReportOptions) -> ReportOptions:
-    """The options with the admins' redaction lists (:mod:`reports.redaction_lists`) added."""
-    return replace(options, redaction=await council_redaction(db, options.redaction))
+async def _with_council_lists(db: Db, options: ReportOptions, period: Period) -> ReportOptions:
+    """The options with the admins' redaction lists (:mod:`reports.redaction_lists`) added, and
+    finance's GL settings in force at the period's ``as_at`` (:mod:`reports.finance_settings`)."""
+    style, chart = await finance_settings.journal_choices(
+        db, as_at=period.as_at, style=options.journal_style, chart=options.chart
+    )
+    return replace(options, redaction=await council_redaction(db, options.redaction), journal_style=style, chart=chart)
 
 
 def file_name(name: str, period: Period) -> str:
@@ -224,7 +228,7 @@ async def write_report(
 ) -> None:
     """Write report ``name`` of ``period`` to the binary stream ``out``."""
     _known(name)
-    options = await _with_council_lists(db, options or ReportOptions())
+    options = await _with_council_lists(db, options or ReportOptions(), period)
     computed = computed or Computed()
     if name == "finance-pack.pdf":
         pdf.write_pdf(await pack_for(db, period, computed, council_name=options.council_name), out)
@@ -234,7 +238,9 @@ async def write_report(
         if name == "gl-journal.csv":
             await journal.write_journal(db, period, text, style=options.journal_style, chart=options.chart)
         elif name == "transparency.csv":
-            await transparency.write_csv(db, period, text, redaction=options.redaction)
+            await transparency.write_csv(
+                db, period, text, redaction=options.redaction, category_vat=options.chart.category_vat
+            )
         elif name == "needs-outcomes.csv":
             # A byte order mark first, so Excel reads the file as UTF-8 (its "£" headings and
             # need names), not as the local code page; finance's GL files stay without one.
@@ -257,12 +263,12 @@ async def write_all(
 ) -> list[Path]:
     """Write the five reports of ``period`` into ``directory``; return their paths."""
     directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the reports stream
-    options = await _with_council_lists(db, options or ReportOptions())
+    options = await _with_council_lists(db, options or ReportOptions(), period)
     journal_path = directory / file_name("gl-journal.csv", period)
     transparency_path = directory / file_name("transparency.csv", period)
     # One pass over the month's movements writes the Transparency file and sums the journal.
     with transparency_path.open("w", encoding="utf-8", newline="") as published_out:
-        published = transparency.TransparencyFile(published_out, options.redaction)
+        published = transparency.TransparencyFile(published_out, options.redaction, options.chart.category_vat)
         booked = journal.Journal(options.chart)
         async for movement in stream_movements(db, period):
             published.add(movement)

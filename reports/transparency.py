@@ -16,6 +16,7 @@ from the columns above and nothing else reaches it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -77,19 +78,15 @@ class Totals:
 
 
 def row_for(
-    movement: Movement, redaction: Redaction, names: dict[str, str] | None = None
+    movement: Movement,
+    redaction: Redaction,
+    names: dict[str, str] | None = None,
+    category_vat: Mapping[str, vat.CategoryVat] | None = None,
 ) -> tuple[tuple[str, ...], int]:
-    """One published row for one movement, and its irrecoverable VAT in pence. ``names``
-    remembers each merchant's published name for the length of one file."""
-    split = vat.split(
-        gross=movement.amount,
-        purchase_amount=movement.purchase_amount,
-        vat_evidence=movement.vat_evidence,
-        vat_rate=movement.vat_rate,
-        vat_amount=movement.vat_amount,
-        payment_method=movement.payment_method,
-        has_receipt=movement.has_receipt,
-    )
+    """One published row for one movement, and its irrecoverable VAT in pence (under finance's
+    VAT treatments by category, as the GL journal). ``names`` remembers each merchant's published
+    name for the length of one file."""
+    split = vat.of_movement(movement, category_vat)
     category = CATEGORIES.get(movement.category)
     row = (
         f"{movement.accounting_date:%d/%m/%Y}",
@@ -115,8 +112,11 @@ def _published_name(merchant: str, redaction: Redaction, names: dict[str, str] |
 class TransparencyFile:
     """The file, written a row at a time as movements arrive (card payments only)."""
 
-    def __init__(self, out: TextIO, redaction: Redaction | None = None) -> None:
+    def __init__(
+        self, out: TextIO, redaction: Redaction | None = None, category_vat: Mapping[str, vat.CategoryVat] | None = None
+    ) -> None:
         self.rules = redaction or Redaction()
+        self.category_vat = category_vat
         self.writer = csv_writer(out)
         self.writer.writerow(HEADER)
         self.names: dict[str, str] = {}  # merchants seen in this file (bounded by the month's merchants)
@@ -125,7 +125,7 @@ class TransparencyFile:
     def add(self, movement: Movement) -> None:
         if movement.payment_method != "card":
             return
-        row, vat_pence = row_for(movement, self.rules, self.names)
+        row, vat_pence = row_for(movement, self.rules, self.names, self.category_vat)
         self.writer.writerow(row)
         self.count += 1
         self.amount += movement.amount
@@ -136,9 +136,16 @@ class TransparencyFile:
         return Totals(rows=self.count, amount=self.amount, irrecoverable_vat=self.irrecoverable)
 
 
-async def write_csv(db: Db, period: Period, out: TextIO, *, redaction: Redaction | None = None) -> Totals:
+async def write_csv(
+    db: Db,
+    period: Period,
+    out: TextIO,
+    *,
+    redaction: Redaction | None = None,
+    category_vat: Mapping[str, vat.CategoryVat] | None = None,
+) -> Totals:
     """Write the month's file to ``out`` a row at a time (card payments only); return its totals."""
-    published = TransparencyFile(out, redaction)
+    published = TransparencyFile(out, redaction, category_vat)
     async for movement in stream_movements(db, period, card_only=True):
         published.add(movement)
     return published.totals

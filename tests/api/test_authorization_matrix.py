@@ -118,6 +118,9 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/redaction-terms":                        (401, 403, 403, 403, 403, 403, 403, OK),
     "POST /api/v1/redaction-terms":                       (401, 403, 403, 403, 403, 403, 403, OK),
     "DELETE /api/v1/redaction-terms/{term_id}":           (401, 403, 403, 403, 403, 403, 403, OK),
+    # Finance's GL settings: read by finance, the auditor and the admin; changed by finance and the admin.
+    "GET /api/v1/finance-settings":                       (401, 403, 403, 403, 403, OK,  OK,  OK),
+    "PUT /api/v1/finance-settings":                       (401, 403, 403, 403, 403, OK,  403, OK),
     "POST /api/v1/free-text-check":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
     "POST /api/v1/me/buying-for":                         (401, OK,  404, 403, 404, 404, 403, 403),
     "DELETE /api/v1/me/buying-for":                       (401, OK,  OK,  OK,  OK,  OK,  OK,  OK),
@@ -979,6 +982,7 @@ REQUESTS: dict[str, Builder] = {
     "POST /api/v1/purchases/{purchase_id}/capture": fresh_purchase_capture,
     "POST /api/v1/purchases/{purchase_id}/refunds": fresh_purchase_refund,
     "POST /api/v1/purchases/{purchase_id}/receipts": receipt_upload,
+    "PUT /api/v1/finance-settings": body(lambda _s, _p: {"layout": "oracle", "payment_accounts": {"card": "9100"}}),
     "PUT /api/v1/policy": body(lambda s, _p: {"rules": s.world.policy_rules, "note": "Re-published unchanged"}),
     "GET /api/v1/cards/{card_id}": fresh_card,
     "POST /api/v1/wallets/{wallet_id}/cards": body(lambda _s, _p: {"type": "virtual"}),

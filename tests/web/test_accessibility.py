@@ -172,3 +172,33 @@ def test_the_leaders_evidence_page_passes_axe_and_works_without_javascript(brows
         visit.context.close()
         if visit.axe_page is not None:
             visit.axe_page.context.close()
+
+
+def test_finance_settings_pass_axe_and_save_without_javascript(browser: Any, server: Server) -> None:
+    visit = open_phone(browser, server, javascript=False)
+    try:
+        page = visit.page
+        visit.sign_in("finance")
+        visit.go("/finance/settings")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Finance settings")
+        visit.check("finance-settings")
+        page.get_by_label("Card spend (card control account)").fill("91;00")
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+        expect(page.get_by_label("Card spend (card control account)")).to_have_value("91;00")
+        visit.check("finance-settings-refused")
+        page.get_by_label("Card spend (card control account)").fill("9100")
+        page.get_by_label("Oracle GL_INTERFACE").check()
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_text("The settings are saved as version")).to_be_visible()
+        expect(page.get_by_label("Oracle GL_INTERFACE")).to_be_checked()
+        visit.check("finance-settings-saved")
+        # The shared county's journal goes back to the environment's layout and codes.
+        page.get_by_label("Card spend (card control account)").fill("")
+        page.get_by_label("Generic CSV").check()
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_text("The settings are saved as version")).to_be_visible()
+    finally:
+        visit.context.close()
+        if visit.axe_page is not None:
+            visit.axe_page.context.close()
