@@ -117,6 +117,26 @@ def test_refunds_competing_for_the_purchases_at_one_merchant_land_the_same_whate
     assert landed[0] == [(400, None), (800, 1_000)]  # the 400 could be either purchase's: to match
 
 
+def test_refunds_that_together_exceed_their_capture_land_in_stripes_order_whatever_order_they_arrive_in(
+    machine: CardLifecycle,
+) -> None:
+    for card in (0, 1):  # the same spending on both cards
+        machine.authorize(card=card, amount=1_000, merchant="Clarks")
+    for which in (0, 1):
+        machine.capture(which=which, share=1.0, close=True)
+    assert machine._deliver(machine._take_outbox()) == []
+    for capture in machine._captures():
+        for amount in (700, 600):  # linked to the capture; together more than it took
+            machine.fake.refund(capture["id"], {"refund_amount": amount})
+    refunds = machine._take_outbox()
+    on = {card: [e for e in refunds if e["data"]["object"]["card"] == card] for card in machine.cards}
+    assert [e["data"]["object"]["amount"] for e in on[machine.cards[1]]] == [700, 600]
+    assert machine._deliver(on[machine.cards[0]] + on[machine.cards[1]][::-1]) == []  # card 1's the other way
+    landed = [machine.runner.run(_where_refunds_landed(machine, card)) for card in machine.cards]
+    assert landed[0] == [(600, None), (700, 1_000)]  # Stripe's first lands; the second finds too little left
+    assert landed[1] == landed[0]
+
+
 def test_a_refund_landed_then_moved_off_its_purchase_is_no_exception_against_stripe(cards_county_sqlite: str) -> None:
     """Found by the lifecycle test (200 examples): an unlinked refund landed on a purchase, was
     moved off it to be matched when another purchase at the merchant could take it too. Its two
