@@ -76,6 +76,26 @@ def test_a_rescission_delivered_before_the_reinstatement_leaves_nothing_credited
     machine.runner.run(machine._check_wallets(holds_too=True))
 
 
+def test_a_lost_dispute_stays_lost_when_its_submitted_event_arrives_after_the_decision(
+    machine: CardLifecycle,
+) -> None:
+    machine.authorize(card=0, amount=2_000, merchant="Shell")
+    machine.capture(which=0, share=1.0, close=True)
+    capture = machine._captures()[0]
+    dispute = machine.fake.dispute(capture["id"])
+    machine.fake.decide_dispute(dispute["id"], won=False)
+    events = machine._take_outbox()
+    assert machine._deliver(_of(events, "issuing_authorization") + _of(events, "issuing_transaction")) == []
+    assert machine._deliver(_of(events, "issuing_dispute")[::-1]) == []
+    machine.runner.run(_dispute_status_is(machine, capture["id"], "lost"))
+
+
+async def _dispute_status_is(machine: CardLifecycle, transaction: str, status: str) -> None:
+    async with machine.sessions() as db:
+        found = await db.execute(select(CardTransaction.dispute_status).where(CardTransaction.stripe_id == transaction))
+        assert found.scalar_one() == status
+
+
 async def _where_refunds_landed(machine: CardLifecycle, card: str) -> list[tuple[int, int | None]]:
     """Each refund on the card: its amount, and what the purchase it landed on captured (or None)."""
     async with machine.sessions() as db:
