@@ -10,6 +10,10 @@ a person assigns it) the refund is made and the allocation reversed, so the wall
 does not move twice. A refund that landed by merchant and becomes ambiguous (a capture
 created before it arrives late) goes back to being matched. A refund waiting for its
 capture is in no ledger operation until the capture arrives.
+
+Refunds are decided in Stripe's order (``created``, then id), each by what the earlier ones
+left (``settle_in_order``): one that arrives after later ones landed moves them back to being
+matched (``card:<ipi>:refund:move<n>``, their refunds reversed), lands, and settles them again.
 """
 
 from __future__ import annotations
