@@ -28,6 +28,8 @@ from wallet.models import Purchase
 
 #: Stripe's dispute statuses.
 DISPUTE_STATUSES = ("unsubmitted", "submitted", "won", "lost", "expired")
+#: Stripe's final dispute statuses: an event carrying an earlier status, delivered late, never undoes one.
+FINAL_STATUSES = ("won", "lost", "expired")
 #: The event when Stripe takes a won dispute's funds back, and Tide's final status for it.
 RESCINDED_EVENT, RESCINDED = "issuing_dispute.funds_rescinded", "funds rescinded"
 
@@ -47,7 +49,7 @@ async def apply_dispute(db: AsyncSession, obj: Mapping[str, Any], *, kind: str, 
     if kind == RESCINDED_EVENT or txn.dispute_status == RESCINDED:  # final: nothing brings the funds back
         txn.dispute_status = RESCINDED
         return await _rescind(db, txn=txn, dispute_id=str(id_of(obj)), now=now)
-    if txn.dispute_status != "won":  # a won dispute stays won: its money is back
+    if txn.dispute_status not in FINAL_STATUSES:  # decided stays decided, whatever comes late
         txn.dispute_status = status
     if status == "won" or kind == "issuing_dispute.funds_reinstated":
         txn.dispute_status = "won"

@@ -10,6 +10,10 @@ a person assigns it) the refund is made and the allocation reversed, so the wall
 does not move twice. A refund that landed by merchant and becomes ambiguous (a capture
 created before it arrives late) goes back to being matched. A refund waiting for its
 capture is in no ledger operation until the capture arrives.
+
+Refunds are decided in Stripe's order (``created``, then id), each by what the earlier ones
+left (``settle_in_order``): one that arrives after later ones landed moves them back to being
+matched (``card:<ipi>:refund:move<n>``, their refunds reversed), lands, and settles them again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from cards.refund_links import (
     the_one_that_takes,
 )
 from ledger.operations import load_transfer
+from ledger.schema import operations as ledger_operations
 from ledger.schema import transfers as ledger_transfers
 from wallet.budgets import house_accounts
 from wallet.models import Purchase, Wallet
@@ -67,7 +72,65 @@ async def where_it_lands(db: AsyncSession, refund: CardTransaction) -> Source | 
 
 async def apply_refund(db: AsyncSession, *, refund: CardTransaction, wallet: Wallet, now: datetime) -> str:
     """A refund just recorded: it lands, waits, or is to match. Returns what it came to."""
-    return await settle(db, refund=refund, wallet=wallet, cause="", now=now)
+    return await settle_in_order(db, refund=refund, wallet=wallet, cause="", now=now)
+
+
+async def settle_in_order(
+    db: AsyncSession, *, refund: CardTransaction, wallet: Wallet, cause: str, now: datetime
+) -> str:
+    """``settle``, with refunds decided in Stripe's order (``created``, then id), each by what
+    the earlier ones left. When this one finds too little left, the refunds Stripe made after
+    it that landed on a purchase it could take go back to being matched first, and are settled
+    again after it, in Stripe's order (reversed and booked again: posted entries stay)."""
+    later: list[CardTransaction] = []
+    if await state_of(db, refund) != LANDED and await where_it_lands(db, refund) == TO_MATCH:
+        later = await _landed_after(db, refund)
+    for other in later:
+        await _unland(db, refund=other, cause=await _next_move(db, other), wallet=wallet, now=now)
+    outcome = await settle(db, refund=refund, wallet=wallet, cause=cause, now=now)
+    for other in later:
+        await settle(db, refund=other, wallet=wallet, cause=await _next_move(db, other), now=now)
+    return outcome
+
+
+async def _next_move(db: AsyncSession, refund: CardTransaction) -> str:
+    """A short name, unique to the refund, for the ledger operations of its next move."""
+    prefix = f"card:{refund.stripe_id}:"
+    count = await db.scalar(
+        select(func.count()).select_from(ledger_operations).where(ledger_operations.c.id.startswith(prefix))
+    )
+    return f"move{count or 0}"
+
+
+async def _landed_after(db: AsyncSession, refund: CardTransaction) -> list[CardTransaction]:
+    """The refunds on the refund's card that Stripe made after it and that landed (by rule, not
+    by a person) on a purchase it could land on: Stripe's order, oldest first."""
+    if refund.authorization_stripe_id:
+        captures = await captures_of_authorization(db, refund)
+    else:
+        captures = await captures_at_merchant(db, refund)
+    purchases = {capture.purchase_id for capture in captures if capture.purchase_id is not None}
+    if not purchases:
+        return []
+    found = await db.execute(
+        select(CardTransaction)
+        .where(
+            CardTransaction.kind == "refund",
+            CardTransaction.card_id == refund.card_id,
+            CardTransaction.id != refund.id,
+            CardTransaction.purchase_id.in_(purchases),
+            or_(
+                CardTransaction.created_at > refund.created_at,
+                (CardTransaction.created_at == refund.created_at) & (CardTransaction.stripe_id > refund.stripe_id),
+            ),
+        )
+        .order_by(CardTransaction.created_at, CardTransaction.stripe_id)
+    )
+    return [
+        other
+        for other in found.scalars()
+        if not str(other.ledger_transfer_id or "").endswith(":assigned") and await state_of(db, other) == LANDED
+    ]
 
 
 async def settle(db: AsyncSession, *, refund: CardTransaction, wallet: Wallet, cause: str, now: datetime) -> str:
@@ -180,11 +243,11 @@ async def after_capture(db: AsyncSession, *, capture: CardTransaction, wallet: W
                 ),
             ),
         )
-        .order_by(CardTransaction.created_at, CardTransaction.id)
+        .order_by(CardTransaction.created_at, CardTransaction.stripe_id)
     )
     outcomes = []
     for refund in found.scalars():
         if refund.ledger_transfer_id and refund.ledger_transfer_id.endswith(":assigned"):
             continue  # a person said where it belongs
-        outcomes.append(await settle(db, refund=refund, wallet=wallet, cause=capture.stripe_id, now=now))
+        outcomes.append(await settle_in_order(db, refund=refund, wallet=wallet, cause=capture.stripe_id, now=now))
     return outcomes

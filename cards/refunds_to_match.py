@@ -26,17 +26,6 @@ from wallet.models import Purchase, Wallet
 
 
 @dataclass(frozen=True, slots=True)
-class RefundToMatch:
-    """A card refund waiting for a person to say which purchase it was for."""
-
-    id: int
-    wallet_id: int
-    amount: int
-    merchant_name: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Candidate:
     """A card purchase of the refund's wallet, on its card, that can take all of it: what it
     captured and what it has left to hand back (captured less refunds already on it)."""
@@ -48,12 +37,26 @@ class Candidate:
     same_merchant: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RefundToMatch:
+    """A card refund waiting for a person to say which purchase it was for."""
+
+    id: int
+    wallet_id: int
+    amount: int
+    merchant_name: str
+    created_at: datetime
+    #: The purchases that could take it (``candidates``), when asked for.
+    candidates: tuple[Candidate, ...] = ()
+
+
 def _may_see(who: Principal, wallet: Wallet) -> bool:
     return who.sees_all_money or wallet.person_id == who.person_id
 
 
-async def refunds_to_match(db: AsyncSession, *, who: Principal) -> list[RefundToMatch]:
-    """The refunds to match on the wallets ``who`` may match refunds for, oldest first."""
+async def refunds_to_match(db: AsyncSession, *, who: Principal, with_candidates: bool = False) -> list[RefundToMatch]:
+    """The refunds to match on the wallets ``who`` may match refunds for, oldest first; each
+    with the purchases that could take it (``candidates``) when ``with_candidates``."""
     rows = await db.execute(
         select(CardTransaction, Wallet)
         .join(Wallet, Wallet.id == CardTransaction.wallet_id)
@@ -67,7 +70,8 @@ async def refunds_to_match(db: AsyncSession, *, who: Principal) -> list[RefundTo
     found = []
     for txn, wallet in rows:
         if _may_see(who, wallet) and await refunds.state_of(db, txn) == refunds.TO_MATCH:
-            found.append(RefundToMatch(txn.id, txn.wallet_id, txn.amount, txn.merchant_name, txn.created_at))
+            options = tuple(await _candidates_of(db, txn)) if with_candidates else ()
+            found.append(RefundToMatch(txn.id, txn.wallet_id, txn.amount, txn.merchant_name, txn.created_at, options))
     return found
 
 
@@ -87,6 +91,10 @@ async def candidates(db: AsyncSession, *, who: Principal, refund_id: int) -> lis
     refund = await db.get(CardTransaction, refund_id)
     if refund is None:  # pragma: no cover - listed just now, in this transaction
         raise NotFound(f"no card refund {refund_id}")
+    return await _candidates_of(db, refund)
+
+
+async def _candidates_of(db: AsyncSession, refund: CardTransaction) -> list[Candidate]:
     captures = list(
         (
             await db.execute(

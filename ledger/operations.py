@@ -317,13 +317,20 @@ def translate(exc: DBAPIError) -> Exception:
 
 
 async def returned_so_far(db: Db, original_id: str) -> int:
-    """Pence already handed back from a transfer by refunds and reversals."""
+    """Pence already handed back from a transfer by refunds and reversals, less what reversals
+    of those refunds took back (a refund reversed leaves its pence to be handed back again)."""
     total = await db.execute(
         select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
             or_(transfers.c.refund_of_id == original_id, transfers.c.reverses_id == original_id)
         )
     )
-    return int(total.scalar_one())
+    refunds = select(transfers.c.id).where(transfers.c.refund_of_id == original_id).scalar_subquery()
+    undone = await db.execute(
+        select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+            transfers.c.kind == "reversal", transfers.c.reverses_id.in_(refunds)
+        )
+    )
+    return int(total.scalar_one()) - int(undone.scalar_one())
 
 
 async def load_transfer(db: Db, transfer_id: str, *, kinds: Sequence[str], lock: bool = False) -> Transfer:

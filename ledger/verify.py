@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from ledger.balances import COUNTERS, folded_counters
@@ -141,13 +141,24 @@ async def _holds_resolve_once(db: Db) -> list[Finding]:
 
 
 async def _hand_backs_within_original(db: Db) -> list[Finding]:
+    """What each transfer handed back (refunds and reversals of it, less reversals of those
+    refunds: ``returned_so_far``) is at most its amount."""
     t = transfers.c
-    original = aliased(transfers)
+    original, refund = aliased(transfers), aliased(transfers)
+    handed = select(func.coalesce(t.refund_of_id, t.reverses_id).label("original_id"), t.amount.label("amount")).where(
+        or_(t.refund_of_id.is_not(None), t.reverses_id.is_not(None))
+    )
+    undone = (
+        select(refund.c.refund_of_id.label("original_id"), (-t.amount).label("amount"))
+        .select_from(transfers.join(refund, refund.c.id == t.reverses_id))
+        .where(t.kind == "reversal", refund.c.refund_of_id.is_not(None))
+    )
+    back = union_all(handed, undone).subquery("handed_back")
     rows = await db.execute(
-        select(original.c.id, original.c.kind, original.c.amount, func.sum(t.amount).label("returned"))
-        .select_from(transfers.join(original, or_(original.c.id == t.refund_of_id, original.c.id == t.reverses_id)))
+        select(original.c.id, original.c.kind, original.c.amount, func.sum(back.c.amount).label("returned"))
+        .select_from(back.join(original, original.c.id == back.c.original_id))
         .group_by(original.c.id, original.c.kind, original.c.amount)
-        .having(func.sum(t.amount) > original.c.amount)
+        .having(func.sum(back.c.amount) > original.c.amount)
     )
     return [
         Finding("refunds", f"{row.kind} {row.id}", f"{row.returned}p refunded or reversed of {row.amount}p")

@@ -196,7 +196,7 @@ def _disagreement(row: Any, objects: str) -> tuple[str, int] | None:
     if row.tide is None and row.to_match:
         return (
             f"{what} is attached to no purchase in Tide: a refund to match, back on the card's wallet "
-            f"(ledger {row.ledger_transfer_id}) until the key worker or finance says which purchase it was for",
+            f"(ledger card:{row.stripe_id}:refund) until the key worker or finance says which purchase it was for",
             amount,
         )
     if row.tide is None:

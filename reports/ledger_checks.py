@@ -30,13 +30,16 @@ _BATCH = 1000
 
 
 async def ledger_totals(db: Db, period: Period, result: Reconciliation) -> None:
-    """The month's captures and refunds as the ledger posted them, for every purchase."""
+    """The month's captures and refunds as the ledger posted them, for every purchase, each net
+    of its reversals (a refund moved off its purchase and back counts once)."""
     moved = movements_query(period, with_processor=False).order_by(None).subquery("moved")
+    # A reversal handing money back (negative) undoes a capture; one taking it again, a refund.
+    captured_kind = moved.c.kind.in_(("capture", "excess")) | ((moved.c.kind == "reversal") & (moved.c.amount < 0))
     totals = (
         await db.execute(
             select(
-                func.coalesce(func.sum(case((moved.c.amount > 0, moved.c.amount), else_=0)), 0),
-                func.coalesce(func.sum(case((moved.c.amount < 0, -moved.c.amount), else_=0)), 0),
+                func.coalesce(func.sum(case((captured_kind, moved.c.amount), else_=0)), 0),
+                func.coalesce(func.sum(case((captured_kind, 0), else_=-moved.c.amount)), 0),
             )
         )
     ).one()

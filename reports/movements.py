@@ -5,7 +5,10 @@ A *movement* is posted money for a purchase dated in the month: a capture of its
 reversal of one of those. Captures are positive, refunds and reversals negative. Each is
 joined to its purchase (what, from whom, for which team and funding source, with what VAT
 evidence), so every report counts the same pennies. Rows stream from the database in
-accounting-date order; nothing holds the month in memory.
+accounting-date order; nothing holds the month in memory. Published, each Stripe object is
+one movement per purchase: a refund moved between being matched and landing (refunds are
+decided in Stripe's order, so one that arrived early may be moved) shows as what it came to,
+whatever order its events came in.
 """
 
 from __future__ import annotations
@@ -164,58 +167,90 @@ def movements_query(period: Period, *, with_processor: bool, card_only: bool = F
 
 
 async def stream_movements(db: Db, period: Period, *, card_only: bool = False) -> AsyncIterator[Movement]:
-    """The month's movements, a capture's flagged excess folded into it, oldest first."""
+    """The month's movements, oldest first, each Stripe object's net on each purchase (a card
+    capture with its flagged excess folded in, a refund with any moves it made between being
+    matched and landing) as one; an object that nets to nothing is not a movement."""
     with_processor = await statement_for(db) is not None
     rows = await db.stream(
         movements_query(period, with_processor=with_processor, card_only=card_only).execution_options(yield_per=_BATCH)
     )
-    pending: Movement | None = None
+    group: tuple[date, str] | None = None
+    netted: dict[int, Movement] = {}
     # A batch at a time: one hop into the database driver per batch, not per row.
     async for batch in rows.partitions():
         for row in batch:
-            (
-                operation_id, kind, accounting_date, amount, flagged, purchase_id, purchase_amount, team_id,
-                cost_centre, department, funding_source, category, supplier, payment_method, vat_evidence, vat_rate,
-                vat_amount, has_receipt, merchant_category,
-            ) = cast("tuple[Any, ...]", row)  # fmt: skip
-            movement = Movement(
-                operation_id,
-                "capture" if kind == "excess" else kind,
-                _date(accounting_date),
-                int(amount),
-                bool(flagged),
-                purchase_id,
-                int(purchase_amount),
-                team_id,
-                cost_centre,
-                department,
-                funding_source,
-                category,
-                supplier,
-                payment_method,
-                vat_evidence,
-                vat_rate,
-                None if vat_amount is None else int(vat_amount),
-                bool(has_receipt),
-                merchant_category,
-            )
-            if pending is not None and pending.operation_id == operation_id and movement.amount > 0:
-                pending = _fold(pending, movement)
-                continue
-            if pending is not None:
-                yield pending
-            pending = movement
+            movement = _movement(cast("tuple[Any, ...]", row))
+            key = (movement.accounting_date, published_object(movement.operation_id))
+            if key != group:
+                for done in _net(netted):
+                    yield done
+                group, netted = key, {}
+            before = netted.get(movement.purchase_id)
+            netted[movement.purchase_id] = movement if before is None else _fold(before, movement)
     await rows.close()
-    if pending is not None:
-        yield pending
+    for done in _net(netted):
+        yield done
+
+
+def _movement(row: tuple[Any, ...]) -> Movement:
+    (
+        operation_id, kind, accounting_date, amount, flagged, purchase_id, purchase_amount, team_id,
+        cost_centre, department, funding_source, category, supplier, payment_method, vat_evidence, vat_rate,
+        vat_amount, has_receipt, merchant_category,
+    ) = row  # fmt: skip
+    return Movement(
+        operation_id,
+        "capture" if kind == "excess" else kind,
+        _date(accounting_date),
+        int(amount),
+        bool(flagged),
+        purchase_id,
+        int(purchase_amount),
+        team_id,
+        cost_centre,
+        department,
+        funding_source,
+        category,
+        supplier,
+        payment_method,
+        vat_evidence,
+        vat_rate,
+        None if vat_amount is None else int(vat_amount),
+        bool(has_receipt),
+        merchant_category,
+    )
+
+
+def published_object(operation_id: str) -> str:
+    """What a movement is published as: the Stripe object its ledger operation books
+    (``card:<ipi>:…``: the transaction, however often it moved; ``card:<ipi>:dispute:<du>…``:
+    the dispute), or the operation itself."""
+    parts = operation_id.split(":")
+    if parts[0] != "card" or len(parts) < 3:
+        return operation_id
+    return ":".join(parts[:4]) if parts[2] == "dispute" else ":".join(parts[:2])
+
+
+def _net(netted: dict[int, Movement]) -> list[Movement]:
+    return [movement for movement in netted.values() if movement.amount != 0]
 
 
 def _date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _fold(capture: Movement, excess: Movement) -> Movement:
-    return replace(capture, amount=capture.amount + excess.amount, flagged=True)
+def _fold(first: Movement, then: Movement) -> Movement:
+    """Two movements of one object on one purchase as one: a capture's excess (flagged), a
+    refund's moves; the processor's merchant category wherever one of them has it."""
+    amount = first.amount + then.amount
+    kind = first.kind if (amount > 0) == (first.amount > 0) else then.kind
+    return replace(
+        first,
+        amount=amount,
+        kind=kind,
+        flagged=first.flagged or (then.flagged and then.amount > 0),
+        merchant_category=first.merchant_category or then.merchant_category,
+    )
 
 
 Span = Literal["month", "to_date", "before"]

@@ -162,7 +162,6 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
 
 class CardRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
     id: int
     stripe_id: str = Field(description="Stripe's id of the card (ic_…)")
     wallet_id: int
@@ -181,24 +180,33 @@ class CardRead(BaseModel):
 
 class CardCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"type": "virtual"}]})
-
     type: Literal["virtual", "physical"] = "virtual"
 
 
 class CardReplace(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "lost"}]})
-
     reason: Literal["lost", "stolen", "damaged", "expired"]
+
+
+class RefundCandidateRead(BaseModel):
+    """A card purchase on the refund's card that could take all of it (same merchant first)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    purchase_id: int
+    supplier: str
+    captured: int = Field(description="pence its captures took")
+    left: int = Field(description="pence left to hand back (captured less refunds already on it)")
+    same_merchant: bool
 
 
 class RefundToMatchRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
     id: int = Field(description="Tide's id of the card refund")
     wallet_id: int
     amount: int = Field(description="pence back in the wallet")
     merchant_name: str
     created_at: datetime
+    candidates: list[RefundCandidateRead] = Field(description="as the page /card-refunds/{id} offers them")
 
 
 class RefundAssign(In):
@@ -363,7 +371,7 @@ class CardController(Controller):
 
     @get("/card-refunds/to-match", summary="Card refunds waiting to be matched to their purchase", responses=problems())
     async def refunds_to_match(self, db: DbDep, who: WhoDep) -> list[RefundToMatchRead]:
-        found = await refunds_to_match.refunds_to_match(db, who=who)
+        found = await refunds_to_match.refunds_to_match(db, who=who, with_candidates=True)
         return [RefundToMatchRead.model_validate(row) for row in found]
 
     @post(

@@ -11,8 +11,8 @@ the second. Both fetch Stripe's statement, and every month report file is writte
 (``reports.monthly.write_all``): the CSVs must be identical once the one line saying when the
 file was made is set aside.
 
-It fails today (``KNOWN_DIFFERENCES``), and is marked to: strictly, so the day the order stops
-mattering it passes, fails as an unexpected pass, and the mark is taken off.
+It fails today for seeds 1 and 3 (``KNOWN_DIFFERENCES``), and is marked to: strictly, so the day
+the order stops mattering it passes, fails as an unexpected pass, and the mark is taken off.
 """
 
 from __future__ import annotations
@@ -195,13 +195,16 @@ def quiet_county(tmp_path: Path) -> str:
     return databases.seeded_sqlite(tmp_path / "seed", QUIET_COUNTY)
 
 
-#: What this test found, not fixed yet (issue 14): each is a class of defect, seen in seed 1.
+#: What this test found, not fixed yet (issue 14): each is a class of defect, seen in seeds 1 and 3.
+#: (Fixed: refunds that together exceed what their purchase captured are decided in Stripe's order,
+#: those that arrived early moved, and published per Stripe object; a dispute's final status is
+#: not undone by an earlier status delivered late. Seed 2 passes.)
 KNOWN_DIFFERENCES = (
-    "refunds that together exceed what their purchase captured: which of them land depends on "
-    "the order they arrive in (each is decided by what is left when it comes), not on Stripe's order; "
-    "a capture that arrives before its authorization makes the purchase with the capture's amount and "
-    "other ledger holds, so a refund is handed back across other capture transfers (two Transparency "
-    "lines instead of one) and a won dispute reinstates what was left rather than the capture"
+    "a won dispute's reinstatement competes with the refunds of its purchase by arrival order (it "
+    "takes what is left when it comes), not Stripe's; a capture that arrives before its "
+    "authorization makes the purchase with the capture's amount and other ledger holds, so a refund "
+    "is handed back across other capture transfers and a won dispute reinstates what was left on "
+    "its own capture rather than the capture"
 )
 
 
@@ -263,8 +266,14 @@ async def test_the_same_events_in_the_same_order_make_the_same_files_in_two_data
     assert_same_files(*await _both_ways(tmp_path, quiet_county, 1, second_in_order=True))
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES)
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES)),
+        2,
+        pytest.param(3, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES)),
+    ],
+)
 async def test_the_month_reports_are_the_same_whatever_order_stripes_events_came_in(
     tmp_path: Path, quiet_county: str, seed: int
 ) -> None:

@@ -76,6 +76,26 @@ def test_a_rescission_delivered_before_the_reinstatement_leaves_nothing_credited
     machine.runner.run(machine._check_wallets(holds_too=True))
 
 
+def test_a_lost_dispute_stays_lost_when_its_submitted_event_arrives_after_the_decision(
+    machine: CardLifecycle,
+) -> None:
+    machine.authorize(card=0, amount=2_000, merchant="Shell")
+    machine.capture(which=0, share=1.0, close=True)
+    capture = machine._captures()[0]
+    dispute = machine.fake.dispute(capture["id"])
+    machine.fake.decide_dispute(dispute["id"], won=False)
+    events = machine._take_outbox()
+    assert machine._deliver(_of(events, "issuing_authorization") + _of(events, "issuing_transaction")) == []
+    assert machine._deliver(_of(events, "issuing_dispute")[::-1]) == []
+    machine.runner.run(_dispute_status_is(machine, capture["id"], "lost"))
+
+
+async def _dispute_status_is(machine: CardLifecycle, transaction: str, status: str) -> None:
+    async with machine.sessions() as db:
+        found = await db.execute(select(CardTransaction.dispute_status).where(CardTransaction.stripe_id == transaction))
+        assert found.scalar_one() == status
+
+
 async def _where_refunds_landed(machine: CardLifecycle, card: str) -> list[tuple[int, int | None]]:
     """Each refund on the card: its amount, and what the purchase it landed on captured (or None)."""
     async with machine.sessions() as db:
@@ -115,6 +135,26 @@ def test_refunds_competing_for_the_purchases_at_one_merchant_land_the_same_whate
     landed = [machine.runner.run(_where_refunds_landed(machine, card)) for card in machine.cards]
     assert landed[0] == landed[1]
     assert landed[0] == [(400, None), (800, 1_000)]  # the 400 could be either purchase's: to match
+
+
+def test_refunds_that_together_exceed_their_capture_land_in_stripes_order_whatever_order_they_arrive_in(
+    machine: CardLifecycle,
+) -> None:
+    for card in (0, 1):  # the same spending on both cards
+        machine.authorize(card=card, amount=1_000, merchant="Clarks")
+    for which in (0, 1):
+        machine.capture(which=which, share=1.0, close=True)
+    assert machine._deliver(machine._take_outbox()) == []
+    for capture in machine._captures():
+        for amount in (700, 600):  # linked to the capture; together more than it took
+            machine.fake.refund(capture["id"], {"refund_amount": amount})
+    refunds = machine._take_outbox()
+    on = {card: [e for e in refunds if e["data"]["object"]["card"] == card] for card in machine.cards}
+    assert [e["data"]["object"]["amount"] for e in on[machine.cards[1]]] == [700, 600]
+    assert machine._deliver(on[machine.cards[0]] + on[machine.cards[1]][::-1]) == []  # card 1's the other way
+    landed = [machine.runner.run(_where_refunds_landed(machine, card)) for card in machine.cards]
+    assert landed[0] == [(600, None), (700, 1_000)]  # Stripe's first lands; the second finds too little left
+    assert landed[1] == landed[0]
 
 
 def test_a_refund_landed_then_moved_off_its_purchase_is_no_exception_against_stripe(cards_county_sqlite: str) -> None:

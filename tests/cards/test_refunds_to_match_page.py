@@ -70,6 +70,10 @@ async def test_a_key_worker_puts_a_refund_to_match_on_one_of_the_purchases_that_
         detail = await client.get(f"/card-refunds/{row.id}")
         assert detail.status_code == 200
         assert sorted(_choices(detail.text)) == sorted([str(wanted.id), str(other.id)])  # not the £4 one
+        api = await client.get("/api/v1/card-refunds/to-match")  # the same use case's answer, as JSON
+        assert api.status_code == 200, api.text
+        (listed_refund,) = [r for r in api.json() if r["id"] == row.id]
+        assert sorted(str(c["purchase_id"]) for c in listed_refund["candidates"]) == sorted(_choices(detail.text))
 
         blank = await client.post(
             f"/card-refunds/{row.id}/purchase", data={"csrf_token": csrf, "idempotency_key": uuid.uuid4().hex}
