@@ -10,7 +10,7 @@ go to the confirmed one; confirming it replaces the old. The database holds the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -95,3 +95,19 @@ async def accounts_of(db: AsyncSession, *, who: Principal, worker_id: int) -> Se
         select(WorkerBankAccount).where(WorkerBankAccount.person_id == worker_id).order_by(WorkerBankAccount.id.desc())
     )
     return (await db.execute(statement)).scalars().all()
+
+
+async def accounts_waiting(db: AsyncSession, *, who: Principal) -> Sequence[WorkerBankAccount]:
+    """Accounts waiting for a second person, oldest first: to finance and auditors."""
+    who.require("finance", "auditor")
+    statement = select(WorkerBankAccount).where(WorkerBankAccount.status == "pending").order_by(WorkerBankAccount.id)
+    return (await db.execute(statement)).scalars().all()
+
+
+async def with_confirmed_account(db: AsyncSession, *, person_ids: Iterable[int]) -> set[int]:
+    """Of ``person_ids``, those with a confirmed account: the others' reimbursements are left out
+    of a payment run (``payments.start_payment_run``)."""
+    statement = select(WorkerBankAccount.person_id).where(
+        WorkerBankAccount.person_id.in_(set(person_ids)), WorkerBankAccount.status == "confirmed"
+    )
+    return {int(person_id) for person_id in (await db.execute(statement)).scalars().all()}
