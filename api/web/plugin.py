@@ -41,6 +41,7 @@ from api.web.pages import (
     redaction,
     sso,
     worker,
+    worker_bank_accounts,
 )
 from api.web.render import STATIC, page
 from api.web.security import security_headers
@@ -169,6 +170,7 @@ def web_router() -> Router:
             *finance.HANDLERS,
             *grants.HANDLERS,
             *payment_runs.HANDLERS,
+            *worker_bank_accounts.HANDLERS,
             *admin.HANDLERS,
             *contact.HANDLERS,
             *redaction.HANDLERS,
