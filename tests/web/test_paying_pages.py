@@ -259,6 +259,7 @@ def test_an_invoice_and_a_reimbursement_go_from_request_to_paid_through_the_page
 
         # The worker gives their bank account, finance confirms it, and the next run pays them back.
         worker.go("/bank-account")
+        page.get_by_label("Name on the account").fill("Kim Worker")
         page.get_by_label("Sort code").fill("08-99-99")
         page.get_by_label("Account number").fill("66374958")
         page.get_by_role("button", name="Save the bank account").click()

@@ -40,11 +40,12 @@ async def test_a_worker_s_form_is_answered_with_what_was_typed_and_needs_the_csr
     csrf = await sign_in(app_client, "kw.exeter.01")
     before = await _accounts_of(pages_url, "kw.exeter.01")
     typed = {"csrf_token": csrf, "idempotency_key": f"k-{uuid.uuid4().hex}", "sort_code": "12-34",
-             "account_number": "66374958"}  # fmt: skip
+             "account_number": "66374958", "account_name": "Kim Worker"}  # fmt: skip
     malformed = await app_client.post("/bank-account", data=typed)
     assert malformed.status_code == 422
     assert "A sort code is six digits, like 12-34-56." in malformed.text
     assert 'value="12-34"' in malformed.text
+    assert 'value="Kim Worker"' in malformed.text
     no_token = await app_client.post("/bank-account", data={**typed, "sort_code": "08-99-99", "csrf_token": "x"})
     assert no_token.status_code == 403
     assert await _accounts_of(pages_url, "kw.exeter.01") == before

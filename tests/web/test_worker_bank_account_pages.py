@@ -65,7 +65,8 @@ def _close(*visits: Visit) -> None:
             visit.axe_page.context.close()
 
 
-def _enter(page: Any, sort_code: str, account_number: str) -> None:
+def _enter(page: Any, sort_code: str, account_number: str, name: str = "Kim Worker") -> None:
+    page.get_by_label("Name on the account").fill(name)
     page.get_by_label("Sort code").fill(sort_code)
     page.get_by_label("Account number").fill(account_number)
     page.get_by_role("button", name="Save the bank account").click()
@@ -86,17 +87,19 @@ def test_a_worker_gives_their_bank_account_and_a_second_person_confirms_it(
         page.get_by_role("button", name="Save the bank account").click()
         expect(page.get_by_role("alert")).to_contain_text("Enter the sort code")
         expect(page.get_by_role("alert")).to_contain_text("Enter the account number")
+        expect(page.get_by_role("alert")).to_contain_text("Enter the name on the account")
 
         _enter(page, "08-99-99", "66374959")  # one digit out: Vocalink's modulus check fails
         expect(page.get_by_role("alert")).to_contain_text("does not belong with that sort code")
         expect(page.get_by_label("Sort code")).to_have_value("08-99-99")
         expect(page.get_by_label("Account number")).to_have_value("66374959")
+        expect(page.get_by_label("Name on the account")).to_have_value("Kim Worker")
         worker.check("bank-account-refused")
 
         page.get_by_label("Account number").fill("66374958")
         page.get_by_role("button", name="Save the bank account").click()
         expect(page.get_by_role("status")).to_contain_text("Your bank account is saved")
-        expect(page.get_by_text("Sort code 08-99-99, account ending 4958.")).to_be_visible()
+        expect(page.get_by_text("Kim Worker: sort code 08-99-99, account ending 4958.")).to_be_visible()
         expect(page.get_by_text("The sort code and account number pass the bank's modulus check.")).to_be_visible()
         expect(page.get_by_text("Waiting for a finance person to confirm it")).to_be_visible()
         assert "66374958" not in page.content()
@@ -109,12 +112,14 @@ def test_a_worker_gives_their_bank_account_and_a_second_person_confirms_it(
         # A finance person gives their own account, and cannot confirm it.
         finance.sign_in("finance")
         finance.go("/bank-account")
-        _enter(fpage, "107999", "88837491")
+        _enter(fpage, "107999", "88837491", name="F Person")
         expect(fpage.get_by_role("status")).to_contain_text("Your bank account is saved")
         finance.go("/finance")
         fpage.get_by_role("link", name=re.compile("Workers' bank accounts")).click()
         expect(fpage.get_by_role("heading", level=1)).to_have_text("Workers' bank accounts")
-        expect(fpage.get_by_text(re.compile(r"sort code 08-99-99, account ending 4958"))).to_be_visible()
+        expect(
+            fpage.get_by_text(re.compile(r"sort code 08-99-99, account ending 4958, in the name of Kim Worker"))
+        ).to_be_visible()
         assert "66374958" not in fpage.content()
         finance.check("worker-bank-accounts-waiting")
         fpage.get_by_role("button", name=re.compile(r"^Confirm the account ending 7491")).click()

@@ -1,7 +1,8 @@
 """A key worker's own bank account, where their reimbursements are paid: the worker enters it
-on their own page (the modulus check's verdict shown, what was typed kept when it is refused,
-only the account number's last four digits shown once saved); finance sees the accounts waiting
-for a second person and confirms or refuses each.
+on their own page (sort code, account number and the name on it; the modulus check's verdict
+shown, what was typed kept when it is refused, only the account number's last four digits
+shown once saved); finance sees the accounts waiting for a second person and confirms or
+refuses each.
 
 The same use cases as the API's (``wallet.paying.worker_accounts``), once for each form's key.
 The second-person rule refuses as the API does: the proposer or owner confirming gets the error
@@ -60,6 +61,7 @@ def _shown(request: Request[Any, Any, Any], rows: Any) -> list[dict[str, str]]:
             "id": str(row.id),
             "sort_code": f"{row.sort_code[:2]}-{row.sort_code[2:4]}-{row.sort_code[4:]}",
             "account": masked(row.account_number),
+            "name": row.account_name or "",
             "status": row.status,
             "words": STATUS_WORDS.get(row.status, row.status),
             "verdict": VERDICT_WORDS[bank_accounts.check(row.sort_code, row.account_number, weights)],
@@ -98,7 +100,10 @@ async def own_page(
 
 def _field(exc: WalletError) -> str:
     """The field a refusal of the bank details is about."""
-    return "sort_code" if "sort code is" in str(exc) else "account_number"
+    text = str(exc)
+    if "name on the account" in text:
+        return "account_name"
+    return "sort_code" if "sort code is" in text else "account_number"
 
 
 @post("/bank-account")
@@ -106,6 +111,9 @@ async def own_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, us
     user.who.require_writer()
     form = await read_form(request)
     sort_code, account_number = form.get("sort_code")[:12], form.get("account_number")[:12]
+    account_name = form.get("account_name")[:200]
+    if not account_name:
+        form.error("account_name", "Enter the name on the account, as the bank shows it")
     if not sort_code:
         form.error("sort_code", "Enter the sort code, like 12-34-56")
     if not account_number:
@@ -114,7 +122,7 @@ async def own_submit(request: Request[Any, Any, Any], db: DbDep, now: NowDep, us
     async def act() -> str:
         await worker_accounts.propose_account(
             db, who=user.who, worker_id=user.who.person_id, sort_code=sort_code, account_number=account_number,
-            now=now, weights=weights_for(request),
+            now=now, weights=weights_for(request), account_name=account_name,
         )  # fmt: skip
         return "/bank-account?done=proposed"
 
