@@ -36,6 +36,19 @@ class BankDetailsCreate(In):
     account_number: BankText
 
 
+class WorkerBankAccountCreate(BankDetailsCreate):
+    """A worker's own bank account: the details, and (optionally) the name on the account."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"sort_code": "107999", "account_number": "88837491", "account_name": "A Worker"}]
+        },
+    )
+
+    account_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70)] | None = None
+
+
 class BankDetailsDecision(In):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"confirm": True}]})
 
@@ -95,5 +108,6 @@ class WorkerBankAccountRead(Out):
     person_id: int
     sort_code: str
     account_ending: str
+    account_name: str | None
     status: str
     proposed_at: datetime

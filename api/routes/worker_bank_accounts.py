@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 
 from api.deps import DbDep, NowDep, WhoDep
 from api.idempotency import idempotent
-from api.payment_schemas import BankDetailsCreate, BankDetailsDecision, WorkerBankAccountRead
+from api.payment_schemas import BankDetailsDecision, WorkerBankAccountCreate, WorkerBankAccountRead
 from api.routes.common import PathId, body, problems
 from api.routes.payments import modulus_weights
 from wallet.paying import worker_accounts
@@ -19,7 +19,7 @@ from wallet.paying.models import WorkerBankAccount
 def account_read(row: WorkerBankAccount) -> WorkerBankAccountRead:
     return WorkerBankAccountRead(
         id=row.id, person_id=row.person_id, sort_code=row.sort_code, account_ending=row.account_number[-4:],
-        status=row.status, proposed_at=row.proposed_at,
+        account_name=row.account_name, status=row.status, proposed_at=row.proposed_at,
     )  # fmt: skip
 
 
@@ -38,11 +38,11 @@ class WorkerBankAccountController(Controller):
     @idempotent(status_code=202)
     async def propose(
         self, request: Request[Any, Any, Any], db: DbDep, now: NowDep, who: WhoDep, person_id: PathId,
-        data: Annotated[BankDetailsCreate, body(BankDetailsCreate)],
+        data: Annotated[WorkerBankAccountCreate, body(WorkerBankAccountCreate)],
     ) -> WorkerBankAccountRead:  # fmt: skip
         row = await worker_accounts.propose_account(
             db, who=who, worker_id=person_id, sort_code=data.sort_code, account_number=data.account_number, now=now,
-            weights=modulus_weights(request),
+            weights=modulus_weights(request), account_name=data.account_name,
         )  # fmt: skip
         return account_read(row)
 

@@ -43,6 +43,7 @@ from api.web.pages import (
     sso,
     suppliers,
     worker,
+    worker_bank_accounts,
 )
 from api.web.render import STATIC, page
 from api.web.security import security_headers
@@ -173,6 +174,7 @@ def web_router() -> Router:
             *grants.HANDLERS,
             *payment_runs.HANDLERS,
             *suppliers.HANDLERS,
+            *worker_bank_accounts.HANDLERS,
             *admin.HANDLERS,
             *contact.HANDLERS,
             *redaction.HANDLERS,

@@ -127,3 +127,17 @@ async def test_a_payment_run_with_nothing_approved_is_refused(
     assert first.status_code in (201, 409), first.text
     refused = await post(client, maker, "/payment-runs")
     assert "nothing approved" in problem_of(refused, 409, "nothing-to-pay")
+
+
+async def test_a_worker_gives_the_name_on_their_account_over_the_api(
+    county: County, client: AsyncTestClient[Any]
+) -> None:
+    worker = await county.new_key_worker(wallet_pence=1_000)
+    me = await county.bearer(worker)
+    details = {"sort_code": "08-99-99", "account_number": "66374958", "account_name": "Kim Worker"}
+    made = await post(client, me, f"/people/{worker.person_id}/bank-accounts", details)
+    assert made.status_code == 202, made.text
+    assert (made.json()["account_name"], made.json()["account_ending"]) == ("Kim Worker", "4958")
+    assert "66374958" not in made.text
+    unknown = await post(client, me, f"/people/{worker.person_id}/bank-accounts", {**details, "iban": "GB00"})
+    assert unknown.status_code == 422

@@ -160,3 +160,13 @@ async def _confirm_both(county: County, ids: list[int], checker: int, confirmed:
 
     with pytest.raises(IntegrityError):
         await both()
+
+
+async def test_the_name_on_the_account_is_kept_as_given_and_a_too_long_one_is_refused(county: County) -> None:
+    worker = await county.new_key_worker(wallet_pence=1_000)
+    row = await call(county, worker.person_id, worker_accounts.propose_account, worker_id=worker.person_id,
+                     account_name="  Kim   Worker ", **GOOD)  # fmt: skip
+    assert row.account_name == "Kim Worker"
+    with pytest.raises(BadBankDetails, match="name on the account"):
+        await call(county, worker.person_id, worker_accounts.propose_account, worker_id=worker.person_id,
+                   account_name="K" * 71, **GOOD)  # fmt: skip

@@ -208,19 +208,26 @@ def test_an_invoice_and_a_reimbursement_go_from_request_to_paid_through_the_page
         fpage.get_by_role("button", name=taxi).click()
         expect(fpage.get_by_role("status")).to_contain_text("The payment is approved")
         assert_ledger_verifies(web_county.url)
+        left_out = "Left out of payment runs until the key worker's own bank account is confirmed"
+        expect(fpage.get_by_text(left_out)).to_have_count(1)  # the reimbursement: no confirmed account yet
 
-        # The run, its files, and paid.
+        # The run, its files, and paid; the reimbursement is left out, and the run page says why.
         fpage.get_by_role("button", name="Start a payment run").click()
         expect(fpage.get_by_role("status")).to_contain_text("The payment run is started")
         expect(fpage.get_by_role("heading", level=1)).to_have_text(re.compile(r"Payment run \d+"))
+        expect(fpage.get_by_role("heading", name="Left out of this run")).to_be_visible()
+        expect(
+            fpage.get_by_role("link", name=re.compile(r"£12\.40 to .* \(paid back\), reference 4 December"))
+        ).to_be_visible()
         finance.check("payment-run")
+        run_page = fpage.url
         ap_href = fpage.get_by_role("link", name=re.compile("Accounts payable import")).get_attribute("href")
         ap = finance.context.request.get(finance.base + str(ap_href))
         assert ap.status == 200
         rows = {row["purchase"]: row for row in csv.DictReader(io.StringIO(ap.text()))}
         assert (rows[str(invoice_id)]["payee"], rows[str(invoice_id)]["supplier_name"]) == ("supplier", "Cots & Co")
         assert (rows[str(invoice_id)]["reference"], rows[str(invoice_id)]["amount"]) == ("INV-42", "45.00")
-        assert (rows[str(taxi_id)]["payee"], rows[str(taxi_id)]["amount"]) == ("worker", "12.40")
+        assert str(taxi_id) not in rows
         bacs_href = fpage.get_by_role("link", name=re.compile("BACS Standard 18")).get_attribute("href")
         record = finance.context.request.get(finance.base + str(bacs_href)).text().splitlines()[0]
         assert record[0:14] == "08999966374958"  # the supplier's sort code and account
@@ -243,6 +250,37 @@ def test_an_invoice_and_a_reimbursement_go_from_request_to_paid_through_the_page
         worker.go(f"/purchases/{invoice_id}")
         expect(page.get_by_text("The bank returned the payment: the money is back in your wallet.")).to_be_visible()
         worker.check("invoice-payment-returned")
+
+        # Nothing else to pay but the reimbursement: the run is refused, saying why.
+        finance.go("/finance/payments")
+        fpage.get_by_role("button", name="Start a payment run").click()
+        expect(fpage.get_by_role("alert")).to_contain_text("wait for their workers' own bank accounts to be confirmed")
+        finance.check("finance-payments-worker-bank-details-needed")
+
+        # The worker gives their bank account, finance confirms it, and the next run pays them back.
+        worker.go("/bank-account")
+        page.get_by_label("Name on the account").fill("Kim Worker")
+        page.get_by_label("Sort code").fill("08-99-99")
+        page.get_by_label("Account number").fill("66374958")
+        page.get_by_role("button", name="Save the bank account").click()
+        expect(page.get_by_role("status")).to_contain_text("Your bank account is saved")
+        finance.go("/finance/worker-bank-accounts")
+        fpage.get_by_role("button", name=re.compile(r"^Confirm the account ending 4958")).click()
+        expect(fpage.get_by_role("status")).to_contain_text("The bank account is confirmed")
+        finance.go("/finance/payments")
+        fpage.get_by_role("button", name="Start a payment run").click()
+        expect(fpage.get_by_role("status")).to_contain_text("The payment run is started")
+        assert fpage.url != run_page
+        expect(fpage.get_by_role("heading", name="Left out of this run")).to_have_count(0)
+        ap_href = fpage.get_by_role("link", name=re.compile("Accounts payable import")).get_attribute("href")
+        rows = {
+            row["purchase"]: row
+            for row in csv.DictReader(io.StringIO(finance.context.request.get(finance.base + str(ap_href)).text()))
+        }
+        assert (rows[str(taxi_id)]["payee"], rows[str(taxi_id)]["amount"]) == ("worker", "12.40")
+        fpage.get_by_role("button", name="Mark the run paid").click()
+        expect(fpage.get_by_role("status")).to_contain_text("The payment run is marked paid")
+        assert_ledger_verifies(web_county.url)
     finally:
         worker.context.close()
         finance.context.close()

@@ -125,6 +125,7 @@ class WorkerBankAccount(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     sort_code: Mapped[str] = mapped_column(String(6))
     account_number: Mapped[str] = mapped_column(String(8))
+    account_name: Mapped[str | None] = mapped_column(String(70))  # as the worker gave it (0034)
     status: Mapped[str] = mapped_column(String(10))
     proposed_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     proposed_at: Mapped[datetime] = mapped_column(TZ)

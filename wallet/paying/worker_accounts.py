@@ -10,7 +10,7 @@ go to the confirmed one; confirming it replaces the old. The database holds the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,27 +18,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet import audit
 from wallet.access import Principal
-from wallet.errors import NotAllowed, NotFound, ProposalAlreadyDecided, SecondPersonNeeded
+from wallet.errors import BadBankDetails, NotAllowed, NotFound, ProposalAlreadyDecided, SecondPersonNeeded
 from wallet.models import Person
 from wallet.paying.bank_accounts import WeightRow
 from wallet.paying.models import WorkerBankAccount
 from wallet.paying.suppliers import checked_bank_details
 
+#: The longest name on an account Tide keeps (``worker_bank_accounts.account_name``).
+ACCOUNT_NAME_LENGTH = 70
+
 
 async def propose_account(
     db: AsyncSession, *, who: Principal, worker_id: int, sort_code: str, account_number: str, now: datetime,
-    weights: Sequence[WeightRow] | None = None,
+    weights: Sequence[WeightRow] | None = None, account_name: str | None = None,
 ) -> WorkerBankAccount:  # fmt: skip
-    """The worker (for themselves) or finance proposes the worker's bank account; pending until
-    a second person confirms it."""
+    """The worker (for themselves) or finance proposes the worker's bank account (and the name on
+    it, for the confirming person to check); pending until a second person confirms it."""
     if who.person_id != worker_id:
         who.require("finance")
     who.require_writer()
     if await db.get(Person, worker_id) is None:
         raise NotFound(f"no person {worker_id}")
     sort_code, account_number = checked_bank_details(sort_code, account_number, weights)
+    account_name = " ".join((account_name or "").split()) or None
+    if account_name is not None and len(account_name) > ACCOUNT_NAME_LENGTH:
+        raise BadBankDetails(f"the name on the account is at most {ACCOUNT_NAME_LENGTH} characters")
     row = WorkerBankAccount(
-        person_id=worker_id, sort_code=sort_code, account_number=account_number, status="pending",
+        person_id=worker_id, sort_code=sort_code, account_number=account_number, account_name=account_name,
+        status="pending",
         proposed_by=who.person_id, proposed_at=now,
     )  # fmt: skip
     db.add(row)
@@ -95,3 +102,19 @@ async def accounts_of(db: AsyncSession, *, who: Principal, worker_id: int) -> Se
         select(WorkerBankAccount).where(WorkerBankAccount.person_id == worker_id).order_by(WorkerBankAccount.id.desc())
     )
     return (await db.execute(statement)).scalars().all()
+
+
+async def accounts_waiting(db: AsyncSession, *, who: Principal) -> Sequence[WorkerBankAccount]:
+    """Accounts waiting for a second person, oldest first: to finance and auditors."""
+    who.require("finance", "auditor")
+    statement = select(WorkerBankAccount).where(WorkerBankAccount.status == "pending").order_by(WorkerBankAccount.id)
+    return (await db.execute(statement)).scalars().all()
+
+
+async def with_confirmed_account(db: AsyncSession, *, person_ids: Iterable[int]) -> set[int]:
+    """Of ``person_ids``, those with a confirmed account: the others' reimbursements are left out
+    of a payment run (``payments.start_payment_run``)."""
+    statement = select(WorkerBankAccount.person_id).where(
+        WorkerBankAccount.person_id.in_(set(person_ids)), WorkerBankAccount.status == "confirmed"
+    )
+    return {int(person_id) for person_id in (await db.execute(statement)).scalars().all()}

@@ -22,7 +22,7 @@ from api.web.render import money, page
 from api.web.session import UserDep, WebUser
 from wallet import team
 from wallet.errors import NotAllowed, NotFound, WalletError
-from wallet.paying import payments, to_pay
+from wallet.paying import payments, to_pay, worker_accounts
 from wallet.paying.models import Payable, PaymentRun, Supplier
 
 DONE = {
@@ -57,6 +57,14 @@ async def _payees(db: AsyncSession, lines: list[tuple[Payable, Any, Supplier | N
     }
 
 
+async def _left_out(db: AsyncSession, lines: list[tuple[Payable, Any, Supplier | None]]) -> set[int]:
+    """The approved reimbursements a payment run leaves out (by purchase): their workers have no
+    confirmed bank account yet."""
+    reimbursements = [(p, pu) for p, pu, s in lines if s is None and p.status == "approved"]
+    paid_to = await worker_accounts.with_confirmed_account(db, person_ids={pu.worker_id for _, pu in reimbursements})
+    return {p.purchase_id for p, pu in reimbursements if pu.worker_id not in paid_to}
+
+
 async def _payments_page(
     db: AsyncSession, user: WebUser, form: Form | None = None, status: int = 200, done: str | None = None
 ) -> Response[str]:
@@ -73,6 +81,7 @@ async def _payments_page(
         to_approve=[line for line in lines if line[0].status == "awaiting_approval"],
         approved=[line for line in lines if line[0].status == "approved"],
         payees=await _payees(db, lines),
+        left_out=await _left_out(db, lines),
         runs=await to_pay.payment_runs(db, who=user.who),
         errors=form.errors if form else {},
         done=done,
@@ -138,6 +147,8 @@ async def _run_page(
     _require_finance_or_auditor(user)
     run: PaymentRun = await payments.get_run(db, who=user.who, run_id=run_id)
     lines = list(await payments.run_lines(db, who=user.who, run_id=run_id))
+    waiting = [(w.payable, w.purchase, w.supplier) for w in await to_pay.payables_waiting(db, who=user.who)]
+    left_out = await _left_out(db, waiting)
     return page(
         "payment_run.html.j2",
         user=user,
@@ -147,7 +158,8 @@ async def _run_page(
         back="/finance/payments",
         run=run,
         lines=lines,
-        payees=await _payees(db, lines),
+        payees=await _payees(db, lines + waiting),
+        left_out=[line for line in waiting if line[0].purchase_id in left_out],
         words=PAYABLE_WORDS,
         bacs=_has_bacs(request),
         errors=form.errors if form else {},
