@@ -1,7 +1,8 @@
 """The month at a glance, team by team, as finance's month page shows it: the budget given
-to each team for the month and what a grant's claw-back took back from it (so given less taken
-back is what the ledger moved into the team's budgets), what its purchases made that month take now, how many there were,
-how many were declined, and how many settled ones still lack a receipt they need.
+to each team for the month and what a grant's claw-back took back from it (given less taken back
+is what the ledger moved into the team's budgets), what its purchases made that month take now,
+how many there were, how many were declined, and how many settled ones still lack a receipt
+they need.
 
 A purchase belongs to the month it was made in (the council's calendar); what it takes is
 :func:`wallet.purchases.committed`.
