@@ -135,9 +135,15 @@ def _start(day: date) -> datetime:
 
 
 async def _teams(db: Db, period: Period) -> list[pdf.TeamMonth]:
+    # Net of claw-backs: what a grant's claw-back took back from a team that month is budget it no longer has.
+    given = case((Allocation.level == "clawback", -Allocation.amount), else_=Allocation.amount)
     budget = await db.execute(
-        select(Allocation.team_id, func.sum(Allocation.amount))
-        .where(Allocation.level == "team", Allocation.month == period.first, Allocation.created_at <= period.as_at)
+        select(Allocation.team_id, func.sum(given))
+        .where(
+            Allocation.level.in_(("team", "clawback")),
+            Allocation.month == period.first,
+            Allocation.created_at <= period.as_at,
+        )
         .group_by(Allocation.team_id)
     )
     budgets = {int(team): int(total) for team, total in budget}

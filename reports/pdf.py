@@ -49,7 +49,8 @@ _ORANGE = colors.HexColor("#e07b00")
 
 @dataclass(frozen=True, slots=True)
 class TeamMonth:
-    """One team's month: budget allocated to it, net spend, purchases needing approval, receipts missing."""
+    """One team's month: budget allocated to it (less what a grant's claw-back took back), net spend,
+    purchases needing approval, receipts missing."""
 
     team: str
     budget: int

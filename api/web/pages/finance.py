@@ -46,7 +46,10 @@ async def _finance_page(
     period = await monthly.period_for(db, month=month, now=now)
     found = await monthly.reconcile(db, period)
     rows = await month_by_team(db, month=month)
-    totals = {k: sum(getattr(r, k) for r in rows) for k in ("allocated", "spent", "count", "declined", "missing")}
+    totals = {
+        k: sum(getattr(r, k) for r in rows)
+        for k in ("allocated", "taken_back", "spent", "count", "declined", "missing")
+    }
     return page(
         "finance.html.j2",
         user=user,
