@@ -6,6 +6,8 @@ cost centres, and VAT treatment by purchase category.
 - **Preset values**: the fixed values the presets write (Oracle's ``LEDGER_ID`` and entity
   ``SEGMENT1``, SAP's company code ``BUKRS`` and document type ``BLART``, the currency); a
   custom layout may also hold columns of fixed text.
+- **Accounts payable import**: the layout of payment runs' AP file (``generic``, ``oracle``,
+  ``sap``; blank: ``TIDE_PAYMENTS_AP_LAYOUT``), the version in force when the run was started.
 - **Cost centre per team**: the team's code in the GL, in place of the team's own.
 - **Account codes** per purchase category (in place of its SeRCOP group's account), per
   payment type (card control, supplier creditor, payroll/expenses) and for the control
@@ -44,6 +46,8 @@ from wallet.models import Team
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
 
 LAYOUTS = ("generic", "oracle", "sap", "custom")
+#: The accounts payable import's presets (``reports.payment_files.PRESETS``); blank: the environment's.
+AP_LAYOUTS = ("generic", "oracle", "sap")
 CONTROL_ACCOUNTS = ("vat_recoverable", "corporate_cost_centre")
 #: The presets' fixed values finance may set, and what each is when not set.
 PRESET_VALUES = {"ledger_id": "1", "entity": "01", "company_code": "1000", "document_type": "SA", "currency": "GBP"}
@@ -82,6 +86,7 @@ class FinanceSettings:
     control_accounts: Mapping[str, str] = field(default_factory=dict)
     category_vat: Mapping[str, CategoryVat] = field(default_factory=dict)
     preset_values: Mapping[str, str] = field(default_factory=dict)
+    ap_layout: str = ""
 
     def preset(self, name: str) -> str:
         """A preset's fixed value: finance's, else the default."""
@@ -101,6 +106,7 @@ class FinanceSettings:
                 for code, v in sorted(self.category_vat.items())
             },
             "preset_values": dict(sorted(self.preset_values.items())),
+            "ap_layout": self.ap_layout,
         }
 
     def journal_format(self, default: JournalFormat) -> JournalFormat:
@@ -238,7 +244,14 @@ def parse(document: Mapping[str, Any]) -> FinanceSettings:
         ),
         category_vat=_vat(dict(document.get("category_vat", {}))),
         preset_values=_presets(dict(document.get("preset_values", {}))),
+        ap_layout=_ap_layout(str(document.get("ap_layout") or "")),
     )
+
+
+def _ap_layout(name: str) -> str:
+    if name and name not in AP_LAYOUTS:
+        raise UnknownCode(f"{name!r} is not an accounts payable layout; use one of {', '.join(AP_LAYOUTS)}")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +320,11 @@ async def teams_for_settings(db: AsyncSession, *, who: Principal) -> list[TeamCo
     who.require(*READERS)
     rows = await db.execute(select(Team.id, Team.name, Team.cost_centre).order_by(Team.name))
     return [TeamCode(int(r.id), str(r.name), str(r.cost_centre)) for r in rows]
+
+
+async def ap_layout_at(db: Db, *, as_at: datetime) -> str:
+    """The accounts payable import's layout finance chose at ``as_at`` ("": the environment's)."""
+    return (await _in_force(db, as_at)).settings.ap_layout
 
 
 async def journal_choices(

@@ -78,6 +78,7 @@ class FinanceSettingsWrite(In):
     control_accounts: dict[Literal["vat_recoverable", "corporate_cost_centre"], Code] = {}
     category_vat: Annotated[dict[Key, CategoryVatWrite], Field(max_length=50)] = {}
     preset_values: dict[PresetValue, Code] = {}
+    ap_layout: Literal["", "generic", "oracle", "sap"] = ""
 
 
 class JournalColumnRead(Out):
@@ -98,6 +99,7 @@ class CategoryVatRead(Out):
 
 
 class FinanceSettingsRead(Out):
+    ap_layout: str = Field(description="payment runs' AP import layout; blank: TIDE_PAYMENTS_AP_LAYOUT")
     version: int = Field(description="0 until finance saves settings: the environment's TIDE_GL_* then apply")
     changed_at: datetime | None
     layout: str

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reports import finance_settings, journal, monthly
+from reports import finance_settings, journal, monthly, payment_files
 from reports.errors import BadAccountCode, BadJournalLayout
 from reports.movements import Movement
 from reports.period import Period
@@ -347,3 +347,11 @@ def test_bad_preset_values_and_fixed_columns_are_refused() -> None:
     blank = finance_settings.parse({"preset_values": {"entity": " ", "company_code": ""}})
     assert blank.preset_values == {}
     assert blank.journal_format(journal.GENERIC).currency == "GBP"
+
+
+def test_the_accounts_payable_layout_is_one_of_the_payment_files_presets_or_blank_for_the_environments() -> None:
+    assert tuple(payment_files.PRESETS) == finance_settings.AP_LAYOUTS
+    assert finance_settings.parse({"ap_layout": "oracle"}).ap_layout == "oracle"
+    assert finance_settings.parse({"layout": "sap"}).ap_layout == ""  # an older version: the environment's
+    with pytest.raises(UnknownCode, match="accounts payable layout"):
+        finance_settings.parse({"ap_layout": "quickbooks"})

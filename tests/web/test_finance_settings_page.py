@@ -134,12 +134,15 @@ async def test_finance_sets_the_sap_company_code_and_a_fixed_column_on_the_page(
         "/finance/settings",
         data=_form(
             csrf, "k-sap", layout="sap",
-            **{"preset-company_code": "DV01", "preset-document_type": "KR", "preset-currency": "EUR"},
+            **{"preset-company_code": "DV01", "preset-document_type": "KR", "preset-currency": "EUR",
+               "ap_layout": "oracle"},
         ),
     )  # fmt: skip
     assert saved.status_code == 303, saved.text
     again = await app_client.get(saved.headers["location"])
     assert 'name="preset-company_code" type="text" value="DV01"' in again.text
+    assert 'name="ap_layout" type="radio" value="oracle" checked' in again.text
+    assert "As the deployment says (Generic CSV)" in again.text
     journal = await app_client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv")
     rows = list(csv.reader(io.StringIO(journal.text)))
     assert {(r[0], r[3], r[4]) for r in rows[1:]} == {("DV01", "KR", "EUR")}

@@ -68,7 +68,7 @@ CONTROL_LABELS = {
 
 def _values(saved: finance_settings.FinanceSettings) -> dict[str, str]:
     """The form's fields as the saved settings fill them."""
-    values = {"layout": saved.layout}
+    values = {"layout": saved.layout, "ap_layout": saved.ap_layout}
     fixed = 0
     for place, column in enumerate(saved.columns, 1):
         if not column.field:
@@ -120,6 +120,7 @@ def _document(form: Form, team_ids: list[int]) -> dict[str, Any]:
         "control_accounts": {name: form.get(f"control-{name}") for name in CONTROL_LABELS},
         "category_vat": vat,
         "preset_values": {name: form.get(f"preset-{name}") for name in PRESET_LABELS},
+        "ap_layout": form.get("ap_layout"),
     }
 
 
@@ -137,6 +138,13 @@ def _field_of(exc: Exception) -> str:
     return "layout"
 
 
+def _ap_layouts(default: str) -> list[tuple[str, str, str | None]]:
+    """The accounts payable import's choices: the deployment's, or one of the presets."""
+    return [("", f"As the deployment says ({LAYOUT_LABELS[default][0]})", None)] + [
+        (name, LAYOUT_LABELS[name][0], None) for name in finance_settings.AP_LAYOUTS
+    ]
+
+
 async def _page(
     db: DbDep, user: WebUser, council: CouncilDep, form: Form | None, status: int = 200, done: bool = False
 ) -> Response[str]:
@@ -152,7 +160,7 @@ async def _page(
         treatments=[(t, TREATMENT_LABELS[t]) for t in ("", *CATEGORY_TREATMENTS)],
         payments=list(PAYMENT_LABELS.items()), controls=list(CONTROL_LABELS.items()),
         presets=list(PRESET_LABELS.items()), preset_defaults=finance_settings.PRESET_VALUES,
-        fixed=range(1, FIXED_COLUMNS + 1),
+        fixed=range(1, FIXED_COLUMNS + 1), ap_layouts=_ap_layouts(council.settings.payments_ap_layout),
         values=form.values if form else _values(found.settings), errors=form.errors if form else {},
         key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
     )  # fmt: skip
