@@ -142,7 +142,7 @@ async def test_finance_sets_the_sap_company_code_and_a_fixed_column_on_the_page(
     again = await app_client.get(saved.headers["location"])
     assert 'name="preset-company_code" type="text" value="DV01"' in again.text
     assert 'name="ap_layout" type="radio" value="oracle" checked' in again.text
-    assert "As the deployment says (Generic CSV)" in again.text
+    assert "As the deployment says (Generic payments CSV)" in again.text
     journal = await app_client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv")
     rows = list(csv.reader(io.StringIO(journal.text)))
     assert {(r[0], r[3], r[4]) for r in rows[1:]} == {("DV01", "KR", "EUR")}

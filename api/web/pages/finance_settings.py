@@ -32,6 +32,11 @@ LAYOUT_LABELS = {
     "sap": ("SAP G/L document", "BUKRS, BLDAT, BUDAT, BLART, NEWBS (40 or 50), HKONT, KOSTL, WRBTR"),
     "custom": ("Your own columns", "Choose, name and order the columns below"),
 }
+AP_LAYOUT_LABELS = {
+    "generic": "Generic payments CSV",
+    "oracle": "Oracle Payables invoice import",
+    "sap": "SAP vendor invoice (LIFNR, BLART KR)",
+}
 FIELD_LABELS = {
     "journal": "Journal name", "period": "Period", "accounting_date": "Accounting date", "cost_centre": "Cost centre",
     "account": "Account code", "expense_group": "Expense group", "funding_source": "Funding source",
@@ -140,8 +145,8 @@ def _field_of(exc: Exception) -> str:
 
 def _ap_layouts(default: str) -> list[tuple[str, str, str | None]]:
     """The accounts payable import's choices: the deployment's, or one of the presets."""
-    return [("", f"As the deployment says ({LAYOUT_LABELS[default][0]})", None)] + [
-        (name, LAYOUT_LABELS[name][0], None) for name in finance_settings.AP_LAYOUTS
+    return [("", f"As the deployment says ({AP_LAYOUT_LABELS[default]})", None)] + [
+        (name, AP_LAYOUT_LABELS[name], None) for name in finance_settings.AP_LAYOUTS
     ]
 
 
