@@ -143,7 +143,7 @@ def _field_of(exc: Exception) -> str:
     return "layout"
 
 
-def _ap_layouts(default: str) -> list[tuple[str, str, str | None]]:
+def _ap_layouts(default: str) -> list[tuple[str, str, None]]:
     """The accounts payable import's choices: the deployment's, or one of the presets."""
     return [("", f"As the deployment says ({AP_LAYOUT_LABELS[default]})", None)] + [
         (name, AP_LAYOUT_LABELS[name], None) for name in finance_settings.AP_LAYOUTS
