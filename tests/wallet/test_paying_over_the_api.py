@@ -158,3 +158,5 @@ async def test_a_payment_runs_ap_import_is_in_the_layout_finance_chose_in_its_se
         (f"S{supplier['id']}", "INV-8", "42.00", "KR")
     ]
     assert (await client.put("/api/v1/finance-settings", json={}, headers=maker.headers)).status_code == 200
+    again = await client.get(f"/api/v1/payment-runs/{run.json()['id']}/ap-import.csv", headers=maker.headers)
+    assert again.text == ap.text  # the version in force when the run was started
