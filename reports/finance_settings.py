@@ -3,6 +3,11 @@ cost centres, and VAT treatment by purchase category.
 
 - **Layout**: a preset (``generic``, ``oracle``, ``sap``) or ``custom``: Tide's journal fields
   chosen, renamed and put in order by finance.
+- **Preset values**: the fixed values the presets write (Oracle's ``LEDGER_ID`` and entity
+  ``SEGMENT1``, SAP's company code ``BUKRS`` and document type ``BLART``, the currency); a
+  custom layout may also hold columns of fixed text.
+- **Accounts payable import**: the layout of payment runs' AP file (``generic``, ``oracle``,
+  ``sap``; blank: ``TIDE_PAYMENTS_AP_LAYOUT``), the version in force when the run was started.
 - **Cost centre per team**: the team's code in the GL, in place of the team's own.
 - **Account codes** per purchase category (in place of its SeRCOP group's account), per
   payment type (card control, supplier creditor, payroll/expenses) and for the control
@@ -29,8 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.operations import Db
+from reports.csv_safe import FORMULA_STARTS
 from reports.errors import BadAccountCode, BadJournalLayout
-from reports.journal import FIELDS, PRESETS, ChartOfAccounts, Column, JournalFormat
+from reports.journal import FIELDS, ChartOfAccounts, Column, JournalFormat, oracle_gl_interface, sap_gl_posting
 from reports.vat import CATEGORY_TREATMENTS, CategoryVat
 from wallet import audit
 from wallet.access import Principal
@@ -40,7 +46,12 @@ from wallet.models import Team
 from wallet.taxonomy import CATEGORIES, PAYMENT_METHODS
 
 LAYOUTS = ("generic", "oracle", "sap", "custom")
+#: The accounts payable import's presets (``reports.payment_files.PRESETS``); blank: the environment's.
+AP_LAYOUTS = ("generic", "oracle", "sap")
 CONTROL_ACCOUNTS = ("vat_recoverable", "corporate_cost_centre")
+#: The presets' fixed values finance may set, and what each is when not set.
+PRESET_VALUES = {"ledger_id": "1", "entity": "01", "company_code": "1000", "document_type": "SA", "currency": "GBP"}
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 TREATMENTS = tuple(CATEGORY_TREATMENTS)
 WRITERS = ("finance", "admin")
 READERS = ("finance", "admin", "auditor")
@@ -50,10 +61,17 @@ _MONEY = ({"debit", "credit"}, {"amount", "posting_key"})
 
 @dataclass(frozen=True, slots=True)
 class LayoutColumn:
-    """A custom layout's column: one of the journal's ``FIELDS``, under finance's heading."""
+    """A custom layout's column: one of the journal's ``FIELDS`` (or, ``field`` blank, the fixed
+    text ``value``), under finance's heading."""
 
     field: str
     header: str
+    value: str = ""
+
+    def to_mapping(self) -> dict[str, str]:
+        return (
+            {"field": self.field, "header": self.header} if self.field else {"value": self.value, "header": self.header}
+        )
 
 
 @dataclass(frozen=True)
@@ -67,12 +85,18 @@ class FinanceSettings:
     payment_accounts: Mapping[str, str] = field(default_factory=dict)
     control_accounts: Mapping[str, str] = field(default_factory=dict)
     category_vat: Mapping[str, CategoryVat] = field(default_factory=dict)
+    preset_values: Mapping[str, str] = field(default_factory=dict)
+    ap_layout: str = ""
+
+    def preset(self, name: str) -> str:
+        """A preset's fixed value: finance's, else the default."""
+        return self.preset_values.get(name) or PRESET_VALUES[name]
 
     def to_mapping(self) -> dict[str, Any]:
         """As stored (JSON: team ids as strings)."""
         return {
             "layout": self.layout,
-            "columns": [{"field": c.field, "header": c.header} for c in self.columns],
+            "columns": [c.to_mapping() for c in self.columns],
             "team_cost_centres": {str(team): code for team, code in sorted(self.team_cost_centres.items())},
             "category_accounts": dict(sorted(self.category_accounts.items())),
             "payment_accounts": dict(sorted(self.payment_accounts.items())),
@@ -81,13 +105,25 @@ class FinanceSettings:
                 code: {"treatment": v.treatment, "recoverable": v.recoverable}
                 for code, v in sorted(self.category_vat.items())
             },
+            "preset_values": dict(sorted(self.preset_values.items())),
+            "ap_layout": self.ap_layout,
         }
 
     def journal_format(self, default: JournalFormat) -> JournalFormat:
         """The layout the journal is written in (``default``, the environment's, for ``generic``)."""
+        currency = self.preset_values.get("currency") or default.currency
         if self.layout == "custom":
-            return JournalFormat(name="custom", columns=tuple(Column(c.header, c.field) for c in self.columns))
-        return default if self.layout == "generic" else PRESETS[self.layout]
+            columns = tuple(Column(c.header, c.field or None, c.value) for c in self.columns)
+            return JournalFormat(name="custom", columns=columns, currency=currency)
+        if self.layout == "oracle":
+            return oracle_gl_interface(
+                ledger_id=self.preset("ledger_id"), entity=self.preset("entity"), currency=currency
+            )
+        if self.layout == "sap":
+            return sap_gl_posting(
+                company_code=self.preset("company_code"), document_type=self.preset("document_type"), currency=currency
+            )
+        return replace(default, currency=currency)
 
     def chart(self, default: ChartOfAccounts) -> ChartOfAccounts:
         """``default`` (the environment's codes) with what finance set laid over it."""
@@ -133,15 +169,8 @@ def _columns(layout: str, given: list[Mapping[str, object]]) -> tuple[LayoutColu
         raise UnknownCode(f"{layout!r} is not a journal layout; use one of {', '.join(LAYOUTS)}")
     if layout != "custom":
         return ()
-    columns = []
-    for item in given:
-        name, header = str(item.get("field", "")), " ".join(str(item.get("header", "")).split())
-        if name not in FIELDS:
-            raise BadJournalLayout(f"{name!r} is not a journal field; use one of {', '.join(FIELDS)}")
-        if not header or len(header) > 60:
-            raise BadJournalLayout(f"the column for {name} needs a heading of 1 to 60 characters")
-        columns.append(LayoutColumn(name, header))
-    chosen = [c.field for c in columns]
+    columns = [_column(item) for item in given]
+    chosen = [c.field for c in columns if c.field]
     if len(set(chosen)) != len(chosen):
         raise BadJournalLayout("each journal field appears in at most one column")
     if len({c.header for c in columns}) != len(columns):
@@ -149,6 +178,34 @@ def _columns(layout: str, given: list[Mapping[str, object]]) -> tuple[LayoutColu
     if "account" not in chosen or not any(money <= set(chosen) for money in _MONEY):
         raise BadJournalLayout("a journal needs the account, and debit and credit (or amount and posting key)")
     return tuple(columns)
+
+
+def _column(item: Mapping[str, object]) -> LayoutColumn:
+    """One column: a journal field, or (no field) a fixed text that can never be a formula."""
+    name, header = str(item.get("field") or ""), " ".join(str(item.get("header", "")).split())
+    value = ""
+    if not name:
+        value = " ".join(str(item.get("value") or "").split())
+        if not value or len(value) > 60 or value[0] in FORMULA_STARTS or '"' in value:
+            raise BadJournalLayout(
+                f"the fixed value under {header or 'a column'!r} is 1 to 60 characters, starting with no "
+                "formula character (= + - @) and holding no double quote"
+            )
+    elif name not in FIELDS:
+        raise BadJournalLayout(f"{name!r} is not a journal field; use one of {', '.join(FIELDS)}")
+    if not header or len(header) > 60:
+        raise BadJournalLayout(f"the column for {name or 'a fixed value'} needs a heading of 1 to 60 characters")
+    return LayoutColumn(name, header, value)
+
+
+def _presets(given: Mapping[str, object]) -> dict[str, str]:
+    values = _codes(given, tuple(PRESET_VALUES), "preset_values", "preset value")
+    currency = values.get("currency", "GBP").upper()
+    if not _CURRENCY.fullmatch(currency):
+        raise BadAccountCode(
+            "the currency is an ISO 4217 code of three letters, like GBP", where="preset_values.currency"
+        )
+    return values | ({"currency": currency} if "currency" in values else {})
 
 
 def _vat(given: Mapping[str, Mapping[str, object]]) -> dict[str, CategoryVat]:
@@ -186,7 +243,15 @@ def parse(document: Mapping[str, Any]) -> FinanceSettings:
             dict(document.get("control_accounts", {})), CONTROL_ACCOUNTS, "control_accounts", "control account"
         ),
         category_vat=_vat(dict(document.get("category_vat", {}))),
+        preset_values=_presets(dict(document.get("preset_values", {}))),
+        ap_layout=_ap_layout(str(document.get("ap_layout") or "")),
     )
+
+
+def _ap_layout(name: str) -> str:
+    if name and name not in AP_LAYOUTS:
+        raise UnknownCode(f"{name!r} is not an accounts payable layout; use one of {', '.join(AP_LAYOUTS)}")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +320,11 @@ async def teams_for_settings(db: AsyncSession, *, who: Principal) -> list[TeamCo
     who.require(*READERS)
     rows = await db.execute(select(Team.id, Team.name, Team.cost_centre).order_by(Team.name))
     return [TeamCode(int(r.id), str(r.name), str(r.cost_centre)) for r in rows]
+
+
+async def ap_layout_at(db: Db, *, as_at: datetime) -> str:
+    """The accounts payable import's layout finance chose at ``as_at`` ("": the environment's)."""
+    return (await _in_force(db, as_at)).settings.ap_layout
 
 
 async def journal_choices(

@@ -115,6 +115,8 @@ class JournalFormat:
     name: str
     columns: tuple[Column, ...]
     date_format: str = "%Y-%m-%d"
+    #: The ISO 4217 code the ``currency`` field is filled with.
+    currency: str = "GBP"
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> JournalFormat:
@@ -154,12 +156,18 @@ GENERIC = JournalFormat(
 
 
 def oracle_gl_interface(
-    *, ledger_id: str = "1", entity: str = "01", source: str = "Tide", category: str = "Procurement Card"
+    *,
+    ledger_id: str = "1",
+    entity: str = "01",
+    source: str = "Tide",
+    category: str = "Procurement Card",
+    currency: str = "GBP",
 ) -> JournalFormat:
     """Oracle's GL_INTERFACE import: SEGMENT1 entity, 2 cost centre, 3 account, 4 fund."""
     return JournalFormat(
         name="oracle",
         date_format="%Y/%m/%d",
+        currency=currency,
         columns=(
             Column("STATUS", value="NEW"),
             Column("LEDGER_ID", value=ledger_id),
@@ -180,12 +188,13 @@ def oracle_gl_interface(
     )
 
 
-def sap_gl_posting(*, company_code: str = "1000", document_type: str = "SA") -> JournalFormat:
+def sap_gl_posting(*, company_code: str = "1000", document_type: str = "SA", currency: str = "GBP") -> JournalFormat:
     """SAP's G/L account document (FB50/BAPI_ACC_DOCUMENT_POST fields): one line item a row,
     posting key 40 (debit) or 50 (credit) with the amount unsigned, dates as DD.MM.YYYY."""
     return JournalFormat(
         name="sap",
         date_format="%d.%m.%Y",
+        currency=currency,
         columns=(
             Column("BUKRS", value=company_code),
             Column("BLDAT", "accounting_date"),
@@ -313,7 +322,7 @@ def _cell(column: Column, line: JournalLine, period: Period, style: JournalForma
         "credit": pounds(line.credit) if line.credit else "",
         "amount": pounds(line.debit or line.credit),
         "posting_key": "40" if line.debit else "50",
-        "currency": "GBP",
+        "currency": style.currency,
         "description": f"{line.description} {period.label}",
     }
     return values[column.field]

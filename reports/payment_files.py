@@ -44,6 +44,7 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.money import pounds
+from reports import finance_settings
 from reports.csv_safe import csv_writer
 from wallet.access import Principal
 from wallet.clock import local_date
@@ -209,7 +210,9 @@ async def run_payment_lines(db: AsyncSession, *, who: Principal, run_id: int) ->
 
 @dataclass(frozen=True, slots=True)
 class PaymentFileOptions:
-    """How this council wants its payment files: the AP layout, and its account for BACS (if any)."""
+    """How this council wants its payment files: the AP layout (the environment's; the one finance
+    chose in its settings, in force when the run was started, comes first), and its account for
+    BACS (if any)."""
 
     layout: ApLayout = GENERIC
     originator: Originator | None = None
@@ -221,7 +224,9 @@ async def write_run_file(
     """Write ``ap-import.csv`` or ``bacs18.txt`` of payment run ``run_id`` to ``out``."""
     lines = await run_payment_lines(db, who=who, run_id=run_id)
     if name == "ap-import.csv":
-        write_ap_csv(out, lines, options.layout)
+        run = await payments.get_run(db, who=who, run_id=run_id)
+        chosen = await finance_settings.ap_layout_at(db, as_at=run.created_at)
+        write_ap_csv(out, lines, PRESETS.get(chosen, options.layout))
     elif options.originator is None:
         raise NotFound("no BACS file: set the council's BACS sort code and account number first")
     elif lines:

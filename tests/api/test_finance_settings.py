@@ -112,3 +112,69 @@ async def test_the_auditor_reads_the_settings_but_cannot_change_them(client: Asy
     assert (await client.get("/api/v1/finance-settings", headers=auditor.headers)).status_code == 200
     refused = await client.put("/api/v1/finance-settings", json={"layout": "oracle"}, headers=auditor.headers)
     assert refused.status_code == 403
+
+
+async def test_finance_sets_the_presets_fixed_values_and_the_journal_writes_them(
+    client: AsyncTestClient[Any], finance: dict[str, str]
+) -> None:
+    chosen = {"ledger_id": "2021", "entity": "DCC", "company_code": "DV01", "document_type": "KR", "currency": "EUR"}
+
+    saved = await client.put(
+        "/api/v1/finance-settings", json={"layout": "oracle", "preset_values": chosen}, headers=finance
+    )
+
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["preset_values"] == chosen
+    journal = await client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv", headers=finance)
+    rows = list(csv.reader(io.StringIO(journal.text)))
+    column = {name: i for i, name in enumerate(rows[0])}
+    assert len(rows) > 1
+    assert {(r[column["LEDGER_ID"]], r[column["SEGMENT1"]], r[column["CURRENCY_CODE"]]) for r in rows[1:]} == {
+        ("2021", "DCC", "EUR")
+    }
+    sap = await client.put("/api/v1/finance-settings", json={"layout": "sap", "preset_values": chosen}, headers=finance)
+    assert sap.status_code == 200, sap.text
+    journal = await client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv", headers=finance)
+    rows = list(csv.reader(io.StringIO(journal.text)))
+    assert {(r[0], r[3], r[4]) for r in rows[1:]} == {("DV01", "KR", "EUR")}
+
+
+async def test_a_custom_layout_holds_a_column_of_fixed_text(
+    client: AsyncTestClient[Any], finance: dict[str, str]
+) -> None:
+    columns = [{"value": "Devon Main Ledger", "header": "Ledger"}, *CUSTOM["columns"]]
+
+    saved = await client.put("/api/v1/finance-settings", json={**CUSTOM, "columns": columns}, headers=finance)
+
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["columns"] == columns
+    journal = await client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv", headers=finance)
+    rows = list(csv.reader(io.StringIO(journal.text)))
+    assert rows[0] == ["Ledger", "GL Code", "Cost Centre", "Dr", "Cr"]
+    assert {row[0] for row in rows[1:]} == {"Devon Main Ledger"}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"preset_values": {"ledger_id": "=1+1"}}, "bad-account-code"),
+        ({"preset_values": {"currency": "POUNDS"}}, "bad-account-code"),
+        ({"preset_values": {"source": "Tide"}}, "validation-error"),
+        ({**CUSTOM, "columns": [*CUSTOM["columns"], {"value": "@SUM(A1)", "header": "X"}]}, "bad-journal-layout"),
+        ({**CUSTOM, "columns": [*CUSTOM["columns"], {"value": "-2+3", "header": "X"}]}, "bad-journal-layout"),
+        (
+            {**CUSTOM, "columns": [*CUSTOM["columns"], {"field": "period", "value": "x", "header": "X"}]},
+            "validation-error",
+        ),
+    ],
+)
+async def test_a_bad_preset_value_or_fixed_column_is_a_problem_and_nothing_is_saved(
+    client: AsyncTestClient[Any], finance: dict[str, str], change: dict[str, Any], problem: str
+) -> None:
+    before = (await client.get("/api/v1/finance-settings", headers=finance)).json()
+
+    refused = await client.put("/api/v1/finance-settings", json=change, headers=finance)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith(problem)
+    assert (await client.get("/api/v1/finance-settings", headers=finance)).json() == before

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reports import finance_settings, journal, monthly
+from reports import finance_settings, journal, monthly, payment_files
 from reports.errors import BadAccountCode, BadJournalLayout
 from reports.movements import Movement
 from reports.period import Period
@@ -267,3 +267,91 @@ async def test_wallet_report_monthly_writes_the_journal_in_finances_layout(db: A
     rows = parse(journal_file.read_text(encoding="utf-8"))
     assert rows[0][:4] == ["BUKRS", "BLDAT", "BUDAT", "BLART"]
     assert ("40", "5100", "10100", "155.00") in {(r[6], r[7], r[8], r[10]) for r in rows[1:]}
+
+
+async def test_the_oracle_preset_writes_finances_ledger_entity_and_currency(db: AsyncSession) -> None:
+    chosen = {"ledger_id": "2021", "entity": "DCC", "currency": "eur"}
+    await _save(db, 1, {**await _custom(db, "oracle"), "preset_values": chosen}, datetime(2026, 11, 1, tzinfo=UTC))
+
+    rows = await _journal(db)
+
+    column = {name: i for i, name in enumerate(rows[0])}
+    assert {r[column["LEDGER_ID"]] for r in rows[1:]} == {"2021"}
+    assert {r[column["SEGMENT1"]] for r in rows[1:]} == {"DCC"}
+    assert {r[column["CURRENCY_CODE"]] for r in rows[1:]} == {"EUR"}
+    assert {(r[column["STATUS"]], r[column["ACTUAL_FLAG"]]) for r in rows[1:]} == {("NEW", "A")}
+
+
+async def test_the_sap_preset_writes_finances_company_code_document_type_and_currency(db: AsyncSession) -> None:
+    chosen = {"company_code": "DV01", "document_type": "KR", "currency": "EUR"}
+    await _save(db, 1, {**await _custom(db, "sap"), "preset_values": chosen}, datetime(2026, 11, 1, tzinfo=UTC))
+
+    rows = await _journal(db)
+
+    column = {name: i for i, name in enumerate(rows[0])}
+    assert {r[column["BUKRS"]] for r in rows[1:]} == {"DV01"}
+    assert {r[column["BLART"]] for r in rows[1:]} == {"KR"}
+    assert {r[column["WAERS"]] for r in rows[1:]} == {"EUR"}
+
+
+async def test_the_generic_layout_writes_finances_currency(db: AsyncSession) -> None:
+    await _save(db, 1, {"preset_values": {"currency": "EUR"}}, datetime(2026, 11, 1, tzinfo=UTC))
+
+    rows = await _journal(db)
+
+    assert {r[rows[0].index("Currency")] for r in rows[1:]} == {"EUR"}
+
+
+async def test_a_custom_column_of_fixed_text_is_written_on_every_line(db: AsyncSession) -> None:
+    columns = [{"header": "Ledger", "value": "Devon Main Ledger"}, *COLUMNS, {"header": "Source", "value": "TIDE 2"}]
+    await _save(db, 1, {**await _custom(db), "columns": columns}, datetime(2026, 11, 1, tzinfo=UTC))
+
+    rows = await _journal(db)
+
+    assert rows[0] == ["Ledger", "Cost Centre", "GL Code", "VAT", "Dr", "Cr", "Source"]
+    assert {(r[0], r[-1]) for r in rows[1:]} == {("Devon Main Ledger", "TIDE 2")}
+    assert rows[1][1:6] == ["10100", "5100", "irrecoverable", "155.00", ""]
+
+
+async def test_a_version_saved_before_preset_values_and_fixed_columns_still_loads_with_the_defaults(
+    db: AsyncSession,
+) -> None:
+    stored = {"layout": "sap", "columns": [], "category_accounts": {"HH-ESS": "5100"}}  # an older version's JSON
+    db.add(
+        FinanceSettingsVersion(
+            version=1, settings=stored, changed_by=None, changed_at=datetime(2026, 11, 1, tzinfo=UTC)
+        )
+    )
+    await db.flush()
+
+    rows = await _journal(db)
+
+    assert {(r[0], r[3], r[4]) for r in rows[1:]} == {("1000", "SA", "GBP")}
+    old = finance_settings.parse({"layout": "custom", "columns": COLUMNS})
+    assert old.preset_values == {}
+    assert [c.to_mapping() for c in old.columns] == COLUMNS
+
+
+def test_bad_preset_values_and_fixed_columns_are_refused() -> None:
+    with pytest.raises(BadAccountCode) as refused:
+        finance_settings.parse({"preset_values": {"ledger_id": "=1+1"}})
+    assert refused.value.where == "preset_values.ledger_id"
+    with pytest.raises(BadAccountCode) as refused:
+        finance_settings.parse({"preset_values": {"currency": "EURO"}})
+    assert refused.value.where == "preset_values.currency"
+    with pytest.raises(UnknownCode):
+        finance_settings.parse({"preset_values": {"journal_source": "Tide"}})
+    for bad in ('=HYPERLINK("http://evil.example")', "@SUM(A1)", "+44", "-1", " =1", "", "x" * 61):
+        with pytest.raises(BadJournalLayout, match="fixed value"):
+            finance_settings.parse({"layout": "custom", "columns": [*COLUMNS, {"header": "Note", "value": bad}]})
+    blank = finance_settings.parse({"preset_values": {"entity": " ", "company_code": ""}})
+    assert blank.preset_values == {}
+    assert blank.journal_format(journal.GENERIC).currency == "GBP"
+
+
+def test_the_accounts_payable_layout_is_one_of_the_payment_files_presets_or_blank_for_the_environments() -> None:
+    assert tuple(payment_files.PRESETS) == finance_settings.AP_LAYOUTS
+    assert finance_settings.parse({"ap_layout": "oracle"}).ap_layout == "oracle"
+    assert finance_settings.parse({"layout": "sap"}).ap_layout == ""  # an older version: the environment's
+    with pytest.raises(UnknownCode, match="accounts payable layout"):
+        finance_settings.parse({"ap_layout": "quickbooks"})

@@ -141,3 +141,36 @@ async def test_a_worker_gives_the_name_on_their_account_over_the_api(
     assert "66374958" not in made.text
     unknown = await post(client, me, f"/people/{worker.person_id}/bank-accounts", {**details, "iban": "GB00"})
     assert unknown.status_code == 422
+
+
+async def test_a_payment_runs_ap_import_is_in_the_layout_finance_chose_in_its_settings(
+    county: County, client: AsyncTestClient[Any], finance: tuple[SignedIn, SignedIn]
+) -> None:
+    maker, checker = finance
+    worker = await county.new_key_worker(wallet_pence=20_000)
+    me = await county.bearer(worker)
+    case = await county.open_family(worker)
+    supplier = (await post(client, maker, "/suppliers", SUPPLIER)).json()
+    await post(client, checker, f"/suppliers/{supplier['id']}/confirmation")
+    purchase_id = (
+        await post(client, me, "/purchases", purchase_body(case, 4_200, payment_method="invoice", category="HH-ESS"))
+    ).json()["purchase"]["id"]
+    await post(client, me, f"/purchases/{purchase_id}/payee", {"supplier_id": supplier["id"], "reference": "INV-8"})
+    await post(client, me, f"/purchases/{purchase_id}/receipts", files={"file": ("inv.png", PNG, "image/png")})
+    assert (await post(client, maker, f"/purchases/{purchase_id}/payment-approval")).status_code == 200
+    chosen = await client.put("/api/v1/finance-settings", json={"ap_layout": "sap"}, headers=maker.headers)
+    assert (chosen.status_code, chosen.json()["ap_layout"]) == (200, "sap"), chosen.text
+
+    run = await post(client, maker, "/payment-runs")
+    ap = await client.get(f"/api/v1/payment-runs/{run.json()['id']}/ap-import.csv", headers=maker.headers)
+
+    assert ap.status_code == 200, ap.text
+    rows = list(csv.DictReader(io.StringIO(ap.text)))
+    assert list(rows[0]) == ["LIFNR", "XBLNR", "BLDAT", "BUDAT", "WRBTR", "WAERS", "SGTXT", "BLART"]
+    mine = [row for row in rows if row["SGTXT"] == str(purchase_id)]
+    assert [(r["LIFNR"], r["XBLNR"], r["WRBTR"], r["BLART"]) for r in mine] == [
+        (f"S{supplier['id']}", "INV-8", "42.00", "KR")
+    ]
+    assert (await client.put("/api/v1/finance-settings", json={}, headers=maker.headers)).status_code == 200
+    again = await client.get(f"/api/v1/payment-runs/{run.json()['id']}/ap-import.csv", headers=maker.headers)
+    assert again.text == ap.text  # the version in force when the run was started

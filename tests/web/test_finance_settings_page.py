@@ -120,3 +120,46 @@ async def test_the_auditor_reads_the_settings_and_a_key_worker_is_refused(app_cl
 
     await sign_in(app_client, "kw.exeter.01")
     assert (await app_client.get("/finance/settings")).status_code == 403
+
+
+async def test_finance_sets_the_sap_company_code_and_a_fixed_column_on_the_page(
+    app_client: AsyncTestClient[Any],
+) -> None:
+    csrf = await sign_in(app_client, "finance")
+    shown = await app_client.get("/finance/settings")
+    assert "Blank: 1000" in shown.text  # BUKRS's default
+    assert 'name="fixed-1-value"' in shown.text
+
+    saved = await app_client.post(
+        "/finance/settings",
+        data=_form(
+            csrf, "k-sap", layout="sap",
+            **{"preset-company_code": "DV01", "preset-document_type": "KR", "preset-currency": "EUR",
+               "ap_layout": "oracle"},
+        ),
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    again = await app_client.get(saved.headers["location"])
+    assert 'name="preset-company_code" type="text" value="DV01"' in again.text
+    assert 'name="ap_layout" type="radio" value="oracle" checked' in again.text
+    assert "As the deployment says (Generic payments CSV)" in again.text
+    journal = await app_client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv")
+    rows = list(csv.reader(io.StringIO(journal.text)))
+    assert {(r[0], r[3], r[4]) for r in rows[1:]} == {("DV01", "KR", "EUR")}
+
+    custom = {"column-account-place": "2", "column-debit-place": "3", "column-credit-place": "4"}
+    fixed = {"fixed-1-place": "1", "fixed-1-header": "Ledger", "fixed-1-value": "Devon Main Ledger"}
+    saved = await app_client.post("/finance/settings", data=_form(csrf, "k-fixed", layout="custom", **custom, **fixed))
+    assert saved.status_code == 303, saved.text
+    again = await app_client.get(saved.headers["location"])
+    assert 'name="fixed-1-value" type="text" value="Devon Main Ledger"' in again.text
+    journal = await app_client.get(f"/api/v1/reports/{now_utc():%Y-%m}/gl-journal.csv")
+    rows = list(csv.reader(io.StringIO(journal.text)))
+    assert rows[0] == ["Ledger", "Account code", "Debit", "Credit"]
+    assert {row[0] for row in rows[1:]} == {"Devon Main Ledger"}
+
+    formula = {**fixed, "fixed-1-value": "=HYPERLINK(1)"}
+    refused = await app_client.post("/finance/settings", data=_form(csrf, "k-eq", layout="custom", **custom, **formula))
+    assert refused.status_code == 422
+    assert "starting with no formula character" in refused.text
+    assert 'value="=HYPERLINK(1)"' in refused.text

@@ -1,8 +1,9 @@
 """Finance's GL settings on a page (one use case with the JSON API: ``reports.finance_settings``).
 
-One form, JavaScript not needed: the layout; for a custom layout each journal field's place
-(blank: left out) and heading; each team's GL cost centre; each category's account and VAT
-treatment; the payment types' and control accounts. A blank code means "as the environment
+One form, JavaScript not needed: the layout and the presets' fixed values; for a custom layout
+each journal field's place (blank: left out) and heading, and up to three columns of fixed
+text; each team's GL cost centre; each category's account and VAT treatment; the payment
+types' and control accounts. A blank code means "as the environment
 says", shown as the hint.
 """
 
@@ -31,6 +32,11 @@ LAYOUT_LABELS = {
     "sap": ("SAP G/L document", "BUKRS, BLDAT, BUDAT, BLART, NEWBS (40 or 50), HKONT, KOSTL, WRBTR"),
     "custom": ("Your own columns", "Choose, name and order the columns below"),
 }
+AP_LAYOUT_LABELS = {
+    "generic": "Generic payments CSV",
+    "oracle": "Oracle Payables invoice import",
+    "sap": "SAP vendor invoice (LIFNR, BLART KR)",
+}
 FIELD_LABELS = {
     "journal": "Journal name", "period": "Period", "accounting_date": "Accounting date", "cost_centre": "Cost centre",
     "account": "Account code", "expense_group": "Expense group", "funding_source": "Funding source",
@@ -50,6 +56,15 @@ PAYMENT_LABELS = {
     "invoice": "Invoices (supplier creditor account)",
     "reimbursement": "Reimbursements (payroll or expenses account)",
 }
+PRESET_LABELS = {
+    "ledger_id": "Oracle LEDGER_ID",
+    "entity": "Oracle entity (SEGMENT1)",
+    "company_code": "SAP company code (BUKRS)",
+    "document_type": "SAP document type (BLART)",
+    "currency": "Currency (ISO code, like GBP)",
+}
+#: How many columns of fixed text a custom layout may hold on the page.
+FIXED_COLUMNS = 3
 CONTROL_LABELS = {
     "vat_recoverable": "Recoverable VAT account",
     "corporate_cost_centre": "Cost centre of the control lines",
@@ -58,10 +73,17 @@ CONTROL_LABELS = {
 
 def _values(saved: finance_settings.FinanceSettings) -> dict[str, str]:
     """The form's fields as the saved settings fill them."""
-    values = {"layout": saved.layout}
+    values = {"layout": saved.layout, "ap_layout": saved.ap_layout}
+    fixed = 0
     for place, column in enumerate(saved.columns, 1):
+        if not column.field:
+            fixed += 1
+            values |= {f"fixed-{fixed}-place": str(place), f"fixed-{fixed}-value": column.value}
+            values[f"fixed-{fixed}-header"] = column.header
+            continue
         values[f"column-{column.field}-place"] = str(place)
         values[f"column-{column.field}-header"] = column.header
+    values |= {f"preset-{name}": value for name, value in saved.preset_values.items()}
     values |= {f"team-{team}": code for team, code in saved.team_cost_centres.items()}
     values |= {f"category-{code}-account": account for code, account in saved.category_accounts.items()}
     for code, vat in saved.category_vat.items():
@@ -80,7 +102,15 @@ def _document(form: Form, team_ids: list[int]) -> dict[str, Any]:
         if place and not ascii_digits(place):
             form.error(f"column-{name}-place", f"Write the place of {FIELD_LABELS[name]} as a number, like 3")
         elif place:
-            placed.append((int(place), name, form.get(f"column-{name}-header") or FIELD_LABELS[name]))
+            placed.append(
+                (int(place), {"field": name, "header": form.get(f"column-{name}-header") or FIELD_LABELS[name]})
+            )
+    for n in range(1, FIXED_COLUMNS + 1):
+        place, value = form.get(f"fixed-{n}-place"), form.get(f"fixed-{n}-value")
+        if (place or value) and not ascii_digits(place or ""):
+            form.error(f"fixed-{n}-place", "Write the place of this fixed value as a number, like 3")
+        elif place:
+            placed.append((int(place), {"value": value, "header": form.get(f"fixed-{n}-header") or f"Fixed {n}"}))
     vat = {}
     for code in CATEGORIES:
         treatment = form.get(f"category-{code}-vat")
@@ -88,12 +118,14 @@ def _document(form: Form, team_ids: list[int]) -> dict[str, Any]:
             vat[code] = {"treatment": treatment, "recoverable": not form.get(f"category-{code}-irrecoverable")}
     return {
         "layout": form.get("layout") or "generic",
-        "columns": [{"field": name, "header": header} for _, name, header in sorted(placed)],
+        "columns": [column for _, column in sorted(placed, key=lambda placed: placed[0])],
         "team_cost_centres": {str(team): form.get(f"team-{team}") for team in team_ids},
         "category_accounts": {code: form.get(f"category-{code}-account") for code in CATEGORIES},
         "payment_accounts": {method: form.get(f"payment-{method}") for method in PAYMENT_METHODS},
         "control_accounts": {name: form.get(f"control-{name}") for name in CONTROL_LABELS},
         "category_vat": vat,
+        "preset_values": {name: form.get(f"preset-{name}") for name in PRESET_LABELS},
+        "ap_layout": form.get("ap_layout"),
     }
 
 
@@ -101,9 +133,21 @@ def _field_of(exc: Exception) -> str:
     """The form field a refusal is about."""
     if isinstance(exc, BadAccountCode) and "." in exc.where:
         section, key = exc.where.split(".", 1)
-        prefix = {"team_cost_centres": "team", "payment_accounts": "payment", "control_accounts": "control"}
+        prefix = {
+            "team_cost_centres": "team",
+            "payment_accounts": "payment",
+            "control_accounts": "control",
+            "preset_values": "preset",
+        }
         return f"category-{key}-account" if section == "category_accounts" else f"{prefix[section]}-{key}"
     return "layout"
+
+
+def _ap_layouts(default: str) -> list[tuple[str, str, None]]:
+    """The accounts payable import's choices: the deployment's, or one of the presets."""
+    return [("", f"As the deployment says ({AP_LAYOUT_LABELS[default]})", None)] + [
+        (name, AP_LAYOUT_LABELS[name], None) for name in finance_settings.AP_LAYOUTS
+    ]
 
 
 async def _page(
@@ -120,6 +164,8 @@ async def _page(
         fields=list(FIELD_LABELS.items()), categories=list(CATEGORIES.values()),
         treatments=[(t, TREATMENT_LABELS[t]) for t in ("", *CATEGORY_TREATMENTS)],
         payments=list(PAYMENT_LABELS.items()), controls=list(CONTROL_LABELS.items()),
+        presets=list(PRESET_LABELS.items()), preset_defaults=finance_settings.PRESET_VALUES,
+        fixed=range(1, FIXED_COLUMNS + 1), ap_layouts=_ap_layouts(council.settings.payments_ap_layout),
         values=form.values if form else _values(found.settings), errors=form.errors if form else {},
         key=form.get("idempotency_key") if form and form.get("idempotency_key") else new_key(),
     )  # fmt: skip
