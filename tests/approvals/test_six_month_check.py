@@ -161,12 +161,21 @@ async def test_the_key_worker_is_told_once_when_it_falls_due_and_the_managers_on
 async def test_the_number_of_days_before_the_managers_hear_is_a_setting(
     county: County, client: AsyncTestClient[Any]
 ) -> None:
-    _, _, case, closed_on = await closed_case(county, client, days_ago=250)
+    worker, _, case, closed_on = await closed_case(county, client, days_ago=250)
     due = closed_on + SUSTAIN_CHECK_AFTER
+    manager = await county.person_id("manager.exeter")
 
+    await remind_six_month_checks(job_at(county, due + timedelta(days=6), overdue_days=7))
+    not_yet = await told(county, case.family_id)
     await remind_six_month_checks(job_at(county, due + timedelta(days=7), overdue_days=7))
+    overdue = await told(county, case.family_id)
 
-    assert [k for k, _ in await told(county, case.family_id)] == ["six_month_check.due", "six_month_check.overdue"]
+    # Every manager of the team (and the day's deputies, which earlier tests may have set) hears once.
+    assert not_yet == [("six_month_check.due", worker.person_id)]
+    assert overdue[0] == ("six_month_check.due", worker.person_id)
+    assert ("six_month_check.overdue", manager) in overdue[1:]
+    assert {k for k, _ in overdue[1:]} == {"six_month_check.overdue"}
+    assert len(overdue) == len(set(overdue))
 
 
 async def test_a_check_recorded_before_it_falls_due_is_never_reminded(
