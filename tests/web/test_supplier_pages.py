@@ -89,13 +89,6 @@ def _post_as_page(visit: Visit, path: str, fields: dict[str, str]) -> Any:
     )
 
 
-def _close(*visits: Visit) -> None:
-    for visit in visits:
-        visit.context.close()
-        if visit.axe_page is not None:
-            visit.axe_page.context.close()
-
-
 def _register(page: Any, *, name: str, sort_code: str, account: str, vat: str = "") -> None:
     page.get_by_label("Supplier name").fill(name)
     page.get_by_label("Address").fill("1 High Street, Exeter EX1 1AA")
@@ -159,7 +152,8 @@ def test_a_supplier_is_registered_by_one_finance_person_and_confirmed_by_another
         expect(checker.page.get_by_role("heading", level=1)).to_contain_text("Confirmed")
         checker.check("suppliers-confirmed")
     finally:
-        _close(maker, checker)
+        maker.close()
+        checker.close()
     assert _audit(web_county.url, supplier_id) == [
         ("supplier.registered", "finance"),
         ("supplier.confirmed", SECOND),
@@ -174,7 +168,7 @@ def test_a_sort_code_the_modulus_table_cannot_check_is_shown_as_unchecked(browse
         _register(visit.page, name="Unchecked Ltd", sort_code="404784", account="12345678")
         expect(visit.page.get_by_text("Unchecked: Vocalink's table has no check Tide can do")).to_be_visible()
     finally:
-        _close(visit)
+        visit.close()
 
 
 def test_new_bank_details_wait_for_a_second_person_who_sees_old_and_new(
@@ -224,7 +218,8 @@ def test_new_bank_details_wait_for_a_second_person_who_sees_old_and_new(
         expect(checker.page.get_by_text("ending 7491").first).to_be_visible()
         checker.check("suppliers-bank-details-confirmed")
     finally:
-        _close(maker, checker)
+        maker.close()
+        checker.close()
     assert _audit(web_county.url, supplier_id) == [
         ("supplier.registered", "finance"),
         ("supplier.bank_change_proposed", "finance"),
@@ -244,4 +239,4 @@ def test_a_key_worker_is_refused_the_supplier_register(browser: Any, server: Ser
             assert answer.status == 403
             expect(visit.page.get_by_role("heading", level=1)).to_have_text("Your role cannot do this")
     finally:
-        _close(visit)
+        visit.close()

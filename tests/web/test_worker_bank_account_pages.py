@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from tests import databases
 from tests.api.conftest import _seed
-from tests.web.conftest import County, Server, Visit, open_phone
+from tests.web.conftest import County, Server, open_phone
 from wallet.models import AuditEntry, Person
 
 WORKER = "kw.exeter.01"
@@ -56,13 +56,6 @@ def _audit(url: str) -> list[tuple[str, str]]:
     finally:
         engine.dispose()
     return [(action, who.split("@")[0]) for action, who in rows]
-
-
-def _close(*visits: Visit) -> None:
-    for visit in visits:
-        visit.context.close()
-        if visit.axe_page is not None:
-            visit.axe_page.context.close()
 
 
 def _enter(page: Any, sort_code: str, account_number: str, name: str = "Kim Worker") -> None:
@@ -136,7 +129,8 @@ def test_a_worker_gives_their_bank_account_and_a_second_person_confirms_it(
         worker.go("/bank-account")
         expect(page.get_by_text("Confirmed: reimbursements are paid here")).to_be_visible()
     finally:
-        _close(worker, finance)
+        worker.close()
+        finance.close()
     assert _audit(web_county.url) == [
         ("worker_bank_account.proposed", WORKER),
         ("worker_bank_account.proposed", "finance"),
