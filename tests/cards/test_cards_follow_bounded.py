@@ -8,40 +8,20 @@ each step read, kept or filtered out, are counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api import card_sync
 from api.stripe_gateway import StripeGateway
 from cards import issuing
 from tests.cards.conftest import Rig
+from tests.plans import plan_steps, statements_sent
 from wallet.clock import now_utc
 from wallet.models import Wallet
 
 CARDS_IN_STEP = 6
-
-
-@contextmanager
-def _selects(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    sent: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
-
-
-def _steps(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(step for child in plan.get("Plans", []) for step in _steps(child))]
 
 
 async def _cards_read(engine: AsyncEngine, sent: list[tuple[str, Any]]) -> int:
@@ -51,7 +31,7 @@ async def _cards_read(engine: AsyncEngine, sent: list[tuple[str, Any]]) -> int:
             await db.execute(text(f"SET LOCAL enable_{method} = off"))
         for statement, parameters in sent:
             found = await db.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-            for step in _steps(found.scalar_one()[0]["Plan"]):
+            for step in plan_steps(found.scalar_one()[0]["Plan"]):
                 if step.get("Relation Name") == "cards":
                     rows = step["Actual Rows"] + step.get("Rows Removed by Filter", 0)
                     read += rows * step["Actual Loops"]
@@ -81,14 +61,14 @@ async def test_the_job_reads_only_the_cards_of_the_wallets_noted_since_it_last_r
     assert worker.wallet_id is not None
     await _suspend(rig, worker.wallet_id)
     assert await _noted(rig) == [worker.wallet_id]
-    with _selects(rig.engine) as sent:
+    with statements_sent(rig.engine.sync_engine, ("SELECT",)) as sent:
         assert await card_sync.cards_follow_wallets(sessions, gateway, now=now_utc()) == 1
     assert rig.fake.cards[card]["status"] == "inactive"
     assert await _noted(rig) == []  # the job's own change notes nothing: the next run reads nothing
     if rig.engine.dialect.name == "postgresql":
         # The suspended wallet's one card; not the other cards in step (nor the county's others).
         assert await _cards_read(rig.engine, sent) == 1
-    with _selects(rig.engine) as sent:
+    with statements_sent(rig.engine.sync_engine, ("SELECT",)) as sent:
         assert await card_sync.cards_follow_wallets(sessions, gateway, now=now_utc()) == 0
     if rig.engine.dialect.name == "postgresql":
         assert await _cards_read(rig.engine, sent) == 0

@@ -23,6 +23,7 @@ from ledger.schema import open_holds, transfers
 from reports.ledger_checks import open_at_month_end_query
 from reports.period import Period
 from tests.ledger_support import open_books
+from tests.plans import plan_steps
 from wallet.models import Receipt
 
 #: A morning no other test's holds are due by (they live in 2001 and after).
@@ -44,10 +45,6 @@ def _explain(element: ExplainAnalyze, compiler: SQLCompiler, **kw: Any) -> str:
     return f"EXPLAIN (ANALYZE, FORMAT JSON) {compiler.process(element.query, **kw)}"
 
 
-def _steps(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(step for child in plan.get("Plans", []) for step in _steps(child))]
-
-
 async def _plan(db: AsyncConnection, query: Any) -> list[dict[str, Any]]:
     # The plan PostgreSQL picks when the ledger is large (here it is small, and freshly written,
     # so its statistics would make reading whole tables look as cheap): indexes and nested loops.
@@ -55,7 +52,7 @@ async def _plan(db: AsyncConnection, query: Any) -> list[dict[str, Any]]:
         await db.execute(text(f"SET LOCAL enable_{method} = off"))
     await db.execute(text("ANALYZE ledger_open_holds, ledger_transfers"))
     found = (await db.execute(ExplainAnalyze(query))).scalar_one()
-    return _steps(found[0]["Plan"])
+    return plan_steps(found[0]["Plan"])
 
 
 def _rows_read(steps: list[dict[str, Any]], relation: str) -> int:

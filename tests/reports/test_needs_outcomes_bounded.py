@@ -11,13 +11,12 @@ transfer and review to date.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ledger.database import create_engine
@@ -25,6 +24,7 @@ from ledger.schema import transfers
 from reports import needs_outcomes, spend_to_date
 from reports.period import Period
 from tests import databases
+from tests.plans import plan_steps, statements_sent
 from tests.reports import needs_outcomes_reference as reference
 from tests.reports.conftest import Built, build_world, fresh_database
 from tests.reports.test_needs_outcomes_as_before import MOMENTS, NOVEMBER, OCTOBER, SEPTEMBER, later_activity
@@ -56,26 +56,6 @@ async def db(built: Built) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-@contextmanager
-def _selects(db: AsyncSession) -> Iterator[list[tuple[str, Any]]]:
-    sent: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            sent.append((statement, parameters))
-
-    engine = db.bind.sync_engine  # type: ignore[union-attr]
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-
-
-def _steps(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(step for child in plan.get("Plans", []) for step in _steps(child))]
-
-
 @dataclass
 class Read:
     """Rows the report's statements read: of ``ledger_transfers`` for their dates (not looked up
@@ -95,7 +75,7 @@ async def _read(connection: AsyncConnection, sent: list[tuple[str, Any]]) -> Rea
     read = Read()
     for statement, parameters in sent:
         found = await connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-        steps = _steps(found.scalar_one()[0]["Plan"])
+        steps = plan_steps(found.scalar_one()[0]["Plan"])
         dated = [
             step
             for step in steps
@@ -108,7 +88,7 @@ async def _read(connection: AsyncConnection, sent: list[tuple[str, Any]]) -> Rea
 
 
 async def _measured(db: AsyncSession, report: Callable[[AsyncSession, Period], Awaitable[object]]) -> Read:
-    with _selects(db) as sent:
+    with statements_sent(db.bind.sync_engine, ("SELECT", "WITH")) as sent:  # type: ignore[union-attr]
         await report(db, ASKED)
     connection = await db.connection()
     for method in ("seqscan", "hashjoin", "mergejoin"):

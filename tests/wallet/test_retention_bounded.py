@@ -10,13 +10,12 @@ tables are large: indexes and nested loops), and the rows each step read are cou
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
@@ -24,6 +23,7 @@ from ledger import clock
 from ledger.database import create_engine
 from tests import databases
 from tests.conftest import IN_CI, PINNED
+from tests.plans import plan_steps, statements_sent
 from tests.wallet.conftest import settings_for
 from tests.wallet.support import County
 from tests.wallet.test_retention import TINY_COUNTY, Story, london, run_the_job, years_after
@@ -74,25 +74,6 @@ def moving_clock() -> Iterator[None]:
     clock.travel_to(PINNED)
 
 
-@contextmanager
-def _statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    sent: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
-            sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
-
-
-def _steps(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(step for child in plan.get("Plans", []) for step in _steps(child))]
-
-
 async def _reads(engine: AsyncEngine, sent: list[tuple[str, Any]]) -> tuple[dict[str, int], list[str]]:
     """Rows read (kept or filtered out) by table, and the tables read whole, over ``sent``."""
     read: dict[str, int] = {}
@@ -103,7 +84,7 @@ async def _reads(engine: AsyncEngine, sent: list[tuple[str, Any]]) -> tuple[dict
                 for method in ("seqscan", "hashjoin", "mergejoin"):
                     await db.execute(text(f"SET LOCAL enable_{method} = off"))
                 found = await db.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-                for step in _steps(found.scalar_one()[0]["Plan"]):
+                for step in plan_steps(found.scalar_one()[0]["Plan"]):
                     relation = step.get("Relation Name")
                     if relation is None or step["Node Type"] == "ModifyTable":
                         continue
@@ -124,7 +105,7 @@ async def test_a_second_run_reads_none_of_what_the_first_erased_and_no_table_who
     far = london(years_after(story.closed_on, 8))
     assert await run_the_job(county, postgres_url, far) > 0
 
-    with _statements(county.engine) as sent:
+    with statements_sent(county.engine.sync_engine, ("SELECT", "UPDATE", "DELETE")) as sent:
         assert await run_the_job(county, postgres_url, far + timedelta(minutes=5)) == 0
     read, whole = await _reads(county.engine, sent)
 
